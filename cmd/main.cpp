@@ -1,0 +1,192 @@
+// treerun's command line: parses flags and hands over to lib/. Nothing else lives here.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+
+#include "plan_render.h"
+#include "spec_load.h"
+#include "supervisor.h"
+#include "units.h"
+
+namespace {
+
+using namespace treerun;
+
+constexpr int kUsageError = 125;
+
+struct UpFlags {
+  std::string spec;
+  std::string timeout, grace, events, logs;
+  bool no_color = false, timestamps = false, quiet = false;
+  int verbose = 0;
+};
+
+/// fds 0-2 must exist: otherwise our first pipe would become someone's stdout.
+void ensure_std_fds() {
+  for (int fd = 0; fd < 3; ++fd)
+    if (fcntl(fd, F_GETFD) < 0) {
+      int null = open("/dev/null", O_RDWR);
+      if (null >= 0 && null != fd) {
+        dup2(null, fd);
+        close(null);
+      }
+    }
+}
+
+std::optional<LogTarget> parse_logs(const std::string& value) {
+  if (value.empty()) return std::nullopt;
+  LogTarget t;
+  if (value == "stdout") t.type = LogTarget::Type::stdout_;
+  else if (value == "stderr") t.type = LogTarget::Type::stderr_;
+  else if (value == "none") t.type = LogTarget::Type::none;
+  else {
+    t.type = LogTarget::Type::file;
+    t.path = std::filesystem::absolute(value).lexically_normal().string();
+  }
+  return t;
+}
+
+int report(const LoadResult& loaded) {
+  for (const auto& d : loaded.problems) std::cerr << d.str() << '\n';
+  return loaded.problems.size();
+}
+
+std::optional<Millis> duration_flag(const std::string& name, const std::string& value) {
+  if (value.empty()) return std::nullopt;
+  auto d = parse_duration(value);
+  if (!d) throw CLI::ValidationError(name, "not a duration: '" + value + "' (try 1.5s, 250ms, 2m)");
+  return d;
+}
+
+bool wants_color(const LogTarget& logs, bool no_color) {
+  const char* nc = std::getenv("NO_COLOR");
+  if (no_color || (nc && *nc)) return false;
+  if (logs.type == LogTarget::Type::stdout_) return isatty(STDOUT_FILENO);
+  if (logs.type == LogTarget::Type::stderr_) return isatty(STDERR_FILENO);
+  return false;
+}
+
+[[noreturn]] void die_by(int sig) {
+  // Die the way we were asked to, so a calling shell sees a death by SIGINT and stops
+  // its script, as it would for any well-behaved program.
+  std::fflush(nullptr);
+  ::signal(sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  sigprocmask(SIG_UNBLOCK, &set, nullptr);
+  ::raise(sig);
+  _exit(128 + sig);
+}
+
+int cmd_up(const UpFlags& f) {
+  LoadOptions opts;
+  opts.grace = duration_flag("--grace", f.grace);
+  opts.timeout = duration_flag("--timeout", f.timeout);
+  opts.logs = parse_logs(f.logs);
+  LoadResult loaded = load_plan(f.spec, opts);
+  if (!loaded.ok()) {
+    report(loaded);
+    std::cerr << "treerun: nothing was started\n";
+    return kUsageError;
+  }
+  RunOptions run;
+  run.logs = loaded.plan->logs;
+  run.color = wants_color(run.logs, f.no_color);
+  run.timestamps = f.timestamps;
+  run.quiet = f.quiet;
+  run.verbose = f.verbose;
+  if (!f.events.empty()) run.events_path = std::filesystem::absolute(f.events).string();
+  RunResult result = run_plan(*loaded.plan, run);
+  if (result.signal) die_by(result.signal);
+  return result.code;
+}
+
+int cmd_check(const std::string& spec) {
+  LoadResult loaded = load_plan(spec);
+  if (!loaded.ok()) {
+    report(loaded);
+    return 1;
+  }
+  std::cout << spec << ": ok (" << loaded.plan->nodes.size() - 1 << " nodes)\n";
+  return 0;
+}
+
+int cmd_tree(const std::string& spec) {
+  LoadResult loaded = load_plan(spec);
+  if (!loaded.ok()) {
+    report(loaded);
+    return 1;
+  }
+  std::cout << render_plan(*loaded.plan, isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR"));
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ensure_std_fds();
+  CLI::App app{"treerun: run a tree of daemons and workers, wire their streams, and tear it all down cleanly"};
+  app.name("treerun");
+  app.set_version_flag("--version", std::string("treerun ") + TREERUN_VERSION);
+  app.require_subcommand(1);
+  app.footer("Exit codes (up): 0 ok; 1-123 first failure's code; 124 timeout; 125 treerun failed;\n"
+             "126/127 cannot execute / not found; 128+N signal N. See treerun(1).");
+
+  UpFlags up;
+  auto* up_cmd = app.add_subcommand("up", "Run the tree until its workers are done, then tear it down");
+  up_cmd->add_option("SPEC", up.spec, "The spec file (- for standard input)")->required();
+  up_cmd->add_option("--timeout", up.timeout, "Deadline for the whole run (e.g. 30s); then exit 124");
+  up_cmd->add_option("--grace", up.grace, "Default time between the graceful stop and SIGKILL");
+  up_cmd->add_option("--events", up.events, "Write the event log (JSON Lines) to FILE");
+  up_cmd->add_option("--logs", up.logs, "Where the log stream goes: stdout|stderr|none|PATH");
+  up_cmd->add_flag("--no-color", up.no_color, "No colours in the log stream (also NO_COLOR)");
+  up_cmd->add_flag("--timestamps", up.timestamps, "Prefix log lines with the time");
+  up_cmd->add_flag("--quiet", up.quiet, "No summary at the end");
+  up_cmd->add_flag("-v,--verbose", up.verbose, "More of treerun's own messages");
+
+  std::string check_spec, tree_spec, help_topic;
+  auto* check_cmd = app.add_subcommand("check", "Validate a spec; print every problem as FILE:LINE:COL: message");
+  check_cmd->add_option("SPEC", check_spec, "The spec file (- for standard input)")->required();
+  auto* tree_cmd = app.add_subcommand("tree", "Print the plan: tree, start and stop order, streams, stop sequences");
+  tree_cmd->add_option("SPEC", tree_spec, "The spec file (- for standard input)")->required();
+  auto* help_cmd = app.add_subcommand("help", "Show help for a command");
+  help_cmd->add_option("COMMAND", help_topic, "up, check or tree");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    app.exit(e);
+    return kUsageError;
+  }
+  try {
+    if (*help_cmd) {
+      if (help_topic.empty()) std::cout << app.help();
+      else {
+        auto* sub = app.get_subcommand(help_topic);
+        std::cout << sub->help();
+      }
+      return 0;
+    }
+    if (*up_cmd) return cmd_up(up);
+    if (*check_cmd) return cmd_check(check_spec);
+    if (*tree_cmd) return cmd_tree(tree_spec);
+  } catch (const CLI::Error& e) {
+    std::cerr << "treerun: " << e.what() << '\n';
+    return kUsageError;
+  } catch (const std::exception& e) {
+    std::cerr << "treerun: " << e.what() << '\n';
+    return kUsageError;
+  }
+  return kUsageError;
+}

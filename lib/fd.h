@@ -1,0 +1,55 @@
+// RAII for file descriptors: every fd treerun opens is owned by exactly one UniqueFd.
+#pragma once
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <system_error>
+#include <utility>
+
+namespace treerun {
+
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  int get() const { return fd_; }
+  bool valid() const { return fd_ >= 0; }
+  explicit operator bool() const { return valid(); }
+  int release() { return std::exchange(fd_, -1); }
+  void reset(int fd = -1) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = fd;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+};
+
+/// A pipe with both ends close-on-exec from birth (pipe2, not pipe + fcntl: a
+/// concurrent spawn could otherwise inherit the ends in between).
+inline Pipe make_pipe(std::error_code& ec) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    ec.assign(errno, std::system_category());
+    return {};
+  }
+  ec.clear();
+  return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+}  // namespace treerun

@@ -1,0 +1,47 @@
+// Reads a pipe that treerun owns and cuts it into lines, for the log stream and the
+// `log:` probe. A line longer than the limit is passed on in pieces, each whole.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fd.h"
+
+namespace treerun {
+
+class LineReader : public std::enable_shared_from_this<LineReader> {
+ public:
+  struct Callbacks {
+    std::function<void(std::string_view line)> on_line;
+    std::function<void()> after_batch;  // once per read, after its lines
+    std::function<void()> on_eof;       // after the last line; the reader is closed
+  };
+
+  LineReader(boost::asio::io_context& io, UniqueFd fd, std::size_t max_line, Callbacks callbacks);
+  void start();
+  /// Stops reading and closes the pipe (a descendant that kept it open gets EPIPE).
+  void close();
+  bool open() const { return descriptor_.is_open(); }
+  /// The last bytes seen, for the summary's "last lines".
+  const std::string& tail() const { return tail_; }
+
+ private:
+  void read_some();
+  void consume(std::string_view data);
+  void finish();
+  void remember(std::string_view data);
+
+  boost::asio::posix::stream_descriptor descriptor_;
+  std::size_t max_line_;
+  Callbacks cb_;
+  std::vector<char> buffer_;
+  std::string partial_;
+  std::string tail_;
+};
+
+}  // namespace treerun

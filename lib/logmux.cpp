@@ -1,0 +1,116 @@
+#include "logmux.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+#include <fmt/format.h>
+
+namespace treerun {
+namespace {
+
+constexpr std::size_t kFlushAt = 64 * 1024;
+constexpr std::size_t kHoldLimit = 4 * 1024 * 1024;  // bytes kept while the terminal is lent out
+constexpr std::size_t kMaxWidth = 24;
+const char* const kColors[] = {"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"};
+
+/// Writes all of DATA to a blocking fd; false if the reader is gone.
+bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;  // EPIPE: nobody reads the log stream any more
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
+
+}  // namespace
+
+LogMux::LogMux(Options options, std::error_code& ec) : options_(std::move(options)) {
+  ec.clear();
+  switch (options_.target.type) {
+    case LogTarget::Type::stdout_: fd_ = STDOUT_FILENO; break;
+    case LogTarget::Type::stderr_: fd_ = STDERR_FILENO; break;
+    case LogTarget::Type::none: fd_ = -1; break;
+    case LogTarget::Type::file:
+      owned_.reset(::open(options_.target.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
+      if (!owned_) ec.assign(errno, std::system_category());
+      fd_ = owned_.get();
+      break;
+  }
+  names_.push_back("treerun");
+}
+
+LogMux::~LogMux() {
+  held_ = false;
+  flush();
+}
+
+int LogMux::add_source(std::string name) {
+  width_ = std::max(width_, std::min(name.size(), kMaxWidth));
+  names_.push_back(std::move(name));
+  return static_cast<int>(names_.size() - 1);
+}
+
+void LogMux::prefix(int source, char mark) {
+  if (options_.timestamps) {
+    timespec ts{};
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tm local{};
+    localtime_r(&ts.tv_sec, &local);
+    fmt::format_to(std::back_inserter(buf_), "{:02}:{:02}:{:02}.{:03} ", local.tm_hour, local.tm_min,
+                   local.tm_sec, ts.tv_nsec / 1'000'000);
+  }
+  const std::string& name = names_.at(static_cast<std::size_t>(source < 0 ? 0 : source));
+  std::size_t pad = name.size() < width_ ? width_ - name.size() : 0;
+  if (options_.color) {
+    const char* color = source <= 0 ? "1" : kColors[static_cast<std::size_t>(source) % std::size(kColors)];
+    fmt::format_to(std::back_inserter(buf_), "\x1b[{}m{}\x1b[0m{:{}} {} ", color, name, "", pad, mark);
+  } else {
+    fmt::format_to(std::back_inserter(buf_), "{}{:{}} {} ", name, "", pad, mark);
+  }
+}
+
+void LogMux::line(int source, std::string_view text) {
+  if (fd_ < 0) return;
+  if (held_ && buf_.size() + text.size() > kHoldLimit) {
+    dropped_while_held_ += text.size() + 1;
+    return;
+  }
+  prefix(source, '|');
+  buf_.append(text);
+  buf_ += '\n';
+  if (!held_ && buf_.size() >= kFlushAt) flush();
+}
+
+void LogMux::note(int source, std::string_view text) {
+  if (fd_ < 0) return;
+  prefix(source, '*');
+  if (options_.color) fmt::format_to(std::back_inserter(buf_), "\x1b[2m{}\x1b[0m\n", text);
+  else fmt::format_to(std::back_inserter(buf_), "{}\n", text);
+  flush();
+}
+
+void LogMux::hold(bool on) {
+  held_ = on;
+  if (!on) {
+    if (dropped_while_held_) {
+      std::size_t dropped = dropped_while_held_;
+      dropped_while_held_ = 0;
+      note(-1, fmt::format("{} bytes of log lines were dropped while a node held the terminal", dropped));
+    }
+    flush();
+  }
+}
+
+void LogMux::flush() {
+  if (held_ || buf_.empty() || fd_ < 0) return;
+  if (!write_all(fd_, buf_)) fd_ = -1;
+  buf_.clear();
+}
+
+}  // namespace treerun

@@ -1,0 +1,110 @@
+// The Supervisor class, shared by supervisor*.cpp. Not part of the library's API.
+#pragma once
+
+#include <functional>
+#include <optional>
+
+#include "streams.h"
+#include "supervisor.h"
+
+namespace treerun {
+
+class Supervisor {
+ public:
+  Supervisor(const Plan& plan, const RunOptions& options);
+  ~Supervisor();
+  RunResult run();
+
+  // ---- used by probes and streams ----
+  boost::asio::io_context& io() { return io_; }
+  void on_probe_ready(NodeId id);
+  void on_probe_failed(NodeId id, std::string reason);
+  LogMux& log() { return *log_; }
+  EventLog& events() { return events_; }
+  const NodeState& node(NodeId id) const { return nodes_[id]; }
+  std::vector<std::string> node_env(NodeId id) const;
+  Launcher& launcher() { return *launcher_; }
+  Reaper& reaper() { return reaper_; }
+
+ private:
+  // lifecycle (supervisor.cpp)
+  void try_start(NodeId id);
+  void start_node(NodeId id);
+  void mark_ready(NodeId id);
+  void on_finished(NodeId id);
+  void check_finished(NodeId id);
+  void evaluate_group(NodeId id);
+  bool dependency_met(NodeId dep) const;
+  bool dependency_lost(NodeId dep) const;
+  void finish_run();
+
+  // processes (supervisor_process.cpp)
+  void spawn(NodeId id);
+  void arm_node_timeout(NodeId id);
+  void open_log_pipe(NodeId id, bool is_stderr, int& child_fd, UniqueFd& keep);
+  void on_exit(NodeId id, ExitStatus status);
+  void on_pipe_eof(NodeId id);
+  void maybe_report_exit(NodeId id);
+  void report_exit(NodeId id);
+  void refresh_group(NodeId id);
+  void on_orphan(pid_t pid);
+  void release_stream_ends(NodeId id);
+
+  // failure (supervisor_failure.cpp)
+  /// BY: the node whose failure this is, at the bottom (empty: this node itself).
+  void node_failed(NodeId id, int code, std::string reason, std::string by = "");
+  void propagate_failure(NodeId id, int code, const std::string& by);
+  bool may_restart(NodeId id);
+  void schedule_restart(NodeId id);
+  void restart(NodeId id);
+
+  // stopping (supervisor_stop.cpp)
+  void cancel(NodeId id, std::string_view cause, std::string_view by, bool emit);
+  void try_stop(NodeId id);
+  void send_stop(NodeId id, bool leftovers = false);
+  void on_grace_expired(NodeId id);
+  void kill_group(NodeId id);
+  void on_signal(int sig);
+  void force_kill_all();
+  void report_progress();
+  void sweep_orphans();
+
+  // streams (supervisor_streams.cpp)
+  void wire_streams();
+
+  // summary (summary.cpp)
+  void print_summary(int code) const;
+
+  const Plan& plan_;
+  RunOptions options_;
+  boost::asio::io_context io_;
+  Clock::time_point start_ = Clock::now();
+  EventLog events_{start_};
+  std::unique_ptr<LogMux> log_;
+  std::unique_ptr<Launcher> launcher_;
+  Reaper reaper_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer run_timer_;
+  boost::asio::steady_timer progress_timer_;
+  boost::asio::steady_timer orphan_timer_;
+  std::vector<NodeState> nodes_;
+  std::vector<std::string> base_env_;  // treerun's environment, minus what we set
+  std::string run_id_;
+  int signalled_ = 0;              // the first SIGINT/SIGTERM/SIGHUP
+  bool forced_ = false;
+  bool run_finished_ = false;
+  bool sweeping_ = false;
+  std::optional<int> first_code_;  // the first failure's (or timeout's) exit code
+  std::vector<std::shared_ptr<StreamRelay>> relays_;
+  std::vector<pid_t> orphans_;     // descendants that came back to us, still alive
+  bool orphans_killed_ = false;
+};
+
+/// The stop signal, or SIGKILL name, for messages.
+std::string describe_stop(const PlanNode& spec);
+
+/// Our own children, from the kernel's list: after every node is collected, any left
+/// are orphans that came back to us as subreaper.
+std::vector<pid_t> own_children();
+
+}  // namespace treerun

@@ -1,0 +1,268 @@
+// A node's own process: spawning it with its streams, collecting its exit, and
+// draining its output before the exit is reported.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "probes.h"
+#include "supervisor_impl.h"
+#include "units.h"
+
+namespace treerun {
+namespace {
+
+constexpr std::size_t kMaxLine = 64 * 1024;
+
+UniqueFd open_output_file(const OutputSpec& out, std::error_code& ec) {
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (out.append ? O_APPEND : O_TRUNC);
+  UniqueFd fd(::open(out.path.c_str(), flags, 0644));
+  if (!fd) ec.assign(errno, std::system_category());
+  return fd;
+}
+
+/// True when a stop for this node could still come after a restart, so the stream
+/// ends it is given must outlive one incarnation.
+bool restartable(const Plan& plan, NodeId id) {
+  for (std::optional<NodeId> at = id; at; at = plan[*at].parent)
+    if (plan[*at].on_failure == OnFailure::restart) return true;
+  return false;
+}
+
+}  // namespace
+
+void Supervisor::open_log_pipe(NodeId id, bool is_stderr, int& child_fd, UniqueFd& keep) {
+  std::error_code ec;
+  Pipe p = make_pipe(ec);
+  if (ec) throw std::system_error(ec, "pipe");
+  NodeState& n = nodes_[id];
+  auto probe = n.probe;
+  LineReader::Callbacks cb;
+  int source = n.log_source;
+  cb.on_line = [this, id, source](std::string_view line) {
+    log_->line(source, line);
+    if (auto& pr = nodes_[id].probe) pr->on_line(line);
+  };
+  cb.after_batch = [this] { log_->flush(); };
+  cb.on_eof = [this, id] { on_pipe_eof(id); };
+  auto reader = std::make_shared<LineReader>(io_, std::move(p.read), kMaxLine, std::move(cb));
+  n.readers.push_back(reader);
+  n.proc.open_pipes++;
+  reader->start();
+  (void)is_stderr;
+  child_fd = p.write.get();
+  keep = std::move(p.write);
+}
+
+void Supervisor::spawn(NodeId id) {
+  NodeState& n = nodes_[id];
+  const PlanNode& spec = *n.spec;
+  n.proc = ProcessState{};
+  n.readers.clear();
+
+  SpawnRequest req;
+  req.node_path = spec.path;
+  req.cmd = *spec.cmd;
+  req.env = node_env(id);
+  req.cwd = spec.cwd;
+
+  if (spec.ready.type != treerun::Probe::Type::none) n.probe = make_probe(*this, id, spec.ready);
+  if (n.probe) n.probe->prepare(req.env);
+
+  // Output ends for this incarnation; closed in the parent right after the spawn, so
+  // that EOF on them means the node (and all it left behind) is done writing.
+  UniqueFd out_keep, err_keep, file_out, file_err;
+  auto wire_output = [&](const OutputSpec& out, bool is_stderr, int& fd, UniqueFd& keep, UniqueFd& file,
+                         UniqueFd& stream_end) {
+    if (stream_end) {
+      fd = stream_end.get();
+      return;
+    }
+    switch (out.type) {
+      case OutputSpec::Type::log:
+        if (log_->enabled() || n.probe) open_log_pipe(id, is_stderr, fd, keep);
+        break;
+      case OutputSpec::Type::inherit: fd = is_stderr ? STDERR_FILENO : STDOUT_FILENO; break;
+      case OutputSpec::Type::null: fd = -1; break;
+      case OutputSpec::Type::file: {
+        std::error_code ec;
+        file = open_output_file(out, ec);
+        if (ec) n.proc.start_error = fmt::format("cannot open {}: {}", out.path, ec.message());
+        fd = file.get();
+        break;
+      }
+    }
+  };
+  wire_output(spec.stdout_spec, false, req.stdout_fd, out_keep, file_out, n.stdout_end);
+  wire_output(spec.stderr_spec, true, req.stderr_fd, err_keep, file_err, n.stderr_end);
+  if (spec.stdin_spec.type == StdinSpec::Type::inherit) req.stdin_fd = STDIN_FILENO;
+  else if (n.stdin_end) req.stdin_fd = n.stdin_end.get();
+
+  std::error_code ec;
+  SpawnResult r;
+  if (n.proc.start_error.empty()) r = launcher_->spawn(req, ec);
+  if (!n.proc.start_error.empty() || ec) {
+    // No process exists: the node failed to start. Report it as a 126 exit.
+    if (n.proc.start_error.empty()) n.proc.start_error = fmt::format("cannot start: {}", ec.message());
+    for (auto& reader : n.readers) reader->close();
+    n.readers.clear();
+    n.proc.open_pipes = 0;
+    n.probe.reset();
+    log_->note(n.log_source, n.proc.start_error);
+    n.proc.status = ExitStatus::exited(126);
+    n.proc.exit_reported = true;
+    n.proc.group_empty = true;
+    node_failed(id, 126, n.proc.start_error);
+    check_finished(id);
+    return;
+  }
+  n.proc.pid = r.pid;
+  n.proc.pgid = r.pgid;
+  n.proc.alive = true;
+  n.proc.started = Clock::now();
+  reaper_.watch(r.pid, [this, id](ExitStatus status) { on_exit(id, status); });
+  events_.spawn(spec.path, r.pid, r.pgid);
+  if (r.exec_error) {
+    n.proc.start_error = r.exec_error == std::errc::no_such_file_or_directory
+                             ? fmt::format("command not found: {}", req.cmd.shell ? "/bin/sh" : req.cmd.argv.front())
+                             : fmt::format("cannot {} {}: {}", r.failed_step, req.cmd.display(), r.exec_error.message());
+    log_->note(n.log_source, n.proc.start_error);
+  } else {
+    log_->note(n.log_source, fmt::format("started (pid {})", r.pid));
+  }
+  if (!restartable(plan_, id)) release_stream_ends(id);
+  arm_node_timeout(id);
+  if (n.probe) n.probe->start();
+  else mark_ready(id);
+}
+
+void Supervisor::release_stream_ends(NodeId id) {
+  NodeState& n = nodes_[id];
+  n.stdin_end.reset();
+  n.stdout_end.reset();
+  n.stderr_end.reset();
+}
+
+void Supervisor::arm_node_timeout(NodeId id) {
+  NodeState& n = nodes_[id];
+  if (!n.spec->timeout) return;
+  n.timeout_timer = std::make_unique<boost::asio::steady_timer>(io_, *n.spec->timeout);
+  n.timeout_timer->async_wait([this, id](const boost::system::error_code& ec) {
+    NodeState& n = nodes_[id];
+    if (ec || !n.proc.alive || n.proc.stop_sent) return;
+    n.timed_out = true;
+    std::string reason = fmt::format("timed out after {}", format_duration(*n.spec->timeout));
+    log_->note(n.log_source, reason);
+    events_.cancel(n.spec->path, "timeout", "");
+    node_failed(id, 124, reason);
+    cancel(id, "timeout", "", false);
+  });
+}
+
+void Supervisor::on_exit(NodeId id, ExitStatus status) {
+  NodeState& n = nodes_[id];
+  n.proc.alive = false;
+  n.proc.status = status;
+  n.proc.ended = Clock::now();
+  if (n.timeout_timer) n.timeout_timer->cancel();
+  if (n.probe) n.probe->cancel();
+  n.probe.reset();
+  n.proc.asked_to_stop = n.proc.stop_sent;
+  n.proc.killed = n.proc.kill_sent;
+  refresh_group(id);
+  if (!n.proc.group_empty && !n.proc.stop_sent) {
+    // The leader is gone but something it started lives on in its group (a daemon
+    // that forked, `cmd &`): stop it with the node's stop signal, grace, SIGKILL.
+    send_stop(id, /*leftovers=*/true);
+  }
+  maybe_report_exit(id);
+}
+
+/// Whether any process of the node's group remains. The pgid cannot name another
+/// group while one of ours is in it; once empty, we never signal it again.
+void Supervisor::refresh_group(NodeId id) {
+  ProcessState& p = nodes_[id].proc;
+  if (p.group_empty || p.alive || p.pgid <= 0) return;
+  p.group_empty = ::kill(-p.pgid, 0) != 0 && errno == ESRCH;
+  if (p.group_empty && nodes_[id].grace_timer) nodes_[id].grace_timer->cancel();
+}
+
+void Supervisor::on_pipe_eof(NodeId id) {
+  NodeState& n = nodes_[id];
+  if (n.proc.open_pipes > 0) n.proc.open_pipes--;
+  maybe_report_exit(id);
+}
+
+/// The exit is reported once the output is drained: a node's last lines always come
+/// before its exit line. A pipe held open by a descendant outside the node's group
+/// does not hold the report up once the group is empty.
+void Supervisor::maybe_report_exit(NodeId id) {
+  NodeState& n = nodes_[id];
+  if (n.proc.alive || n.proc.exit_reported || n.proc.pid == 0) return;
+  if (n.proc.open_pipes > 0 && !n.proc.group_empty) return;
+  report_exit(id);
+}
+
+void Supervisor::report_exit(NodeId id) {
+  NodeState& n = nodes_[id];
+  const PlanNode& spec = *n.spec;
+  ProcessState& p = n.proc;
+  p.exit_reported = true;
+  ExitStatus st = *p.status;
+  for (const auto& reader : n.readers) n.tail += reader->tail();
+  if (n.tail.size() > 4096) n.tail.erase(0, n.tail.size() - 4096);
+
+  // A producer killed by SIGPIPE only lost its readers: closing is not cancelling.
+  bool feeds_streams = plan_.stream_of({id, false}) || plan_.stream_of({id, true});
+  bool sigpipe_ok = st.by_signal(SIGPIPE) && feeds_streams;
+  std::string outcome;
+  if (p.asked_to_stop) outcome = p.killed ? "killed" : "cancelled";
+  else if (!spec.daemon && (st.success() || sigpipe_ok)) outcome = "ok";
+  else outcome = "failed";
+
+  std::optional<int> code, sig;
+  if (st.kind == ExitStatus::Kind::exited) code = st.value;
+  else sig = st.value;
+  events_.exit(spec.path, p.pid, code, sig, outcome);
+  log_->note(n.log_source, fmt::format("exited: {} ({})", st.describe(), outcome));
+
+  if (outcome == "failed") {
+    int exit_code = st.shell_code();
+    std::string reason;
+    if (!p.start_error.empty()) reason = p.start_error;
+    else if (spec.daemon && st.success()) {
+      exit_code = 1;
+      reason = "daemon exited on its own with status 0";
+    } else if (spec.daemon) reason = fmt::format("daemon exited on its own: {}", st.describe());
+    else reason = st.describe();
+    if (!n.ready && spec.ready.type != treerun::Probe::Type::none && reason.find("daemon") == 0)
+      reason += " before it was ready";
+    node_failed(id, exit_code, reason);
+  }
+  // When a node's own process exits, its children are cancelled.
+  for (NodeId child : spec.children) cancel(child, "done", "", false);
+  check_finished(id);
+}
+
+void Supervisor::on_orphan(pid_t pid) {
+  std::erase(orphans_, pid);
+  // An orphan's end may be the last of some node's group, or free a drained pipe.
+  for (NodeState& n : nodes_) {
+    if (n.proc.pid == 0 || n.proc.alive || n.proc.group_empty) continue;
+    NodeId id = n.spec->id;
+    refresh_group(id);
+    if (n.proc.group_empty) {
+      maybe_report_exit(id);
+      check_finished(id);
+    }
+  }
+  if (sweeping_) {
+    // Orphans of orphans come back to us too: go on until none is left.
+    orphans_ = own_children();
+    if (orphans_.empty()) run_finished_ = true;
+    for (pid_t left : orphans_) ::kill(left, orphans_killed_ ? SIGKILL : plan_.root().stop_signal);
+  }
+}
+
+}  // namespace treerun

@@ -1,0 +1,57 @@
+// Stream wiring, made once before any process starts (contract 4.6): a direct kernel
+// pipe for each one-to-one stream, and a relay through treerun for the rest.
+#include "supervisor_impl.h"
+
+namespace treerun {
+namespace {
+
+Pipe new_pipe() {
+  std::error_code ec;
+  Pipe p = make_pipe(ec);
+  if (ec) throw std::system_error(ec, "cannot create a pipe for a stream");
+  return p;
+}
+
+std::string source_name(const Plan& plan, SourceRef s) {
+  return plan[s.node].path + (s.is_stderr ? ":stderr" : "");
+}
+
+}  // namespace
+
+void Supervisor::wire_streams() {
+  std::vector<std::shared_ptr<StreamSink>> sinks(nodes_.size());
+  auto producer_end = [this](SourceRef s) -> UniqueFd& {
+    return s.is_stderr ? nodes_[s.node].stderr_end : nodes_[s.node].stdout_end;
+  };
+  for (const StreamWiring& s : plan_.streams) {
+    if (s.direct) {
+      Pipe p = new_pipe();
+      producer_end(s.source) = std::move(p.write);
+      nodes_[s.consumers.front()].stdin_end = std::move(p.read);
+      continue;
+    }
+    std::vector<StreamRelay::Target> targets;
+    for (NodeId c : s.consumers) {
+      if (!sinks[c]) {
+        Pipe p = new_pipe();
+        nodes_[c].stdin_end = std::move(p.read);
+        StreamSink::Context ctx{&events_, log_.get(), nodes_[c].log_source, plan_[c].path};
+        sinks[c] = std::make_shared<StreamSink>(io_, std::move(p.write), plan_[c].stdin_spec, ctx);
+      }
+      targets.push_back({sinks[c], sinks[c]->add_source(source_name(plan_, s.source))});
+    }
+    Pipe p = new_pipe();
+    producer_end(s.source) = std::move(p.write);
+    std::function<void(std::string_view)> to_log;
+    if (s.to_log) {
+      NodeId producer = s.source.node;
+      to_log = [this, producer](std::string_view line) { log_->line(nodes_[producer].log_source, line); };
+    }
+    auto relay = std::make_shared<StreamRelay>(io_, std::move(p.read), std::move(targets), std::move(to_log),
+                                               [this] { log_->flush(); });
+    relay->start();
+    relays_.push_back(relay);
+  }
+}
+
+}  // namespace treerun
