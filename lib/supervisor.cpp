@@ -96,6 +96,7 @@ Supervisor::Supervisor(const Plan& plan, const RunOptions& options)
   ::signal(SIGTTOU, SIG_IGN);
   launcher_ = std::make_unique<LocalLauncher>();  // after the handlers, so it sees them
   wire_streams();
+  open_terminal();
   reaper_.on_orphan([this](pid_t pid, ExitStatus) { on_orphan(pid); });
 }
 
@@ -184,6 +185,15 @@ void Supervisor::start_node(NodeId id) {
   if (n.spec->is_group()) {
     mark_ready(id);
     check_finished(id);  // an empty or all-skipped group is done at once
+    return;
+  }
+  if (n.spec->tty && terminal_ && terminal_->available() &&
+      !terminal_->acquire(id, [this, id] {
+        nodes_[id].waiting_terminal = false;
+        spawn(id);
+      })) {
+    n.waiting_terminal = true;
+    log_->note(n.log_source, fmt::format("waiting for the terminal (held by {})", plan_[*terminal_->holder()].path));
     return;
   }
   spawn(id);

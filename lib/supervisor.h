@@ -106,6 +106,7 @@ struct NodeState {
   UniqueFd stdout_end;
   UniqueFd stderr_end;
   bool holds_terminal = false;
+  bool waiting_terminal = false;  // started, but its turn at the terminal has not come
   std::string tail;  // last bytes of its output, for the summary
 };
 

@@ -5,6 +5,7 @@
 #include <optional>
 
 #include "streams.h"
+#include "terminal.h"
 #include "supervisor.h"
 
 namespace treerun {
@@ -49,6 +50,9 @@ class Supervisor {
   void refresh_group(NodeId id);
   void on_orphan(pid_t pid);
   void release_stream_ends(NodeId id);
+  void open_terminal();
+  bool lend_terminal(NodeId id, SpawnRequest& req);
+  void take_terminal_back(NodeId id);
 
   // failure (supervisor_failure.cpp)
   /// BY: the node whose failure this is, at the bottom (empty: this node itself).
@@ -96,6 +100,7 @@ class Supervisor {
   bool sweeping_ = false;
   std::optional<int> first_code_;  // the first failure's (or timeout's) exit code
   std::vector<std::shared_ptr<StreamRelay>> relays_;
+  std::unique_ptr<TerminalLock> terminal_;  // only when some node has `tty: true`
   std::vector<pid_t> orphans_;     // descendants that came back to us, still alive
   bool orphans_killed_ = false;
 };

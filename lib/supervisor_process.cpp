@@ -98,6 +98,7 @@ void Supervisor::spawn(NodeId id) {
   wire_output(spec.stderr_spec, true, req.stderr_fd, err_keep, file_err, n.stderr_end);
   if (spec.stdin_spec.type == StdinSpec::Type::inherit) req.stdin_fd = STDIN_FILENO;
   else if (n.stdin_end) req.stdin_fd = n.stdin_end.get();
+  if (spec.tty) lend_terminal(id, req);
 
   std::error_code ec;
   SpawnResult r;
@@ -137,6 +138,31 @@ void Supervisor::spawn(NodeId id) {
   else mark_ready(id);
 }
 
+void Supervisor::open_terminal() {
+  bool wanted = false;
+  for (const PlanNode& spec : plan_.nodes) wanted = wanted || spec.tty;
+  if (!wanted) return;
+  terminal_ = std::make_unique<TerminalLock>();
+  if (!terminal_->available())
+    log_->note(-1, "no terminal in the foreground: `tty: true` nodes run with ordinary stdio");
+}
+
+/// The node's stdio become the terminal, and its group the foreground. While it holds
+/// the terminal, log lines bound for that terminal are held back, not drawn over it.
+bool Supervisor::lend_terminal(NodeId id, SpawnRequest& req) {
+  if (!terminal_ || !terminal_->available() || terminal_->holder() != id) return false;
+  req.tty_fd = req.stdin_fd = req.stdout_fd = req.stderr_fd = terminal_->fd();
+  nodes_[id].holds_terminal = true;
+  if (log_->fd() >= 0 && isatty(log_->fd())) log_->hold(true);
+  return true;
+}
+
+void Supervisor::take_terminal_back(NodeId id) {
+  nodes_[id].holds_terminal = false;
+  log_->hold(false);
+  terminal_->release(id);
+}
+
 void Supervisor::release_stream_ends(NodeId id) {
   NodeState& n = nodes_[id];
   n.stdin_end.reset();
@@ -162,6 +188,7 @@ void Supervisor::arm_node_timeout(NodeId id) {
 
 void Supervisor::on_exit(NodeId id, ExitStatus status) {
   NodeState& n = nodes_[id];
+  if (n.holds_terminal) take_terminal_back(id);
   n.proc.alive = false;
   n.proc.status = status;
   n.proc.ended = Clock::now();

@@ -43,6 +43,11 @@ void Supervisor::cancel(NodeId id, std::string_view cause, std::string_view by, 
   if (n.cancelling) return;
   n.cancelling = true;
   if (emit) events_.cancel(n.spec->path, cause, by);
+  if (n.waiting_terminal) {
+    terminal_->forget(id);
+    n.waiting_terminal = false;
+    n.phase = Phase::pending;
+  }
   if (n.phase == Phase::pending) {
     n.skipped = true;
     n.skip_reason = "not started: cancelled";

@@ -1,0 +1,46 @@
+// The tty lock (contract 4.5): one node at a time holds treerun's controlling
+// terminal as its foreground process group; others with `tty: true` wait their turn,
+// first come, first served. treerun takes the terminal back, with its modes as they
+// were, only if it was treerun's to take.
+#pragma once
+
+#include <termios.h>
+#include <sys/types.h>
+
+#include <deque>
+#include <functional>
+#include <optional>
+
+#include "fd.h"
+#include "plan.h"
+
+namespace treerun {
+
+class TerminalLock {
+ public:
+  /// Opens the controlling terminal, if there is one and treerun is in its foreground.
+  TerminalLock();
+  ~TerminalLock();
+
+  /// A terminal that treerun may lend out.
+  bool available() const { return tty_.valid(); }
+  int fd() const { return tty_.get(); }
+  bool held() const { return holder_.has_value(); }
+  std::optional<NodeId> holder() const { return holder_; }
+
+  /// Takes the lock for ID now if it is free; otherwise queues GO for when it is.
+  bool acquire(NodeId id, std::function<void()> go);
+  /// ID's process is gone: take the terminal back and hand it to the next waiter.
+  void release(NodeId id);
+  /// Drops ID from the queue (it was cancelled while waiting).
+  void forget(NodeId id);
+
+ private:
+  UniqueFd tty_;
+  pid_t own_pgrp_ = 0;
+  std::optional<termios> modes_;
+  std::optional<NodeId> holder_;
+  std::deque<std::pair<NodeId, std::function<void()>>> waiting_;
+};
+
+}  // namespace treerun
