@@ -31,7 +31,8 @@ std::string json_string(std::string_view s) {
 }
 
 namespace {
-std::string node_field(std::string_view node) { return ",\"node\":" + json_string(node); }
+/// The root's path is empty; the log names it "/".
+std::string node_field(std::string_view node) { return ",\"node\":" + json_string(node.empty() ? "/" : node); }
 }  // namespace
 
 EventLog::~EventLog() {
@@ -80,7 +81,7 @@ void EventLog::exit(std::string_view node, int pid, std::optional<int> code, std
 }
 
 void EventLog::cancel(std::string_view node, std::string_view cause, std::string_view by) {
-  std::string fields = node_field(node.empty() ? "/" : node) + ",\"cause\":" + json_string(cause);
+  std::string fields = node_field(node) + ",\"cause\":" + json_string(cause);
   if (!by.empty()) fields += ",\"by\":" + json_string(by);
   write("cancel", fields);
 }

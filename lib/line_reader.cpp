@@ -1,6 +1,9 @@
 #include "line_reader.h"
 
 #include <boost/asio/buffer.hpp>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 
 namespace treerun {
@@ -82,6 +85,21 @@ void LineReader::finish() {
   boost::system::error_code ignored;
   descriptor_.close(ignored);
   if (cb_.on_eof) cb_.on_eof();
+}
+
+void LineReader::drain() {
+  auto keep = shared_from_this();  // finish() may drop the owner's reference
+  while (descriptor_.is_open()) {
+    ssize_t n = ::read(descriptor_.native_handle(), buffer_.data(), buffer_.size());
+    if (n > 0) {
+      consume(std::string_view(buffer_.data(), static_cast<std::size_t>(n)));
+      if (cb_.after_batch) cb_.after_batch();
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n == 0) finish();
+    return;  // EAGAIN: empty, and someone outside the node still holds the write end
+  }
 }
 
 void LineReader::close() {

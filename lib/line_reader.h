@@ -26,6 +26,8 @@ class LineReader : public std::enable_shared_from_this<LineReader> {
   void start();
   /// Stops reading and closes the pipe (a descendant that kept it open gets EPIPE).
   void close();
+  /// Reads what the pipe holds right now, without waiting; at EOF, finishes as usual.
+  void drain();
   bool open() const { return descriptor_.is_open(); }
   /// The last bytes seen, for the summary's "last lines".
   const std::string& tail() const { return tail_; }

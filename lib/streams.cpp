@@ -23,7 +23,7 @@ int StreamSink::add_source(std::string name) {
 }
 
 bool StreamSink::full() const {
-  return spec_.lag == Lag::block && out_.is_open() && queue_.size() - offset_ >= spec_.buffer;
+  return spec_.lag == Lag::block && out_.is_open() && pending() >= spec_.buffer;
 }
 
 void StreamSink::push(int source, std::string_view data) {
@@ -58,7 +58,7 @@ void StreamSink::push(int source, std::string_view data) {
 }
 
 void StreamSink::enqueue(int source, std::string_view bytes) {
-  if (spec_.lag == Lag::drop && queue_.size() - offset_ + bytes.size() > spec_.buffer) {
+  if (spec_.lag == Lag::drop && pending() + bytes.size() > spec_.buffer) {
     sources_[static_cast<std::size_t>(source)].dropped += bytes.size();
     return;
   }
@@ -87,28 +87,27 @@ void StreamSink::report_lag(int source, bool final) {
 
 void StreamSink::write_more() {
   if (writing_ || closed()) return;
-  if (offset_ == queue_.size()) {
-    queue_.clear();
-    offset_ = 0;
-    wake_waiters();
-    bool all_eof = true;
-    for (const auto& s : sources_) all_eof = all_eof && s.eof;
-    if (all_eof) close();  // the consumer reads EOF after the last byte
-    return;
+  if (sent_ == sending_.size()) {
+    sending_.clear();
+    sent_ = 0;
+    if (queue_.empty()) {
+      wake_waiters();
+      bool all_eof = true;
+      for (const auto& s : sources_) all_eof = all_eof && s.eof;
+      if (all_eof) close();  // the consumer reads EOF after the last byte
+      return;
+    }
+    std::swap(sending_, queue_);
   }
   writing_ = true;
-  out_.async_write_some(asio::buffer(queue_.data() + offset_, queue_.size() - offset_),
+  out_.async_write_some(asio::buffer(sending_.data() + sent_, sending_.size() - sent_),
                         [self = shared_from_this()](const error_code& ec, std::size_t n) {
                           self->writing_ = false;
                           if (ec) {  // EPIPE: the consumer closed its end; the others go on
                             self->close();
                             return;
                           }
-                          self->offset_ += n;
-                          if (self->offset_ > (1u << 20) && self->offset_ * 2 > self->queue_.size()) {
-                            self->queue_.erase(0, self->offset_);
-                            self->offset_ = 0;
-                          }
+                          self->sent_ += n;
                           for (std::size_t i = 0; i < self->sources_.size(); ++i)
                             if (!self->sources_[i].eof) self->report_lag(static_cast<int>(i), false);
                           if (!self->full()) self->wake_waiters();
@@ -125,8 +124,9 @@ void StreamSink::wake_waiters() {
 void StreamSink::close() {
   error_code ignored;
   out_.close(ignored);
+  if (!writing_) sending_.clear();
+  sent_ = 0;
   queue_.clear();
-  offset_ = 0;
   wake_waiters();
 }
 

@@ -62,8 +62,13 @@ class StreamSink : public std::enable_shared_from_this<StreamSink> {
   StdinSpec spec_;
   Context ctx_;
   std::vector<Source> sources_;
+  std::size_t pending() const { return sending_.size() - sent_ + queue_.size(); }
+
+  // Two buffers: the one being written stays put while new bytes go to the other (an
+  // append could move the bytes under a write that is still in flight).
+  std::string sending_;
+  std::size_t sent_ = 0;
   std::string queue_;
-  std::size_t offset_ = 0;
   bool writing_ = false;
   std::vector<std::function<void()>> drain_waiters_;
 };

@@ -147,7 +147,8 @@ RunResult Supervisor::run() {
 bool Supervisor::dependency_met(NodeId dep) const {
   const NodeState& d = nodes_[dep];
   if (d.spec->has_workers)
-    return d.phase == Phase::finished && !d.skipped && !d.failed && !d.failure_ignored && !d.cancelling;
+    return d.phase == Phase::finished && !d.skipped && !d.failed && !d.failure_ignored &&
+           (!d.cancelling || d.completed);
   return d.ready && d.phase == Phase::running && !d.cancelling;
 }
 
@@ -228,7 +229,9 @@ void Supervisor::on_probe_failed(NodeId id, std::string reason) {
 void Supervisor::check_finished(NodeId id) {
   NodeState& n = nodes_[id];
   if (n.phase != Phase::running) return;
-  if (!n.spec->is_group() && !(n.proc.exit_reported && n.proc.group_empty)) return;
+  // A process node is done when its exit is reported, its group is empty, and its
+  // stop command (bounded by the grace period) has ended too.
+  if (!n.spec->is_group() && !(n.proc.exit_reported && n.proc.group_empty && n.proc.stop_cmd_pid == 0)) return;
   for (NodeId child : n.spec->children)
     if (nodes_[child].phase != Phase::finished || nodes_[child].restart_pending) {
       evaluate_group(id);
@@ -250,7 +253,9 @@ void Supervisor::evaluate_group(NodeId id) {
     any_worker = true;
     if (c.phase != Phase::finished || c.restart_pending) return;
   }
-  if (any_worker) cancel(id, "done", "", true);
+  if (!any_worker) return;
+  n.completed = true;
+  cancel(id, "done", "", true);
 }
 
 void Supervisor::on_finished(NodeId id) {

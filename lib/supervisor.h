@@ -85,6 +85,7 @@ struct NodeState {
   bool ready = false;
   bool cancelling = false;
   bool timed_out = false;
+  bool completed = false;       // a group whose workers are all done: a success
   bool failed = false;          // failed, and the failure went on up (cancel)
   bool failure_ignored = false; // failed under on_failure: ignore
   bool restart_pending = false;

@@ -76,7 +76,7 @@ void Supervisor::restart(NodeId id) {
     todo.pop_back();
     NodeState& n = nodes_[at];
     n.phase = Phase::pending;
-    n.ready = n.cancelling = n.timed_out = n.failed = n.failure_ignored = false;
+    n.ready = n.cancelling = n.timed_out = n.failed = n.failure_ignored = n.completed = false;
     n.restart_pending = n.skipped = false;
     n.skip_reason.clear();
     n.proc = ProcessState{};

@@ -81,7 +81,8 @@ void Supervisor::spawn(NodeId id) {
     }
     switch (out.type) {
       case OutputSpec::Type::log:
-        if (log_->enabled() || n.probe) open_log_pipe(id, is_stderr, fd, keep);
+        // Read even with the log stream off: probes and the summary's last lines need it.
+        open_log_pipe(id, is_stderr, fd, keep);
         break;
       case OutputSpec::Type::inherit: fd = is_stderr ? STDERR_FILENO : STDOUT_FILENO; break;
       case OutputSpec::Type::null: fd = -1; break;
@@ -212,7 +213,7 @@ void Supervisor::refresh_group(NodeId id) {
   ProcessState& p = nodes_[id].proc;
   if (p.group_empty || p.alive || p.pgid <= 0) return;
   p.group_empty = ::kill(-p.pgid, 0) != 0 && errno == ESRCH;
-  if (p.group_empty && nodes_[id].grace_timer) nodes_[id].grace_timer->cancel();
+  if (p.group_empty && p.stop_cmd_pid == 0 && nodes_[id].grace_timer) nodes_[id].grace_timer->cancel();
 }
 
 void Supervisor::on_pipe_eof(NodeId id) {
@@ -228,6 +229,14 @@ void Supervisor::maybe_report_exit(NodeId id) {
   NodeState& n = nodes_[id];
   if (n.proc.alive || n.proc.exit_reported || n.proc.pid == 0) return;
   if (n.proc.open_pipes > 0 && !n.proc.group_empty) return;
+  if (n.proc.open_pipes > 0) {
+    // The group is gone, but its last bytes may still sit in the pipe: take them now.
+    // If the pipe then stays open, a process outside the group holds it.
+    auto readers = n.readers;
+    for (auto& reader : readers)
+      if (reader->open()) reader->drain();
+    if (n.proc.exit_reported) return;
+  }
   report_exit(id);
 }
 

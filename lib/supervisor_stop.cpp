@@ -102,6 +102,7 @@ void Supervisor::send_stop(NodeId id, bool leftovers) {
       reaper_.watch(r.pid, [this, id](ExitStatus st) {
         nodes_[id].proc.stop_cmd_pid = 0;
         if (!st.success()) log_->note(nodes_[id].log_source, fmt::format("stop command ended: {}", st.describe()));
+        check_finished(id);
       });
     } else {
       log_->note(n.log_source, fmt::format("cannot run the stop command: {}", ec.message()));
@@ -126,7 +127,10 @@ void Supervisor::send_stop(NodeId id, bool leftovers) {
 void Supervisor::on_grace_expired(NodeId id) {
   NodeState& n = nodes_[id];
   refresh_group(id);
-  if (!n.proc.alive && n.proc.group_empty) return;
+  if (!n.proc.alive && n.proc.group_empty) {
+    if (n.proc.stop_cmd_pid > 0) launcher_->signal_group(n.proc.stop_cmd_pid, SIGKILL);  // bounded too
+    return;
+  }
   if (n.holds_terminal && !forced_) {
     log_->note(n.log_source, "holds the terminal: waiting for it to exit (a second ctrl-c forces)");
     return;

@@ -1,0 +1,89 @@
+"""§1 and §2 (125): the command line, `check`, and a bad spec starting nothing."""
+
+import re
+
+from harness import find
+
+
+def test_version_prints_a_version_and_exits_0(tr):
+    code, out, err, _ = tr.run(["--version"])
+    assert code == 0, err
+    assert re.search(r"\d+\.\d+\.\d+", out), out
+
+
+def test_help_lists_the_subcommands(tr):
+    code, out, err, _ = tr.run(["--help"])
+    assert code == 0, err
+    for word in ("up", "check", "tree"):
+        assert word in out
+
+
+def test_unknown_option_is_a_usage_error_125(tr):
+    code, out, err, _ = tr.run(["up", str(tr.spec("children: [{name: a, cmd: [true]}]")),
+                                "--no-such-option"])
+    assert code == 125, (out, err)
+    assert err.strip(), "a usage error says what is wrong on stderr"
+
+
+def test_check_accepts_a_valid_spec(tr):
+    spec = tr.spec("""\
+children:
+  - name: a
+    cmd: [{H}, exit, "0"]
+""")
+    code, out, err, _ = tr.run(["check", str(spec)])
+    assert code == 0, (out, err)
+
+
+def test_check_reports_file_line_col_and_exits_1(tr):
+    spec = tr.spec("""\
+children:
+  - name: a
+    cmd: [{H}, exit, "0"]
+  - name: b
+    cmd: [{H}, exit, "0"]
+    on_failure: explode
+""", tag=False)
+    code, out, err, _ = tr.run(["check", str(spec)])
+    assert code == 1, (out, err)
+    text = out + err
+    # on_failure's value is on line 6, column 17.
+    assert re.search(re.escape(str(spec)) + r":6:\d+:", text) or \
+        re.search(r"spec\.yaml:6:\d+:", text), text
+
+
+def test_check_usage_error_is_125(tr):
+    code, out, err, _ = tr.run(["check"])
+    assert code == 125, (out, err)
+
+
+def test_check_unreadable_spec_is_1(tr):
+    code, out, err, _ = tr.run(["check", str(tr.path("missing.yaml"))])
+    assert code == 1, (out, err)
+
+
+def test_up_bad_spec_exits_125_and_starts_nothing(tr):
+    spec = tr.spec("""\
+children:
+  - name: a
+    cmd: [{H}, touch, {T}/started]
+  - name: a
+    cmd: [{H}, exit, "0"]
+""")
+    res = tr.up(spec)
+    assert res.code == 125, res.describe()
+    assert not tr.path("started").exists()
+    assert not find(res.events, event="spawn"), res.describe()
+
+
+def test_up_rejects_inherit_stdout_with_logs_on_stdout(tr):
+    spec = tr.spec("""\
+children:
+  - name: a
+    cmd: [{H}, touch, {T}/started]
+    stdout: inherit
+""")
+    res = tr.up(spec)
+    assert res.code == 125, res.describe()
+    assert "logs: stderr" in res.stdout + res.stderr
+    assert not tr.path("started").exists()
