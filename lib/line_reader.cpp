@@ -1,6 +1,7 @@
 #include "line_reader.h"
 
 #include <boost/asio/buffer.hpp>
+#include <poll.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -87,19 +88,10 @@ void LineReader::finish() {
   if (cb_.on_eof) cb_.on_eof();
 }
 
-void LineReader::drain() {
-  auto keep = shared_from_this();  // finish() may drop the owner's reference
-  while (descriptor_.is_open()) {
-    ssize_t n = ::read(descriptor_.native_handle(), buffer_.data(), buffer_.size());
-    if (n > 0) {
-      consume(std::string_view(buffer_.data(), static_cast<std::size_t>(n)));
-      if (cb_.after_batch) cb_.after_batch();
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n == 0) finish();
-    return;  // EAGAIN: empty, and someone outside the node still holds the write end
-  }
+bool LineReader::readable() const {
+  if (!descriptor_.is_open()) return false;
+  pollfd p{const_cast<boost::asio::posix::stream_descriptor&>(descriptor_).native_handle(), POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP));
 }
 
 void LineReader::close() {

@@ -26,8 +26,9 @@ class LineReader : public std::enable_shared_from_this<LineReader> {
   void start();
   /// Stops reading and closes the pipe (a descendant that kept it open gets EPIPE).
   void close();
-  /// Reads what the pipe holds right now, without waiting; at EOF, finishes as usual.
-  void drain();
+  /// Whether bytes or EOF are waiting to be read: when not, whoever still holds the
+  /// write end is alive and quiet.
+  bool readable() const;
   bool open() const { return descriptor_.is_open(); }
   /// The last bytes seen, for the summary's "last lines".
   const std::string& tail() const { return tail_; }

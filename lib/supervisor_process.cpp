@@ -44,7 +44,11 @@ void Supervisor::open_log_pipe(NodeId id, bool is_stderr, int& child_fd, UniqueF
     log_->line(source, line);
     if (auto& pr = nodes_[id].probe) pr->on_line(line);
   };
-  cb.after_batch = [this] { log_->flush(); };
+  cb.after_batch = [this, id] {
+    log_->flush();
+    // Drained while a process outside the group keeps the pipe open: report now.
+    if (!nodes_[id].proc.alive && !nodes_[id].proc.exit_reported) maybe_report_exit(id);
+  };
   cb.on_eof = [this, id] { on_pipe_eof(id); };
   auto reader = std::make_shared<LineReader>(io_, std::move(p.read), kMaxLine, std::move(cb));
   n.readers.push_back(reader);
@@ -229,14 +233,11 @@ void Supervisor::maybe_report_exit(NodeId id) {
   NodeState& n = nodes_[id];
   if (n.proc.alive || n.proc.exit_reported || n.proc.pid == 0) return;
   if (n.proc.open_pipes > 0 && !n.proc.group_empty) return;
-  if (n.proc.open_pipes > 0) {
-    // The group is gone, but its last bytes may still sit in the pipe: take them now.
-    // If the pipe then stays open, a process outside the group holds it.
-    auto readers = n.readers;
-    for (auto& reader : readers)
-      if (reader->open()) reader->drain();
-    if (n.proc.exit_reported) return;
-  }
+  // The group is gone, but its last bytes (or the EOF) may still sit in the pipe: the
+  // reader will get them, and report then. A pipe with nothing in it and no EOF is
+  // held by a process outside the group: do not wait for that one.
+  for (const auto& reader : n.readers)
+    if (reader->readable()) return;
   report_exit(id);
 }
 
