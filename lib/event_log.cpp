@@ -56,7 +56,10 @@ void EventLog::write(std::string_view event, const std::string& fields) {
   if (!file_) return;
   double t = std::chrono::duration<double>(Clock::now() - start_).count();
   fmt::print(file_, "{{\"t\":{:.6f},\"event\":\"{}\"{}}}\n", t, event, fields);
-  std::fflush(file_);
+}
+
+void EventLog::flush() {
+  if (file_) std::fflush(file_);
 }
 
 void EventLog::spawn(std::string_view node, int pid, int pgid) {

@@ -1,5 +1,5 @@
 // The event log (--events FILE): JSON Lines, one object per event, flushed as it
-// happens, so a test or a tool can follow a run while it is going on.
+// happens (at the end of each turn of the loop), so a test or a tool can follow a run.
 #pragma once
 
 #include <chrono>
@@ -34,6 +34,9 @@ class EventLog {
   void lag(std::string_view node, std::string_view source, unsigned long long dropped_bytes);
   void restart(std::string_view node, int attempt);
   void done(int code, double duration);
+  /// Events are buffered within one turn of the loop and flushed at its end, so a
+  /// reader sees each event as it happens at the cost of one write per turn.
+  void flush();
 
  private:
   void write(std::string_view event, const std::string& fields);

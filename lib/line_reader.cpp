@@ -1,6 +1,6 @@
 #include "line_reader.h"
 
-#include <boost/asio/buffer.hpp>
+#include <array>
 #include <poll.h>
 #include <unistd.h>
 
@@ -9,27 +9,36 @@
 
 namespace treerun {
 namespace {
-constexpr std::size_t kReadSize = 64 * 1024;
 constexpr std::size_t kTailBytes = 2048;
+
+/// One read buffer for every reader: the loop runs one handler at a time, and a
+/// buffer per pipe would cost 64 KiB of memory for each of hundreds of nodes.
+std::array<char, 64 * 1024>& scratch() {
+  static std::array<char, 64 * 1024> buffer;
+  return buffer;
+}
 }  // namespace
 
 LineReader::LineReader(boost::asio::io_context& io, UniqueFd fd, std::size_t max_line, Callbacks callbacks)
-    : descriptor_(io, fd.release()), max_line_(max_line), cb_(std::move(callbacks)), buffer_(kReadSize) {}
+    : descriptor_(io, fd.release()), max_line_(max_line), cb_(std::move(callbacks)) {}
 
 void LineReader::start() { read_some(); }
 
 void LineReader::read_some() {
-  descriptor_.async_read_some(
-      boost::asio::buffer(buffer_),
-      [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-        if (!self->descriptor_.is_open()) return;
-        if (n > 0) {
-          self->consume(std::string_view(self->buffer_.data(), n));
-          if (self->cb_.after_batch) self->cb_.after_batch();
-        }
-        if (ec) return self->finish();
-        self->read_some();
-      });
+  // Wait for readability, then read into the shared buffer ourselves: no buffer is
+  // handed to Asio, so none has to live per pipe.
+  descriptor_.async_wait(boost::asio::posix::descriptor_base::wait_read,
+                         [self = shared_from_this()](const boost::system::error_code& ec) {
+                           if (!self->descriptor_.is_open()) return;
+                           if (ec) return self->finish();
+                           auto& buf = scratch();
+                           ssize_t n = ::read(self->descriptor_.native_handle(), buf.data(), buf.size());
+                           if (n < 0 && (errno == EAGAIN || errno == EINTR)) return self->read_some();
+                           if (n <= 0) return self->finish();
+                           self->consume(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+                           if (self->cb_.after_batch) self->cb_.after_batch();
+                           if (self->descriptor_.is_open()) self->read_some();
+                         });
 }
 
 void LineReader::consume(std::string_view data) {

@@ -8,7 +8,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
 
 #include "fd.h"
 
@@ -42,7 +41,6 @@ class LineReader : public std::enable_shared_from_this<LineReader> {
   boost::asio::posix::stream_descriptor descriptor_;
   std::size_t max_line_;
   Callbacks cb_;
-  std::vector<char> buffer_;
   std::string partial_;
   std::string tail_;
 };

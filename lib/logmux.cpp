@@ -53,6 +53,7 @@ LogMux::~LogMux() {
 int LogMux::add_source(std::string name) {
   width_ = std::max(width_, std::min(name.size(), kMaxWidth));
   names_.push_back(std::move(name));
+  prefixes_.clear();
   return static_cast<int>(names_.size() - 1);
 }
 
@@ -65,13 +66,28 @@ void LogMux::prefix(int source, char mark) {
     fmt::format_to(std::back_inserter(buf_), "{:02}:{:02}:{:02}.{:03} ", local.tm_hour, local.tm_min,
                    local.tm_sec, ts.tv_nsec / 1'000'000);
   }
-  const std::string& name = names_.at(static_cast<std::size_t>(source < 0 ? 0 : source));
-  std::size_t pad = name.size() < width_ ? width_ - name.size() : 0;
-  if (options_.color) {
-    const char* color = source <= 0 ? "1" : kColors[static_cast<std::size_t>(source) % std::size(kColors)];
-    fmt::format_to(std::back_inserter(buf_), "\x1b[{}m{}\x1b[0m{:{}} {} ", color, name, "", pad, mark);
-  } else {
-    fmt::format_to(std::back_inserter(buf_), "{}{:{}} {} ", name, "", pad, mark);
+  std::size_t at = static_cast<std::size_t>(source < 0 ? 0 : source);
+  if (prefixes_.size() != names_.size()) build_prefixes();
+  buf_ += prefixes_[at];
+  buf_ += mark;
+  buf_ += ' ';
+}
+
+/// "name<pad> ", coloured, once per source: the hot path only copies it.
+void LogMux::build_prefixes() {
+  prefixes_.clear();
+  for (std::size_t i = 0; i < names_.size(); ++i) {
+    const std::string& name = names_[i];
+    std::size_t pad = name.size() < width_ ? width_ - name.size() : 0;
+    std::string p;
+    if (options_.color) {
+      const char* color = i == 0 ? "1" : kColors[i % std::size(kColors)];
+      p = fmt::format("\x1b[{}m{}\x1b[0m", color, name);
+    } else {
+      p = name;
+    }
+    p.append(pad + 1, ' ');
+    prefixes_.push_back(std::move(p));
   }
 }
 
@@ -92,7 +108,7 @@ void LogMux::note(int source, std::string_view text) {
   prefix(source, '*');
   if (options_.color) fmt::format_to(std::back_inserter(buf_), "\x1b[2m{}\x1b[0m\n", text);
   else fmt::format_to(std::back_inserter(buf_), "{}\n", text);
-  flush();
+  if (buf_.size() >= kFlushAt) flush();
 }
 
 void LogMux::hold(bool on) {

@@ -46,11 +46,13 @@ class LogMux {
 
  private:
   void prefix(int source, char mark);
+  void build_prefixes();
 
   Options options_;
   UniqueFd owned_;  // a file target
   int fd_ = -1;
   std::vector<std::string> names_;
+  std::vector<std::string> prefixes_;
   std::size_t width_ = 0;
   std::string buf_;
   bool held_ = false;

@@ -53,11 +53,12 @@ std::vector<std::string> inherited_env() {
 
 }  // namespace
 
-std::vector<pid_t> own_children() {
+std::vector<pid_t> own_children(pid_t except) {
   std::vector<pid_t> out;
   std::ifstream in(fmt::format("/proc/self/task/{}/children", ::getpid()));
   pid_t pid;
-  while (in >> pid) out.push_back(pid);
+  while (in >> pid)
+    if (pid != except) out.push_back(pid);
   return out;
 }
 
@@ -135,10 +136,18 @@ RunResult Supervisor::run() {
     });
   }
   start_node(0);
-  while (!run_finished_ && io_.run_one()) {
+  for (;;) {
+    // What a burst of events caused is written together before the loop sleeps, one
+    // write per burst; the burst is bounded so a chatty pipe cannot hold it back.
+    events_.flush();
+    log_->flush();
+    if (run_finished_ || !io_.run_one()) break;
+    for (int i = 0; i < 64 && !run_finished_ && io_.poll_one(); ++i) {
+    }
   }
   int code = signalled_ ? 128 + signalled_ : first_code_.value_or(0);
   events_.done(code, std::chrono::duration<double>(Clock::now() - start_).count());
+  events_.flush();
   log_->flush();
   if (!options_.quiet) print_summary(code);
   return RunResult{code, signalled_};

@@ -4,7 +4,7 @@
 // Each node moves through  pending -> running -> finished. While running, a node may be
 // `ready` (dependents and children may start) and `cancelling` (its stop is due once its
 // children and dependents are gone). The table of what each event does in each state is
-// in supervisor.cpp, next to the handlers; docs/state-machine.md has it in one place.
+// at the top of supervisor.cpp.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

@@ -4,6 +4,7 @@
 #include <functional>
 #include <optional>
 
+#include "guardian.h"
 #include "streams.h"
 #include "terminal.h"
 #include "supervisor.h"
@@ -81,6 +82,7 @@ class Supervisor {
 
   const Plan& plan_;
   RunOptions options_;
+  Guardian guardian_;  // first: it forks before anything else exists
   boost::asio::io_context io_;
   Clock::time_point start_ = Clock::now();
   EventLog events_{start_};
@@ -110,6 +112,6 @@ std::string describe_stop(const PlanNode& spec);
 
 /// Our own children, from the kernel's list: after every node is collected, any left
 /// are orphans that came back to us as subreaper.
-std::vector<pid_t> own_children();
+std::vector<pid_t> own_children(pid_t except);
 
 }  // namespace treerun

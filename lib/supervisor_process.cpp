@@ -100,7 +100,12 @@ void Supervisor::spawn(NodeId id) {
     }
   };
   wire_output(spec.stdout_spec, false, req.stdout_fd, out_keep, file_out, n.stdout_end);
-  wire_output(spec.stderr_spec, true, req.stderr_fd, err_keep, file_err, n.stderr_end);
+  bool both_to_log = spec.stdout_spec.type == OutputSpec::Type::log &&
+                     spec.stderr_spec.type == OutputSpec::Type::log && !n.stdout_end && !n.stderr_end;
+  // Both to the log: one pipe serves both (as `2>&1`), which halves the fds treerun
+  // holds, and every spawn pays for each open fd when exec closes them in the child.
+  if (both_to_log) req.stderr_fd = req.stdout_fd;
+  else wire_output(spec.stderr_spec, true, req.stderr_fd, err_keep, file_err, n.stderr_end);
   if (spec.stdin_spec.type == StdinSpec::Type::inherit) req.stdin_fd = STDIN_FILENO;
   else if (n.stdin_end) req.stdin_fd = n.stdin_end.get();
   if (spec.tty) lend_terminal(id, req);
@@ -113,6 +118,10 @@ void Supervisor::spawn(NodeId id) {
     if (n.proc.start_error.empty()) n.proc.start_error = fmt::format("cannot start: {}", ec.message());
     for (auto& reader : n.readers) reader->close();
     n.readers.clear();
+    if (n.holds_terminal) {
+      take_terminal_back(id);
+      terminal_->hand_on();
+    }
     n.proc.open_pipes = 0;
     n.probe.reset();
     log_->note(n.log_source, n.proc.start_error);
@@ -127,6 +136,7 @@ void Supervisor::spawn(NodeId id) {
   n.proc.pgid = r.pgid;
   n.proc.alive = true;
   n.proc.started = Clock::now();
+  guardian_.watch(r.pgid);
   reaper_.watch(r.pid, [this, id](ExitStatus status) { on_exit(id, status); });
   events_.spawn(spec.path, r.pid, r.pgid);
   if (r.exec_error) {
@@ -217,6 +227,7 @@ void Supervisor::refresh_group(NodeId id) {
   ProcessState& p = nodes_[id].proc;
   if (p.group_empty || p.alive || p.pgid <= 0) return;
   p.group_empty = ::kill(-p.pgid, 0) != 0 && errno == ESRCH;
+  if (p.group_empty) guardian_.unwatch(p.pgid);
   if (p.group_empty && p.stop_cmd_pid == 0 && nodes_[id].grace_timer) nodes_[id].grace_timer->cancel();
 }
 
@@ -263,6 +274,7 @@ void Supervisor::report_exit(NodeId id) {
   else sig = st.value;
   events_.exit(spec.path, p.pid, code, sig, outcome);
   log_->note(n.log_source, fmt::format("exited: {} ({})", st.describe(), outcome));
+  if (spec.tty && terminal_) terminal_->hand_on();
 
   if (outcome == "failed") {
     int exit_code = st.shell_code();
@@ -296,7 +308,7 @@ void Supervisor::on_orphan(pid_t pid) {
   }
   if (sweeping_) {
     // Orphans of orphans come back to us too: go on until none is left.
-    orphans_ = own_children();
+    orphans_ = own_children(guardian_.pid());
     if (orphans_.empty()) run_finished_ = true;
     for (pid_t left : orphans_) ::kill(left, orphans_killed_ ? SIGKILL : plan_.root().stop_signal);
   }

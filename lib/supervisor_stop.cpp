@@ -177,7 +177,7 @@ void Supervisor::force_kill_all() {
       kill_group(n.spec->id);
     }
   }
-  for (pid_t pid : own_children()) ::kill(pid, SIGKILL);
+  for (pid_t pid : own_children(guardian_.pid())) ::kill(pid, SIGKILL);
 }
 
 /// While the stop takes more than a second: who we still wait for, and when each
@@ -206,7 +206,7 @@ void Supervisor::report_progress() {
 /// The last step: descendants that escaped their node's process group (double forks,
 /// setsid) came back to us; they get the root's stop signal, its grace, then SIGKILL.
 void Supervisor::sweep_orphans() {
-  std::vector<pid_t> left = own_children();
+  std::vector<pid_t> left = own_children(guardian_.pid());
   if (left.empty()) {
     run_finished_ = true;
     return;
@@ -223,7 +223,7 @@ void Supervisor::sweep_orphans() {
   orphan_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     orphans_killed_ = true;
-    for (pid_t pid : own_children()) ::kill(pid, SIGKILL);
+    for (pid_t pid : own_children(guardian_.pid())) ::kill(pid, SIGKILL);
   });
 }
 

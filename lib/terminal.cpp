@@ -22,7 +22,7 @@ TerminalLock::~TerminalLock() {
 }
 
 bool TerminalLock::acquire(NodeId id, std::function<void()> go) {
-  if (!holder_) {
+  if (!holder_ && waiting_.empty()) {
     holder_ = id;
     return true;
   }
@@ -38,7 +38,10 @@ void TerminalLock::release(NodeId id) {
   // (a debugger may leave the terminal raw).
   ::tcsetpgrp(tty_.get(), own_pgrp_);
   if (modes_) ::tcsetattr(tty_.get(), TCSADRAIN, &*modes_);
-  if (waiting_.empty()) return;
+}
+
+void TerminalLock::hand_on() {
+  if (holder_ || waiting_.empty()) return;
   auto [next, go] = std::move(waiting_.front());
   waiting_.pop_front();
   holder_ = next;

@@ -30,8 +30,11 @@ class TerminalLock {
 
   /// Takes the lock for ID now if it is free; otherwise queues GO for when it is.
   bool acquire(NodeId id, std::function<void()> go);
-  /// ID's process is gone: take the terminal back and hand it to the next waiter.
+  /// ID's process is gone: take the terminal back, with its modes as they were.
   void release(NodeId id);
+  /// Gives a free terminal to the first waiter. Called once the last holder's exit is
+  /// reported, so the log shows one node leave before the next one comes.
+  void hand_on();
   /// Drops ID from the queue (it was cancelled while waiting).
   void forget(NodeId id);
 
