@@ -124,7 +124,8 @@ int cmd_tree(const std::string& spec) {
     report(loaded);
     return 1;
   }
-  std::cout << render_plan(*loaded.plan, isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR"));
+  const char* nc = std::getenv("NO_COLOR");
+  std::cout << render_plan(*loaded.plan, isatty(STDOUT_FILENO) && !(nc && *nc));
   return 0;
 }
 
@@ -135,17 +136,19 @@ int main(int argc, char** argv) {
   CLI::App app{"treerun: run a tree of daemons and workers, wire their streams, and tear it all down cleanly"};
   app.name("treerun");
   app.set_version_flag("--version", std::string("treerun ") + TREERUN_VERSION);
-  app.require_subcommand(1);
-  app.footer("Exit codes (up): 0 ok; 1-123 first failure's code; 124 timeout; 125 treerun failed;\n"
-             "126/127 cannot execute / not found; 128+N signal N. See treerun(1).");
+  app.require_subcommand(0, 1);  // checked below, so an unknown option is named first
+  app.footer("See treerun(1) for the spec, the semantics and the exit codes.");
 
   UpFlags up;
   auto* up_cmd = app.add_subcommand("up", "Run the tree until its workers are done, then tear it down");
+  up_cmd->footer("Exit codes: 0 ok; 1-123 the first failure's code; 124 timeout; 125 treerun failed;\n"
+                 "126/127 cannot execute / not found; 128+N signal N.");
   up_cmd->add_option("SPEC", up.spec, "The spec file (- for standard input)")->required();
-  up_cmd->add_option("--timeout", up.timeout, "Deadline for the whole run (e.g. 30s); then exit 124");
-  up_cmd->add_option("--grace", up.grace, "Default time between the graceful stop and SIGKILL");
-  up_cmd->add_option("--events", up.events, "Write the event log (JSON Lines) to FILE");
-  up_cmd->add_option("--logs", up.logs, "Where the log stream goes: stdout|stderr|none|PATH");
+  up_cmd->add_option("--timeout", up.timeout, "Deadline for the whole run (e.g. 30s); then exit 124")
+      ->type_name("DUR");
+  up_cmd->add_option("--grace", up.grace, "Default time between the graceful stop and SIGKILL")->type_name("DUR");
+  up_cmd->add_option("--events", up.events, "Write the event log (JSON Lines) to FILE")->type_name("FILE");
+  up_cmd->add_option("--logs", up.logs, "Where the log stream goes")->type_name("stdout|stderr|none|PATH");
   up_cmd->add_flag("--no-color", up.no_color, "No colours in the log stream (also NO_COLOR)");
   up_cmd->add_flag("--timestamps", up.timestamps, "Prefix log lines with the time");
   up_cmd->add_flag("--quiet", up.quiet, "No summary at the end");
@@ -154,8 +157,10 @@ int main(int argc, char** argv) {
   std::string check_spec, tree_spec, help_topic;
   auto* check_cmd = app.add_subcommand("check", "Validate a spec; print every problem as FILE:LINE:COL: message");
   check_cmd->add_option("SPEC", check_spec, "The spec file (- for standard input)")->required();
+  check_cmd->footer("Exit codes: 0 valid; 1 invalid or unreadable; 125 usage error.");
   auto* tree_cmd = app.add_subcommand("tree", "Print the plan: tree, start and stop order, streams, stop sequences");
   tree_cmd->add_option("SPEC", tree_spec, "The spec file (- for standard input)")->required();
+  tree_cmd->footer("Exit codes: 0 printed; 1 invalid or unreadable spec; 125 usage error.");
   auto* help_cmd = app.add_subcommand("help", "Show help for a command");
   help_cmd->add_option("COMMAND", help_topic, "up, check or tree");
 
@@ -169,14 +174,23 @@ int main(int argc, char** argv) {
     app.exit(e);
     return kUsageError;
   }
+  if (app.get_subcommands().empty()) {
+    std::cerr << "treerun: a command is required (up, check, tree, help)\nRun with --help for more information.\n";
+    return kUsageError;
+  }
   try {
     if (*help_cmd) {
-      if (help_topic.empty()) std::cout << app.help();
-      else {
-        auto* sub = app.get_subcommand(help_topic);
-        std::cout << sub->help();
+      if (help_topic.empty()) {
+        std::cout << app.help();
+        return 0;
       }
-      return 0;
+      for (auto* sub : {up_cmd, check_cmd, tree_cmd, help_cmd})
+        if (sub->get_name() == help_topic) {
+          std::cout << sub->help("treerun");
+          return 0;
+        }
+      std::cerr << "treerun: no command '" << help_topic << "' (commands: up, check, tree, help)\n";
+      return kUsageError;
     }
     if (*up_cmd) return cmd_up(up);
     if (*check_cmd) return cmd_check(check_spec);

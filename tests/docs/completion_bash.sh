@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# completions/treerun.bash: source it, call its function with COMP_WORDS/COMP_CWORD set,
+# and check what it offers; every option of --help must be offered.
+source "$(dirname "$0")/lib.sh"
+COMPLETION=$SRC/completions/treerun.bash
+scratch
+cd "$SCRATCH"
+mkdir sub
+touch a.yaml b.yml notes.txt "with space.yaml" sub/c.yaml
+
+# Offers for one command line (the last word is the one being completed), one a line.
+offers() {
+  bash --norc --noprofile -c '
+    source "$1" || exit 1
+    shift
+    COMP_WORDS=("$@")
+    COMP_CWORD=$(($# - 1))
+    COMP_LINE="$*"
+    COMP_POINT=${#COMP_LINE}
+    _treerun || exit 1
+    printf "%s\n" "${COMPREPLY[@]}"
+  ' completion "$COMPLETION" "$@"
+}
+
+bash -n "$COMPLETION" || fail "bash -n"
+bash --norc --noprofile -c 'source "$1" && complete -p treerun' _ "$COMPLETION" | grep -q _treerun ||
+  fail "sourcing does not register a completion for treerun"
+
+expect_all "$(offers treerun u)" "up" "treerun u<TAB>"
+expect_only "$(offers treerun u)" "up" "treerun u<TAB>"
+expect_all "$(offers treerun '')" "$(help_subcommands)" "treerun <TAB>"
+expect_all "$(offers treerun --)" "--help --version" "treerun --<TAB>"
+expect_all "$(offers treerun up --lo)" "--logs" "treerun up --lo<TAB>"
+expect_all "$(offers treerun up -)" "$(help_long_options up) $(help_short_options up)" "treerun up -<TAB>"
+expect_all "$(offers treerun check -)" "$(help_long_options check)" "treerun check -<TAB>"
+expect_all "$(offers treerun up --logs '')" "stdout stderr none a.yaml notes.txt" "treerun up --logs <TAB>"
+expect_all "$(offers treerun up --logs st)" "stdout stderr" "treerun up --logs st<TAB>"
+expect_all "$(offers treerun up --logs = st)" "stdout stderr" "treerun up --logs=st<TAB> (split at =)"
+expect_all "$(offers treerun up --logs=st)" "--logs=stdout --logs=stderr" "treerun up --logs=st<TAB> (one word)"
+expect_all "$(offers treerun up --timeout '')" "500ms 1s 5s 30s 1m" "treerun up --timeout <TAB>"
+expect_all "$(offers treerun up --grace '')" "500ms 1s 5s 30s 1m" "treerun up --grace <TAB>"
+expect_all "$(offers treerun up --events '')" "a.yaml notes.txt sub" "treerun up --events <TAB>"
+
+# SPEC: spec files and folders, not other files; file names with spaces stay whole.
+for cmd in up check tree; do
+  got=$(offers treerun $cmd '')
+  expect_all "$got" "a.yaml b.yml sub" "treerun $cmd <TAB>"
+  grep -qxF "with space.yaml" <<<"$got" || fail "treerun $cmd <TAB>: 'with space.yaml' not offered whole"
+  grep -qxF notes.txt <<<"$got" && fail "treerun $cmd <TAB>: offers notes.txt"
+done
+expect_all "$(offers treerun up sub/)" "sub/c.yaml" "treerun up sub/<TAB>"
+expect_all "$(offers treerun up --timeout 5s a)" "a.yaml" "treerun up --timeout 5s a<TAB>"
+[[ -z $(offers treerun up a.yaml '') ]] || fail "treerun up a.yaml <TAB>: offers a second SPEC"
+expect_all "$(offers treerun help '')" "up check tree" "treerun help <TAB>"
+
+# With the bash-completion package loaded first, it still works the same.
+if [[ -r /usr/share/bash-completion/bash_completion ]]; then
+  got=$(bash --norc --noprofile -c '
+    source /usr/share/bash-completion/bash_completion >/dev/null 2>&1
+    source "$1" || exit 1
+    COMP_WORDS=(treerun up --logs "")
+    COMP_CWORD=3
+    _treerun && printf "%s\n" "${COMPREPLY[@]}"' _ "$COMPLETION")
+  expect_all "$got" "stdout stderr none" "with bash-completion loaded: treerun up --logs <TAB>"
+fi
+finish

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# completions/treerun.fish: fish parses it, and `complete -C` completes with it.
+source "$(dirname "$0")/lib.sh"
+need fish
+COMPLETION=$SRC/completions/treerun.fish
+scratch
+
+fish -n "$COMPLETION" || fail "fish -n"
+
+mkdir -p "$SCRATCH/home" "$SCRATCH/work/sub"
+cd "$SCRATCH/work"
+touch a.yaml b.yml notes.txt "with space.yaml"
+
+# Offers for one command line: the candidates, without their descriptions.
+offers() {
+  # shellcheck disable=SC2016 # fish's $argv, not ours
+  env HOME="$SCRATCH/home" XDG_CONFIG_HOME="$SCRATCH/home" XDG_DATA_HOME="$SCRATCH/home" \
+    XDG_CACHE_HOME="$SCRATCH/home" fish --no-config -c 'source $argv[1]; complete -C $argv[2]' \
+    "$COMPLETION" "$1" | cut -f1
+}
+
+expect_all "$(offers 'treerun u')" "up" "treerun u<TAB>"
+expect_only "$(offers 'treerun u')" "up" "treerun u<TAB>"
+expect_all "$(offers 'treerun ')" "$(help_subcommands)" "treerun <TAB>"
+expect_all "$(offers 'treerun -')" "--help --version" "treerun -<TAB>"
+expect_all "$(offers 'treerun up --lo')" "--logs" "treerun up --lo<TAB>"
+expect_all "$(offers 'treerun up -')" "$(help_long_options up) $(help_short_options up)" "treerun up -<TAB>"
+expect_all "$(offers 'treerun up --logs ')" "stdout stderr none a.yaml notes.txt" "treerun up --logs <TAB>"
+expect_all "$(offers 'treerun up --logs=st')" "--logs=stdout --logs=stderr" "treerun up --logs=st<TAB>"
+expect_all "$(offers 'treerun up --timeout ')" "500ms 1s 5s 30s 1m" "treerun up --timeout <TAB>"
+expect_all "$(offers 'treerun up --grace ')" "500ms 1s 5s 30s 1m" "treerun up --grace <TAB>"
+expect_all "$(offers 'treerun up --events ')" "a.yaml notes.txt sub/" "treerun up --events <TAB>"
+for cmd in up check tree; do
+  got=$(offers "treerun $cmd ")
+  expect_all "$got" "a.yaml b.yml sub/ -" "treerun $cmd <TAB>"
+  grep -qxF "with space.yaml" <<<"$got" || fail "treerun $cmd <TAB>: 'with space.yaml' not offered whole"
+  grep -qxF notes.txt <<<"$got" && fail "treerun $cmd <TAB>: offers notes.txt"
+done
+[[ -z $(offers 'treerun up a.yaml ') ]] || fail "treerun up a.yaml <TAB>: offers a second SPEC"
+expect_all "$(offers 'treerun help ')" "up check tree" "treerun help <TAB>"
+finish

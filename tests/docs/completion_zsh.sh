@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# completions/_treerun: zsh parses it, and an interactive zsh (on a pty) completes with it.
+source "$(dirname "$0")/lib.sh"
+need zsh timeout
+COMPLETION=$SRC/completions/_treerun
+HERE=$(cd "$(dirname "$0")" && pwd)
+scratch
+
+zsh -n "$COMPLETION" || fail "zsh -n"
+head -1 "$COMPLETION" | grep -qx '#compdef treerun' || fail "the first line is not '#compdef treerun'"
+
+# The completion function's folder holds nothing but it, so compinit finds only it.
+mkdir "$SCRATCH/fpath" "$SCRATCH/work" "$SCRATCH/work/sub"
+cp "$COMPLETION" "$SCRATCH/fpath/"
+cd "$SCRATCH/work"
+touch a.yaml b.yml notes.txt
+
+lines=('treerun u' 'treerun ' 'treerun up --lo' 'treerun up -' 'treerun up --logs '
+  'treerun up --timeout ' 'treerun up --grace=' 'treerun up ' 'treerun check ' 'treerun help ')
+out=$(HOME=$SCRATCH ZDOTDIR=$SCRATCH timeout 30 zsh -f "$HERE/zsh_capture.zsh" "$SCRATCH/fpath" "${lines[@]}") ||
+  fail "the zsh session failed or timed out"
+offers() { awk -v line="== $1" '/^== / { on = ($0 == line); next } on' <<<"$out"; }
+
+expect_all "$(offers 'treerun u')" "up" "treerun u<TAB>"
+expect_only "$(offers 'treerun u')" "up" "treerun u<TAB>"
+expect_all "$(offers 'treerun ')" "$(help_subcommands)" "treerun <TAB>"
+expect_all "$(offers 'treerun up --lo')" "--logs" "treerun up --lo<TAB>"
+expect_all "$(offers 'treerun up -')" "$(help_long_options up) $(help_short_options up)" "treerun up -<TAB>"
+expect_all "$(offers 'treerun up --logs ')" "stdout stderr none a.yaml notes.txt" "treerun up --logs <TAB>"
+expect_all "$(offers 'treerun up --timeout ')" "500ms 1s 5s 30s 1m" "treerun up --timeout <TAB>"
+expect_all "$(offers 'treerun up --grace=')" "500ms 1s 5s 30s 1m" "treerun up --grace=<TAB>"
+for cmd in up check; do
+  got=$(offers "treerun $cmd ")
+  expect_all "$got" "a.yaml b.yml sub" "treerun $cmd <TAB>"
+  grep -qxF notes.txt <<<"$got" && fail "treerun $cmd <TAB>: offers notes.txt"
+done
+expect_all "$(offers 'treerun help ')" "up check tree" "treerun help <TAB>"
+finish
