@@ -197,8 +197,9 @@ class HttpProbe final : public TcpProbe {
   std::string target_;
 };
 
-/// `exec: CMD`: exits 0. One at a time per node; one that outlives the interval is
-/// killed and counts as a failed check.
+/// `exec: CMD`: exits 0. One at a time per node: the next check starts an interval
+/// after this one began, or when it ends if it takes longer. The probe's timeout bounds
+/// it (cancel() kills a check still running).
 class ExecProbe final : public PolledProbe {
  public:
   using PolledProbe::PolledProbe;
@@ -218,13 +219,8 @@ class ExecProbe final : public PolledProbe {
     SpawnResult r = sup_.launcher().spawn(req, ec);
     if (ec) return done(false);
     pid_ = r.pid;
-    auto guard = std::make_shared<asio::steady_timer>(sup_.io(), spec_.interval);
-    guard->async_wait([this, self = shared_from_this(), pid = r.pid](const error_code& ec) {
-      if (!ec && pid_ == pid) sup_.launcher().signal_group(pid, SIGKILL);
-    });
-    sup_.reaper().watch(r.pid, [this, self = shared_from_this(), guard, done](ExitStatus st) {
+    sup_.reaper().watch(r.pid, [this, self = shared_from_this(), done](ExitStatus st) {
       pid_ = 0;
-      guard->cancel();
       done(st.success());
     });
   }

@@ -29,7 +29,7 @@ void Reaper::reap() {
     int wstatus = 0;
     pid_t pid = ::waitpid(-1, &wstatus, WNOHANG);
     if (pid < 0 && errno == EINTR) continue;
-    if (pid <= 0) return;  // 0: nothing more has exited; ECHILD: no children at all
+    if (pid <= 0) break;  // 0: nothing more has exited; ECHILD: no children at all
     ExitStatus status = ExitStatus::from_wait(wstatus);
     auto it = handlers_.find(pid);
     if (it == handlers_.end()) {
@@ -40,6 +40,7 @@ void Reaper::reap() {
     handlers_.erase(it);
     handler(status);
   }
+  if (after_) after_();
 }
 
 }  // namespace treerun

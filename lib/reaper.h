@@ -29,6 +29,8 @@ class Reaper {
   /// in the same turn of the loop: SIGCHLD is handled in a later turn, so none is lost.
   void watch(pid_t pid, Handler handler);
   void on_orphan(OrphanHandler handler) { orphan_ = std::move(handler); }
+  /// Called after every reap, known pid or orphan, once its handler has run.
+  void after_reap(std::function<void()> hook) { after_ = std::move(hook); }
   /// Reaps whatever has exited, now.
   void reap();
   std::size_t watched() const { return handlers_.size(); }
@@ -39,6 +41,7 @@ class Reaper {
   boost::asio::signal_set sigchld_;
   std::unordered_map<pid_t, Handler> handlers_;
   OrphanHandler orphan_;
+  std::function<void()> after_;
 };
 
 }  // namespace treerun

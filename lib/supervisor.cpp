@@ -99,6 +99,7 @@ Supervisor::Supervisor(const Plan& plan, const RunOptions& options)
   wire_streams();
   open_terminal();
   reaper_.on_orphan([this](pid_t pid, ExitStatus) { on_orphan(pid); });
+  reaper_.after_reap([this] { continue_sweep(); });
 }
 
 Supervisor::~Supervisor() = default;
@@ -158,7 +159,18 @@ bool Supervisor::dependency_met(NodeId dep) const {
   if (d.spec->has_workers)
     return d.phase == Phase::finished && !d.skipped && !d.failed && !d.failure_ignored &&
            (!d.cancelling || d.completed);
-  return d.ready && d.phase == Phase::running && !d.cancelling;
+  return group_ready(dep);
+}
+
+/// A daemon is ready once its probe passed; a group without workers once every daemon
+/// in it is (contract 3, `after`).
+bool Supervisor::group_ready(NodeId id) const {
+  const NodeState& n = nodes_[id];
+  if (!n.ready || n.phase != Phase::running || n.cancelling) return false;
+  if (!n.spec->is_group()) return true;
+  for (NodeId child : n.spec->children)
+    if (!group_ready(child)) return false;
+  return true;
 }
 
 bool Supervisor::dependency_lost(NodeId dep) const {
@@ -216,7 +228,9 @@ void Supervisor::mark_ready(NodeId id) {
   events_.ready(n.spec->path);
   if (id != 0 && n.spec->ready.type != treerun::Probe::Type::none) log_->note(n.log_source, "ready");
   for (NodeId child : n.spec->children) try_start(child);
-  for (NodeId dep : n.dependents) try_start(dep);
+  // This node, and maybe every group above it, is now ready for its dependents.
+  for (std::optional<NodeId> at = id; at; at = plan_[*at].parent)
+    for (NodeId dep : nodes_[*at].dependents) try_start(dep);
 }
 
 void Supervisor::on_probe_ready(NodeId id) {

@@ -38,6 +38,7 @@ class Supervisor {
   void evaluate_group(NodeId id);
   bool dependency_met(NodeId dep) const;
   bool dependency_lost(NodeId dep) const;
+  bool group_ready(NodeId id) const;
   void finish_run();
 
   // processes (supervisor_process.cpp)
@@ -73,6 +74,7 @@ class Supervisor {
   void force_kill_all();
   void report_progress();
   void sweep_orphans();
+  void continue_sweep();
 
   // streams (supervisor_streams.cpp)
   void wire_streams();

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include "probes.h"
 #include "supervisor_impl.h"
 #include "units.h"
@@ -295,7 +297,7 @@ void Supervisor::report_exit(NodeId id) {
 }
 
 void Supervisor::on_orphan(pid_t pid) {
-  std::erase(orphans_, pid);
+  (void)pid;
   // An orphan's end may be the last of some node's group, or free a drained pipe.
   for (NodeState& n : nodes_) {
     if (n.proc.pid == 0 || n.proc.alive || n.proc.group_empty) continue;
@@ -306,12 +308,18 @@ void Supervisor::on_orphan(pid_t pid) {
       check_finished(id);
     }
   }
-  if (sweeping_) {
-    // Orphans of orphans come back to us too: go on until none is left.
-    orphans_ = own_children(guardian_.pid());
-    if (orphans_.empty()) run_finished_ = true;
-    for (pid_t left : orphans_) ::kill(left, orphans_killed_ ? SIGKILL : plan_.root().stop_signal);
-  }
+}
+
+/// Orphans of orphans come back to us too, and a probe's or a stop command's process
+/// may still be on its way out: the sweep goes on until we have no child at all.
+void Supervisor::continue_sweep() {
+  if (!sweeping_) return;
+  std::vector<pid_t> left = own_children(guardian_.pid());
+  for (pid_t pid : left)
+    if (std::find(orphans_.begin(), orphans_.end(), pid) == orphans_.end())
+      ::kill(pid, orphans_killed_ ? SIGKILL : plan_.root().stop_signal);
+  orphans_ = std::move(left);
+  if (orphans_.empty()) run_finished_ = true;
 }
 
 }  // namespace treerun

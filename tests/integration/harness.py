@@ -419,3 +419,22 @@ def zombie_children(pid: int) -> list[int]:
     except OSError:
         return []
     return [k for k in kids if not pid_alive(k) and Path(f"/proc/{k}").exists()]
+
+
+_REFERENCE_SUMS: dict = {}
+
+
+def reference_checksum(*producer_args: str) -> str:
+    """'bytes N fnv1a HEX16' for the output of `trhelper PRODUCER_ARGS...`, computed by
+    `trhelper ... | trhelper checksum-stdin` outside treerun (a kernel pipe, no treerun):
+    the same line a `checksum-stdin` node prints when every byte arrived. Fast for tens of
+    megabytes, where `fnv1a()` in Python is not. Cached per argument list."""
+    key = tuple(str(a) for a in producer_args)
+    if key not in _REFERENCE_SUMS:
+        prod = subprocess.Popen([TRHELPER_BIN, *key], stdout=subprocess.PIPE)
+        out = subprocess.run([TRHELPER_BIN, "checksum-stdin"], stdin=prod.stdout,
+                             stdout=subprocess.PIPE, check=True).stdout
+        prod.stdout.close()
+        assert prod.wait() == 0, f"reference producer failed: {key}"
+        _REFERENCE_SUMS[key] = out.decode().strip()
+    return _REFERENCE_SUMS[key]
