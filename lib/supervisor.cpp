@@ -62,11 +62,6 @@ std::vector<pid_t> own_children(pid_t except) {
   return out;
 }
 
-std::string describe_stop(const PlanNode& spec) {
-  if (spec.stop) return "`" + spec.stop->display() + "`";
-  return signal_name(spec.stop_signal);
-}
-
 Supervisor::Supervisor(const Plan& plan, const RunOptions& options)
     : plan_(plan),
       options_(options),

@@ -42,9 +42,16 @@ class Supervisor {
   void finish_run();
 
   // processes (supervisor_process.cpp)
+  struct OutputEnds {  // this incarnation's output ends, closed once it is spawned
+    UniqueFd out, err;
+  };
   void spawn(NodeId id);
+  std::string wire_stdio(NodeId id, SpawnRequest& req, OutputEnds& ends);
+  std::string wire_output(NodeId id, const OutputSpec& out, bool is_stderr, int& fd, OutputEnds& ends);
+  void start_failed(NodeId id, std::string error);
+  void spawned(NodeId id, const SpawnRequest& req, const SpawnResult& r);
   void arm_node_timeout(NodeId id);
-  void open_log_pipe(NodeId id, bool is_stderr, int& child_fd, UniqueFd& keep);
+  void open_log_pipe(NodeId id, int& child_fd, UniqueFd& keep, std::error_code& ec);
   void on_exit(NodeId id, ExitStatus status);
   void on_pipe_eof(NodeId id);
   void maybe_report_exit(NodeId id);
@@ -68,6 +75,7 @@ class Supervisor {
   void cancel(NodeId id, std::string_view cause, std::string_view by, bool emit);
   void try_stop(NodeId id);
   void send_stop(NodeId id, bool leftovers = false);
+  bool run_stop_command(NodeId id);
   void on_grace_expired(NodeId id);
   void kill_group(NodeId id);
   void on_signal(int sig);
@@ -108,9 +116,6 @@ class Supervisor {
   std::vector<pid_t> orphans_;     // descendants that came back to us, still alive
   bool orphans_killed_ = false;
 };
-
-/// The stop signal, or SIGKILL name, for messages.
-std::string describe_stop(const PlanNode& spec);
 
 /// Our own children, from the kernel's list: after every node is collected, any left
 /// are orphans that came back to us as subreaper.

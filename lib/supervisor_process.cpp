@@ -34,12 +34,10 @@ bool restartable(const Plan& plan, NodeId id) {
 
 }  // namespace
 
-void Supervisor::open_log_pipe(NodeId id, bool is_stderr, int& child_fd, UniqueFd& keep) {
-  std::error_code ec;
+void Supervisor::open_log_pipe(NodeId id, int& child_fd, UniqueFd& keep, std::error_code& ec) {
   Pipe p = make_pipe(ec);
-  if (ec) throw std::system_error(ec, "pipe");
+  if (ec) return;
   NodeState& n = nodes_[id];
-  auto probe = n.probe;
   LineReader::Callbacks cb;
   int source = n.log_source;
   cb.on_line = [this, id, source](std::string_view line) {
@@ -56,9 +54,52 @@ void Supervisor::open_log_pipe(NodeId id, bool is_stderr, int& child_fd, UniqueF
   n.readers.push_back(reader);
   n.proc.open_pipes++;
   reader->start();
-  (void)is_stderr;
   child_fd = p.write.get();
   keep = std::move(p.write);
+}
+
+/// Where this incarnation's stdout or stderr goes. Ends made here are closed in the
+/// parent right after the spawn, so that EOF on them means the node (and all it left
+/// behind) is done writing. Returns an error message, or "".
+std::string Supervisor::wire_output(NodeId id, const OutputSpec& out, bool is_stderr, int& fd, OutputEnds& ends) {
+  NodeState& n = nodes_[id];
+  if (UniqueFd& stream_end = is_stderr ? n.stderr_end : n.stdout_end) {
+    fd = stream_end.get();
+    return "";
+  }
+  UniqueFd& keep = is_stderr ? ends.err : ends.out;
+  std::error_code ec;
+  switch (out.type) {
+    case OutputSpec::Type::log:
+      // Read even with the log stream off: probes and the summary's last lines need it.
+      open_log_pipe(id, fd, keep, ec);
+      if (ec) return fmt::format("cannot make a pipe: {}", ec.message());
+      break;
+    case OutputSpec::Type::inherit: fd = is_stderr ? STDERR_FILENO : STDOUT_FILENO; break;
+    case OutputSpec::Type::null: fd = -1; break;
+    case OutputSpec::Type::file:
+      keep = open_output_file(out, ec);
+      if (ec) return fmt::format("cannot open {}: {}", out.path, ec.message());
+      fd = keep.get();
+      break;
+  }
+  return "";
+}
+
+std::string Supervisor::wire_stdio(NodeId id, SpawnRequest& req, OutputEnds& ends) {
+  NodeState& n = nodes_[id];
+  const PlanNode& spec = *n.spec;
+  std::string error = wire_output(id, spec.stdout_spec, false, req.stdout_fd, ends);
+  bool both_to_log = spec.stdout_spec.type == OutputSpec::Type::log &&
+                     spec.stderr_spec.type == OutputSpec::Type::log && !n.stdout_end && !n.stderr_end;
+  // Both to the log: one pipe serves both (as `2>&1`), which halves the fds treerun
+  // holds, and every spawn pays for each open fd when exec closes them in the child.
+  if (both_to_log) req.stderr_fd = req.stdout_fd;
+  else if (error.empty()) error = wire_output(id, spec.stderr_spec, true, req.stderr_fd, ends);
+  if (spec.stdin_spec.type == StdinSpec::Type::inherit) req.stdin_fd = STDIN_FILENO;
+  else if (n.stdin_end) req.stdin_fd = n.stdin_end.get();
+  if (spec.tty) lend_terminal(id, req);
+  return error;
 }
 
 void Supervisor::spawn(NodeId id) {
@@ -72,75 +113,48 @@ void Supervisor::spawn(NodeId id) {
   req.cmd = *spec.cmd;
   req.env = node_env(id);
   req.cwd = spec.cwd;
-
   if (spec.ready.type != treerun::Probe::Type::none) n.probe = make_probe(*this, id, spec.ready);
   if (n.probe) n.probe->prepare(req.env);
 
-  // Output ends for this incarnation; closed in the parent right after the spawn, so
-  // that EOF on them means the node (and all it left behind) is done writing.
-  UniqueFd out_keep, err_keep, file_out, file_err;
-  auto wire_output = [&](const OutputSpec& out, bool is_stderr, int& fd, UniqueFd& keep, UniqueFd& file,
-                         UniqueFd& stream_end) {
-    if (stream_end) {
-      fd = stream_end.get();
-      return;
-    }
-    switch (out.type) {
-      case OutputSpec::Type::log:
-        // Read even with the log stream off: probes and the summary's last lines need it.
-        open_log_pipe(id, is_stderr, fd, keep);
-        break;
-      case OutputSpec::Type::inherit: fd = is_stderr ? STDERR_FILENO : STDOUT_FILENO; break;
-      case OutputSpec::Type::null: fd = -1; break;
-      case OutputSpec::Type::file: {
-        std::error_code ec;
-        file = open_output_file(out, ec);
-        if (ec) n.proc.start_error = fmt::format("cannot open {}: {}", out.path, ec.message());
-        fd = file.get();
-        break;
-      }
-    }
-  };
-  wire_output(spec.stdout_spec, false, req.stdout_fd, out_keep, file_out, n.stdout_end);
-  bool both_to_log = spec.stdout_spec.type == OutputSpec::Type::log &&
-                     spec.stderr_spec.type == OutputSpec::Type::log && !n.stdout_end && !n.stderr_end;
-  // Both to the log: one pipe serves both (as `2>&1`), which halves the fds treerun
-  // holds, and every spawn pays for each open fd when exec closes them in the child.
-  if (both_to_log) req.stderr_fd = req.stdout_fd;
-  else wire_output(spec.stderr_spec, true, req.stderr_fd, err_keep, file_err, n.stderr_end);
-  if (spec.stdin_spec.type == StdinSpec::Type::inherit) req.stdin_fd = STDIN_FILENO;
-  else if (n.stdin_end) req.stdin_fd = n.stdin_end.get();
-  if (spec.tty) lend_terminal(id, req);
-
+  OutputEnds ends;
+  std::string error = wire_stdio(id, req, ends);
   std::error_code ec;
   SpawnResult r;
-  if (n.proc.start_error.empty()) r = launcher_->spawn(req, ec);
-  if (!n.proc.start_error.empty() || ec) {
-    // No process exists: the node failed to start. Report it as a 126 exit.
-    if (n.proc.start_error.empty()) n.proc.start_error = fmt::format("cannot start: {}", ec.message());
-    for (auto& reader : n.readers) reader->close();
-    n.readers.clear();
-    if (n.holds_terminal) {
-      take_terminal_back(id);
-      terminal_->hand_on();
-    }
-    n.proc.open_pipes = 0;
-    n.probe.reset();
-    log_->note(n.log_source, n.proc.start_error);
-    n.proc.status = ExitStatus::exited(126);
-    n.proc.exit_reported = true;
-    n.proc.group_empty = true;
-    node_failed(id, 126, n.proc.start_error);
-    check_finished(id);
-    return;
+  if (error.empty()) r = launcher_->spawn(req, ec);
+  if (error.empty() && ec) error = fmt::format("cannot start: {}", ec.message());
+  if (!error.empty()) return start_failed(id, std::move(error));
+  spawned(id, req, r);
+}
+
+/// No process exists: the node failed to start, as a command that cannot be executed.
+void Supervisor::start_failed(NodeId id, std::string error) {
+  NodeState& n = nodes_[id];
+  for (auto& reader : n.readers) reader->close();
+  n.readers.clear();
+  if (n.holds_terminal) {
+    take_terminal_back(id);
+    terminal_->hand_on();
   }
+  n.probe.reset();
+  n.proc.start_error = std::move(error);
+  n.proc.open_pipes = 0;
+  log_->note(n.log_source, n.proc.start_error);
+  n.proc.status = ExitStatus::exited(126);
+  n.proc.exit_reported = true;
+  n.proc.group_empty = true;
+  node_failed(id, 126, n.proc.start_error);
+  check_finished(id);
+}
+
+void Supervisor::spawned(NodeId id, const SpawnRequest& req, const SpawnResult& r) {
+  NodeState& n = nodes_[id];
   n.proc.pid = r.pid;
   n.proc.pgid = r.pgid;
   n.proc.alive = true;
   n.proc.started = Clock::now();
   guardian_.watch(r.pgid);
   reaper_.watch(r.pid, [this, id](ExitStatus status) { on_exit(id, status); });
-  events_.spawn(spec.path, r.pid, r.pgid);
+  events_.spawn(n.spec->path, r.pid, r.pgid);
   if (r.exec_error) {
     n.proc.start_error = r.exec_error == std::errc::no_such_file_or_directory
                              ? fmt::format("command not found: {}", req.cmd.shell ? "/bin/sh" : req.cmd.argv.front())

@@ -78,35 +78,40 @@ void Supervisor::try_stop(NodeId id) {
   send_stop(id);
 }
 
+/// Runs the node's `stop` command, with its environment, its output under its name.
+bool Supervisor::run_stop_command(NodeId id) {
+  NodeState& n = nodes_[id];
+  SpawnRequest req;
+  req.node_path = n.spec->path;
+  req.cmd = *n.spec->stop;
+  req.env = node_env(id);
+  req.cwd = n.spec->cwd;
+  UniqueFd out_keep;
+  std::error_code ec;
+  open_log_pipe(id, req.stdout_fd, out_keep, ec);
+  req.stderr_fd = req.stdout_fd;
+  SpawnResult r;
+  if (!ec) r = launcher_->spawn(req, ec);
+  if (ec) {
+    log_->note(n.log_source, fmt::format("cannot run the stop command ({}): sending the stop signal", ec.message()));
+    return false;
+  }
+  n.proc.stop_cmd_pid = r.pid;
+  reaper_.watch(r.pid, [this, id](ExitStatus st) {
+    nodes_[id].proc.stop_cmd_pid = 0;
+    if (!st.success()) log_->note(nodes_[id].log_source, fmt::format("stop command ended: {}", st.describe()));
+    check_finished(id);
+  });
+  return true;
+}
+
 void Supervisor::send_stop(NodeId id, bool leftovers) {
   NodeState& n = nodes_[id];
   const PlanNode& spec = *n.spec;
   ProcessState& p = n.proc;
   p.stop_sent = true;
   p.stop_sent_at = Clock::now();
-  if (spec.stop && !leftovers) {
-    SpawnRequest req;
-    req.node_path = spec.path;
-    req.cmd = *spec.stop;
-    req.env = node_env(id);
-    req.cwd = spec.cwd;
-    UniqueFd out_keep, err_keep;
-    if (log_->enabled()) {
-      open_log_pipe(id, false, req.stdout_fd, out_keep);
-      req.stderr_fd = req.stdout_fd;
-    }
-    std::error_code ec;
-    SpawnResult r = launcher_->spawn(req, ec);
-    if (!ec) {
-      p.stop_cmd_pid = r.pid;
-      reaper_.watch(r.pid, [this, id](ExitStatus st) {
-        nodes_[id].proc.stop_cmd_pid = 0;
-        if (!st.success()) log_->note(nodes_[id].log_source, fmt::format("stop command ended: {}", st.describe()));
-        check_finished(id);
-      });
-    } else {
-      log_->note(n.log_source, fmt::format("cannot run the stop command: {}", ec.message()));
-    }
+  if (spec.stop && !leftovers && run_stop_command(id)) {
     p.stop_how = "command";
   } else {
     launcher_->signal_group(p.pgid, spec.stop_signal);
