@@ -1,14 +1,21 @@
 // Stream wiring, made once before any process starts (contract 4.6): a direct kernel
 // pipe for each one-to-one stream, and a relay through treerun for the rest.
+#include <fcntl.h>
+
 #include "supervisor_impl.h"
 
 namespace treerun {
 namespace {
 
+constexpr int kStreamPipeSize = 1 << 20;
+
+/// A stream's pipe, with a 1 MiB kernel buffer (the unprivileged maximum) instead of
+/// 64 KiB: bulk data then moves in larger batches, with fewer context switches.
 Pipe new_pipe() {
   std::error_code ec;
   Pipe p = make_pipe(ec);
   if (ec) throw std::system_error(ec, "cannot create a pipe for a stream");
+  ::fcntl(p.write.get(), F_SETPIPE_SZ, kStreamPipeSize);  // best effort: a smaller pipe still works
   return p;
 }
 
