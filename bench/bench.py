@@ -1,0 +1,677 @@
+#!/usr/bin/env python3
+"""treerun benchmarks. Run through bench/run.sh; see bench/README.md.
+
+Every number that has a goal is a ratio against a baseline measured in the same run,
+interleaved with the treerun runs (baseline, treerun, baseline, treerun, ...) so that
+the noise of a shared machine hits both alike; the tables show medians.
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUILD = os.path.join(HERE, "build")
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def now():
+    return time.perf_counter()
+
+
+def med(xs):
+    xs = [x for x in xs if x is not None]
+    return statistics.median(xs) if xs else None
+
+
+def fmt_s(x, unit="s"):
+    if x is None:
+        return "n/a"
+    if unit == "ms":
+        return f"{x * 1000:.1f} ms"
+    return f"{x:.3f} s"
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.quick = args.quick
+        self.treerun = args.treerun
+        self.tmp = tempfile.mkdtemp(prefix="treerun-bench-")
+        self.rows = []  # (benchmark, treerun, baseline, ratio, goal, verdict)
+        self.notes = []
+        self.failures = []
+
+    # ------------------------------------------------------------------ helpers
+    def log(self, *a):
+        print(*a, file=sys.stderr, flush=True)
+
+    def path(self, name):
+        return os.path.join(self.tmp, name)
+
+    def write_spec(self, name, text):
+        p = self.path(name)
+        with open(p, "w") as f:
+            f.write(text)
+        return p
+
+    def row(self, bench, tr, base, ratio, goal, ok):
+        verdict = "n/a" if ok is None else ("ok" if ok else "**MISS**")
+        self.rows.append((bench, tr, base, ratio, goal, verdict))
+
+    def up(self, spec, events, logs, extra=()):
+        cmd = [self.treerun, "up", spec, "--events", events, "--logs", logs, "--quiet", "--no-color", *extra]
+        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                stderr=open(self.path("treerun.stderr"), "ab"))
+
+    @staticmethod
+    def tail_events(events, stop_when, proc, timeout=60.0, poll=0.0005):
+        """Reads the JSONL event file as it grows; returns (time when stop_when(ev) first
+        returned True, all events so far). Polls every `poll` seconds."""
+        evs = []
+        buf = b""
+        f = None
+        deadline = now() + timeout
+        while now() < deadline:
+            if f is None:
+                try:
+                    f = open(events, "rb")
+                except FileNotFoundError:
+                    time.sleep(poll)
+                    continue
+            chunk = f.read()
+            if chunk:
+                buf += chunk
+                *lines, buf = buf.split(b"\n")
+                for l in lines:
+                    if not l:
+                        continue
+                    ev = json.loads(l)
+                    evs.append(ev)
+                    if stop_when(ev):
+                        t = now()
+                        f.close()
+                        return t, evs
+            elif proc.poll() is not None:
+                break
+            else:
+                time.sleep(poll)
+        if f:
+            f.close()
+        return None, evs
+
+    @staticmethod
+    def read_events(events):
+        out = []
+        try:
+            with open(events) as f:
+                for l in f:
+                    l = l.strip()
+                    if l:
+                        out.append(json.loads(l))
+        except FileNotFoundError:
+            pass
+        return out
+
+    @staticmethod
+    def children_of(pid):
+        kids = []
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as f:
+                    kids += [int(x) for x in f.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
+            pass
+        return kids
+
+    @staticmethod
+    def exe(pid):
+        try:
+            return os.readlink(f"/proc/{pid}/exe")
+        except OSError:
+            return None
+
+    @staticmethod
+    def status_fields(pid, names):
+        out = {}
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for l in f:
+                    k, _, v = l.partition(":")
+                    if k in names:
+                        out[k] = int(v.split()[0])
+        except FileNotFoundError:
+            pass
+        return out
+
+    @staticmethod
+    def cpu_ticks(pid):
+        with open(f"/proc/{pid}/stat") as f:
+            s = f.read()
+        fields = s[s.rindex(")") + 2:].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime (fields 14, 15)
+
+    @staticmethod
+    def ctx_switches(pid):
+        vol = invol = 0
+        threads = 0
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{task}/status") as f:
+                    for l in f:
+                        if l.startswith("voluntary_ctxt_switches"):
+                            vol += int(l.split()[1])
+                        elif l.startswith("nonvoluntary_ctxt_switches"):
+                            invol += int(l.split()[1])
+                threads += 1
+            except FileNotFoundError:
+                pass
+        return vol, invol, threads
+
+    def wait_exit(self, proc, timeout=60):
+        try:
+            return proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.log(f"  treerun pid {proc.pid} did not exit in {timeout}s; killing it")
+            proc.kill()
+            proc.wait()
+            return None
+
+    def timed_shell(self, script):
+        t0 = now()
+        r = subprocess.run(["bash", "-c", script], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        return now() - t0, r
+
+    # ------------------------------------------------------------------ baselines
+    def baseline_spawn(self, n, cmd=(), hold_fds=False):
+        env = dict(os.environ, BASELINE_HOLD_FDS="1" if hold_fds else "0")
+        t0 = now()
+        p = subprocess.Popen([os.path.join(BUILD, "baseline_spawn"), str(n), *cmd],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
+        line = p.stdout.readline()
+        t1 = now()
+        inner_start = int(line.split()[1]) / 1e9
+        time.sleep(0.3)
+        t2 = now()
+        p.stdin.write("stop\n")
+        p.stdin.flush()
+        out = p.stdout.readline()
+        p.wait()
+        t3 = now()
+        inner_stop = int(out.split()[1]) / 1e9
+        return {"start": t1 - t0, "stop": t3 - t2, "inner_start": inner_start, "inner_stop": inner_stop}
+
+    # ------------------------------------------------------------------ 1. start/stop
+    def sleepers_spec(self, n, name):
+        lines = ["grace: 5s", "children:"]
+        for i in range(n):
+            lines.append(f'  - {{name: s{i}, daemon: true, cmd: [sleep, "1000"]}}')
+        return self.write_spec(name, "\n".join(lines) + "\n")
+
+    def tree_spec(self, name):
+        # 5 groups x 10 subgroups x 10 daemons = 500 processes, 3 levels of nurseries.
+        lines = ["grace: 5s", "children:"]
+        for a in range(5):
+            lines.append(f"  - name: g{a}")
+            lines.append("    children:")
+            for b in range(10):
+                lines.append(f"      - name: h{b}")
+                lines.append("        children:")
+                for c in range(10):
+                    lines.append(f'          - {{name: s{c}, daemon: true, cmd: [sleep, "1000"]}}')
+        return self.write_spec(name, "\n".join(lines) + "\n")
+
+    def treerun_startstop(self, spec, n, tag):
+        events, logs = self.path(f"{tag}.events"), self.path(f"{tag}.log")
+        t0 = now()
+        p = self.up(spec, events, logs)
+        count = {"spawn": 0, "ready": 0}
+        ready_nodes = set()
+
+        def done(ev):
+            if ev["event"] == "spawn":
+                count["spawn"] += 1
+            elif ev["event"] == "ready" and ev.get("node", "").split("/")[-1].startswith("s"):
+                ready_nodes.add(ev["node"])
+            return count["spawn"] >= n and len(ready_nodes) >= n
+
+        t_ev, evs = self.tail_events(events, done, p)
+        # "all processes exist and have exec'd": poll treerun's children
+        t_proc = None
+        deadline = now() + 30
+        pending = None
+        while now() < deadline and t_ev is not None:
+            kids = self.children_of(p.pid)
+            if len(kids) >= n:
+                pending = [k for k in kids if self.exe(k) != SLEEP]
+                if not pending:
+                    t_proc = now()
+                    break
+            time.sleep(0.0005)
+        res = {"start_events": (t_ev - t0) if t_ev else None,
+               "start_procs": (t_proc - t0) if t_proc else None}
+        if t_ev:
+            # t of the last spawn in treerun's own clock (from its start, not ours)
+            res["start_inner"] = max(e["t"] for e in evs if e["event"] == "spawn")
+            time.sleep(0.2)
+            st = self.status_fields(p.pid, {"VmRSS", "VmHWM", "Threads"})
+            res.update(st)
+        t2 = now()
+        p.send_signal(signal.SIGINT)
+        rc = self.wait_exit(p)
+        t3 = now()
+        res["stop"] = t3 - t2
+        res["rc"] = rc
+        evs = self.read_events(events)
+        exits = [e for e in evs if e["event"] == "exit"]
+        res["exits"] = len(exits)
+        res["killed"] = sum(1 for e in exits if e.get("outcome") == "killed")
+        stops = [e for e in evs if e["event"] == "stop"]
+        res["stops"] = len(stops)
+        if not t_ev:
+            self.failures.append(f"{tag}: treerun did not report {n} spawn+ready events (got {count['spawn']} spawns)")
+        return res
+
+    def bench_startstop(self):
+        n = 500
+        reps = 3 if self.quick else 5
+        spec = self.sleepers_spec(n, "sleepers500.yaml")
+        tree = self.tree_spec("tree500.yaml")
+        B, BH, T, TT = [], [], [], []
+        for i in range(reps):
+            self.log(f"[1] start/stop 500 sleepers, rep {i + 1}/{reps}")
+            B.append(self.baseline_spawn(n))
+            BH.append(self.baseline_spawn(n, hold_fds=True))
+            T.append(self.treerun_startstop(spec, n, f"ss{i}"))
+            self.log(f"[2] SIGINT to a 3-level tree of 500, rep {i + 1}/{reps}")
+            TT.append(self.treerun_startstop(tree, n, f"tree{i}"))
+        b_start, b_stop = med([b["start"] for b in B]), med([b["stop"] for b in B])
+        t_start_ev = med([t["start_events"] for t in T])
+        t_start_pr = med([t["start_procs"] for t in T])
+        t_stop = med([t["stop"] for t in T])
+        self.raw["startstop"] = {"baseline": B, "treerun": T, "tree": TT}
+
+        def ratio(a, b):
+            return (a / b) if (a is not None and b) else None
+
+        r = ratio(t_start_ev, b_start)
+        self.row("1. start 500 sleepers (launch → 500 spawn+ready events)", fmt_s(t_start_ev), fmt_s(b_start),
+                 r, "≤ 1.3×", None if r is None else r <= 1.3)
+        r = ratio(t_start_pr, b_start)
+        self.row("1. start 500 sleepers (launch → 500 children exec'd, /proc)", fmt_s(t_start_pr), fmt_s(b_start),
+                 r, "≤ 1.3×", None if r is None else r <= 1.3)
+        r = ratio(t_stop, b_stop)
+        self.row("1. stop 500 sleepers (SIGINT → treerun exit)", fmt_s(t_stop), fmt_s(b_stop),
+                 r, "≤ 1.5×", None if r is None else r <= 1.5)
+        rss = med([t.get("VmRSS") for t in T])
+        hwm = med([t.get("VmHWM") for t in T])
+        self.row("1. treerun VmRSS with 500 children", f"{rss / 1024:.1f} MiB" if rss else "n/a", "—", None,
+                 "< 16 MiB", None if rss is None else rss < 16 * 1024)
+        self.row("1. treerun VmHWM (peak RSS) with 500 children", f"{hwm / 1024:.1f} MiB" if hwm else "n/a", "—",
+                 None, "< 16 MiB", None if hwm is None else hwm < 16 * 1024)
+        bh_start = med([b["start"] for b in BH])
+        r = ratio(bh_start, b_start)
+        self.row("1. (reference: the bare loop holding 2 O_CLOEXEC fds per child, as treerun does)",
+                 fmt_s(bh_start), fmt_s(b_start), r, "—", None)
+        self.raw["startstop"]["baseline_hold_fds"] = BH
+        tt_stop = med([t["stop"] for t in TT])
+        r = ratio(tt_stop, b_stop)
+        self.row("2. one SIGINT → exit, 3-level tree of 500 cooperative", fmt_s(tt_stop), fmt_s(b_stop), r,
+                 "≤ 1.5×", None if r is None else r <= 1.5)
+        tt_start = med([t["start_events"] for t in TT])
+        r = ratio(tt_start, b_start)
+        self.row("2. (start of that tree, launch → 500 spawn+ready)", fmt_s(tt_start), fmt_s(b_start), r, "—", None)
+        for name, runs in (("flat", T), ("tree", TT)):
+            for t in runs:
+                if t["rc"] != -signal.SIGINT and t["rc"] != 130:
+                    self.failures.append(f"{name}: treerun exit status {t['rc']} after SIGINT (expected death by SIGINT)")
+                if t["exits"] != n or t["stops"] != n or t["killed"]:
+                    self.failures.append(f"{name}: {t['exits']} exit / {t['stops']} stop / {t['killed']} killed events (expected {n}/{n}/0)")
+        self.notes.append(
+            f"start/stop detail (medians): baseline in-process start {fmt_s(med([b['inner_start'] for b in B]))}, "
+            f"stop {fmt_s(med([b['inner_stop'] for b in B]))}; treerun's own `t` of the 500th spawn "
+            f"{fmt_s(med([t.get('start_inner') for t in T]))}; treerun threads: {med([t.get('Threads') for t in T])}")
+
+    # ------------------------------------------------------------------ 2b. grace
+    def bench_grace(self):
+        reps = 2 if self.quick else 3
+        lines = ["grace: 1s", "children:"]
+        for i in range(50):
+            lines.append(f'  - {{name: c{i}, daemon: true, cmd: [sleep, "1000"]}}')
+        lines.append('  - {name: stubborn, daemon: true, cmd: [sh, -c, "trap \'\' TERM; exec sleep 1000"]}')
+        spec = self.write_spec("grace.yaml", "\n".join(lines) + "\n")
+        times, kills = [], []
+        for i in range(reps):
+            self.log(f"[2] 50 cooperative + 1 TERM-ignoring (grace 1s), rep {i + 1}/{reps}")
+            events, logs = self.path(f"grace{i}.events"), self.path(f"grace{i}.log")
+            p = self.up(spec, events, logs)
+            ready = set()
+
+            def done(ev):
+                if ev["event"] == "ready" and ev["node"]:
+                    ready.add(ev["node"])
+                return len(ready) >= 51
+
+            t_ev, _ = self.tail_events(events, done, p)
+            time.sleep(0.2)  # let sh install its trap and exec sleep
+            t2 = now()
+            p.send_signal(signal.SIGINT)
+            self.wait_exit(p)
+            times.append(now() - t2)
+            evs = self.read_events(events)
+            kills.append(sum(1 for e in evs if e["event"] == "kill"))
+        t = med(times)
+        self.row("2. 50 cooperative + 1 ignoring TERM, grace 1s: SIGINT → exit", fmt_s(t), "1.000 s (grace)",
+                 t / 1.0, "≤ 1.1 s", t <= 1.1)
+        self.raw["grace"] = {"times": times, "kill_events": kills}
+        if any(k != 1 for k in kills):
+            self.failures.append(f"grace: expected exactly 1 kill event per run, got {kills}")
+
+    # ------------------------------------------------------------------ 3. idle
+    def bench_idle(self):
+        self.log("[3] idle CPU with 20 sleeping children (10 s)")
+        lines = ["children:"]
+        for i in range(20):
+            lines.append(f'  - {{name: s{i}, daemon: true, cmd: [sleep, "1000"]}}')
+        spec = self.write_spec("idle.yaml", "\n".join(lines) + "\n")
+        events, logs = self.path("idle.events"), self.path("idle.log")
+        t0 = now()
+        p = self.up(spec, events, logs)
+        time.sleep(max(0.0, 1.0 - (now() - t0)))
+        c1, (v1, i1, th) = self.cpu_ticks(p.pid), self.ctx_switches(p.pid)
+        time.sleep(10.0)
+        c2, (v2, i2, _) = self.cpu_ticks(p.pid), self.ctx_switches(p.pid)
+        p.send_signal(signal.SIGINT)
+        self.wait_exit(p)
+        self.row("3. idle, 20 children: CPU time used t=1s→11s", f"{(c2 - c1) * 1000 // TICK} ms ({c2 - c1} ticks)",
+                 "—", None, "0", c2 == c1)
+        self.row("3. idle, 20 children: voluntary ctx switches t=1s→11s", f"{v2 - v1} (+{i2 - i1} involuntary, {th} thread(s))",
+                 "—", None, "0 / flat", v2 - v1 <= 2)
+        self.raw["idle"] = {"ticks": c2 - c1, "vol": v2 - v1, "invol": i2 - i1, "threads": th}
+
+    # ------------------------------------------------------------------ 4. streams
+    def stream_run(self, spec, tag, timeout=300):
+        events, logs = self.path(f"{tag}.events"), self.path(f"{tag}.log")
+        t0 = now()
+        p = self.up(spec, events, logs)
+        rc = self.wait_exit(p, timeout)
+        return now() - t0, rc, logs, events
+
+    def node_lines(self, logs, node):
+        out = []
+        rx = re.compile(r"^" + re.escape(node) + r" +\| (.*)$")
+        with open(logs, errors="replace") as f:
+            for l in f:
+                m = rx.match(l.rstrip("\n"))
+                if m:
+                    out.append(m.group(1))
+        return out
+
+    def bench_stream_1to1(self):
+        size = "512M" if self.quick else "2G"
+        nbytes = 512 << 20 if self.quick else 2 << 30
+        reps = 2 if self.quick else 3
+        spec = self.write_spec("s11.yaml", f"""children:
+  - {{name: produce, cmd: [head, -c, "{size}", /dev/zero]}}
+  - {{name: consume, cmd: [wc, -c], stdin: produce}}
+""")
+        B, T, errs = [], [], []
+        for i in range(reps):
+            self.log(f"[4] 1:1 stream {size}, rep {i + 1}/{reps}")
+            dt, r = self.timed_shell(f"head -c {size} /dev/zero | wc -c")
+            B.append(dt)
+            dt, rc, logs, _ = self.stream_run(spec, f"s11_{i}")
+            got = self.node_lines(logs, "consume")
+            if rc != 0 or got != [str(nbytes)]:
+                errs.append(f"rc={rc}, consume printed {got[:3]}")
+            T.append(dt)
+        tb, tt = med(B), med(T)
+        ratio = tb / tt  # throughput ratio
+        self.row(f"4. 1:1 stream, {size} (throughput vs `head | wc -c`)",
+                 f"{nbytes / tt / 2**30:.2f} GiB/s" + (" (invalid: wrong output)" if errs else ""),
+                 f"{nbytes / tb / 2**30:.2f} GiB/s", ratio, "≥ 0.95×", (ratio >= 0.95) and not errs)
+        if errs:
+            self.failures.append(f"1:1 stream: wrong result in {len(errs)}/{reps} runs: " + "; ".join(errs))
+        self.raw["stream_1to1"] = {"baseline": B, "treerun": T, "errors": errs}
+
+    def bench_stream_fanout(self):
+        size = "256M" if self.quick else "1G"
+        nbytes = 256 << 20 if self.quick else 1 << 30
+        reps = 2 if self.quick else 3
+        spec = self.write_spec("sfan.yaml", f"""children:
+  - {{name: produce, cmd: [head, -c, "{size}", /dev/zero]}}
+  - {{name: c1, cmd: [wc, -c], stdin: produce}}
+  - {{name: c2, cmd: [wc, -c], stdin: produce}}
+""")
+        B, T, errs = [], [], []
+        for i in range(reps):
+            self.log(f"[4] fan-out to 2 consumers {size}, rep {i + 1}/{reps}")
+            dt, r = self.timed_shell(f"head -c {size} /dev/zero | tee >(wc -c >/dev/null) | wc -c")
+            B.append(dt)
+            dt, rc, logs, _ = self.stream_run(spec, f"sfan_{i}")
+            got = (self.node_lines(logs, "c1"), self.node_lines(logs, "c2"))
+            if rc != 0 or got != ([str(nbytes)], [str(nbytes)]):
+                errs.append(f"rc={rc}, c1 printed {got[0][:3]}, c2 printed {got[1][:3]} (expected {nbytes})")
+            T.append(dt)
+        tb, tt = med(B), med(T)
+        ratio = tb / tt
+        self.row(f"4. fan-out 1→2, {size} (vs `head | tee >(wc -c) | wc -c`)",
+                 f"{nbytes / tt / 2**30:.2f} GiB/s" + (" (invalid: wrong output)" if errs else ""),
+                 f"{nbytes / tb / 2**30:.2f} GiB/s", ratio, "≥ 1.0×", (ratio >= 1.0) and not errs)
+        if errs:
+            self.failures.append(f"fan-out: wrong result in {len(errs)}/{reps} runs: " + "; ".join(errs))
+        self.raw["stream_fanout"] = {"baseline": B, "treerun": T, "errors": errs}
+
+    LINE_RX = re.compile(r"^(p\d) ([0-9]{9}) (x+)$")
+
+    def check_lines(self, lines, n_per, prefixed):
+        """Counts lines per producer, checks shape, order and completeness."""
+        seq = {}
+        bad = 0
+        out_of_order = 0
+        node_rx = re.compile(r"^(p\d) +\| (.*)$")
+        for l in lines:
+            if prefixed:
+                if re.match(r"^\S+ +\* ", l):
+                    continue  # treerun's own lines
+                m = node_rx.match(l)
+                if not m:
+                    bad += 1
+                    continue
+                node, payload = m.group(1), m.group(2)
+            else:
+                node, payload = None, l
+            m = self.LINE_RX.match(payload)
+            if not m or len(payload) != 79 or (node and m.group(1) != node):
+                bad += 1
+                continue
+            p, s = m.group(1), int(m.group(2))
+            if seq.get(p, -1) + 1 != s:
+                out_of_order += 1
+            seq[p] = s
+        missing = sum(n_per - (seq.get(f"p{i}", -1) + 1) for i in range(1, 5))
+        return bad, out_of_order, missing
+
+    def bench_logstream(self):
+        n = 62500 if self.quick else 250000
+        reps = 2 if self.quick else 3
+        lines_bin = os.path.join(BUILD, "lines")
+        spec = self.write_spec("slog.yaml", "children:\n" + "".join(
+            f'  - {{name: p{i}, cmd: ["{lines_bin}", "{n}", "{i}"]}}\n' for i in range(1, 5)))
+        total = 4 * n * 80
+        B, T, errs, base_bad = [], [], [], []
+        for i in range(reps):
+            self.log(f"[4] log stream 4 x {n} lines, rep {i + 1}/{reps}")
+            out = self.path("shell_lines.out")
+            dt, r = self.timed_shell(f"{{ {lines_bin} {n} 1 & {lines_bin} {n} 2 & {lines_bin} {n} 3 & "
+                                     f"{lines_bin} {n} 4 & wait; }} > {out}")
+            B.append(dt)
+            with open(out, errors="replace") as f:
+                base_bad.append(self.check_lines([l.rstrip("\n") for l in f], n, False))
+            # the same 4 producers into a pipe read by one cat: the kernel's line atomicity
+            dt, rc, logs, _ = self.stream_run(spec, f"slog_{i}")
+            T.append(dt)
+            with open(logs, errors="replace") as f:
+                res = self.check_lines([l.rstrip("\n") for l in f], n, True)
+            if rc != 0 or any(res):
+                errs.append(f"rc={rc}, bad lines {res[0]}, out of order {res[1]}, missing {res[2]}")
+        # shell baseline through a pipe (writes > PIPE_BUF are not atomic)
+        dtp, _ = self.timed_shell(f"{{ {lines_bin} {n} 1 & {lines_bin} {n} 2 & {lines_bin} {n} 3 & "
+                                  f"{lines_bin} {n} 4 & wait; }} | cat > {self.path('shell_pipe.out')}")
+        with open(self.path("shell_pipe.out"), errors="replace") as f:
+            pipe_bad = self.check_lines([l.rstrip("\n") for l in f], n, False)
+        tb, tt = med(B), med(T)
+        ratio = tb / tt
+        self.row(f"4. log stream, 4×{n} lines of 80 B → --logs FILE (vs 4 producers → one file)",
+                 f"{total / tt / 2**20:.0f} MiB/s", f"{total / tb / 2**20:.0f} MiB/s", ratio, "≥ 0.8×",
+                 (ratio >= 0.8) and not errs)
+        self.row("4. log stream: lines mangled/out of order/lost in treerun's output",
+                 "0" if not errs else f"{len(errs)}/{reps} runs bad: {errs[0]}", f"file: {base_bad[0][0]} mangled; via a pipe: {pipe_bad[0]} mangled",
+                 None, "0", not errs)
+        if errs:
+            self.failures.append(f"log stream: wrong output in {len(errs)}/{reps} runs: " + "; ".join(errs))
+        self.raw["logstream"] = {"baseline": B, "treerun": T, "errors": errs, "baseline_bad": base_bad,
+                                 "pipe_bad": pipe_bad, "pipe_time": dtp}
+
+    # ------------------------------------------------------------------ 5. readiness
+    def bench_ready(self, kind):
+        n = 10 if self.quick else 20
+        stamp = os.path.join(BUILD, "stamp")
+        lines = ["children:"]
+        for i in range(n):
+            probe = '{log: "^READY"}' if kind == "log" else "{notify: true}"
+            args = f'["{stamp}"]' if kind == "log" else f'["{stamp}", --notify]'
+            after = f", after: [d{i - 1}]" if i else ""
+            lines.append(f"  - {{name: d{i}, daemon: true, cmd: {args}, ready: {probe}{after}}}")
+        spec = self.write_spec(f"ready_{kind}.yaml", "\n".join(lines) + "\n")
+        self.log(f"[5] readiness latency, chain of {n} `{kind}` probes")
+        events, logs = self.path(f"ready_{kind}.events"), self.path(f"ready_{kind}.log")
+        p = self.up(spec, events, logs)
+        t_ev, evs = self.tail_events(events, lambda e: e["event"] == "ready" and e["node"] == f"d{n - 1}", p,
+                                     timeout=30)
+        time.sleep(0.1)
+        p.send_signal(signal.SIGINT)
+        self.wait_exit(p)
+        evs = self.read_events(events)
+        if t_ev is None:
+            self.row(f"5. readiness latency, `{kind}` probe", "FAILED (chain never became ready)", "—", None,
+                     "a few ms", False)
+            self.failures.append(f"readiness {kind}: the chain of {n} never became ready")
+            return
+        stamps = {}
+        for i in range(n):
+            ls = [l for l in self.node_lines(logs, f"d{i}") if l.startswith("READY ")]
+            if ls:
+                stamps[i] = int(ls[0].split()[1]) / 1e9
+        tev = {(e["event"], e.get("node")): e["t"] for e in evs}
+        e2e = [stamps[i] - stamps[i - 1] for i in range(1, n) if i in stamps and i - 1 in stamps]
+        rs = [tev[("spawn", f"d{i}")] - tev[("ready", f"d{i - 1}")] for i in range(1, n)]
+        det = [tev[("ready", f"d{i}")] - tev[("spawn", f"d{i}")] for i in range(n)]
+        self.row(f"5. readiness `{kind}`: dependency's READY write → dependent running (median / max)",
+                 f"{med(e2e) * 1000:.1f} / {max(e2e) * 1000:.1f} ms" if e2e else "n/a", "—", None, "a few ms",
+                 None if not e2e else med(e2e) < 0.005)
+        self.row(f"5. readiness `{kind}`: spawn → `ready` event (probe detection, median / max)",
+                 f"{med(det) * 1000:.1f} / {max(det) * 1000:.1f} ms", "—", None, "a few ms", med(det) < 0.005)
+        self.row(f"5. readiness `{kind}`: `ready` event → dependent's `spawn` (median / max)",
+                 f"{med(rs) * 1000:.2f} / {max(rs) * 1000:.2f} ms", "—", None, "— (includes fork+exec)", None)
+        self.raw[f"ready_{kind}"] = {"e2e": e2e, "ready_to_spawn": rs, "spawn_to_ready": det}
+
+    def bench_ready_baseline(self):
+        # fork+exec of the stamp helper from a shell: the floor under the end-to-end gap
+        stamp = os.path.join(BUILD, "stamp")
+        r = subprocess.run(["bash", "-c", f"for i in $(seq 20); do {stamp} --exit; done"], stdout=subprocess.PIPE,
+                           text=True)
+        ts = [int(l.split()[1]) / 1e9 for l in r.stdout.split("\n") if l.startswith("READY")]
+        gaps = [b - a for a, b in zip(ts, ts[1:])]
+        self.notes.append(f"readiness floor: back-to-back fork+exec of the stamp helper from bash takes "
+                          f"{med(gaps) * 1000:.1f} ms (median of {len(gaps)})")
+
+    # ------------------------------------------------------------------ main
+    def run(self):
+        self.raw = {}
+        steps = [("startstop", self.bench_startstop), ("grace", self.bench_grace), ("idle", self.bench_idle),
+                 ("stream_1to1", self.bench_stream_1to1), ("stream_fanout", self.bench_stream_fanout),
+                 ("logstream", self.bench_logstream), ("ready_log", lambda: self.bench_ready("log")),
+                 ("ready_notify", lambda: self.bench_ready("notify")), ("ready_floor", self.bench_ready_baseline)]
+        only = set(self.args.only.split(",")) if self.args.only else None
+        t0 = now()
+        for name, fn in steps:
+            if only and name not in only:
+                continue
+            try:
+                fn()
+            except Exception as e:  # a broken benchmark must not hide the others
+                import traceback
+                traceback.print_exc()
+                self.failures.append(f"{name}: benchmark crashed: {e!r}")
+                self.row(name, "CRASHED", "—", None, "—", False)
+        self.elapsed = now() - t0
+
+    def report(self):
+        ver = subprocess.run([self.treerun, "--version"], stdout=subprocess.PIPE, text=True).stdout.strip()
+        load = open("/proc/loadavg").read().split()[:3]
+        out = [f"# treerun benchmarks ({'quick' if self.quick else 'full'} run)", "",
+               f"- date: {time.strftime('%Y-%m-%d %H:%M:%S %Z')}; {ver} ({self.treerun})",
+               f"- machine: {os.cpu_count()} CPU(s), load average before the run {' '.join(self.load0)}, "
+               f"after {' '.join(load)}; run took {self.elapsed:.0f} s",
+               "- ratios are treerun / baseline for times (lower is better) and treerun / baseline "
+               "for throughputs (higher is better); every baseline was measured in this run, interleaved "
+               "with the treerun runs; values are medians", "",
+               "| benchmark | treerun | baseline | ratio | goal | verdict |", "|---|---|---|---|---|---|"]
+        for b, t, base, r, g, v in self.rows:
+            rs = "—" if r is None else f"{r:.2f}×"
+            out.append(f"| {b} | {t} | {base} | {rs} | {g} | {v} |")
+        out.append("")
+        if self.failures:
+            out.append("## Failures and correctness problems")
+            out.append("")
+            out += [f"- {f}" for f in self.failures]
+            out.append("")
+        if self.notes:
+            out.append("## Notes")
+            out.append("")
+            out += [f"- {n}" for n in self.notes]
+            out.append("")
+        text = "\n".join(out)
+        print(text)
+        with open(self.args.output, "w") as f:
+            f.write(text)
+        with open(os.path.splitext(self.args.output)[0] + ".json", "w") as f:
+            json.dump(self.raw, f, indent=1, default=str)
+
+
+SLEEP = None
+
+
+def main():
+    global SLEEP
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--treerun", required=True)
+    ap.add_argument("--output", default=os.path.join(HERE, "results.md"))
+    ap.add_argument("--only", help="comma-separated subset: startstop,grace,idle,stream_1to1,stream_fanout,"
+                                   "logstream,ready_log,ready_notify,ready_floor")
+    ap.add_argument("--keep", action="store_true", help="keep the temporary folder (specs, events, logs)")
+    args = ap.parse_args()
+    SLEEP = os.path.realpath(shutil.which("sleep"))
+    b = Bench(args)
+    b.load0 = open("/proc/loadavg").read().split()[:3]
+    try:
+        b.run()
+        b.report()
+    finally:
+        if args.keep:
+            print(f"(kept {b.tmp})", file=sys.stderr)
+        else:
+            shutil.rmtree(b.tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
