@@ -1,0 +1,50 @@
+#include "plan.h"
+
+namespace treerun {
+namespace {
+
+/// Quotes WORD for a POSIX shell when it needs it, so `display()` can be pasted.
+std::string shell_quote(const std::string& word) {
+  if (!word.empty() &&
+      word.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.,/:=+@%") ==
+          std::string::npos)
+    return word;
+  std::string out = "'";
+  for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+}  // namespace
+
+std::string Command::display() const {
+  if (shell) return argv.empty() ? std::string() : argv.front();
+  std::string out;
+  for (const auto& a : argv) out += (out.empty() ? "" : " ") + shell_quote(a);
+  return out;
+}
+
+std::optional<NodeId> Plan::find(const std::string& path) const {
+  if (nodes.empty()) return std::nullopt;
+  NodeId at = 0;
+  std::string_view rest = path;
+  while (!rest.empty()) {
+    std::string_view step = rest.substr(0, rest.find('/'));
+    rest.remove_prefix(std::min(rest.size(), step.size() + 1));
+    bool found = false;
+    for (NodeId c : nodes[at].children)
+      if (nodes[c].name == step) {
+        at = c, found = true;
+        break;
+      }
+    if (!found) return std::nullopt;
+  }
+  return at;
+}
+
+const StreamWiring* Plan::stream_of(SourceRef source) const {
+  for (const auto& s : streams)
+    if (s.source == source) return &s;
+  return nullptr;
+}
+
+}  // namespace treerun

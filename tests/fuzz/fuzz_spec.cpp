@@ -1,0 +1,35 @@
+// libFuzzer entry: any bytes as a spec. The loader must never crash, hang or blow up;
+// problems are fine. Includes and env files resolve against an empty temp folder, so
+// they mostly fail to open (as they should), except for the few the seed corpus names.
+#include <stdlib.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "plan_render.h"
+#include "spec_load.h"
+
+namespace {
+
+const std::string& base_dir() {
+  static const std::string dir = [] {
+    char tmpl[] = "/tmp/treerun-fuzz-XXXXXX";
+    const char* d = mkdtemp(tmpl);
+    return std::string(d ? d : "/nonexistent");
+  }();
+  return dir;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  auto result = treerun::load_plan_from_string(text, "fuzz.yaml", base_dir());
+  if (result.plan) {
+    std::string out = treerun::render_plan(*result.plan, false);
+    (void)out;
+  }
+  for (const auto& p : result.problems) (void)p.str();
+  return 0;
+}

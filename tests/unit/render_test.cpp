@@ -1,0 +1,78 @@
+#include <catch.hpp>
+
+#include "plan_render.h"
+#include "spec_fixture.h"
+
+using namespace treerun;
+using namespace treerun::test;
+
+namespace {
+
+const char* kSpec = R"(
+name: demo
+grace: 3s
+children:
+  - name: db
+    daemon: true
+    cmd: [redis-server, --port, "6390"]
+    stop: "redis-cli -p 6390 shutdown nosave"
+    ready: {tcp: "127.0.0.1:6390"}
+  - name: load
+    after: [db]
+    cmd: "redis-benchmark -q"
+  - name: pipeline
+    children:
+      - {name: produce, cmd: "seq 1 1000000", stdout: log}
+      - {name: keep, cmd: "grep 7", stdin: produce}
+      - {name: count, cmd: "wc -l", stdin: keep, stop_signal: INT, grace: 500ms}
+      - {name: fan, cmd: "cat", stdin: {from: [keep, "produce:stderr"], lag: drop, buffer: 64KiB}}
+)";
+
+std::string render(bool color) {
+  auto r = load(kSpec);
+  INFO(problems(r));
+  REQUIRE(r.ok());
+  return render_plan(*r.plan, color);
+}
+
+bool has(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
+
+}  // namespace
+
+TEST_CASE("tree shows the nodes with their kind and command", "[render]") {
+  std::string t = render(false);
+  INFO(t);
+  CHECK(t.rfind("demo  spec.yaml\n", 0) == 0);
+  CHECK(has(t, "├─ db  daemon  `redis-server --port 6390`  ready: tcp 127.0.0.1:6390 (timeout 30s)\n"));
+  CHECK(has(t, "├─ load  worker  `redis-benchmark -q`  after: db\n"));
+  CHECK(has(t, "└─ pipeline  group\n"));
+  CHECK(has(t, "   ├─ produce  worker  `seq 1 1000000`\n"));
+  CHECK(has(t, "   └─ fan  worker  `cat`  stdin: pipeline/keep pipeline/produce:stderr\n"));
+}
+
+TEST_CASE("tree shows start order, stop order, streams and stop sequences", "[render]") {
+  std::string t = render(false);
+  INFO(t);
+  CHECK(has(t, "\nStart order\n  1. db\n  2. load  (after db ready)\n  3. pipeline\n"));
+  CHECK(has(t, "\nStop order\n  pipeline/fan → pipeline/count → pipeline/keep → pipeline/produce → pipeline → load → db\n"));
+  CHECK(has(t, "  pipeline/produce → pipeline/keep  direct pipe +log\n") == false);
+  CHECK(has(t, "  pipeline/produce → pipeline/keep  relay (lag block, buffer 1MiB) +log\n"));
+  CHECK(has(t, "  pipeline/keep → pipeline/count, pipeline/fan  relay (fan-out, merge, lag drop, buffer 1MiB)\n"));
+  CHECK(has(t, "  pipeline/produce:stderr → pipeline/fan  relay (merge, lag drop, buffer 64KiB)\n"));
+  CHECK(has(t, "  db: run `redis-cli -p 6390 shutdown nosave`, wait 3s, SIGKILL\n"));
+  CHECK(has(t, "  pipeline/count: SIGINT, wait 500ms, SIGKILL\n"));
+  CHECK(has(t, "  load: SIGTERM, wait 3s, SIGKILL\n"));
+}
+
+TEST_CASE("color adds ANSI codes only when asked", "[render]") {
+  CHECK(render(false).find('\x1b') == std::string::npos);
+  CHECK(render(true).find("\x1b[1m") != std::string::npos);
+}
+
+TEST_CASE("a direct pipe is shown as such", "[render]") {
+  auto r = load("children:\n  - {name: a, cmd: x}\n  - {name: b, cmd: y, stdin: a}\n");
+  REQUIRE(r.ok());
+  CHECK(has(render_plan(*r.plan, false), "\nStreams\n  a → b  direct pipe\n"));
+  auto none = load("children: [{name: a, cmd: x}]");
+  CHECK(has(render_plan(*none.plan, false), "\nStreams\n  (none)\n"));
+}

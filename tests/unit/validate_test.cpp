@@ -1,0 +1,380 @@
+// Every problem `treerun check` reports: its message and where it points.
+#include <catch.hpp>
+
+#include "spec_fixture.h"
+
+using namespace treerun;
+using namespace treerun::test;
+
+TEST_CASE("malformed YAML points at the parser's position", "[validate]") {
+  auto r = load("children:\n  - {name: a, cmd: x\n  - b\n");
+  REQUIRE_FALSE(r.plan);
+  REQUIRE(r.problems.size() == 1);
+  CHECK(r.problems[0].message.find("bad YAML") == 0);
+  CHECK(r.problems[0].pos.line == 4);  // where yaml-cpp gave up looking for the `}`
+  auto tab = load("children:\n\t- {name: a, cmd: x}\n");
+  REQUIRE_FALSE(tab.plan);
+  CHECK(tab.problems[0].message.find("bad YAML") == 0);
+}
+
+TEST_CASE("unknown keys, with a suggestion for a near miss", "[validate]") {
+  auto r = load(R"(nmae: x
+children:
+  - name: a
+    cdm: x
+    daemon: true
+    after: []
+    xyzzy: 1
+)");
+  REQUIRE_PROBLEM(r, "unknown key `nmae` in the spec's top level (did you mean `name`?)", 1, 1);
+  REQUIRE_PROBLEM(r, "unknown key `cdm` in a node (did you mean `cmd`?)", 4, 5);
+  REQUIRE(r.problems.size() == 3);  // no "nothing to run" after a misspelt `cmd`
+  REQUIRE(has_problem(r, "unknown key `xyzzy` in a node", 7, 5));
+  for (const auto& p : r.problems) CHECK(p.message.find("xyzzy` in a node (did") == std::string::npos);
+  auto ready = load("children:\n  - {name: a, cmd: x, ready: {tpc: \"h:1\"}}\n");
+  REQUIRE_PROBLEM(ready, "unknown key `tpc` in `ready` (did you mean `tcp`?)", 2, 31);
+  REQUIRE(ready.problems.size() == 1);
+}
+
+TEST_CASE("wrong types", "[validate]") {
+  auto r = load(R"(children:
+  - name: a
+    cmd: x
+    daemon: maybe
+    tty: 3
+  - name: b
+    children: 3
+  - name: c
+    cmd: {x: 1}
+  - name: d
+    cmd: x
+    env: [1, 2]
+    after: {a: 1}
+)");
+  REQUIRE_PROBLEM(r, "`daemon` must be true or false, not `maybe`", 4, 13);
+  REQUIRE_PROBLEM(r, "`tty` must be true or false, not `3`", 5, 10);
+  REQUIRE_PROBLEM(r, "`children` must be a list of nodes, not `3`", 7, 15);
+  REQUIRE_PROBLEM(r, "`cmd` must be a string or a list, not a mapping", 9, 10);
+  REQUIRE_PROBLEM(r, "`env` entries are KEY=VALUE, not `1`", 12, 11);
+  REQUIRE_PROBLEM(r, "`after` must be a string or a list of strings, not a mapping", 13, 12);
+  REQUIRE_PROBLEM(load("children: [3]"), "a node must be a mapping (name: ..., cmd: ...), not `3`", 1, 12);
+  REQUIRE_PROBLEM(load("- a\n- b\n"), "a spec must be a mapping (name:, children:, ...), not a list", 1, 1);
+}
+
+TEST_CASE("missing or bad names", "[validate]") {
+  auto r = load(R"(children:
+  - cmd: x
+  - name: "has space"
+    cmd: x
+  - name: ..
+    cmd: x
+  - name: [a]
+    cmd: x
+)");
+  REQUIRE_PROBLEM(r, "a node needs a `name`", 2, 5);
+  REQUIRE_PROBLEM(r, "bad name `has space`: use letters, digits, `_`, `.` and `-`", 3, 11);
+  REQUIRE_PROBLEM(r, "bad name `..`", 5, 11);
+  REQUIRE_PROBLEM(r, "`name` must be a string, not a list", 7, 11);
+  REQUIRE_PROBLEM(load("name: a/b\nchildren: [{name: a, cmd: x}]"), "bad name `a/b`", 1, 7);
+}
+
+TEST_CASE("duplicate sibling names point at the second and name the first's line", "[validate]") {
+  auto r = load(R"(children:
+  - {name: a, cmd: x}
+  - name: g
+    children:
+      - {name: a, cmd: x}
+  - {name: a, cmd: y}
+)");
+  REQUIRE_PROBLEM(r, "duplicate name `a`: a sibling at line 2 has it already", 6, 12);
+  REQUIRE(r.problems.size() == 1);  // g/a is no sibling of a
+  REQUIRE_PROBLEM(load("children: [{name: a, cmd: x}, {name: a, cmd: x}]"), "duplicate name `a`: a sibling at line 1 has it already", 1, 38);
+}
+
+TEST_CASE("duplicate keys", "[validate]") {
+  REQUIRE_PROBLEM(load("children:\n  - name: a\n    cmd: x\n    cmd: y\n"), "duplicate key `cmd`", 4, 5);
+}
+
+TEST_CASE("a node with nothing to run", "[validate]") {
+  auto r = load("children:\n  - name: a\n  - name: b\n    children: []\n");
+  REQUIRE_PROBLEM(r, "`a` has nothing to run: give it a `cmd`, `children` or `include`", 2, 5);
+  REQUIRE_PROBLEM(r, "`b` has nothing to run", 3, 5);
+}
+
+TEST_CASE("empty commands", "[validate]") {
+  auto r = load("children:\n  - {name: a, cmd: \"\"}\n  - {name: b, cmd: []}\n  - {name: c, cmd: \"  \"}\n  - {name: d, cmd: x, stop: []}\n");
+  REQUIRE_PROBLEM(r, "`cmd` is empty", 2, 20);
+  REQUIRE_PROBLEM(r, "`cmd` is empty", 3, 20);
+  REQUIRE_PROBLEM(r, "`cmd` is empty", 4, 20);
+  REQUIRE_PROBLEM(r, "`stop` is empty", 5, 29);
+}
+
+TEST_CASE("after or a source naming a missing node", "[validate]") {
+  auto r = load(R"(children:
+  - {name: database, cmd: x, daemon: true}
+  - {name: a, cmd: x, after: [databse]}
+  - {name: b, cmd: x, after: [/g/nope]}
+  - {name: c, cmd: x, stdin: datbase}
+  - {name: d, cmd: x, stdin: "/nope:stderr"}
+  - {name: e, cmd: x, after: [zzz]}
+)");
+  REQUIRE_PROBLEM(r, "`after`: no node `databse` next to `a` (did you mean `database`?)", 3, 31);
+  REQUIRE_PROBLEM(r, "`after`: no node at `/g/nope`", 4, 31);
+  REQUIRE_PROBLEM(r, "`stdin`: no node `datbase` next to `c` (did you mean `database`?)", 5, 30);
+  REQUIRE_PROBLEM(r, "`stdin`: no node at `/nope`", 6, 30);
+  REQUIRE_PROBLEM(r, "`after`: no node `zzz` next to `e` (use /a/b for a path from the root)", 7, 31);
+}
+
+TEST_CASE("bad stream sources", "[validate]") {
+  auto r = load(R"(children:
+  - {name: g, children: [{name: x, cmd: x}]}
+  - {name: a, cmd: x, stdin: "g:stdin"}
+  - {name: b, cmd: x, stdin: g}
+  - {name: c, cmd: x, stdin: c}
+  - {name: d, cmd: x, stdin: [a, a]}
+  - {name: e, cmd: x, stdin: [inherit]}
+)");
+  REQUIRE_PROBLEM(r, "bad stream source `g:stdin`: NAME, /PATH/FROM/ROOT, optionally with :stderr", 3, 30);
+  REQUIRE_PROBLEM(r, "`g` is a group: it has no output to read (name one of its nodes)", 4, 30);
+  REQUIRE_PROBLEM(r, "`c` reads its own output", 5, 30);
+  REQUIRE_PROBLEM(r, "`stdin` names `a` twice", 6, 34);
+  REQUIRE_PROBLEM(r, "`inherit` is not a stream source (use `stdin: inherit` alone)", 7, 31);
+}
+
+TEST_CASE("a cycle in after is printed as a chain", "[validate]") {
+  auto r = load(R"(children:
+  - {name: a, cmd: x, after: [b]}
+  - {name: b, cmd: x, after: [c]}
+  - {name: c, cmd: x, after: [a]}
+  - {name: d, cmd: x, after: [d]}
+)");
+  REQUIRE_PROBLEM(r, "`after` cycle: a -> b -> c -> a", 2, 31);
+  REQUIRE_PROBLEM(r, "`d` is after itself", 5, 31);
+  auto daemons = load("children:\n  - {name: a, cmd: x, daemon: true, after: [b]}\n  - {name: b, cmd: x, daemon: true, after: [a]}\n");
+  REQUIRE_PROBLEM(daemons, "`after` cycle: a -> b -> a", 2, 45);
+}
+
+TEST_CASE("a deadlock through after and a stream", "[validate]") {
+  // x waits for y to be done, y reads x's output: y gets EOF only when x exits.
+  auto r = load(R"(children:
+  - {name: x, cmd: "seq 10", after: [y]}
+  - {name: y, cmd: "wc -l", stdin: x}
+)");
+  REQUIRE_PROBLEM(r, "deadlock: x -> y -> x (`x` is after `y`; `y` reads `x`'s output, which ends only when it exits)", 2, 38);
+  // The same through groups: job waits for group g, whose worker reads job's child.
+  auto deep = load(R"(children:
+  - name: job
+    after: [g]
+    children: [{name: p, cmd: "seq 10"}]
+  - name: g
+    children: [{name: c, cmd: "wc -l", stdin: /job/p}]
+)");
+  REQUIRE_PROBLEM(deep, "deadlock: job -> g -> g/c -> job/p -> job", 3, 13);
+  // A stream alone never deadlocks, whatever its direction.
+  REQUIRE_LOADS(load("children:\n  - {name: a, cmd: x, stdin: b}\n  - {name: b, cmd: x, stdin: a}\n"));
+}
+
+TEST_CASE("after an ancestor or a descendant", "[validate]") {
+  auto r = load(R"(children:
+  - name: g
+    children:
+      - {name: a, cmd: x, after: [/g]}
+      - name: h
+        after: [h/b]
+        children: [{name: b, cmd: x}]
+)");
+  REQUIRE_PROBLEM(r, "`g/a` is after `g`, which contains it: it would wait for itself", 4, 35);
+  REQUIRE_PROBLEM(r, "`g/h` is after `g/h/b`, which is inside it and starts only after it", 6, 17);
+}
+
+TEST_CASE("bad durations, sizes and signals", "[validate]") {
+  auto r = load(R"(grace: soon
+children:
+  - name: a
+    cmd: x
+    timeout: -1s
+    stop_signal: SIGFOO
+    stdin: {from: b, buffer: 1MB}
+  - name: b
+    cmd: x
+    ready: {log: x, timeout: 0s, interval: 1x}
+    restart: {max: many}
+    on_failure: restart
+)");
+  REQUIRE_PROBLEM(r, "`grace`: bad duration `soon` (a number with ms, s, m or h: 250ms, 1.5s, 2m)", 1, 8);
+  REQUIRE_PROBLEM(r, "`timeout`: bad duration `-1s`", 5, 14);
+  REQUIRE_PROBLEM(r, "`stop_signal`: unknown signal `SIGFOO`", 6, 18);
+  REQUIRE_PROBLEM(r, "`buffer`: bad size `1MB` (bytes, or a number with KiB, MiB, GiB)", 7, 30);
+  REQUIRE_PROBLEM(r, "`timeout` must be more than 0", 10, 30);
+  REQUIRE_PROBLEM(r, "`interval`: bad duration `1x`", 10, 44);
+  REQUIRE_PROBLEM(r, "`max` must be a whole number, not `many`", 11, 20);
+}
+
+TEST_CASE("ready with no probe, several probes, or a bad one", "[validate]") {
+  auto r = load(R"(children:
+  - {name: a, cmd: x, ready: {}}
+  - {name: b, cmd: x, ready: {timeout: 5s}}
+  - {name: c, cmd: x, ready: {log: up, tcp: "h:1"}}
+  - {name: d, cmd: x, ready: {log: "(unclosed"}}
+  - {name: e, cmd: x, ready: {tcp: localhost}}
+  - {name: f, cmd: x, ready: {http: "https://x"}}
+  - {name: g, cmd: x, ready: {notify: false}}
+  - {name: h, cmd: x, ready: "tcp"}
+)");
+  REQUIRE_PROBLEM(r, "`ready` needs a probe: log, tcp, http, exec, file or notify", 2, 30);
+  REQUIRE_PROBLEM(r, "`ready` needs a probe", 3, 30);
+  REQUIRE_PROBLEM(r, "`ready` has several probes (`log` and `tcp`): keep one", 4, 40);
+  REQUIRE_PROBLEM(r, "`log`: bad regex at offset 9: missing closing parenthesis", 5, 36);
+  REQUIRE_PROBLEM(r, "`tcp` must be HOST:PORT, not `localhost`", 6, 36);
+  REQUIRE_PROBLEM(r, "`http` must be a URL starting with http://, not `https://x`", 7, 37);
+  REQUIRE_PROBLEM(r, "`notify` can only be true", 8, 39);
+  REQUIRE_PROBLEM(r, "`ready` must be a mapping", 9, 30);
+}
+
+TEST_CASE("two nodes with stdin: inherit", "[validate]") {
+  auto r = load("children:\n  - {name: a, cmd: x, stdin: inherit}\n  - {name: b, cmd: x, stdin: inherit}\n");
+  REQUIRE_PROBLEM(r, "only one node can read treerun's stdin, and `a` (line 2) already does", 3, 30);
+}
+
+TEST_CASE("stdout: inherit while the log stream goes to stdout", "[validate]") {
+  const char* spec = "children:\n  - {name: a, cmd: x, stdout: inherit}\n";
+  REQUIRE_PROBLEM(load(spec), "`a` has `stdout: inherit`, but the log stream goes to stdout too: set `logs: stderr`", 2, 31);
+  REQUIRE_LOADS(load(std::string("logs: stderr\n") + spec));
+  REQUIRE_LOADS(load(std::string("logs: none\n") + spec));
+  LoadOptions to_stderr;
+  to_stderr.logs = LogTarget{LogTarget::Type::stderr_, ""};
+  REQUIRE_LOADS(load(spec, "/tmp", to_stderr));
+  LoadOptions to_stdout;
+  to_stdout.logs = LogTarget{LogTarget::Type::stdout_, ""};
+  auto r = load(std::string("logs: stderr\n") + spec, "/tmp", to_stdout);
+  REQUIRE_PROBLEM(r, "set `logs: stderr` (or `--logs stderr`)", 3, 31);
+}
+
+TEST_CASE("tty with streams", "[validate]") {
+  auto r = load(R"(children:
+  - {name: p, cmd: x}
+  - {name: a, cmd: x, tty: true, stdin: p}
+  - {name: b, cmd: x, tty: true}
+  - {name: c, cmd: x, stdin: b}
+)");
+  REQUIRE_PROBLEM(r, "`a` has `tty: true`: it reads the terminal, not a stream (`stdin`)", 3, 28);
+  REQUIRE_PROBLEM(r, "`b` has `tty: true`: its output goes to the terminal, so it cannot feed `c`", 4, 28);
+}
+
+TEST_CASE("stop and stop_signal together are fine: stop wins", "[validate]") {
+  REQUIRE_LOADS(load("children: [{name: a, cmd: x, stop: \"kill 1\", stop_signal: INT}]"));
+}
+
+TEST_CASE("keys that need a cmd, on a group", "[validate]") {
+  auto r = load(R"(children:
+  - name: g
+    daemon: true
+    ready: {tcp: "h:1"}
+    tty: true
+    children: [{name: a, cmd: x}]
+)");
+  REQUIRE_PROBLEM(r, "`daemon` needs a `cmd`: `g` is a group", 3, 13);
+  REQUIRE_PROBLEM(r, "`ready` needs a `cmd`: `g` is a group", 4, 5);
+  REQUIRE_PROBLEM(r, "`tty` needs a `cmd`: `g` is a group", 5, 10);
+}
+
+TEST_CASE("restart without on_failure: restart", "[validate]") {
+  REQUIRE_PROBLEM(load("children:\n  - {name: a, cmd: x, restart: {max: 1}}\n"),
+                  "`restart` applies only with `on_failure: restart`", 2, 23);
+  REQUIRE_PROBLEM(load("children:\n  - {name: a, cmd: x, on_failure: retry}\n"),
+                  "`on_failure` must be cancel, ignore or restart, not `retry`", 2, 35);
+}
+
+TEST_CASE("a stream source whose output goes elsewhere", "[validate]") {
+  auto r = load("children:\n  - {name: p, cmd: x, stdout: inherit}\n  - {name: c, cmd: x, stdin: p}\nlogs: stderr\n");
+  REQUIRE_PROBLEM(r, "`p`'s stdout goes to inherit, so it cannot also feed `c`", 2, 31);
+}
+
+TEST_CASE("bad stdout, stdin and logs values", "[validate]") {
+  auto r = load(R"(logs: ""
+children:
+  - {name: a, cmd: x, stdout: out.txt}
+  - {name: b, cmd: x, stderr: {append: true}}
+  - {name: c, cmd: x, stdin: {lag: drop}}
+  - {name: d, cmd: x, stdin: {from: a, lag: fast}}
+  - {name: e, cmd: x, stdout: lgo}
+)");
+  REQUIRE_PROBLEM(r, "`logs` must be stdout, stderr, none or a file path", 1, 7);
+  REQUIRE_PROBLEM(r, "`stdout` must be log, inherit, null or {file: PATH}, not `out.txt`", 3, 31);
+  REQUIRE_PROBLEM(r, "`stderr` needs `file: PATH`", 4, 31);
+  REQUIRE_PROBLEM(r, "`stdin` needs `from: SOURCE`", 5, 30);
+  REQUIRE_PROBLEM(r, "`lag` must be block or drop, not `fast`", 6, 45);
+  REQUIRE_PROBLEM(r, "not `lgo` (did you mean `log`?)", 7, 31);
+}
+
+TEST_CASE("env names treerun sets itself", "[validate]") {
+  REQUIRE_PROBLEM(load("env: {TREERUN_NODE: x}\nchildren: [{name: a, cmd: x}]"), "`TREERUN_NODE` is set by treerun", 1, 7);
+}
+
+TEST_CASE("an empty spec, or one without nodes", "[validate]") {
+  REQUIRE_PROBLEM(load(""), "empty spec: a spec has at least one node", 1, 1);
+  REQUIRE_PROBLEM(load("# only a comment\n"), "empty spec", 1, 1);
+  REQUIRE_PROBLEM(load("name: x\n"), "a spec has at least one node: `children` is missing", 1, 1);
+  REQUIRE_PROBLEM(load("children: []\n"), "a spec has at least one node", 1, 1);
+}
+
+TEST_CASE("include loops name the chain", "[validate][include]") {
+  TempDir dir;
+  dir.write("a.yaml", "children:\n  - {name: x, include: b.yaml}\n");
+  dir.write("b.yaml", "children:\n  - {name: y, include: a.yaml}\n");
+  auto r = load_plan(dir / "a.yaml");
+  REQUIRE_PROBLEM(r, "include loop: " + (dir / "a.yaml") + " -> " + (dir / "b.yaml") + " -> " + (dir / "a.yaml"), 2, 24);
+  CHECK(r.problems.front().pos.file == dir / "b.yaml");
+  dir.write("self.yaml", "children:\n  - {name: x, include: ./self.yaml}\n");
+  REQUIRE_PROBLEM(load_plan(dir / "self.yaml"), "include loop", 2, 24);
+}
+
+TEST_CASE("include problems", "[validate][include]") {
+  TempDir dir;
+  dir.write("empty.yaml", "");
+  auto r = load(R"(children:
+  - {name: a, include: missing.yaml}
+  - {name: b, include: empty.yaml}
+  - {name: c, include: ., children: [{name: x, cmd: x}]}
+)", dir.path());
+  REQUIRE_PROBLEM(r, "cannot read include `missing.yaml`: No such file or directory", 2, 24);
+  REQUIRE_PROBLEM(r, "empty spec: a spec has at least one node", 1, 1);
+  REQUIRE_PROBLEM(r, "cannot read include `.`: is a directory", 4, 24);
+  REQUIRE_PROBLEM(r, "`c` has both `include` and `children`: keep one", 4, 24);
+}
+
+TEST_CASE("a missing env_file or a malformed line in it", "[validate][env_file]") {
+  TempDir dir;
+  dir.write("bad.env", "# ok\nGOOD=1\nthis line is wrong\n  9X=1\nexport OK='y'\n");
+  auto r = load(R"(env_file: missing.env
+children:
+  - {name: a, cmd: x, env_file: bad.env}
+)", dir.path());
+  REQUIRE_PROBLEM(r, "cannot read env_file `missing.env`: No such file or directory", 1, 11);
+  REQUIRE_PROBLEM(r, "expected KEY=VALUE", 3, 1);
+  REQUIRE_PROBLEM(r, "bad variable name `9X`", 4, 3);
+  for (const auto& p : r.problems)
+    if (p.pos.line == 3 || p.pos.line == 4) CHECK(p.pos.file == "bad.env");  // next to "spec.yaml"
+}
+
+TEST_CASE("problems come sorted by file, line and column", "[validate]") {
+  auto r = load(R"(children:
+  - {name: b, cmd: x, after: [zz]}
+  - {name: a, cmd: x, dameon: true}
+  - {name: c, cmd: x, grace: x}
+)");
+  REQUIRE(r.problems.size() == 3);
+  CHECK(r.problems[0].pos.line == 2);
+  CHECK(r.problems[1].pos.line == 3);
+  CHECK(r.problems[2].pos.line == 4);
+  CHECK(r.problems[0].str().rfind("spec.yaml:2:31: ", 0) == 0);
+}
+
+TEST_CASE("a name that is not a sibling but exists elsewhere suggests its path", "[validate]") {
+  auto r = load(R"(children:
+  - name: pipeline
+    after: [count]
+    children: [{name: count, cmd: "wc -l"}]
+)");
+  REQUIRE_PROBLEM(r, "`after`: no node `count` next to `pipeline` (did you mean `/pipeline/count`?)", 3, 13);
+}
