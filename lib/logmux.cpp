@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <fmt/format.h>
 
@@ -125,7 +126,13 @@ void LogMux::hold(bool on) {
 
 void LogMux::flush() {
   if (held_ || buf_.empty() || fd_ < 0) return;
-  if (!write_all(fd_, buf_)) fd_ = -1;
+  if (!write_all(fd_, buf_)) {
+    // Say so once, where a person will see it, and carry on without the log stream.
+    int err = errno;
+    if (fd_ != STDERR_FILENO && err != EPIPE)
+      fmt::print(stderr, "treerun: cannot write the log stream ({}): dropping it\n", std::strerror(err));
+    fd_ = -1;
+  }
   buf_.clear();
 }
 

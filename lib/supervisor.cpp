@@ -12,6 +12,7 @@
 //   running   | cancel                     | cancel children and dependents; stop (stop.cpp)
 //   finished  | anything                   | nothing, unless a restart is pending
 #include <fmt/format.h>
+#include <signal.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -84,6 +85,7 @@ Supervisor::Supervisor(const Plan& plan, const RunOptions& options)
     NodeState& n = nodes_[spec.id];
     n.spec = &spec;
     n.log_source = spec.id == 0 ? 0 : log_->add_source(spec.path);
+    n.is_worker = counts_as_worker(plan, spec.id);
     for (NodeId dep : spec.after) nodes_[dep].dependents.push_back(spec.id);
   }
   // SIGPIPE: a reader that went away is an EPIPE to handle, not our death. SIGTTOU:
@@ -149,9 +151,20 @@ RunResult Supervisor::run() {
   return RunResult{code, signalled_};
 }
 
+/// For `after` and for a group being done: a node with a command is what its `daemon`
+/// says; a group is a worker if one of its children is (workers in a daemon's own
+/// nursery do not make the groups above it wait: the daemon runs until cancelled).
+bool counts_as_worker(const Plan& plan, NodeId id) {
+  const PlanNode& spec = plan[id];
+  if (!spec.is_group()) return !spec.daemon;
+  for (NodeId child : spec.children)
+    if (counts_as_worker(plan, child)) return true;
+  return false;
+}
+
 bool Supervisor::dependency_met(NodeId dep) const {
   const NodeState& d = nodes_[dep];
-  if (d.spec->has_workers)
+  if (d.is_worker)
     return d.phase == Phase::finished && !d.skipped && !d.failed && !d.failure_ignored &&
            (!d.cancelling || d.completed);
   return group_ready(dep);
@@ -267,7 +280,7 @@ void Supervisor::evaluate_group(NodeId id) {
   bool any_worker = false;
   for (NodeId child : n.spec->children) {
     const NodeState& c = nodes_[child];
-    if (!c.spec->has_workers) continue;
+    if (!c.is_worker) continue;
     any_worker = true;
     if (c.phase != Phase::finished || c.restart_pending) return;
   }
@@ -283,8 +296,9 @@ void Supervisor::on_finished(NodeId id) {
   if (id == 0) return finish_run();
   NodeId parent = *n.spec->parent;
   for (NodeId dep : n.dependents) try_start(dep);
-  // The stop order: a node's stop waits for its children and its dependents.
-  for (NodeId target : n.spec->after) try_stop(target);
+  // The stop order: a node's stop waits for its children and its dependents (and the
+  // dependents of the groups it is in).
+  for (NodeId target : n.spec->after) try_stop_subtree(target);
   try_stop(parent);
   check_finished(parent);
 }
@@ -295,7 +309,14 @@ void Supervisor::finish_run() {
 
 RunResult run_plan(const Plan& plan, const RunOptions& options) {
   Supervisor supervisor(plan, options);
-  return supervisor.run();
+  RunResult result = supervisor.run();
+  // The run is over and `done` is written: a late SIGTERM must not kill us now with
+  // another status. (The caller unblocks the one signal it re-raises.)
+  sigset_t late;
+  sigemptyset(&late);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&late, sig);
+  sigprocmask(SIG_BLOCK, &late, nullptr);
+  return result;
 }
 
 }  // namespace treerun

@@ -81,6 +81,7 @@ struct ProcessState {
 struct NodeState {
   const PlanNode* spec = nullptr;
   int log_source = 0;
+  bool is_worker = false;  // `after` waits for it to be done, not ready
   Phase phase = Phase::pending;
   bool ready = false;
   bool cancelling = false;

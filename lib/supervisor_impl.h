@@ -74,6 +74,8 @@ class Supervisor {
   // stopping (supervisor_stop.cpp)
   void cancel(NodeId id, std::string_view cause, std::string_view by, bool emit);
   void try_stop(NodeId id);
+  void try_stop_subtree(NodeId id);
+  bool waits_for_dependents(NodeId id) const;
   void send_stop(NodeId id, bool leftovers = false);
   bool run_stop_command(NodeId id);
   void on_grace_expired(NodeId id);
@@ -116,6 +118,8 @@ class Supervisor {
   std::vector<pid_t> orphans_;     // descendants that came back to us, still alive
   bool orphans_killed_ = false;
 };
+
+bool counts_as_worker(const Plan& plan, NodeId id);
 
 /// Our own children, from the kernel's list: after every node is collected, any left
 /// are orphans that came back to us as subreaper.

@@ -12,6 +12,8 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/post.hpp>
+
 #include "probes.h"
 #include "supervisor_impl.h"
 #include "units.h"
@@ -64,8 +66,12 @@ void Supervisor::cancel(NodeId id, std::string_view cause, std::string_view by, 
   // dependents down first, as they need it.
   if (!(cause == "done" && n.spec->is_group()))
     for (NodeId dep : n.dependents) cancel(dep, cause, by, false);
-  try_stop(id);
-  check_finished(id);
+  // Stop only once the whole cascade is marked: whether this node must wait depends on
+  // which of its dependents are going too, and those may be cancelled after it.
+  boost::asio::post(io_, [this, id] {
+    try_stop(id);
+    check_finished(id);
+  });
 }
 
 void Supervisor::try_stop(NodeId id) {
@@ -73,9 +79,23 @@ void Supervisor::try_stop(NodeId id) {
   if (!n.cancelling || n.proc.stop_sent || !n.proc.alive) return;
   for (NodeId child : n.spec->children)
     if (nodes_[child].phase != Phase::finished) return;
-  for (NodeId dep : n.dependents)
-    if (nodes_[dep].phase == Phase::running) return;
+  if (waits_for_dependents(id)) return;
   send_stop(id);
+}
+
+/// A node that something depends on, directly or through a group it is in, is stopped
+/// only once those dependents that are going away too are gone. One that stays (its
+/// own cancel did not reach it) does not hold the stop up.
+bool Supervisor::waits_for_dependents(NodeId id) const {
+  for (std::optional<NodeId> at = id; at; at = plan_[*at].parent)
+    for (NodeId dep : nodes_[*at].dependents)
+      if (nodes_[dep].phase == Phase::running && nodes_[dep].cancelling) return true;
+  return false;
+}
+
+void Supervisor::try_stop_subtree(NodeId id) {
+  try_stop(id);
+  for (NodeId child : plan_[id].children) try_stop_subtree(child);
 }
 
 /// Runs the node's `stop` command, with its environment, its output under its name.

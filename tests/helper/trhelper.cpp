@@ -33,6 +33,7 @@
 #include <ctime>
 #include <algorithm>
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -286,6 +287,33 @@ void m_print_fds(const Args&) {
   out(s);
 }
 
+// Appends "pid N fds A,B,C\n" (the open fds, ascending) to FILE in one write(2), so a
+// chaos run can check every process it starts for leaked descriptors without touching
+// the process's stdout. Use it first, before modes that open files of their own.
+void m_fds_to(const Args& a) {
+  DIR* d = opendir("/proc/self/fd");
+  if (!d) die("opendir /proc/self/fd");
+  int self = dirfd(d);
+  std::set<int> fds;
+  while (auto* e = readdir(d)) {
+    if (e->d_name[0] == '.') continue;
+    int fd = std::atoi(e->d_name);
+    if (fd != self) fds.insert(fd);
+  }
+  closedir(d);
+  std::string s = "pid " + std::to_string(getpid()) + " fds";
+  const char* sep = " ";
+  for (int fd : fds) {
+    s += sep + std::to_string(fd);
+    sep = ",";
+  }
+  s += "\n";
+  int fd = ::open(a[0].c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fd < 0) die("open " + a[0]);
+  write_all(fd, s.data(), s.size());
+  ::close(fd);
+}
+
 void m_print_pgid(const Args&) {
   out("pid " + std::to_string(getpid()) + " pgid " + std::to_string(getpgrp()) + " sid " +
       std::to_string(getsid(0)) + " ppid " + std::to_string(getppid()) + "\n");
@@ -517,6 +545,7 @@ const Mode kModes[] = {
     {"count-file", 1, m_count_file, "FILE  set the count file without catching anything"},
     {"stubborn", 0, m_stubborn, "after recording a caught signal, keep running"},
     {"print-fds", 0, m_print_fds, "print 'fd N -> TARGET' for each open fd"},
+    {"fds-to", 1, m_fds_to, "FILE  append 'pid N fds 0,1,2' (our open fds) to FILE"},
     {"print-pgid", 0, m_print_pgid, "print 'pid P pgid G sid S ppid Q'"},
     {"print-sigmask", 0, m_print_sigmask, "print the SigBlk and SigIgn lines of /proc/self/status"},
     {"print-env", 1, m_print_env, "NAME  print 'NAME=value' or 'NAME unset'"},
