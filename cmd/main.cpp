@@ -85,6 +85,28 @@ bool wants_color(const LogTarget& logs, bool no_color) {
   _exit(128 + sig);
 }
 
+sigset_t stop_signals() {
+  sigset_t stops;
+  sigemptyset(&stops);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stops, sig);
+  return stops;
+}
+
+/// From the first instruction on, a ctrl-c is kept pending, not lost and not fatal: the
+/// supervisor takes it as its first event and cancels a run that has started nothing.
+/// An ignored signal is discarded even while blocked, and a shell starts background
+/// jobs with SIGINT ignored, so the three get their default disposition too.
+void hold_stop_signals() {
+  sigset_t stops = stop_signals();
+  sigprocmask(SIG_BLOCK, &stops, nullptr);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_DFL);
+}
+
+void release_stop_signals() {
+  sigset_t stops = stop_signals();
+  sigprocmask(SIG_UNBLOCK, &stops, nullptr);
+}
+
 int cmd_up(const UpFlags& f) {
   LoadOptions opts;
   opts.grace = duration_flag("--grace", f.grace);
@@ -132,6 +154,7 @@ int cmd_tree(const std::string& spec) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  hold_stop_signals();
   ensure_std_fds();
   CLI::App app{"treerun: run a tree of daemons and workers, wire their streams, and tear it all down cleanly"};
   app.name("treerun");
@@ -192,7 +215,8 @@ int main(int argc, char** argv) {
       std::cerr << "treerun: no command '" << help_topic << "' (commands: up, check, tree, help)\n";
       return kUsageError;
     }
-    if (*up_cmd) return cmd_up(up);
+    if (*up_cmd) return cmd_up(up);  // the supervisor releases them once it listens
+    release_stop_signals();
     if (*check_cmd) return cmd_check(check_spec);
     if (*tree_cmd) return cmd_tree(tree_spec);
   } catch (const CLI::Error& e) {

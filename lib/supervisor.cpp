@@ -123,6 +123,11 @@ RunResult Supervisor::run() {
   signals_.async_wait([this](const boost::system::error_code& ec, int sig) {
     if (!ec) on_signal(sig);
   });
+  // Signals that came while the spec loaded (the caller blocks them) arrive now.
+  sigset_t stops;
+  sigemptyset(&stops);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stops, sig);
+  sigprocmask(SIG_UNBLOCK, &stops, nullptr);
   if (plan_.timeout) {
     run_timer_.expires_after(*plan_.timeout);
     run_timer_.async_wait([this](const boost::system::error_code& ec) {

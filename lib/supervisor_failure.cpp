@@ -82,6 +82,7 @@ void Supervisor::restart(NodeId id) {
     n.proc = ProcessState{};
     for (NodeId child : n.spec->children) todo.push_back(child);
   }
+  if (!plan_[id].children.empty()) wire_streams(id);
   start_node(id);
 }
 

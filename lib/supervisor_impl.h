@@ -87,7 +87,8 @@ class Supervisor {
   void continue_sweep();
 
   // streams (supervisor_streams.cpp)
-  void wire_streams();
+  void wire_streams(std::optional<NodeId> within = std::nullopt);
+  bool in_subtree(NodeId node, NodeId top) const;
 
   // summary (summary.cpp)
   void print_summary(int code) const;

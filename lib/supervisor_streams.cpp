@@ -25,12 +25,29 @@ std::string source_name(const Plan& plan, SourceRef s) {
 
 }  // namespace
 
-void Supervisor::wire_streams() {
+bool Supervisor::in_subtree(NodeId node, NodeId top) const {
+  for (std::optional<NodeId> at = node; at; at = plan_[*at].parent)
+    if (*at == top) return true;
+  return false;
+}
+
+/// Makes the pipes and relays of every stream, or (WITHIN) of those that start and end
+/// inside one subtree: a group restarted as a whole gets fresh streams, since its old
+/// ones saw their consumers close. A stream that crosses the subtree's edge keeps its
+/// pipe: a restarted producer writes on into it, as a restarted service would.
+void Supervisor::wire_streams(std::optional<NodeId> within) {
   std::vector<std::shared_ptr<StreamSink>> sinks(nodes_.size());
   auto producer_end = [this](SourceRef s) -> UniqueFd& {
     return s.is_stderr ? nodes_[s.node].stderr_end : nodes_[s.node].stdout_end;
   };
   for (const StreamWiring& s : plan_.streams) {
+    if (within) {
+      bool inside = in_subtree(s.source.node, *within);
+      for (NodeId c : s.consumers) inside = inside && in_subtree(c, *within);
+      for (NodeId c : s.consumers)  // a merge with a source outside keeps its old sink
+        for (const SourceRef& other : plan_[c].stdin_spec.from) inside = inside && in_subtree(other.node, *within);
+      if (!inside) continue;
+    }
     if (s.direct) {
       Pipe p = new_pipe();
       producer_end(s.source) = std::move(p.write);
