@@ -111,6 +111,7 @@ class Supervisor {
   std::string run_id_;
   int signalled_ = 0;              // the first SIGINT/SIGTERM/SIGHUP
   bool forced_ = false;
+  int cascading_ = 0;  // cancels under way in this call stack
   bool run_finished_ = false;
   bool sweeping_ = false;
   std::optional<int> first_code_;  // the first failure's (or timeout's) exit code

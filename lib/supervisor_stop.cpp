@@ -44,6 +44,7 @@ void Supervisor::cancel(NodeId id, std::string_view cause, std::string_view by, 
   }
   if (n.cancelling) return;
   n.cancelling = true;
+  ++cascading_;
   if (emit) events_.cancel(n.spec->path, cause, by);
   if (n.waiting_terminal) {
     terminal_->forget(id);
@@ -55,6 +56,7 @@ void Supervisor::cancel(NodeId id, std::string_view cause, std::string_view by, 
     n.skip_reason = "not started: cancelled";
     n.phase = Phase::finished;
     on_finished(id);
+    --cascading_;
     return;
   }
   if (n.probe) {
@@ -66,17 +68,20 @@ void Supervisor::cancel(NodeId id, std::string_view cause, std::string_view by, 
   // dependents down first, as they need it.
   if (!(cause == "done" && n.spec->is_group()))
     for (NodeId dep : n.dependents) cancel(dep, cause, by, false);
-  // Stop only once the whole cascade is marked: whether this node must wait depends on
-  // which of its dependents are going too, and those may be cancelled after it.
-  boost::asio::post(io_, [this, id] {
-    try_stop(id);
-    check_finished(id);
-  });
+  --cascading_;
+  try_stop(id);
+  check_finished(id);
 }
 
 void Supervisor::try_stop(NodeId id) {
   NodeState& n = nodes_[id];
   if (!n.cancelling || n.proc.stop_sent || !n.proc.alive) return;
+  if (cascading_ > 0) {
+    // Not while a cancel is still marking nodes: whether this one must wait depends on
+    // which of its dependents are going too, and those may be marked after it.
+    boost::asio::post(io_, [this, id] { try_stop(id); });
+    return;
+  }
   for (NodeId child : n.spec->children)
     if (nodes_[child].phase != Phase::finished) return;
   if (waits_for_dependents(id)) return;

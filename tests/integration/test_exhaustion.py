@@ -17,6 +17,8 @@ import time
 
 import pytest
 
+import harness
+
 from harness import TREERUN_BIN, find, one, parse_events
 
 SPARE_UID = 64021  # no process runs as this uid: RLIMIT_NPROC counts only ours
@@ -85,6 +87,7 @@ def test_nproc_limit_fails_the_node_that_cannot_start_and_tears_down_the_rest(tr
     assert_all_spawned_were_reaped(events, text)
 
 
+@pytest.mark.skipif(harness.SANITIZED, reason="sanitizer runtime owns memory, fds and threads")
 def test_nproc_limit_of_one_fails_the_first_node_with_nothing_left(tr):
     os.chmod(tr.dir, 0o777)
     spec = tr.spec("children:\n" + _daemons(3))
@@ -100,6 +103,7 @@ def test_nproc_limit_of_one_fails_the_first_node_with_nothing_left(tr):
 # RLIMIT_NOFILE
 
 
+@pytest.mark.skipif(harness.SANITIZED, reason="sanitizer runtime owns memory, fds and threads")
 def test_nofile_limit_fails_the_node_whose_pipes_cannot_be_made(tr):
     spec = tr.spec("children:\n" + _daemons(40) +
                    "  - {name: w, cmd: [{H}, sleep, '0.3', exit, '0']}\n")
@@ -115,6 +119,7 @@ def test_nofile_limit_fails_the_node_whose_pipes_cannot_be_made(tr):
     assert_all_spawned_were_reaped(events, text)
 
 
+@pytest.mark.skipif(harness.SANITIZED, reason="sanitizer runtime owns memory, fds and threads")
 def test_nofile_limit_too_low_for_treerun_itself_exits_125_with_nothing_started(tr):
     spec = tr.spec("children:\n" + _daemons(3))
     res = run_limited(tr, spec, ["prlimit", "--nofile=8", "--"])

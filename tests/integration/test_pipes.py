@@ -124,6 +124,7 @@ children:
 # Slow consumers: backpressure (block) and loss of whole lines (drop).
 
 
+@pytest.mark.skipif(harness.SANITIZED, reason="sanitizer runtime owns memory, fds and threads")
 def test_lag_block_slow_consumer_loses_nothing_and_treerun_memory_stays_bounded(tr):
     # 50 MB fan-out: `fast` reads at once, `slow` at 25 MB/s. Under `lag: block` the
     # producer is held back to the slow consumer's pace, and treerun buffers at most
