@@ -40,7 +40,9 @@ void Supervisor::propagate_failure(NodeId id, int code, const std::string& by) {
   events_.cancel(plan_[parent].path, "failure", by);
   if (parent == 0 && !signalled_) log_->note(-1, fmt::format("{} failed: stopping everything", by));
   node_failed(parent, code, fmt::format("{} failed", by), by);
-  cancel(parent, "failure", by, false);
+  // Under restart or ignore, node_failed has cancelled the group itself; cancelling it
+  // again here would drop the restart it just scheduled.
+  if (p.failed) cancel(parent, "failure", by, false);
 }
 
 bool Supervisor::may_restart(NodeId id) {

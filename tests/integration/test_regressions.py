@@ -1,0 +1,79 @@
+"""Regression tests, each named after a problem the chaos test found (issue 9)."""
+
+from __future__ import annotations
+
+from harness import find, one
+
+
+def test_daemon_with_worker_children_does_not_make_its_parents_wait(tr):
+    # chaos seeds 101/125: the root counted the daemon as a worker and never finished.
+    spec = tr.spec("""\
+children:
+  - {name: d, daemon: true, cmd: [{H}, sleep, forever], children: [{name: w, cmd: [{H}, exit, "0"]}]}
+  - {name: x, cmd: [{H}, exit, "0"]}
+""")
+    res = tr.up(spec, timeout=20)
+    assert res.code == 0, res.describe()
+    assert one(res.events, event="exit", node="d")["outcome"] == "cancelled"
+
+
+def test_after_a_group_stops_the_groups_processes_after_the_dependent(tr):
+    # chaos: g/a was stopped while b (after: [g]) was still running.
+    spec = tr.spec("""\
+children:
+  - name: g
+    children:
+      - {name: a, daemon: true, cmd: [{H}, sleep, forever]}
+  - {name: b, daemon: true, after: [g], grace: 500ms, cmd: [{H}, stubborn, count-signals, {T}/sig, sleep, forever]}
+  - {name: w, cmd: [{H}, sleep, "0.1", exit, "0"]}
+""")
+    res = tr.up(spec, timeout=20)
+    assert res.code == 0, res.describe()
+    b_exit = one(res.events, event="exit", node="b")
+    a_stop = one(res.events, event="stop", node="g/a")
+    assert a_stop["t"] >= b_exit["t"], res.describe()
+
+
+def test_cancel_cascade_marks_every_dependent_before_any_stop(tr):
+    # chaos seed 78 (ASan): a pending dependent finishing inside the cascade sent its
+    # target's stop before the target's group's dependents were marked.
+    spec = tr.spec("""\
+children:
+  - name: g1
+    children:
+      - name: d
+        daemon: true
+        cmd: [{H}, sleep, forever]
+        children:
+          - {name: p, cmd: [{H}, touch, {T}/p.up, sleep, forever]}
+          - {name: s, daemon: true, after: [p], cmd: [{H}, sleep, forever]}
+  - name: g9
+    after: [g1]
+    children:
+      - {name: w, grace: 500ms, cmd: [{H}, stubborn, count-signals, {T}/sig, touch, {T}/w.up, sleep, forever]}
+""")
+    p = tr.start(["up", str(spec)])
+    tr.wait_files("p.up", "w.up", proc=p)
+    p.signal(2)
+    res = p.wait(20)
+    w_exit = one(res.events, event="exit", node="g9/w")
+    p_stop = one(res.events, event="stop", node="g1/d/p")
+    assert p_stop["t"] >= w_exit["t"], res.describe()
+
+
+def test_restarted_group_gets_fresh_streams(tr):
+    # chaos seed 10034: after a group restart its consumers read EOF at once (0 bytes).
+    spec = tr.spec("""\
+children:
+  - name: g
+    on_failure: restart
+    restart: {max: 1, within: 60s, backoff: 50ms}
+    children:
+      - {name: p, cmd: [{H}, write-bytes, "100000", exit, "0"]}
+      - {name: c, cmd: "{H} checksum-stdin >> {T}/sums; test -e {T}/second || { touch {T}/second; exit 3; }", stdin: p}
+""")
+    res = tr.up(spec, timeout=20)
+    assert res.code == 0, res.describe()
+    assert len(find(res.events, event="restart", node="g")) == 1, res.describe()
+    sums = tr.path("sums").read_text().splitlines()
+    assert len(sums) == 2 and sums[0] == sums[1] and sums[0].startswith("bytes 100000 "), sums
