@@ -200,17 +200,26 @@ void Supervisor::try_start(NodeId id) {
   if (parent.phase != Phase::running || !parent.ready || parent.cancelling) return;
   for (NodeId dep : n.spec->after) {
     if (dependency_lost(dep)) {
-      n.skipped = true;
-      n.skip_reason = fmt::format("not started: {} {}", plan_[dep].path,
-                                  nodes_[dep].skipped ? "was not started" : "did not succeed");
-      log_->note(n.log_source, n.skip_reason);
-      n.phase = Phase::finished;
-      on_finished(id);
-      return;
+      std::string reason = fmt::format("not started: {} {}", plan_[dep].path,
+                                       nodes_[dep].skipped ? "was not started" : "did not succeed");
+      log_->note(n.log_source, reason);
+      return skip(id, reason);
     }
     if (!dependency_met(dep)) return;
   }
   start_node(id);
+}
+
+/// ID and everything inside it will never start: all of it is finished, so that what
+/// waits for any of it (an `after` naming a node inside) learns so too.
+void Supervisor::skip(NodeId id, const std::string& reason) {
+  NodeState& n = nodes_[id];
+  n.skipped = true;
+  n.skip_reason = reason;
+  n.phase = Phase::finished;
+  for (NodeId child : n.spec->children)
+    if (nodes_[child].phase == Phase::pending) skip(child, "not started: " + n.spec->path + " was not started");
+  on_finished(id);
 }
 
 void Supervisor::start_node(NodeId id) {

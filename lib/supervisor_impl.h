@@ -32,6 +32,7 @@ class Supervisor {
   // lifecycle (supervisor.cpp)
   void try_start(NodeId id);
   void start_node(NodeId id);
+  void skip(NodeId id, const std::string& reason);
   void mark_ready(NodeId id);
   void on_finished(NodeId id);
   void check_finished(NodeId id);

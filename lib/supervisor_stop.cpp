@@ -52,10 +52,7 @@ void Supervisor::cancel(NodeId id, std::string_view cause, std::string_view by, 
     n.phase = Phase::pending;
   }
   if (n.phase == Phase::pending) {
-    n.skipped = true;
-    n.skip_reason = "not started: cancelled";
-    n.phase = Phase::finished;
-    on_finished(id);
+    skip(id, "not started: cancelled");
     --cascading_;
     return;
   }

@@ -77,3 +77,21 @@ children:
     assert len(find(res.events, event="restart", node="g")) == 1, res.describe()
     sums = tr.path("sums").read_text().splitlines()
     assert len(sums) == 2 and sums[0] == sums[1] and sums[0].startswith("bytes 100000 "), sums
+
+
+def test_after_a_node_inside_a_group_that_never_starts_does_not_hang(tr):
+    # chaos seed 24437: g never started (its dependency failed), so g/inner stayed
+    # pending for ever, and so did `late`, which waited for it: the run never ended.
+    spec = tr.spec("""\
+children:
+  - {name: dep, cmd: [{H}, exit, "1"], on_failure: ignore}
+  - name: g
+    after: [dep]
+    children:
+      - {name: inner, daemon: true, cmd: [{H}, sleep, forever]}
+  - {name: late, cmd: [{H}, exit, "0"], after: ["/g/inner"]}
+""")
+    res = tr.up(spec, timeout=20)
+    assert res.code == 0, res.describe()
+    assert not find(res.events, event="spawn", node="g/inner")
+    assert not find(res.events, event="spawn", node="late")
