@@ -33,7 +33,6 @@ class Reaper {
   void after_reap(std::function<void()> hook) { after_ = std::move(hook); }
   /// Reaps whatever has exited, now.
   void reap();
-  std::size_t watched() const { return handlers_.size(); }
 
  private:
   void arm();

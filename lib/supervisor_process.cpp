@@ -330,8 +330,11 @@ void Supervisor::continue_sweep() {
   if (!sweeping_) return;
   std::vector<pid_t> left = own_children(guardian_.pid());
   for (pid_t pid : left)
-    if (std::find(orphans_.begin(), orphans_.end(), pid) == orphans_.end())
-      ::kill(pid, orphans_killed_ ? SIGKILL : plan_.root().stop_signal);
+    if (std::find(orphans_.begin(), orphans_.end(), pid) == orphans_.end()) {
+      // Each orphan gets the root's stop once (SIGKILL once the grace is over).
+      ::kill(pid, orphans_killed_ || forced_ ? SIGKILL : plan_.root().stop_signal);
+      ::kill(pid, SIGCONT);
+    }
   orphans_ = std::move(left);
   if (orphans_.empty()) run_finished_ = true;
 }

@@ -233,25 +233,20 @@ void Supervisor::report_progress() {
 /// The last step: descendants that escaped their node's process group (double forks,
 /// setsid) came back to us; they get the root's stop signal, its grace, then SIGKILL.
 void Supervisor::sweep_orphans() {
-  std::vector<pid_t> left = own_children(guardian_.pid());
-  if (left.empty()) {
+  std::size_t count = own_children(guardian_.pid()).size();
+  if (count == 0) {
     run_finished_ = true;
     return;
   }
   sweeping_ = true;
-  orphans_ = left;
-  const PlanNode& root = plan_.root();
-  for (pid_t pid : left) {
-    ::kill(pid, forced_ ? SIGKILL : root.stop_signal);
-    ::kill(pid, SIGCONT);
-  }
-  log_->note(-1, fmt::format("stopping {} orphaned process(es)", left.size()));
-  orphan_timer_.expires_after(root.grace);
+  log_->note(-1, fmt::format("stopping {} orphaned process(es)", count));
+  orphan_timer_.expires_after(plan_.root().grace);
   orphan_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec) return;
     orphans_killed_ = true;
     for (pid_t pid : own_children(guardian_.pid())) ::kill(pid, SIGKILL);
   });
+  continue_sweep();
 }
 
 }  // namespace treerun
