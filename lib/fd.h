@@ -52,4 +52,9 @@ inline Pipe make_pipe(std::error_code& ec) {
   return {UniqueFd(fds[0]), UniqueFd(fds[1])};
 }
 
+/// For fds treerun reads or writes itself after a readiness event: a spurious wake-up
+/// must give EAGAIN, not block the loop. Only our end changes: a pipe's two ends are
+/// separate open files, so the process at the other end is unaffected.
+inline void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
 }  // namespace treerun

@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "fd.h"
+#include "line_cutter.h"
 
 namespace treerun {
 
@@ -30,19 +31,15 @@ class LineReader : public std::enable_shared_from_this<LineReader> {
   bool readable() const;
   bool open() const { return descriptor_.is_open(); }
   /// The last bytes seen, for the summary's "last lines".
-  const std::string& tail() const { return tail_; }
+  const std::string& tail() const { return lines_.tail(); }
 
  private:
   void read_some();
-  void consume(std::string_view data);
   void finish();
-  void remember(std::string_view data);
 
   boost::asio::posix::stream_descriptor descriptor_;
-  std::size_t max_line_;
   Callbacks cb_;
-  std::string partial_;
-  std::string tail_;
+  LineCutter lines_;
 };
 
 }  // namespace treerun

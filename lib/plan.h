@@ -118,9 +118,19 @@ struct StreamWiring {
   SourceRef source;
   std::vector<NodeId> consumers;  // nodes whose stdin reads this source
   bool to_log = false;            // also goes to the log stream
-  /// A kernel pipe straight from producer to consumer: one consumer that reads only
-  /// this source with lag: block, and no log copy. treerun never sees these bytes.
-  bool direct = false;
+  /// How the bytes travel.
+  enum class Carrier {
+    /// A kernel pipe straight from producer to consumer: one consumer that reads only
+    /// this source with lag: block, and no log copy. treerun never sees these bytes.
+    pipe,
+    /// A fan-out or a log copy whose every consumer reads only this source with
+    /// lag: block: tee(2) and splice(2) pass the pages on; only the log copy is read.
+    splice,
+    /// Some consumer merges several sources or drops lines: treerun reads the bytes
+    /// and cuts them into lines.
+    relay,
+  };
+  Carrier carrier = Carrier::relay;
 };
 
 struct Plan {

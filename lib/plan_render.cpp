@@ -123,7 +123,7 @@ class Renderer {
   }
 
   std::string wiring(const StreamWiring& w) const {
-    if (w.direct) return "direct pipe";
+    if (w.carrier == StreamWiring::Carrier::pipe) return "direct pipe";
     std::vector<std::string> why;
     if (w.consumers.size() > 1) why.push_back("fan-out");
     bool merge = false, drop = false;
@@ -139,7 +139,7 @@ class Renderer {
                     : buffer % 1024 == 0    ? std::to_string(buffer >> 10) + "KiB"
                                             : std::to_string(buffer) + "B";
     why.push_back("buffer " + b);
-    std::string out = "relay (";
+    std::string out = w.carrier == StreamWiring::Carrier::splice ? "spliced (" : "relay (";
     for (std::size_t i = 0; i < why.size(); ++i) out += (i ? ", " : "") + why[i];
     return out + ")";
   }

@@ -47,9 +47,14 @@ void wire_streams(BuiltPlan& b, Diagnostics& diags) {
     const OutputSpec& out = w.source.is_stderr ? p.stderr_spec : p.stdout_spec;
     check_source_output(b, w, out, diags);
     w.to_log = out.type == OutputSpec::Type::log && out.log_explicit;
-    const PlanNode& only = plan.nodes[w.consumers.front()];
-    w.direct = w.consumers.size() == 1 && only.stdin_spec.from.size() == 1 &&
-               only.stdin_spec.lag == Lag::block && !w.to_log;
+    bool each_reads_only_this = true;  // and waits for it: lag block
+    for (NodeId c : w.consumers)
+      each_reads_only_this = each_reads_only_this && plan.nodes[c].stdin_spec.from.size() == 1 &&
+                             plan.nodes[c].stdin_spec.lag == Lag::block;
+    using Carrier = StreamWiring::Carrier;
+    if (!each_reads_only_this) w.carrier = Carrier::relay;
+    else if (w.consumers.size() == 1 && !w.to_log) w.carrier = Carrier::pipe;
+    else w.carrier = Carrier::splice;
     plan.streams.push_back(std::move(w));
   }
 }

@@ -12,7 +12,9 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/streambuf.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fmt/format.h>
 
 #include "supervisor_impl.h"
@@ -31,7 +33,9 @@ void ReadinessProbe::start() {
   deadline_.async_wait([self = weak_from_this()](const error_code& ec) {
     auto p = self.lock();
     if (ec || !p || !p->active_) return;
-    p->fail(fmt::format("not ready within {}: readiness probe timed out", format_duration(p->spec_.timeout)));
+    std::string miss = p->last_miss();
+    p->fail(fmt::format("not ready within {}: readiness probe timed out{}", format_duration(p->spec_.timeout),
+                        miss.empty() ? "" : " (last check: " + miss + ")"));
   });
   begin();
 }
@@ -63,9 +67,11 @@ void PolledProbe::cancel() {
 void PolledProbe::attempt() {
   if (!active()) return;
   auto started = Clock::now();
-  check([self = std::static_pointer_cast<PolledProbe>(shared_from_this()), started](bool ok) {
+  check([self = std::static_pointer_cast<PolledProbe>(shared_from_this()), started](std::string why_not) {
     if (!self->active()) return;
-    if (ok) return self->succeed();
+    if (why_not.empty()) return self->succeed();
+    if (why_not != self->last_miss_) self->sup_.detail(self->id_, "not ready yet: " + why_not);
+    self->last_miss_ = std::move(why_not);
     // The next check is due one interval after this one began, not after it ended.
     self->next_.expires_at(started + self->spec_.interval);
     self->next_.async_wait([self](const error_code& ec) {
@@ -113,10 +119,10 @@ class FileProbe final : public PolledProbe {
   using PolledProbe::PolledProbe;
 
  protected:
-  void check(std::function<void(bool)> done) override {
+  void check(Done done) override {
     std::string path = spec_.arg;
     if (!path.starts_with('/')) path = sup_.node(id_).spec->cwd + "/" + path;
-    done(::access(path.c_str(), F_OK) == 0);
+    done(::access(path.c_str(), F_OK) == 0 ? "" : fmt::format("{}: {}", path, std::strerror(errno)));
   }
 };
 
@@ -135,7 +141,7 @@ class TcpProbe : public PolledProbe {
       : PolledProbe(sup, id, spec), host_(std::move(host)), port_(std::move(port)) {}
 
  protected:
-  void check(std::function<void(bool)> done) override {
+  void check(Done done) override {
     auto socket = std::make_shared<asio::ip::tcp::socket>(sup_.io());
     auto guard = std::make_shared<asio::steady_timer>(sup_.io(), spec_.interval);
     guard->async_wait([socket](const error_code& ec) {
@@ -144,22 +150,28 @@ class TcpProbe : public PolledProbe {
     error_code ec;
     asio::ip::tcp::resolver resolver(sup_.io());
     auto endpoints = resolver.resolve(host_, port_, asio::ip::resolver_base::numeric_service, ec);
-    if (ec) return done(false);
+    if (ec) return done(fmt::format("cannot resolve {}: {}", host_, ec.message()));
     asio::async_connect(*socket, endpoints,
                         [this, self = shared_from_this(), socket, guard, done](const error_code& ec,
                                                                               const asio::ip::tcp::endpoint&) {
                           if (ec) {
                             guard->cancel();
-                            return done(false);
+                            return done(miss("connect", ec));
                           }
                           connected(socket, guard, done);
                         });
   }
   virtual void connected(std::shared_ptr<asio::ip::tcp::socket> socket, std::shared_ptr<asio::steady_timer> guard,
-                         std::function<void(bool)> done) {
+                         Done done) {
     guard->cancel();
     socket->close();
-    done(true);
+    done("");
+  }
+  /// A failed step of a check, in words; a step cut short by the interval says so.
+  std::string miss(std::string_view step, const error_code& ec) const {
+    if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
+      return fmt::format("{} {}:{}: no answer within {}", step, host_, port_, format_duration(spec_.interval));
+    return fmt::format("{} {}:{}: {}", step, host_, port_, ec.message());
   }
 
   std::string host_, port_;
@@ -173,22 +185,26 @@ class HttpProbe final : public TcpProbe {
 
  protected:
   void connected(std::shared_ptr<asio::ip::tcp::socket> socket, std::shared_ptr<asio::steady_timer> guard,
-                 std::function<void(bool)> done) override {
+                 Done done) override {
     auto request = std::make_shared<std::string>(
         fmt::format("GET {} HTTP/1.0\r\nHost: {}\r\nUser-Agent: treerun\r\nConnection: close\r\n\r\n", target_, host_));
-    asio::async_write(*socket, asio::buffer(*request), [socket, guard, request, done](const error_code& ec, std::size_t) {
+    auto self = std::static_pointer_cast<HttpProbe>(shared_from_this());
+    asio::async_write(*socket, asio::buffer(*request), [self, socket, guard, request, done](const error_code& ec,
+                                                                                           std::size_t) {
       if (ec) {
         guard->cancel();
-        return done(false);
+        return done(self->miss("send to", ec));
       }
       auto buf = std::make_shared<asio::streambuf>(4096);
-      asio::async_read_until(*socket, *buf, "\r\n", [socket, guard, buf, done](const error_code& ec, std::size_t) {
+      asio::async_read_until(*socket, *buf, "\r\n", [self, socket, guard, buf, done](const error_code& ec, std::size_t) {
         guard->cancel();
         std::string line(asio::buffers_begin(buf->data()), asio::buffers_end(buf->data()));
         socket->close();
-        // "HTTP/1.x 2xx ..."
-        auto space = line.find(' ');
-        done(!ec && space != std::string::npos && line.size() > space + 1 && line[space + 1] == '2');
+        if (ec) return done(self->miss("read from", ec));
+        line = line.substr(0, line.find("\r\n"));
+        auto space = line.find(' ');  // "HTTP/1.x 2xx ..."
+        bool ok = space != std::string::npos && line.size() > space + 1 && line[space + 1] == '2';
+        done(ok ? "" : fmt::format("{} answered \"{}\"", self->target_, line.substr(0, 200)));
       });
     });
   }
@@ -209,7 +225,7 @@ class ExecProbe final : public PolledProbe {
   }
 
  protected:
-  void check(std::function<void(bool)> done) override {
+  void check(Done done) override {
     SpawnRequest req;
     req.node_path = sup_.node(id_).spec->path;
     req.cmd = Command{true, {spec_.arg}};
@@ -217,11 +233,11 @@ class ExecProbe final : public PolledProbe {
     req.cwd = sup_.node(id_).spec->cwd;
     std::error_code ec;
     SpawnResult r = sup_.launcher().spawn(req, ec);
-    if (ec) return done(false);
+    if (ec) return done(fmt::format("cannot start the check: {}", ec.message()));
     pid_ = r.pid;
     sup_.reaper().watch(r.pid, [this, self = shared_from_this(), done](ExitStatus st) {
       pid_ = 0;
-      done(st.success());
+      done(st.success() ? "" : fmt::format("`{}` {}", spec_.arg, st.describe()));
     });
   }
 

@@ -36,6 +36,8 @@ class ReadinessProbe : public std::enable_shared_from_this<ReadinessProbe> {
   void succeed();
   void fail(std::string reason);
   bool active() const { return active_; }
+  /// Why the last check said "not yet", for the timeout's message; "" if unknown.
+  virtual std::string last_miss() const { return ""; }
 
   Supervisor& sup_;
   NodeId id_;
@@ -54,12 +56,15 @@ class PolledProbe : public ReadinessProbe {
 
  protected:
   void begin() override { attempt(); }
-  /// One check; calls done(true) on success, done(false) to try again later.
-  virtual void check(std::function<void(bool)> done) = 0;
+  std::string last_miss() const override { return last_miss_; }
+  /// One check; calls done("") on success, done(WHY_NOT) to try again later.
+  using Done = std::function<void(std::string why_not)>;
+  virtual void check(Done done) = 0;
 
  private:
   void attempt();
   boost::asio::steady_timer next_;
+  std::string last_miss_;
 };
 
 std::shared_ptr<ReadinessProbe> make_probe(Supervisor& sup, NodeId id, const Probe& spec);

@@ -2,17 +2,15 @@
 
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/write.hpp>
+#include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
+
+#include "scratch.h"
 
 namespace treerun {
 namespace asio = boost::asio;
 using boost::system::error_code;
-
-namespace {
-constexpr std::size_t kReadSize = 64 * 1024;
-constexpr std::size_t kMaxLogLine = 64 * 1024;
-}  // namespace
 
 StreamSink::StreamSink(asio::io_context& io, UniqueFd write_end, const StdinSpec& spec, Context context)
     : out_(io, write_end.release()), spec_(spec), ctx_(std::move(context)) {}
@@ -131,16 +129,15 @@ void StreamSink::close() {
 }
 
 StreamRelay::StreamRelay(asio::io_context& io, UniqueFd read_end, std::vector<Target> targets,
-                         std::function<void(std::string_view)> to_log, std::function<void()> after_batch)
-    : in_(io, read_end.release()),
-      targets_(std::move(targets)),
-      to_log_(std::move(to_log)),
-      after_batch_(std::move(after_batch)),
-      buffer_(kReadSize) {}
+                         std::unique_ptr<LogCopy> log)
+    : Relay(std::move(log)), in_(io, read_end.release()), targets_(std::move(targets)) {
+  set_nonblocking(in_.native_handle());
+}
 
 void StreamRelay::start() { read_some(); }
 
 void StreamRelay::read_some() {
+  if (!in_.is_open()) return;
   // Backpressure: while a blocking consumer is full, leave the bytes in the producer's
   // pipe; the producer blocks on it, exactly as in a shell pipeline.
   for (auto& t : targets_)
@@ -148,51 +145,43 @@ void StreamRelay::read_some() {
       t.sink->on_drain([self = shared_from_this()] { self->read_some(); });
       return;
     }
-  if (!to_log_) {
+  if (!log_) {
     bool any_open = false;
     for (auto& t : targets_) any_open = any_open || !t.sink->closed();
     if (!any_open) return close();  // every consumer is gone: the producer gets EPIPE
   }
-  if (!in_.is_open()) return;
-  in_.async_read_some(asio::buffer(buffer_), [self = shared_from_this()](const error_code& ec, std::size_t n) {
+  in_.async_wait(asio::posix::descriptor_base::wait_read, [self = shared_from_this()](const error_code& ec) {
     if (!self->in_.is_open()) return;
-    if (n > 0) self->forward(std::string_view(self->buffer_.data(), n));
     if (ec) return self->finish();
+    self->read_once();
     self->read_some();
   });
 }
 
+bool StreamRelay::read_once() {
+  auto& buf = scratch_buffer();
+  ssize_t n = ::read(in_.native_handle(), buf.data(), buf.size());
+  if (n > 0) {
+    forward(std::string_view(buf.data(), static_cast<std::size_t>(n)));
+    return true;
+  }
+  if (n < 0 && (errno == EAGAIN || errno == EINTR)) return false;
+  finish();  // EOF, or an error: the stream ends here either way
+  return false;
+}
+
+void StreamRelay::drain() {
+  while (in_.is_open() && read_once()) {
+  }
+}
+
 void StreamRelay::forward(std::string_view data) {
   for (auto& t : targets_) t.sink->push(t.source_index, data);
-  if (!to_log_) return;
-  std::string_view rest = data;
-  while (!rest.empty()) {
-    auto nl = rest.find('\n');
-    if (nl == std::string_view::npos) {
-      log_partial_.append(rest);
-      if (log_partial_.size() >= kMaxLogLine) {
-        to_log_(log_partial_);
-        log_partial_.clear();
-      }
-      break;
-    }
-    if (log_partial_.empty()) to_log_(rest.substr(0, nl));
-    else {
-      log_partial_.append(rest.substr(0, nl));
-      to_log_(log_partial_);
-      log_partial_.clear();
-    }
-    rest.remove_prefix(nl + 1);
-  }
-  if (after_batch_) after_batch_();
+  log_bytes(data);
 }
 
 void StreamRelay::finish() {
-  if (to_log_ && !log_partial_.empty()) {
-    to_log_(log_partial_);
-    log_partial_.clear();
-    if (after_batch_) after_batch_();
-  }
+  log_end();
   close();
   for (auto& t : targets_) t.sink->source_eof(t.source_index);
 }
@@ -200,6 +189,21 @@ void StreamRelay::finish() {
 void StreamRelay::close() {
   error_code ignored;
   in_.close(ignored);
+}
+
+const std::string& Relay::log_tail() const {
+  static const std::string none;
+  return log_ ? log_->lines.tail() : none;
+}
+
+void Relay::log_bytes(std::string_view data) {
+  if (!log_) return;
+  log_->lines.feed(data);
+  log_->after_batch();
+}
+
+void Relay::log_end() {
+  if (log_ && log_->lines.finish()) log_->after_batch();
 }
 
 }  // namespace treerun

@@ -1,6 +1,7 @@
-// Streams that pass through treerun: fan-out (one source, several consumers), merge
-// (several sources into one stdin, line by line), `lag: drop`, and a source that also
-// goes to the log stream. One-to-one streams are plain kernel pipes and never get here.
+// Streams that pass through treerun (StreamWiring::Carrier): the copying relay for a
+// merge (several sources into one stdin, line by line) and `lag: drop`, which must see
+// every line. Fan-out without those is spliced (stream_splice.h); one-to-one streams
+// are plain kernel pipes and never get here.
 //
 // Memory is bounded per consumer (`buffer`): under `lag: block` a full consumer pauses
 // the producer's reader (backpressure through the pipe); under `lag: drop` whole lines
@@ -17,10 +18,42 @@
 
 #include "event_log.h"
 #include "fd.h"
+#include "line_cutter.h"
 #include "logmux.h"
 #include "plan.h"
 
 namespace treerun {
+
+/// The copy of a stream that also goes to the log stream.
+struct LogCopy {
+  LineCutter lines;
+  std::function<void()> after_batch;  // once per read, after its lines
+};
+
+/// A stream that passes through treerun, from the producer's pipe to its consumers and,
+/// maybe (LOG not null), the log stream.
+class Relay {
+ public:
+  explicit Relay(std::unique_ptr<LogCopy> log) : log_(std::move(log)) {}
+  virtual ~Relay() = default;
+  virtual void start() = 0;
+  /// Stops relaying and closes every end it holds.
+  virtual void close() = 0;
+  /// The producer is gone: reads what waits in its pipe now, even past a slow consumer
+  /// (held for it, at most a pipe's worth), so that its last lines reach the log before
+  /// its exit is reported.
+  virtual void drain() = 0;
+  /// The last bytes of the log copy, for the summary; empty without one.
+  const std::string& log_tail() const;
+
+ protected:
+  /// Bytes read from the producer's pipe: to the log copy, if there is one.
+  void log_bytes(std::string_view data);
+  /// The producer's pipe is at EOF: a last line without a newline is still logged.
+  void log_end();
+
+  std::unique_ptr<LogCopy> log_;
+};
 
 /// One consumer's stdin, fed by one or more sources.
 class StreamSink : public std::enable_shared_from_this<StreamSink> {
@@ -74,28 +107,28 @@ class StreamSink : public std::enable_shared_from_this<StreamSink> {
 };
 
 /// Reads one producer's pipe and feeds its sinks (and the log stream).
-class StreamRelay : public std::enable_shared_from_this<StreamRelay> {
+class StreamRelay final : public Relay, public std::enable_shared_from_this<StreamRelay> {
  public:
   struct Target {
     std::shared_ptr<StreamSink> sink;
     int source_index;
   };
+  /// LOG: null when the stream does not go to the log.
   StreamRelay(boost::asio::io_context& io, UniqueFd read_end, std::vector<Target> targets,
-              std::function<void(std::string_view)> to_log, std::function<void()> after_batch);
-  void start();
-  void close();
+              std::unique_ptr<LogCopy> log);
+  void start() override;
+  void close() override;
+  void drain() override;
 
  private:
   void read_some();
+  /// One read into the shared buffer: false at EOF, on an error, or when nothing waits.
+  bool read_once();
   void forward(std::string_view data);
   void finish();
 
   boost::asio::posix::stream_descriptor in_;
   std::vector<Target> targets_;
-  std::function<void(std::string_view)> to_log_;
-  std::function<void()> after_batch_;
-  std::vector<char> buffer_;
-  std::string log_partial_;
 };
 
 }  // namespace treerun

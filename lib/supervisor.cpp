@@ -255,6 +255,10 @@ void Supervisor::mark_ready(NodeId id) {
     for (NodeId dep : nodes_[*at].dependents) try_start(dep);
 }
 
+void Supervisor::detail(NodeId id, std::string_view text) {
+  if (options_.verbose > 0) log_->note(nodes_[id].log_source, text);
+}
+
 void Supervisor::on_probe_ready(NodeId id) {
   // The probe stays until the process exits: a notify socket keeps showing STATUS=.
   NodeState& n = nodes_[id];

@@ -29,7 +29,7 @@
 namespace treerun {
 
 class ReadinessProbe;
-class StreamRelay;
+class Relay;
 class TerminalLock;
 
 struct RunOptions {
@@ -102,6 +102,7 @@ struct NodeState {
   std::deque<Clock::time_point> restarts;
   int attempt = 0;
   std::vector<std::shared_ptr<LineReader>> readers;
+  std::shared_ptr<Relay> log_relays[2];  // for stdout, stderr: a stream that is also logged
   std::shared_ptr<ReadinessProbe> probe;
   // Stream ends this node's process is given: kept while the node may be respawned.
   UniqueFd stdin_end;

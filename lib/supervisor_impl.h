@@ -11,6 +11,9 @@
 
 namespace treerun {
 
+/// The longest line the log stream passes whole; longer ones go on in pieces.
+constexpr std::size_t kMaxLogLine = 64 * 1024;
+
 class Supervisor {
  public:
   Supervisor(const Plan& plan, const RunOptions& options);
@@ -22,6 +25,8 @@ class Supervisor {
   void on_probe_ready(NodeId id);
   void on_probe_failed(NodeId id, std::string reason);
   LogMux& log() { return *log_; }
+  /// One of treerun's own lines about ID that only `-v` shows.
+  void detail(NodeId id, std::string_view text);
   EventLog& events() { return events_; }
   const NodeState& node(NodeId id) const { return nodes_[id]; }
   std::vector<std::string> node_env(NodeId id) const;
@@ -53,6 +58,8 @@ class Supervisor {
   void spawned(NodeId id, const SpawnRequest& req, const SpawnResult& r);
   void arm_node_timeout(NodeId id);
   void open_log_pipe(NodeId id, int& child_fd, UniqueFd& keep, std::error_code& ec);
+  /// A line of the node's output: to the log stream, and to its `log:` probe.
+  void output_line(NodeId id, std::string_view line);
   void on_exit(NodeId id, ExitStatus status);
   void on_pipe_eof(NodeId id);
   void maybe_report_exit(NodeId id);
@@ -90,6 +97,11 @@ class Supervisor {
   // streams (supervisor_streams.cpp)
   void wire_streams(std::optional<NodeId> within = std::nullopt);
   bool in_subtree(NodeId node, NodeId top) const;
+  bool stream_within(const StreamWiring& s, NodeId top) const;
+  std::string describe(const StreamWiring& s) const;
+  std::vector<StreamRelay::Target> relay_targets(const StreamWiring& s,
+                                                 std::vector<std::shared_ptr<StreamSink>>& sinks);
+  std::unique_ptr<LogCopy> log_copy(const StreamWiring& s);
 
   // summary (summary.cpp)
   void print_summary(int code) const;
@@ -116,7 +128,7 @@ class Supervisor {
   bool run_finished_ = false;
   bool sweeping_ = false;
   std::optional<int> first_code_;  // the first failure's (or timeout's) exit code
-  std::vector<std::shared_ptr<StreamRelay>> relays_;
+  std::vector<std::shared_ptr<Relay>> relays_;
   std::unique_ptr<TerminalLock> terminal_;  // only when some node has `tty: true`
   std::vector<pid_t> orphans_;     // descendants that came back to us, still alive
   bool orphans_killed_ = false;

@@ -15,8 +15,6 @@
 namespace treerun {
 namespace {
 
-constexpr std::size_t kMaxLine = 64 * 1024;
-
 UniqueFd open_output_file(const OutputSpec& out, std::error_code& ec) {
   int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (out.append ? O_APPEND : O_TRUNC);
   UniqueFd fd(::open(out.path.c_str(), flags, 0644));
@@ -39,23 +37,24 @@ void Supervisor::open_log_pipe(NodeId id, int& child_fd, UniqueFd& keep, std::er
   if (ec) return;
   NodeState& n = nodes_[id];
   LineReader::Callbacks cb;
-  int source = n.log_source;
-  cb.on_line = [this, id, source](std::string_view line) {
-    log_->line(source, line);
-    if (auto& pr = nodes_[id].probe) pr->on_line(line);
-  };
+  cb.on_line = [this, id](std::string_view line) { output_line(id, line); };
   cb.after_batch = [this, id] {
     log_->flush();
     // Drained while a process outside the group keeps the pipe open: report now.
     if (!nodes_[id].proc.alive && !nodes_[id].proc.exit_reported) maybe_report_exit(id);
   };
   cb.on_eof = [this, id] { on_pipe_eof(id); };
-  auto reader = std::make_shared<LineReader>(io_, std::move(p.read), kMaxLine, std::move(cb));
+  auto reader = std::make_shared<LineReader>(io_, std::move(p.read), kMaxLogLine, std::move(cb));
   n.readers.push_back(reader);
   n.proc.open_pipes++;
   reader->start();
   child_fd = p.write.get();
   keep = std::move(p.write);
+}
+
+void Supervisor::output_line(NodeId id, std::string_view line) {
+  log_->line(nodes_[id].log_source, line);
+  if (auto& probe = nodes_[id].probe) probe->on_line(line);
 }
 
 /// Where this incarnation's stdout or stderr goes. Ends made here are closed in the
@@ -162,6 +161,7 @@ void Supervisor::spawned(NodeId id, const SpawnRequest& req, const SpawnResult& 
     log_->note(n.log_source, n.proc.start_error);
   } else {
     log_->note(n.log_source, fmt::format("started (pid {})", r.pid));
+    detail(id, fmt::format("command {} in {}, process group {}", req.cmd.display(), req.cwd, r.pgid));
   }
   if (!restartable(plan_, id)) release_stream_ends(id);
   arm_node_timeout(id);
@@ -274,7 +274,11 @@ void Supervisor::report_exit(NodeId id) {
   ProcessState& p = n.proc;
   p.exit_reported = true;
   ExitStatus st = *p.status;
+  for (const auto& relay : n.log_relays)
+    if (relay) relay->drain();  // what it wrote last, logged before its exit
   for (const auto& reader : n.readers) n.tail += reader->tail();
+  for (const auto& relay : n.log_relays)
+    if (relay) n.tail += relay->log_tail();
   if (n.tail.size() > 4096) n.tail.erase(0, n.tail.size() - 4096);
 
   // A producer killed by SIGPIPE only lost its readers: closing is not cancelling.

@@ -1,7 +1,11 @@
 // Stream wiring, made once before any process starts (contract 4.6): a direct kernel
-// pipe for each one-to-one stream, and a relay through treerun for the rest.
+// pipe for each one-to-one stream, a splicing fan-out where every consumer takes the
+// bytes as they are, and a copying relay where some consumer needs whole lines.
 #include <fcntl.h>
 
+#include <fmt/format.h>
+
+#include "stream_splice.h"
 #include "supervisor_impl.h"
 
 namespace treerun {
@@ -25,10 +29,30 @@ std::string source_name(const Plan& plan, SourceRef s) {
 
 }  // namespace
 
+/// For -v: "stdout → a, b: spliced (tee/splice), also logged".
+std::string Supervisor::describe(const StreamWiring& s) const {
+  std::string to;
+  for (NodeId c : s.consumers) to += (to.empty() ? "" : ", ") + plan_[c].path;
+  const char* how = s.carrier == StreamWiring::Carrier::pipe     ? "a direct pipe"
+                    : s.carrier == StreamWiring::Carrier::splice ? "spliced (tee/splice, no copy)"
+                                                                 : "relayed line by line";
+  return fmt::format("{} → {}: {}{}", s.source.is_stderr ? "stderr" : "stdout", to, how, s.to_log ? ", also logged" : "");
+}
+
 bool Supervisor::in_subtree(NodeId node, NodeId top) const {
   for (std::optional<NodeId> at = node; at; at = plan_[*at].parent)
     if (*at == top) return true;
   return false;
+}
+
+/// Whether stream S starts and ends inside TOP's subtree, merges included.
+bool Supervisor::stream_within(const StreamWiring& s, NodeId top) const {
+  bool inside = in_subtree(s.source.node, top);
+  for (NodeId c : s.consumers) {
+    inside = inside && in_subtree(c, top);
+    for (const SourceRef& other : plan_[c].stdin_spec.from) inside = inside && in_subtree(other.node, top);
+  }
+  return inside;
 }
 
 /// Makes the pipes and relays of every stream, or (WITHIN) of those that start and end
@@ -36,46 +60,61 @@ bool Supervisor::in_subtree(NodeId node, NodeId top) const {
 /// ones saw their consumers close. A stream that crosses the subtree's edge keeps its
 /// pipe: a restarted producer writes on into it, as a restarted service would.
 void Supervisor::wire_streams(std::optional<NodeId> within) {
-  std::vector<std::shared_ptr<StreamSink>> sinks(nodes_.size());
-  auto producer_end = [this](SourceRef s) -> UniqueFd& {
-    return s.is_stderr ? nodes_[s.node].stderr_end : nodes_[s.node].stdout_end;
-  };
+  std::vector<std::shared_ptr<StreamSink>> sinks(nodes_.size());  // a merge's consumers share one
   for (const StreamWiring& s : plan_.streams) {
-    if (within) {
-      bool inside = in_subtree(s.source.node, *within);
-      for (NodeId c : s.consumers) inside = inside && in_subtree(c, *within);
-      for (NodeId c : s.consumers)  // a merge with a source outside keeps its old sink
-        for (const SourceRef& other : plan_[c].stdin_spec.from) inside = inside && in_subtree(other.node, *within);
-      if (!inside) continue;
-    }
-    if (s.direct) {
-      Pipe p = new_pipe();
-      producer_end(s.source) = std::move(p.write);
-      nodes_[s.consumers.front()].stdin_end = std::move(p.read);
-      continue;
-    }
-    std::vector<StreamRelay::Target> targets;
-    for (NodeId c : s.consumers) {
-      if (!sinks[c]) {
-        Pipe p = new_pipe();
-        nodes_[c].stdin_end = std::move(p.read);
-        StreamSink::Context ctx{&events_, log_.get(), nodes_[c].log_source, plan_[c].path};
-        sinks[c] = std::make_shared<StreamSink>(io_, std::move(p.write), plan_[c].stdin_spec, ctx);
-      }
-      targets.push_back({sinks[c], sinks[c]->add_source(source_name(plan_, s.source))});
-    }
+    if (within && !stream_within(s, *within)) continue;
+    detail(s.source.node, describe(s));
     Pipe p = new_pipe();
-    producer_end(s.source) = std::move(p.write);
-    std::function<void(std::string_view)> to_log;
-    if (s.to_log) {
-      NodeId producer = s.source.node;
-      to_log = [this, producer](std::string_view line) { log_->line(nodes_[producer].log_source, line); };
+    NodeState& producer = nodes_[s.source.node];
+    (s.source.is_stderr ? producer.stderr_end : producer.stdout_end) = std::move(p.write);
+    std::shared_ptr<Relay> relay;
+    switch (s.carrier) {
+      case StreamWiring::Carrier::pipe:
+        nodes_[s.consumers.front()].stdin_end = std::move(p.read);
+        continue;
+      case StreamWiring::Carrier::splice: {
+        std::vector<SpliceFanout::Consumer> consumers;
+        for (NodeId c : s.consumers) {
+          Pipe in = new_pipe();
+          nodes_[c].stdin_end = std::move(in.read);
+          consumers.push_back({std::move(in.write), plan_[c].stdin_spec.buffer});
+        }
+        relay = std::make_shared<SpliceFanout>(io_, std::move(p.read), std::move(consumers), log_copy(s));
+        break;
+      }
+      case StreamWiring::Carrier::relay:
+        relay = std::make_shared<StreamRelay>(io_, std::move(p.read), relay_targets(s, sinks), log_copy(s));
+        break;
     }
-    auto relay = std::make_shared<StreamRelay>(io_, std::move(p.read), std::move(targets), std::move(to_log),
-                                               [this] { log_->flush(); });
+    if (s.to_log) producer.log_relays[s.source.is_stderr] = relay;
     relay->start();
-    relays_.push_back(relay);
+    relays_.push_back(std::move(relay));
   }
+}
+
+/// The copying relay's sinks for S's consumers, made on first use.
+std::vector<StreamRelay::Target> Supervisor::relay_targets(const StreamWiring& s,
+                                                            std::vector<std::shared_ptr<StreamSink>>& sinks) {
+  std::vector<StreamRelay::Target> targets;
+  for (NodeId c : s.consumers) {
+    if (!sinks[c]) {
+      Pipe p = new_pipe();
+      nodes_[c].stdin_end = std::move(p.read);
+      StreamSink::Context ctx{&events_, log_.get(), nodes_[c].log_source, plan_[c].path};
+      sinks[c] = std::make_shared<StreamSink>(io_, std::move(p.write), plan_[c].stdin_spec, ctx);
+    }
+    targets.push_back({sinks[c], sinks[c]->add_source(source_name(plan_, s.source))});
+  }
+  return targets;
+}
+
+/// The log copy of S, if it has one: its lines are the producer's output lines.
+std::unique_ptr<LogCopy> Supervisor::log_copy(const StreamWiring& s) {
+  if (!s.to_log) return nullptr;
+  NodeId producer = s.source.node;
+  return std::make_unique<LogCopy>(
+      LogCopy{LineCutter(kMaxLogLine, [this, producer](std::string_view line) { output_line(producer, line); }),
+              [this] { log_->flush(); }});
 }
 
 }  // namespace treerun

@@ -120,6 +120,98 @@ children:
     assert len(data) == n * (10001 + 10002 + 10003)
 
 
+def io_counters(path: Path) -> dict[str, int]:
+    """/proc/PID/task/PID/io as saved by a node: rchar and wchar count the bytes a thread
+    moved with read(2) and write(2); tee(2) and splice(2) between pipes move none. (The
+    process-wide /proc/PID/io also counts reaped children's.)"""
+    return {k: int(v) for k, v in (line.split(": ") for line in path.read_text().splitlines())}
+
+
+ZERO_COPY_WIRINGS = {
+    # name: (consumers' stdin, number of consumers, whether the bytes cross treerun)
+    "one-to-one": ("produce", 1, False),
+    "fan-out": ("produce", 3, False),
+    "fan-out-small-buffers": ("{from: produce, buffer: 4KiB}", 3, False),
+    "merge": ("[produce, other]", 1, True),
+}
+
+
+@pytest.mark.parametrize("wiring", list(ZERO_COPY_WIRINGS))
+def test_pipes_and_fan_out_move_no_byte_through_treerun(tr, wiring):
+    # treerun's own read/write counters, taken by its child at the end: a direct pipe
+    # and a spliced fan-out leave them near zero; a merge, which must cut lines, reads
+    # every byte (the contrast shows the counters do see a relay).
+    stdin, consumers, copied = ZERO_COPY_WIRINGS[wiring]
+    names = [f"c{i}" for i in range(consumers)]
+    nodes = "".join(f"  - {{name: {c}, stdin: {stdin}, cmd: [{{H}}, checksum-stdin]}}\n" for c in names)
+    spec = tr.spec(f"""\
+children:
+  - {{name: produce, cmd: [{{H}}, write-bytes, "{20 * MB}", seed, "31"]}}
+  - {{name: other, cmd: [{{H}}, echo, other]}}
+{nodes}  - {{name: counters, after: [{", ".join(names)}], cmd: "cat /proc/$PPID/task/$PPID/io > {{T}}/io.txt"}}
+""")
+    res = tr.up(spec, timeout=30)
+    assert res.code == 0, res.describe()
+    want = reference_checksum("write-bytes", str(20 * MB), "seed", "31")
+    if not copied:
+        for c in names:
+            assert checksum_line(res, c) == want, f"{c}:\n" + res.describe()
+    io = io_counters(tr.path("io.txt"))
+    print(wiring, io)
+    if copied:
+        assert io["rchar"] >= 20 * MB, io
+    else:
+        assert io["rchar"] < 2 * MB and io["wchar"] < 2 * MB, io
+
+
+@pytest.mark.parametrize("slow_stdin", ["produce", "[produce, other]"], ids=["spliced", "relay"])
+def test_fan_out_with_a_log_copy_logs_every_line_before_the_exit(tr, slow_stdin):
+    # The producer's stdout feeds two consumers and the log stream. `slow` holds the
+    # fan-out back, so when the producer exits its last lines still wait in its pipe:
+    # they are drained into the log (and kept for the consumers) before the exit line.
+    n, length = 40000, 100  # 4 MB: more than the pipes on the way hold
+    spec = tr.spec(f"""\
+children:
+  - {{name: produce, stdout: log, cmd: [{{H}}, write-lines, "{n}", "{length}", echo, the-last-line]}}
+  - {{name: other, cmd: [{{H}}, echo, other]}}
+  - {{name: fast, stdin: produce, cmd: [{{H}}, checksum-stdin]}}
+  - {{name: slow, stdin: {slow_stdin}, cmd: [{{H}}, slow-cat, "2000000"], stdout: {{file: slow.out}}}}
+""")
+    res = tr.up(spec, timeout=30)
+    assert res.code == 0, res.describe()
+    log = harness.parse_log(res.stdout)
+    mine = [i for i, (node, mark, _) in enumerate(log) if harness.is_node(node, "produce") and mark == "|"]
+    texts = [log[i][2] for i in mine]
+    assert texts[:-1] == [expected_line(seq, length) for seq in range(n)], "log copy lost or mangled lines"
+    assert texts[-1] == "the-last-line"
+    exit_line = [i for i, (node, mark, text) in enumerate(log)
+                 if harness.is_node(node, "produce") and mark == "*" and "exited" in text]
+    assert exit_line and mine[-1] < exit_line[0], res.stdout[-2000:]
+    want = b"".join(expected_line(seq, length).encode() + b"\n" for seq in range(n)) + b"the-last-line\n"
+    data = tr.path("slow.out").read_bytes()
+    if "other" in slow_stdin:
+        data = data.replace(b"other\n", b"", 1)
+    assert data == want
+    assert checksum_line(res, "fast").startswith(f"bytes {len(want)} "), res.describe()
+
+
+def test_log_probe_sees_a_spliced_log_copy(tr):
+    spec = tr.spec("""\
+children:
+  - name: produce
+    daemon: true
+    stdout: log
+    ready: {log: "^up and running$"}
+    cmd: [{H}, echo, "up and running", sleep, forever]
+  - {name: consume, daemon: true, stdin: produce, cmd: [{H}, cat]}
+  - {name: after-ready, after: produce, cmd: [{H}, echo, went]}
+""")
+    res = tr.up(spec, timeout=15)
+    assert res.code == 0, res.describe()
+    assert one(res.events, event="ready", node="produce")
+    assert "went" in node_lines(res.stdout, "after-ready")
+
+
 # ---------------------------------------------------------------------------
 # Slow consumers: backpressure (block) and loss of whole lines (drop).
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import SOURCE_DIR, find, is_node, node_lines, one, parse_log, pid_alive, wait_gone
+from harness import SOURCE_DIR, find, is_node, node_lines, node_notes, one, parse_log, pid_alive, wait_gone
 
 
 # ---------------------------------------------------------------------------
@@ -299,6 +299,53 @@ children:
     assert one(res.events, event="done")["code"] == 124
     if kind == "http":  # the 500 answers were seen, and kept it not ready
         assert tr.path("hits").exists()
+
+
+LAST_MISS = {
+    "tcp": r"\(last check: connect 127\.0\.0\.1:\d+: Connection refused\)",
+    "http": r'\(last check: /health answered "HTTP/1\.[01] 500 ',
+    "exec": r"\(last check: `false` exit 1\)",
+    "file": r"\(last check: /\S+/never: No such file or directory\)",
+}
+
+
+@pytest.mark.parametrize("kind", list(LAST_MISS))
+def test_probe_timeout_says_what_the_last_check_saw(tr, kind):
+    spec = tr.spec(f"""\
+children:
+  - name: d
+    daemon: true
+    {never_ready(tr, kind)}
+""")
+    res = tr.up(spec, timeout=15)
+    assert res.code == 124, res.describe()
+    assert re.search(r"readiness probe timed out " + LAST_MISS[kind], res.stdout), res.describe()
+    assert "not ready yet" not in res.stdout, "each miss is shown only with -v"
+
+
+def test_verbose_shows_commands_stream_wiring_and_each_new_probe_miss(tr):
+    port = free_port()
+    spec = tr.spec(f"""\
+children:
+  - name: d
+    daemon: true
+    cmd: [{{H}}, sleep, forever]
+    ready: {{tcp: "127.0.0.1:{port}", timeout: 600ms, interval: 50ms}}
+  - {{name: p, cmd: [{{H}}, echo, hi]}}
+  - {{name: c1, stdin: p, cmd: [{{H}}, cat]}}
+  - {{name: c2, stdin: p, cmd: [{{H}}, cat]}}
+  - {{name: w, after: [d], cmd: [{{H}}, exit, "0"]}}
+""")
+    res = tr.up(spec, "-v", timeout=15)
+    assert res.code == 124, res.describe()
+    notes = node_notes(res.stdout, "d")
+    misses = [t for t in notes if t.startswith("not ready yet: ")]
+    # About a dozen checks, all refused: the same reason is shown once.
+    assert misses == [f"not ready yet: connect 127.0.0.1:{port}: Connection refused"], notes
+    assert [t for t in notes if re.fullmatch(r"command \S+trhelper sleep forever in /\S+, process group \d+", t)], notes
+    assert "stdout → c1, c2: spliced (tee/splice, no copy)" in node_notes(res.stdout, "p"), res.describe()
+    quiet = tr.up(spec, timeout=15)
+    assert not [t for t in node_notes(quiet.stdout, "p") if "spliced" in t], quiet.describe()
 
 
 def test_probe_timeout_under_on_failure_ignore_carries_on(tr):

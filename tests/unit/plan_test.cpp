@@ -123,14 +123,14 @@ TEST_CASE("a one-to-one stream is a direct pipe", "[plan][streams]") {
   const StreamWiring* w = p.stream_of({produce, false});
   REQUIRE(w);
   CHECK(w->consumers == std::vector<NodeId>{keep});
-  CHECK(w->direct);
+  CHECK(w->carrier == StreamWiring::Carrier::pipe);
   CHECK_FALSE(w->to_log);
   CHECK(p.stream_of({keep, false})->consumers == std::vector<NodeId>{count});
   CHECK(p.stream_of({produce, true}) == nullptr);
   CHECK(p.stream_of({count, false}) == nullptr);
 }
 
-TEST_CASE("fan-out, merge, lag drop and an explicit log make a relay", "[plan][streams]") {
+TEST_CASE("fan-out and a log copy are spliced; merge and lag drop make a relay", "[plan][streams]") {
   auto r = load(R"(
 children:
   - {name: fan, cmd: x}
@@ -139,31 +139,36 @@ children:
   - {name: lossy, cmd: x}
   - {name: logged, cmd: x, stdout: log}
   - {name: err, cmd: x}
+  - {name: mixed, cmd: x}
   - {name: a, cmd: x, stdin: fan}
   - {name: b, cmd: x, stdin: fan}
   - {name: merged, cmd: x, stdin: [m1, m2]}
   - {name: c, cmd: x, stdin: {from: lossy, lag: drop}}
   - {name: d, cmd: x, stdin: logged}
   - {name: e, cmd: x, stdin: "err:stderr"}
+  - {name: f, cmd: x, stdin: mixed}
+  - {name: g, cmd: x, stdin: [mixed, m1]}
 )");
   REQUIRE_LOADS(r);
   const Plan& p = *r.plan;
+  using Carrier = StreamWiring::Carrier;
   auto w = [&](const char* name, bool is_stderr = false) {
     const StreamWiring* s = p.stream_of({*p.find(name), is_stderr});
     REQUIRE(s);
     return *s;
   };
   CHECK(w("fan").consumers == std::vector<NodeId>{*p.find("a"), *p.find("b")});
-  CHECK_FALSE(w("fan").direct);
-  CHECK_FALSE(w("m1").direct);
-  CHECK_FALSE(w("m2").direct);
-  CHECK_FALSE(w("lossy").direct);
-  CHECK_FALSE(w("logged").direct);
+  CHECK(w("fan").carrier == Carrier::splice);
+  CHECK(w("m1").carrier == Carrier::relay);
+  CHECK(w("m2").carrier == Carrier::relay);
+  CHECK(w("lossy").carrier == Carrier::relay);
+  CHECK(w("logged").carrier == Carrier::splice);
+  CHECK(w("mixed").carrier == Carrier::relay);  // one of its consumers merges
   CHECK(w("logged").to_log);
   CHECK_FALSE(w("fan").to_log);
-  CHECK(w("err", true).direct);
+  CHECK(w("err", true).carrier == Carrier::pipe);
   CHECK(w("err", true).source.is_stderr);
-  CHECK(p.streams.size() == 6);
+  CHECK(p.streams.size() == 7);
   for (std::size_t i = 1; i < p.streams.size(); ++i)
     CHECK(p.streams[i - 1].source.node < p.streams[i].source.node);
 }

@@ -56,7 +56,7 @@ TEST_CASE("tree shows start order, stop order, streams and stop sequences", "[re
   CHECK(has(t, "\nStart order\n  1. db\n  2. load  (after db ready)\n  3. pipeline\n"));
   CHECK(has(t, "\nStop order\n  pipeline/fan → pipeline/count → pipeline/keep → pipeline/produce → pipeline → load → db\n"));
   CHECK(has(t, "  pipeline/produce → pipeline/keep  direct pipe +log\n") == false);
-  CHECK(has(t, "  pipeline/produce → pipeline/keep  relay (lag block, buffer 1MiB) +log\n"));
+  CHECK(has(t, "  pipeline/produce → pipeline/keep  spliced (lag block, buffer 1MiB) +log\n"));
   CHECK(has(t, "  pipeline/keep → pipeline/count, pipeline/fan  relay (fan-out, merge, lag drop, buffer 1MiB)\n"));
   CHECK(has(t, "  pipeline/produce:stderr → pipeline/fan  relay (merge, lag drop, buffer 64KiB)\n"));
   CHECK(has(t, "  db: run `redis-cli -p 6390 shutdown nosave`, wait 3s, SIGKILL\n"));
@@ -69,10 +69,13 @@ TEST_CASE("color adds ANSI codes only when asked", "[render]") {
   CHECK(render(true).find("\x1b[1m") != std::string::npos);
 }
 
-TEST_CASE("a direct pipe is shown as such", "[render]") {
+TEST_CASE("a direct pipe and a spliced fan-out are shown as such", "[render]") {
   auto r = load("children:\n  - {name: a, cmd: x}\n  - {name: b, cmd: y, stdin: a}\n");
   REQUIRE(r.ok());
   CHECK(has(render_plan(*r.plan, false), "\nStreams\n  a → b  direct pipe\n"));
+  auto fan = load("children:\n  - {name: a, cmd: x}\n  - {name: b, cmd: y, stdin: a}\n  - {name: c, cmd: y, stdin: a}\n");
+  REQUIRE(fan.ok());
+  CHECK(has(render_plan(*fan.plan, false), "\nStreams\n  a → b, c  spliced (fan-out, lag block, buffer 1MiB)\n"));
   auto none = load("children: [{name: a, cmd: x}]");
   CHECK(has(render_plan(*none.plan, false), "\nStreams\n  (none)\n"));
 }

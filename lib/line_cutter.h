@@ -1,0 +1,33 @@
+// Cuts a byte stream into lines for the log stream and the `log:` probe. A line longer
+// than the limit goes on in pieces, each whole; the last bytes are kept for the summary.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <string>
+#include <string_view>
+
+namespace treerun {
+
+class LineCutter {
+ public:
+  using OnLine = std::function<void(std::string_view line)>;  // without its newline
+  LineCutter(std::size_t max_line, OnLine on_line) : max_line_(max_line), on_line_(std::move(on_line)) {}
+
+  void feed(std::string_view data);
+  /// At EOF: a last line without a newline is still a line. Returns whether there was one.
+  bool finish();
+  /// The last bytes seen (about 2 KiB), for the summary's "last lines".
+  const std::string& tail() const { return tail_; }
+
+ private:
+  void remember(std::string_view data);
+
+  std::size_t max_line_;
+  OnLine on_line_;
+  std::string partial_;
+  std::string tail_;
+  bool cut_at_limit_ = false;  // the last read ended a full piece: a newline next ends no new line
+};
+
+}  // namespace treerun

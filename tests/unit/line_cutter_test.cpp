@@ -1,0 +1,61 @@
+#include <catch.hpp>
+#include <string>
+#include <vector>
+
+#include "line_cutter.h"
+
+using namespace treerun;
+
+namespace {
+struct Cut {
+  std::vector<std::string> lines;
+  LineCutter cutter;
+  explicit Cut(std::size_t max) : cutter(max, [this](std::string_view l) { lines.emplace_back(l); }) {}
+};
+}  // namespace
+
+TEST_CASE("lines are cut at newlines, across reads, without them", "[lines]") {
+  Cut c(100);
+  c.cutter.feed("one\ntw");
+  c.cutter.feed("o\n\nthr");
+  CHECK(c.lines == std::vector<std::string>{"one", "two", ""});
+  CHECK(c.cutter.finish());  // a last line without a newline is still a line
+  CHECK(c.lines.back() == "thr");
+  CHECK_FALSE(c.cutter.finish());
+}
+
+TEST_CASE("a line longer than the limit goes on in whole pieces", "[lines]") {
+  Cut c(4);
+  c.cutter.feed("abcdefghij\nxy");
+  c.cutter.feed("zw\n");
+  CHECK(c.lines == std::vector<std::string>{"abcd", "efgh", "ij", "xyzw"});
+  Cut exact(4);
+  exact.cutter.feed("abcd\n");  // exactly the limit: one line, not a piece and an empty one
+  CHECK(exact.lines == std::vector<std::string>{"abcd"});
+}
+
+TEST_CASE("a piece that fills the limit is passed on before its newline arrives", "[lines]") {
+  Cut c(4);
+  c.cutter.feed("ab");
+  c.cutter.feed("cdef");
+  CHECK(c.lines == std::vector<std::string>{"abcd"});
+  c.cutter.feed("\n");
+  CHECK(c.lines == std::vector<std::string>{"abcd", "ef"});
+  Cut edge(4);
+  edge.cutter.feed("abcd");  // a line of exactly the limit, its newline in the next read
+  edge.cutter.feed("\nnext\n");
+  CHECK(edge.lines == std::vector<std::string>{"abcd", "next"});
+}
+
+TEST_CASE("the tail keeps the last bytes seen, bounded", "[lines]") {
+  Cut c(1 << 20);
+  c.cutter.feed("first\n");
+  CHECK(c.cutter.tail() == "first\n");
+  std::string big(10000, 'x');
+  c.cutter.feed(big + "\nlast\n");
+  CHECK(c.cutter.tail().size() <= 4096);
+  CHECK(c.cutter.tail().ends_with("x\nlast\n"));
+  for (int i = 0; i < 1000; ++i) c.cutter.feed("0123456789\n");
+  CHECK(c.cutter.tail().size() <= 4096);
+  CHECK(c.cutter.tail().ends_with("0123456789\n0123456789\n"));
+}
