@@ -76,7 +76,8 @@ void EventLog::kill(std::string_view node) { write("kill", node_field(node)); }
 
 void EventLog::exit(std::string_view node, int pid, std::optional<int> code, std::optional<int> signal,
                     std::string_view outcome) {
-  std::string fields = node_field(node) + fmt::format(",\"pid\":{}", pid);
+  // pid 0: no process ever existed (fork itself failed); the node still gets its exit.
+  std::string fields = node_field(node) + ",\"pid\":" + (pid > 0 ? std::to_string(pid) : std::string("null"));
   fields += ",\"code\":" + (code ? std::to_string(*code) : std::string("null"));
   fields += ",\"signal\":" + (signal ? json_string(signal_name(*signal)) : std::string("null"));
   fields += ",\"outcome\":" + json_string(outcome);

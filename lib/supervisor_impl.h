@@ -131,6 +131,7 @@ class Supervisor {
   std::vector<std::shared_ptr<Relay>> relays_;
   std::unique_ptr<TerminalLock> terminal_;  // only when some node has `tty: true`
   std::vector<pid_t> orphans_;     // descendants that came back to us, still alive
+  std::vector<NodeId> lingering_;  // nodes whose leader is gone but not its whole group
   bool orphans_killed_ = false;
 };
 

@@ -138,6 +138,7 @@ void Supervisor::start_failed(NodeId id, std::string error) {
   n.proc.start_error = std::move(error);
   n.proc.open_pipes = 0;
   log_->note(n.log_source, n.proc.start_error);
+  events_.exit(n.spec->path, 0, 126, std::nullopt, "failed");
   n.proc.status = ExitStatus::exited(126);
   n.proc.exit_reported = true;
   n.proc.group_empty = true;
@@ -229,6 +230,7 @@ void Supervisor::on_exit(NodeId id, ExitStatus status) {
   n.proc.asked_to_stop = n.proc.stop_sent;
   n.proc.killed = n.proc.kill_sent;
   refresh_group(id);
+  if (!n.proc.group_empty) lingering_.push_back(id);
   if (!n.proc.group_empty && !n.proc.stop_sent) {
     // The leader is gone but something it started lives on in its group (a daemon
     // that forked, `cmd &`): stop it with the node's stop signal, grace, SIGKILL.
@@ -314,18 +316,19 @@ void Supervisor::report_exit(NodeId id) {
   check_finished(id);
 }
 
-void Supervisor::on_orphan(pid_t pid) {
-  (void)pid;
-  // An orphan's end may be the last of some node's group, or free a drained pipe.
-  for (NodeState& n : nodes_) {
-    if (n.proc.pid == 0 || n.proc.alive || n.proc.group_empty) continue;
-    NodeId id = n.spec->id;
+void Supervisor::on_orphan(pid_t) {
+  // An orphan's end may be the last of a lingering group, or free a drained pipe. Only
+  // lingering nodes can be concerned: no walk over the whole tree per orphan.
+  for (NodeId id : std::vector<NodeId>(lingering_)) {  // a copy: what follows may add to it
+    NodeState& n = nodes_[id];
+    if (n.proc.alive || n.proc.group_empty) continue;
     refresh_group(id);
     if (n.proc.group_empty) {
       maybe_report_exit(id);
       check_finished(id);
     }
   }
+  std::erase_if(lingering_, [this](NodeId id) { return nodes_[id].proc.alive || nodes_[id].proc.group_empty; });
 }
 
 /// Orphans of orphans come back to us too, and a probe's or a stop command's process

@@ -83,6 +83,9 @@ def test_nproc_limit_fails_the_node_that_cannot_start_and_tears_down_the_rest(tr
     # The message names the node and why it could not start.
     assert any(by in line and "cannot start" in line for line in (out + err).splitlines()), text
     assert not find(events, event="spawn", node=by), text  # it never ran
+    # ... but it has its exit, without a pid: every node that was tried ends in one.
+    ex = one(events, event="exit", node=by)
+    assert (ex["pid"], ex["code"], ex["outcome"]) == (None, 126, "failed"), text
     assert find(events, event="spawn"), "some daemons started before the limit hit: " + text
     assert_all_spawned_were_reaped(events, text)
 
@@ -96,6 +99,7 @@ def test_nproc_limit_of_one_fails_the_first_node_with_nothing_left(tr):
     code, out, err, events = res
     assert code == 126, describe(*res)
     assert not find(events, event="spawn"), describe(*res)
+    assert one(events, event="exit")["pid"] is None, describe(*res)
     assert "cannot start" in out + err, describe(*res)
 
 
@@ -116,6 +120,7 @@ def test_nofile_limit_fails_the_node_whose_pipes_cannot_be_made(tr):
     by = one(events, event="cancel", node="/")["by"]
     assert any(by in line and "Too many open files" in line
                for line in (out + err).splitlines()), text
+    assert one(events, event="exit", node=by)["outcome"] == "failed", text
     assert_all_spawned_were_reaped(events, text)
 
 
