@@ -4,7 +4,6 @@
 #include <boost/asio/write.hpp>
 #include <cerrno>
 #include <cstring>
-#include <fmt/format.h>
 
 #include "scratch.h"
 
@@ -12,8 +11,8 @@ namespace treerun {
 namespace asio = boost::asio;
 using boost::system::error_code;
 
-StreamSink::StreamSink(asio::io_context& io, UniqueFd write_end, const StdinSpec& spec, Context context)
-    : out_(io, write_end.release()), spec_(spec), ctx_(std::move(context)) {}
+StreamSink::StreamSink(asio::io_context& io, UniqueFd write_end, const StdinSpec& spec, LagReport report_lag)
+    : out_(io, write_end.release()), spec_(spec), lag_report_(std::move(report_lag)) {}
 
 int StreamSink::add_source(std::string name) {
   sources_.push_back(Source{std::move(name), {}, false, 0, 0});
@@ -77,9 +76,7 @@ void StreamSink::source_eof(int source) {
 void StreamSink::report_lag(int source, bool final) {
   Source& s = sources_[static_cast<std::size_t>(source)];
   if (s.dropped == 0 || (s.dropped == s.reported && !final)) return;
-  ctx_.events->lag(ctx_.consumer, s.name, s.dropped);
-  if (s.dropped != s.reported)
-    ctx_.log->note(ctx_.log_source, fmt::format("lagging behind {}: {} bytes dropped so far", s.name, s.dropped));
+  lag_report_(s.name, s.dropped, s.dropped != s.reported);
   s.reported = s.dropped;
 }
 

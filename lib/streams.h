@@ -16,10 +16,8 @@
 #include <string_view>
 #include <vector>
 
-#include "event_log.h"
 #include "fd.h"
 #include "line_cutter.h"
-#include "logmux.h"
 #include "plan.h"
 
 namespace treerun {
@@ -58,13 +56,10 @@ class Relay {
 /// One consumer's stdin, fed by one or more sources.
 class StreamSink : public std::enable_shared_from_this<StreamSink> {
  public:
-  struct Context {
-    EventLog* events;
-    LogMux* log;
-    int log_source;           // the consumer's, for lag notes
-    std::string consumer;     // its path
-  };
-  StreamSink(boost::asio::io_context& io, UniqueFd write_end, const StdinSpec& spec, Context context);
+  /// Under `lag: drop`, what SOURCE has lost so far (a running total); GREW says whether
+  /// it grew since the last report (the last report of a stream may repeat it).
+  using LagReport = std::function<void(const std::string& source, unsigned long long dropped, bool grew)>;
+  StreamSink(boost::asio::io_context& io, UniqueFd write_end, const StdinSpec& spec, LagReport report_lag);
 
   /// Registers a source; returns its index. Sinks with several sources, or dropping
   /// ones, pass whole lines only.
@@ -93,7 +88,7 @@ class StreamSink : public std::enable_shared_from_this<StreamSink> {
   };
   boost::asio::posix::stream_descriptor out_;
   StdinSpec spec_;
-  Context ctx_;
+  LagReport lag_report_;
   std::vector<Source> sources_;
   std::size_t pending() const { return sending_.size() - sent_ + queue_.size(); }
 

@@ -65,6 +65,9 @@ void Supervisor::print_summary(int code) const {
     for (const auto& line : last_lines(n.tail)) out += fmt::format("    | {}\n", line);
   }
   for (const NodeState& n : nodes_)
+    for (const auto& [source, dropped] : n.lag_dropped)
+      out += fmt::format("  {}: lost {} bytes of {} (lag: drop)\n", n.spec->path, dropped, source);
+  for (const NodeState& n : nodes_)
     if (n.skipped && !n.skip_reason.empty() && n.skip_reason != "not started: cancelled")
       out += fmt::format("  {}: {}\n", n.spec->path, n.skip_reason);
   out += fmt::format("exit code {}\n", code);

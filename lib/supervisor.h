@@ -12,6 +12,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -111,6 +112,7 @@ struct NodeState {
   bool holds_terminal = false;
   bool waiting_terminal = false;  // started, but its turn at the terminal has not come
   std::string tail;  // last bytes of its output, for the summary
+  std::map<std::string, unsigned long long> lag_dropped;  // lag: drop, bytes lost per source
 };
 
 }  // namespace treerun

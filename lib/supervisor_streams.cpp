@@ -100,8 +100,12 @@ std::vector<StreamRelay::Target> Supervisor::relay_targets(const StreamWiring& s
     if (!sinks[c]) {
       Pipe p = new_pipe();
       nodes_[c].stdin_end = std::move(p.read);
-      StreamSink::Context ctx{&events_, log_.get(), nodes_[c].log_source, plan_[c].path};
-      sinks[c] = std::make_shared<StreamSink>(io_, std::move(p.write), plan_[c].stdin_spec, ctx);
+      auto report = [this, c](const std::string& source, unsigned long long dropped, bool grew) {
+        events_.lag(plan_[c].path, source, dropped);
+        if (grew) log_->note(nodes_[c].log_source, fmt::format("lagging behind {}: {} bytes dropped so far", source, dropped));
+        nodes_[c].lag_dropped[source] = dropped;
+      };
+      sinks[c] = std::make_shared<StreamSink>(io_, std::move(p.write), plan_[c].stdin_spec, report);
     }
     targets.push_back({sinks[c], sinks[c]->add_source(source_name(plan_, s.source))});
   }

@@ -275,6 +275,7 @@ children:
     assert 0 < len(seqs) < n
     # The last lag event is the final count: received + dropped = all.
     assert len(data) + totals[-1] == n * (length + 1), (len(data), totals[-1])
+    assert f"  slow: lost {totals[-1]} bytes of produce (lag: drop)\n" in res.stdout, res.describe()
     # The producer was not slowed down to 500 kB/s (that would take 8 s).
     prod = one(res.events, event="exit", node="produce")
     assert prod["outcome"] == "ok"
