@@ -2,7 +2,8 @@
 """Chaos runs for treerun: random trees, random interruptions, fixed invariants.
 
 Each run is fully determined by its seed: a random tree (depth <= 3, width <= 4) of
-daemons, workers, groups and streams (write-bytes -> checksum-stdin, 1:1 and fan-out),
+daemons, workers, groups and streams (write-bytes -> checksum-stdin, 1:1 and fan-out,
+spliced with small stage buffers and log copies),
 with `after` edges, early exits, failures, processes that ignore their stop signal,
 orphan forkers and log floods, under varied `on_failure` policies; then one random event
 (nothing, ctrl-c, two ctrl-c, SIGTERM, a run timeout, `kill -9` of a spawned process)
@@ -90,6 +91,8 @@ class Node:
     stubborn: bool = False
     source: str | None = None  # consumer: producer's name (sibling)
     lag_explicit: bool = False
+    buffer: str | None = None  # consumer: its `buffer` (the size of its stage when spliced)
+    logged: bool = False  # producer: its stdout also goes to the log (a spliced log copy)
     out_file: str | None = None  # consumer: checksum file (relative to the run dir)
     ref: tuple | None = None  # consumer: producer args for the reference checksum
 
@@ -236,12 +239,14 @@ class Generator:
         size = r.choice([1000, 50_000, 300_000, 2_000_000])
         seed = r.randint(0, 1000)
         p.args = ["write-bytes", str(size), "seed", str(seed), "exit", "0"]
+        p.logged = r.random() < 0.2
         parent.children.append(p)
         for _ in range(consumers):
             c = Node(self.name("c"), parent, "consumer")
             c.on_failure = r.choice(["cancel", "cancel", "ignore"])
             c.source = p.name
             c.lag_explicit = r.random() < 0.3
+            c.buffer = r.choice([None, None, None, "4KiB", "64KiB"])
             c.out_file = f"sum-{c.path.replace('/', '.')}"
             c.ref = ("write-bytes", str(size), "seed", str(seed))
             c.args = ["checksum-stdin", "exit", "0"]
@@ -307,9 +312,12 @@ def render(root: Node, run_dir: Path, tag: str, run_timeout: float | None) -> st
             lines.append(f"{sub}stop_signal: {n.stop_signal}")
         if n.timeout is not None:
             lines.append(f"{sub}timeout: {_dur(n.timeout)}")
+        if n.logged:
+            lines.append(f"{sub}stdout: log")
         if n.kind == "consumer":
-            if n.lag_explicit:
-                lines.append(f"{sub}stdin: {{from: {n.source}, lag: block}}")
+            if n.lag_explicit or n.buffer:
+                extra = f", buffer: {n.buffer}" if n.buffer else ""
+                lines.append(f"{sub}stdin: {{from: {n.source}, lag: block{extra}}}")
             else:
                 lines.append(f"{sub}stdin: {n.source}")
             lines.append(f"{sub}stdout: {{file: {q(str(run_dir / n.out_file))}}}")
