@@ -137,6 +137,10 @@ void SpliceFanout::hold(std::string_view piece, std::size_t offset) {
 
 void SpliceFanout::drain() {
   if (!in_.is_open()) return;
+  // One drain's worth held at a time: a producer restarted again and again in front
+  // of a consumer that never reads must not make treerun grow.
+  for (const Branch& b : branches_)
+    if (b.open() && b.held_sent < b.held.size()) return;
   for (Branch& b : branches_) b.teed = 0;
   read_held(batch_);  // at most a pipe's worth: a descendant still writing cannot make it grow
   for (std::size_t i = 0; i < branches_.size(); ++i) push(i);

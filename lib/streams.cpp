@@ -23,6 +23,10 @@ bool StreamSink::full() const {
   return spec_.lag == Lag::block && out_.is_open() && pending() >= spec_.buffer;
 }
 
+bool StreamSink::over_buffer() const {
+  return out_.is_open() && pending() > spec_.buffer + scratch_buffer().size();
+}
+
 void StreamSink::push(int source, std::string_view data) {
   if (closed()) return;
   if (!line_mode()) {
@@ -168,7 +172,12 @@ bool StreamRelay::read_once() {
 }
 
 void StreamRelay::drain() {
-  while (in_.is_open() && read_once()) {
+  // Past a full consumer, but only once: a consumer already holding more than its
+  // buffer gets nothing more this way (see SpliceFanout::drain).
+  for (auto& t : targets_)
+    if (t.sink->over_buffer()) return;
+  // A pipe's worth (16 reads of 64 KiB): a descendant still writing cannot keep us here.
+  for (int reads = 0; reads < 16 && in_.is_open() && read_once(); ++reads) {
   }
 }
 

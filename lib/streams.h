@@ -68,6 +68,9 @@ class StreamSink : public std::enable_shared_from_this<StreamSink> {
   void source_eof(int source);
   /// Under `lag: block`, more than `buffer` is waiting: the producer should pause.
   bool full() const;
+  /// Holds more than `buffer` and one read past it (a backpressured sink holds up to
+  /// that): only Relay::drain puts more in.
+  bool over_buffer() const;
   bool closed() const { return !out_.is_open(); }
   void on_drain(std::function<void()> fn) { drain_waiters_.push_back(std::move(fn)); }
   void close();

@@ -50,7 +50,11 @@ bool Supervisor::may_restart(NodeId id) {
   const RestartPolicy& policy = n.spec->restart;
   auto now = Clock::now();
   while (!n.restarts.empty() && now - n.restarts.front() > policy.within) n.restarts.pop_front();
-  if (signalled_ || nodes_[0].cancelling) return false;
+  if (signalled_) return false;
+  // A nursery being torn down restarts nothing: a node that dies while it waits for its
+  // stop (killed from outside, say) must not come back after its stop was decided.
+  for (std::optional<NodeId> at = id; at; at = plan_[*at].parent)
+    if (nodes_[*at].cancelling) return false;
   if (static_cast<int>(n.restarts.size()) < policy.max) return true;
   log_->note(n.log_source, fmt::format("restarted {} times within {}: giving up", policy.max,
                                        format_duration(policy.within)));

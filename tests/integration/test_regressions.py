@@ -95,3 +95,27 @@ children:
     assert res.code == 0, res.describe()
     assert not find(res.events, event="spawn", node="g/inner")
     assert not find(res.events, event="spawn", node="late")
+
+
+def test_a_node_killed_while_its_nursery_is_torn_down_is_not_restarted(tr):
+    # chaos seed 40600: g is done and cancelled; d waits for its dependent s (stubborn,
+    # in its grace) before its own stop. d, killed from outside meanwhile, was restarted
+    # under on_failure: restart, and the new incarnation was never stopped: a hang.
+    spec = tr.spec("""\
+children:
+  - name: g
+    children:
+      - {name: d, daemon: true, on_failure: restart, cmd: [{H}, pidfile, "{T}/d.pid", sleep, forever]}
+      - {name: s, daemon: true, after: [d], grace: 1s, cmd: [{H}, stubborn, count-signals, "{T}/sig", sleep, forever]}
+      - {name: w, after: [s], cmd: [{H}, exit, "0"]}
+""")
+    p = tr.start(["up", spec])
+    p.wait_for(event="stop", node="g/s", timeout=10)
+    import os, signal
+    os.kill(int(tr.path("d.pid").read_text()), signal.SIGKILL)
+    res = p.wait(10)
+    assert not find(res.events, event="restart"), res.describe()
+    assert len(find(res.events, event="spawn", node="g/d")) == 1, res.describe()
+    d_exit = one(res.events, event="exit", node="g/d")
+    assert (d_exit["signal"], d_exit["outcome"]) == ("SIGKILL", "failed"), res.describe()
+    assert res.code == 137, res.describe()  # its death is still the run's first failure
