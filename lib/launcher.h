@@ -3,8 +3,10 @@
 // step through `srun`, say) can stand in with the same semantics.
 #pragma once
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
+#include <optional>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -54,7 +56,10 @@ class LocalLauncher final : public Launcher {
   void refresh_signal_dispositions();
 
  private:
+  void raise_fd_limit();
+
   std::vector<int> non_default_signals_;
+  std::optional<struct rlimit> children_nofile_;  // set when ours was raised
   int dev_null_read_ = -1;
   int dev_null_write_ = -1;
 };

@@ -1,11 +1,13 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -26,6 +28,7 @@ struct ChildPlan {
   int tty_fd = -1;
   pid_t parent = 0;
   const std::vector<int>* reset_signals = nullptr;
+  const struct rlimit* nofile = nullptr;  // the descriptor limit to give back, if we raised ours
   // Written by the child; read by the parent once vfork returns.
   volatile int error = 0;
   const char* volatile step = nullptr;
@@ -75,6 +78,8 @@ std::vector<std::string> path_candidates(const Command& cmd, const std::vector<s
     if (dup2(fd, target) < 0) child_fail(p, "dup2", errno);
   }
   if (p.cwd && chdir(p.cwd) != 0) child_fail(p, "chdir", errno);
+  // The raw syscall: setrlimit is not on the async-signal-safe list.
+  if (p.nofile) syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, p.nofile, nullptr);
   // Handlers we installed reset themselves at exec, but ignored signals stay ignored:
   // give the child default dispositions for all that treerun does not leave default.
   struct sigaction dfl {};
@@ -107,6 +112,20 @@ LocalLauncher::LocalLauncher() {
   dev_null_read_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   dev_null_write_ = ::open("/dev/null", O_WRONLY | O_CLOEXEC);
   refresh_signal_dispositions();
+  raise_fd_limit();
+}
+
+/// treerun holds a few descriptors per node (log pipes, stream pipes and stages), so
+/// the usual soft limit of 1024 would cap a tree at a few hundred nodes. Ours goes up
+/// to the hard limit; children get the soft limit they would have had without us,
+/// since a program using select(2) breaks on descriptors above 1024.
+void LocalLauncher::raise_fd_limit() {
+  constexpr rlim_t kEnough = 1 << 20;
+  struct rlimit lim {};
+  if (::getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur >= std::min(lim.rlim_max, kEnough)) return;
+  struct rlimit raised = lim;
+  raised.rlim_cur = std::min(lim.rlim_max, kEnough);
+  if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) children_nofile_ = lim;
 }
 
 void LocalLauncher::refresh_signal_dispositions() {
@@ -130,6 +149,7 @@ SpawnResult LocalLauncher::spawn(const SpawnRequest& req, std::error_code& ec) {
   p.tty_fd = req.tty_fd;
   p.parent = getpid();
   p.reset_signals = &non_default_signals_;
+  if (children_nofile_) p.nofile = &*children_nofile_;
 
   // Block everything across vfork: a handler of ours running in the child would run
   // on our memory. The child unblocks after resetting dispositions.

@@ -125,6 +125,20 @@ def test_nofile_limit_fails_the_node_whose_pipes_cannot_be_made(tr):
 
 
 @pytest.mark.skipif(harness.SANITIZED, reason="sanitizer runtime owns memory, fds and threads")
+def test_low_soft_nofile_limit_is_raised_for_treerun_and_given_back_to_children(tr):
+    # 60 nodes need more than 40 descriptors in treerun; the hard limit allows them.
+    # Each child still gets the soft limit treerun was started with.
+    spec = tr.spec("children:\n" + _daemons(60) +
+                   "  - {name: w, after: [d60], cmd: 'ulimit -n; ulimit -Hn'}\n")
+    res = run_limited(tr, spec, ["prlimit", "--nofile=40:4096", "--"])
+    code, out, err, events = res
+    assert code == 0, describe(*res)
+    lines = [line.split("| ", 1)[1] for line in out.splitlines() if line.startswith("w ") and "| " in line]
+    assert lines == ["40", "4096"], describe(*res)
+    assert len(find(events, event="spawn")) == 61, describe(*res)
+
+
+@pytest.mark.skipif(harness.SANITIZED, reason="sanitizer runtime owns memory, fds and threads")
 def test_nofile_limit_too_low_for_treerun_itself_exits_125_with_nothing_started(tr):
     spec = tr.spec("children:\n" + _daemons(3))
     res = run_limited(tr, spec, ["prlimit", "--nofile=8", "--"])
