@@ -131,7 +131,9 @@ RunResult Supervisor::run() {
   if (plan_.timeout) {
     run_timer_.expires_after(*plan_.timeout);
     run_timer_.async_wait([this](const boost::system::error_code& ec) {
-      if (ec || run_finished_) return;
+      // A run already on its way down (its work done, a failure, a signal) is not
+      // timed out by its own teardown, which its graces bound.
+      if (ec || run_finished_ || nodes_[0].cancelling) return;
       log_->note(-1, fmt::format("the run's timeout ({}) is up: stopping everything",
                                  format_duration(*plan_.timeout)));
       if (!first_code_) first_code_ = 124;

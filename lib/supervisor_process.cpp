@@ -233,8 +233,10 @@ void Supervisor::on_exit(NodeId id, ExitStatus status) {
   if (!n.proc.group_empty) lingering_.push_back(id);
   if (!n.proc.group_empty && !n.proc.stop_sent) {
     // The leader is gone but something it started lives on in its group (a daemon
-    // that forked, `cmd &`): stop it with the node's stop signal, grace, SIGKILL.
-    send_stop(id, /*leftovers=*/true);
+    // that forked, `cmd &`): stop it with the node's stop signal, grace, SIGKILL. A
+    // node being cancelled keeps its place in the stop order: after its dependents.
+    if (n.cancelling) try_stop(id);
+    else send_stop(id, /*leftovers=*/true);
   }
   maybe_report_exit(id);
 }

@@ -72,7 +72,9 @@ void Supervisor::cancel(NodeId id, std::string_view cause, std::string_view by, 
 
 void Supervisor::try_stop(NodeId id) {
   NodeState& n = nodes_[id];
-  if (!n.cancelling || n.proc.stop_sent || !n.proc.alive) return;
+  const ProcessState& p = n.proc;
+  // Something to stop: the process, or what it left in its group when it died.
+  if (!n.cancelling || p.stop_sent || p.pid == 0 || (!p.alive && p.group_empty)) return;
   if (cascading_ > 0) {
     // Not while a cancel is still marking nodes: whether this one must wait depends on
     // which of its dependents are going too, and those may be marked after it.
@@ -82,7 +84,7 @@ void Supervisor::try_stop(NodeId id) {
   for (NodeId child : n.spec->children)
     if (nodes_[child].phase != Phase::finished) return;
   if (waits_for_dependents(id)) return;
-  send_stop(id);
+  send_stop(id, /*leftovers=*/!p.alive);
 }
 
 /// A node that something depends on, directly or through a group it is in, is stopped

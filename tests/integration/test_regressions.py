@@ -119,3 +119,41 @@ children:
     d_exit = one(res.events, event="exit", node="g/d")
     assert (d_exit["signal"], d_exit["outcome"]) == ("SIGKILL", "failed"), res.describe()
     assert res.code == 137, res.describe()  # its death is still the run's first failure
+
+
+def test_what_a_dead_leader_left_behind_is_stopped_after_its_dependents(tr):
+    # chaos seed 51652: o's stop waited for its dependent g; o's leader was SIGKILLed
+    # from outside meanwhile, and what it had left in its group was stopped at once,
+    # before g's stubborn process was gone.
+    spec = tr.spec("""\
+children:
+  - {name: o, daemon: true, cmd: [{H}, pidfile, "{T}/o.pid", fork-orphan, forever, sleep, forever]}
+  - name: g
+    after: [o]
+    children:
+      - {name: s, daemon: true, grace: 600ms, cmd: [{H}, stubborn, count-signals, "{T}/sig", sleep, forever]}
+  - {name: w, after: [g], cmd: [{H}, exit, "5"]}
+""")
+    p = tr.start(["up", spec])
+    p.wait_for(event="stop", node="g/s", timeout=10)
+    import os, signal
+    os.kill(int(tr.path("o.pid").read_text()), signal.SIGKILL)
+    res = p.wait(10)
+    assert res.code == 5, res.describe()
+    o_stop = one(res.events, event="stop", node="o")
+    assert o_stop["t"] >= one(res.events, event="exit", node="g/s")["t"], res.describe()
+
+
+def test_the_run_timeout_does_not_strike_a_run_already_tearing_down(tr):
+    # chaos seed 52164: the workers were done and the daemons being stopped (one in its
+    # grace) when the run's timeout came: the run ended 124 instead of 0.
+    spec = tr.spec("""\
+timeout: 400ms
+children:
+  - {name: s, daemon: true, grace: 1s, cmd: [{H}, stubborn, count-signals, "{T}/sig", sleep, forever]}
+  - {name: w, cmd: [{H}, exit, "0"]}
+""")
+    res = tr.up(spec, timeout=10)
+    assert res.code == 0, res.describe()
+    assert [e["cause"] for e in find(res.events, event="cancel", node="/")] == ["done"], res.describe()
+    assert one(res.events, event="exit", node="s")["outcome"] == "killed"
