@@ -6,6 +6,7 @@
 #include <functional>
 #include <string>
 #include <string_view>
+#include <utility>
 
 namespace treerun {
 
@@ -19,6 +20,8 @@ class LineCutter {
   bool finish();
   /// The last bytes seen (about 2 KiB), for the summary's "last lines".
   const std::string& tail() const { return tail_; }
+  /// The tail, which starts afresh (a pipe that outlives one process, for each exit).
+  std::string take_tail() { return std::exchange(tail_, {}); }
 
  private:
   void remember(std::string_view data);

@@ -72,6 +72,9 @@ void SpliceFanout::wait_input() {
 /// Every stage is empty: tee what waits in the producer's pipe into each of them, take
 /// it off the producer's pipe, and start moving the stages on.
 void SpliceFanout::pull() {
+  // A drain() since the wait was armed may have left bytes held: they come first, and
+  // the branch's push() asks for input again once they are out.
+  if (!all_drained()) return;
   ssize_t batch = -1;  // what the first tee found; every other branch gets as much
   for (Branch& b : branches_) {
     b.teed = 0;
@@ -206,6 +209,8 @@ void SpliceFanout::close() {
     b.stage = {};
   }
 }
+
+bool SpliceFanout::done() const { return !in_.is_open(); }
 
 bool SpliceFanout::all_drained() const {
   return std::all_of(branches_.begin(), branches_.end(), [](const Branch& b) { return !b.open() || b.drained(); });

@@ -36,6 +36,7 @@ class SpliceFanout final : public Relay, public std::enable_shared_from_this<Spl
   void start() override;
   void close() override;
   void drain() override;
+  bool done() const override;
 
  private:
   struct Branch {

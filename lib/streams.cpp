@@ -59,7 +59,9 @@ void StreamSink::push(int source, std::string_view data) {
 }
 
 void StreamSink::enqueue(int source, std::string_view bytes) {
-  if (spec_.lag == Lag::drop && pending() + bytes.size() > spec_.buffer) {
+  // An idle consumer always gets the line, however long (at most one read, or one
+  // `buffer` of a line in pieces): only one that lags loses whole lines.
+  if (spec_.lag == Lag::drop && pending() > 0 && pending() + bytes.size() > spec_.buffer) {
     sources_[static_cast<std::size_t>(source)].dropped += bytes.size();
     return;
   }
@@ -197,9 +199,10 @@ void StreamRelay::close() {
   in_.close(ignored);
 }
 
-const std::string& Relay::log_tail() const {
-  static const std::string none;
-  return log_ ? log_->lines.tail() : none;
+std::string Relay::producer_exited() {
+  if (!log_) return "";
+  log_end();
+  return log_->lines.take_tail();
 }
 
 void Relay::log_bytes(std::string_view data) {

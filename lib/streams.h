@@ -41,8 +41,12 @@ class Relay {
   /// (held for it, at most a pipe's worth), so that its last lines reach the log before
   /// its exit is reported.
   virtual void drain() = 0;
-  /// The last bytes of the log copy, for the summary; empty without one.
-  const std::string& log_tail() const;
+  /// The producer's pipe is closed: nothing more will come through.
+  virtual bool done() const = 0;
+  /// The producer has exited (after drain()): its unfinished last line is logged now,
+  /// since a pipe kept for its restart sees no EOF. Returns the log copy's last bytes
+  /// since the previous exit, for the summary; empty without a log copy.
+  std::string producer_exited();
 
  protected:
   /// Bytes read from the producer's pipe: to the log copy, if there is one.
@@ -117,6 +121,7 @@ class StreamRelay final : public Relay, public std::enable_shared_from_this<Stre
   void start() override;
   void close() override;
   void drain() override;
+  bool done() const override { return !in_.is_open(); }
 
  private:
   void read_some();

@@ -279,10 +279,11 @@ void Supervisor::report_exit(NodeId id) {
   p.exit_reported = true;
   ExitStatus st = *p.status;
   for (const auto& relay : n.log_relays)
-    if (relay) relay->drain();  // what it wrote last, logged before its exit
+    if (relay) {
+      relay->drain();  // what it wrote last, logged before its exit
+      n.tail += relay->producer_exited();
+    }
   for (const auto& reader : n.readers) n.tail += reader->tail();
-  for (const auto& relay : n.log_relays)
-    if (relay) n.tail += relay->log_tail();
   if (n.tail.size() > 4096) n.tail.erase(0, n.tail.size() - 4096);
 
   // A producer killed by SIGPIPE only lost its readers: closing is not cancelling.

@@ -60,6 +60,8 @@ bool Supervisor::stream_within(const StreamWiring& s, NodeId top) const {
 /// ones saw their consumers close. A stream that crosses the subtree's edge keeps its
 /// pipe: a restarted producer writes on into it, as a restarted service would.
 void Supervisor::wire_streams(std::optional<NodeId> within) {
+  // A restarted group's old relays are done with (their handlers keep what still runs).
+  std::erase_if(relays_, [](const std::shared_ptr<Relay>& r) { return r->done(); });
   std::vector<std::shared_ptr<StreamSink>> sinks(nodes_.size());  // a merge's consumers share one
   for (const StreamWiring& s : plan_.streams) {
     if (within && !stream_within(s, *within)) continue;

@@ -286,6 +286,20 @@ children:
         assert not find(res.events, event="lag", node="fast")
 
 
+def test_lag_drop_gives_an_idle_consumer_a_line_longer_than_its_buffer(tr):
+    # Only a consumer that lags loses lines: one written whole, longer than `buffer`,
+    # still reaches a consumer that has nothing pending.
+    spec = tr.spec("""\
+children:
+  - {name: produce, cmd: [python3, -c, "import os; os.write(1, b'a' * 10000 + b'\\\\n')"]}
+  - {name: consume, stdin: {from: produce, lag: drop, buffer: 4KiB}, cmd: [wc, -c]}
+""")
+    res = tr.up(spec, timeout=10)
+    assert res.code == 0, res.describe()
+    assert node_lines(res.stdout, "consume") == ["10001"], res.describe()
+    assert not find(res.events, event="lag"), res.describe()
+
+
 # ---------------------------------------------------------------------------
 # EOF and EPIPE.
 
