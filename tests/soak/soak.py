@@ -3,7 +3,9 @@
 RSS and open fd count are sampled; both must stay flat.
 
 The tree: a daemon flooding the log stream, a worker that fails and is restarted about
-every second, and a producer fanned out to two consumers. Not part of CI's default run:
+every second, a producer fanned out to two consumers through the relay (one drops), one
+spliced to two consumers (one with 4 KiB stages), and a restarting producer whose
+stdout is spliced to two consumers and logged. Not part of CI's default run:
 
     python3 tests/soak/soak.py                 # 10 minutes
     python3 tests/soak/soak.py --seconds 60    # a quick look
@@ -46,6 +48,19 @@ children:
     daemon: true
     cmd: "wc -c"
     stdin: {from: produce, lag: drop, buffer: 64KiB}
+  - name: produce2
+    daemon: true
+    cmd: "yes 'spliced to two consumers'"
+  - {name: count-c, daemon: true, cmd: "wc -c", stdin: produce2}
+  - {name: count-d, daemon: true, cmd: "wc -c", stdin: {from: produce2, buffer: 4KiB}}
+  - name: ticker
+    daemon: true
+    stdout: log
+    cmd: "seq 1 3000; printf no-newline; sleep 0.3; exit 1"
+    on_failure: restart
+    restart: {max: 100000, within: 1s, backoff: 10ms}
+  - {name: count-e, daemon: true, cmd: "wc -l", stdin: ticker}
+  - {name: count-f, daemon: true, cmd: "wc -l", stdin: ticker}
 """
 
 
