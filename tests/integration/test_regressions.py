@@ -106,8 +106,8 @@ children:
   - name: g
     children:
       - {name: d, daemon: true, on_failure: restart, cmd: [{H}, pidfile, "{T}/d.pid", sleep, forever]}
-      - {name: s, daemon: true, after: [d], grace: 1s, cmd: [{H}, stubborn, count-signals, "{T}/sig", sleep, forever]}
-      - {name: w, after: [s], cmd: [{H}, exit, "0"]}
+      - {name: s, daemon: true, after: [d], grace: 1s, cmd: [{H}, stubborn, count-signals, "{T}/sig", touch, "{T}/s.up", sleep, forever]}
+      - {name: w, after: [s], cmd: [{H}, wait-file, "{T}/d.pid", wait-file, "{T}/s.up", exit, "0"]}
 """)
     p = tr.start(["up", spec])
     p.wait_for(event="stop", node="g/s", timeout=10)
@@ -127,12 +127,12 @@ def test_what_a_dead_leader_left_behind_is_stopped_after_its_dependents(tr):
     # before g's stubborn process was gone.
     spec = tr.spec("""\
 children:
-  - {name: o, daemon: true, cmd: [{H}, pidfile, "{T}/o.pid", fork-orphan, forever, sleep, forever]}
+  - {name: o, daemon: true, cmd: [{H}, pidfile, "{T}/o.pid", fork-orphan, forever, touch, "{T}/o.up", sleep, forever]}
   - name: g
     after: [o]
     children:
-      - {name: s, daemon: true, grace: 600ms, cmd: [{H}, stubborn, count-signals, "{T}/sig", sleep, forever]}
-  - {name: w, after: [g], cmd: [{H}, exit, "5"]}
+      - {name: s, daemon: true, grace: 600ms, cmd: [{H}, stubborn, count-signals, "{T}/sig", touch, "{T}/s.up", sleep, forever]}
+  - {name: w, after: [g], cmd: [{H}, wait-file, "{T}/o.up", wait-file, "{T}/s.up", exit, "5"]}
 """)
     p = tr.start(["up", spec])
     p.wait_for(event="stop", node="g/s", timeout=10)
@@ -150,8 +150,8 @@ def test_the_run_timeout_does_not_strike_a_run_already_tearing_down(tr):
     spec = tr.spec("""\
 timeout: 400ms
 children:
-  - {name: s, daemon: true, grace: 1s, cmd: [{H}, stubborn, count-signals, "{T}/sig", sleep, forever]}
-  - {name: w, cmd: [{H}, exit, "0"]}
+  - {name: s, daemon: true, grace: 1s, cmd: [{H}, stubborn, count-signals, "{T}/sig", touch, "{T}/s.up", sleep, forever]}
+  - {name: w, cmd: [{H}, wait-file, "{T}/s.up", exit, "0"]}
 """)
     res = tr.up(spec, timeout=10)
     assert res.code == 0, res.describe()
