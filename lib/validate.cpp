@@ -171,6 +171,23 @@ void check_tty(const BuiltPlan& b, Diagnostics& diags) {
   }
 }
 
+/// A `log:` probe reads the lines treerun reads. A node whose stdout and stderr both go
+/// elsewhere (null, a file, inherit, the terminal, only into a stream) would wait for
+/// its timeout and fail, whatever it printed.
+void check_log_probe(const BuiltPlan& b, Diagnostics& diags) {
+  for (const auto& n : b.plan.nodes) {
+    if (n.ready.type != Probe::Type::log) continue;
+    auto read_by_treerun = [&](const OutputSpec& out, bool is_stderr) {
+      if (n.tty || out.type != OutputSpec::Type::log) return false;
+      const StreamWiring* w = b.plan.stream_of({n.id, is_stderr});
+      return !w || w->to_log;
+    };
+    if (read_by_treerun(n.stdout_spec, false) || read_by_treerun(n.stderr_spec, true)) continue;
+    diags.add(n.ready.pos, shown(n) + "'s `log:` probe can never match: neither its stdout nor its stderr " +
+                               (n.tty ? "reaches treerun (`tty: true`)" : "goes to the log (set one to `log`)"));
+  }
+}
+
 }  // namespace
 
 void validate_plan(const BuiltPlan& built, Diagnostics& diags) {
@@ -178,6 +195,7 @@ void validate_plan(const BuiltPlan& built, Diagnostics& diags) {
   WaitGraph(built).report(diags);
   check_inherit(built, diags);
   check_tty(built, diags);
+  check_log_probe(built, diags);
 }
 
 }  // namespace treerun

@@ -261,6 +261,24 @@ TEST_CASE("tty with streams", "[validate]") {
   REQUIRE_PROBLEM(r, "`b` has `tty: true`: its output goes to the terminal, so it cannot feed `c`", 4, 28);
 }
 
+TEST_CASE("a log probe on a node whose output never reaches the log", "[validate]") {
+  auto r = load(R"(children:
+  - {name: quiet, cmd: x, stdout: null, stderr: null, ready: {log: up}}
+  - {name: piped, cmd: x, stderr: {file: e.txt}, ready: {log: up}}
+  - {name: c, cmd: x, stdin: piped}
+  - {name: term, cmd: x, tty: true, ready: {log: up}}
+)");
+  REQUIRE_PROBLEM(r, "`quiet`'s `log:` probe can never match: neither its stdout nor its stderr goes to the log (set one to `log`)", 2, 68);
+  REQUIRE_PROBLEM(r, "`piped`'s `log:` probe can never match: neither its stdout nor its stderr goes to the log (set one to `log`)", 3, 63);
+  REQUIRE_PROBLEM(r, "`term`'s `log:` probe can never match: neither its stdout nor its stderr reaches treerun (`tty: true`)", 5, 50);
+  CHECK(r.problems.size() == 3);
+  REQUIRE_LOADS(load(R"(children:
+  - {name: logged, cmd: x, stdout: log, stderr: null, ready: {log: up}}
+  - {name: c, cmd: x, stdin: logged}
+  - {name: err, cmd: x, stdout: null, ready: {log: up}}
+)"));
+}
+
 TEST_CASE("stop and stop_signal together are fine: stop wins", "[validate]") {
   REQUIRE_LOADS(load("children: [{name: a, cmd: x, stop: \"kill 1\", stop_signal: INT}]"));
 }
