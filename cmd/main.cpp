@@ -85,13 +85,6 @@ bool wants_color(const LogTarget& logs, bool no_color) {
   _exit(128 + sig);
 }
 
-sigset_t stop_signals() {
-  sigset_t stops;
-  sigemptyset(&stops);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stops, sig);
-  return stops;
-}
-
 /// From the first instruction on, a ctrl-c is kept pending, not lost and not fatal: the
 /// supervisor takes it as its first event and cancels a run that has started nothing.
 /// An ignored signal is discarded even while blocked, and a shell starts background

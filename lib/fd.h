@@ -4,6 +4,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <climits>
+#include <cstddef>
 #include <system_error>
 #include <utility>
 
@@ -50,6 +53,17 @@ inline Pipe make_pipe(std::error_code& ec) {
   }
   ec.clear();
   return {UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+/// /proc/sys/fs/pipe-max-size's default: the largest pipe an unprivileged process gets.
+constexpr int kLargestUnprivilegedPipe = 1 << 20;
+
+/// Gives PIPE about BYTES of room (rounded up to a power of two by the kernel); falls
+/// back to the unprivileged maximum, then to what it has. Returns its size.
+inline int size_pipe(int pipe, std::size_t bytes) {
+  int want = static_cast<int>(std::min<std::size_t>(bytes, INT_MAX));
+  if (::fcntl(pipe, F_SETPIPE_SZ, want) < 0) ::fcntl(pipe, F_SETPIPE_SZ, std::min(want, kLargestUnprivilegedPipe));
+  return ::fcntl(pipe, F_GETPIPE_SZ);
 }
 
 /// For fds treerun reads or writes itself after a readiness event: a spurious wake-up

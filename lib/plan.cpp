@@ -23,6 +23,12 @@ std::string Command::display() const {
   return out;
 }
 
+bool Plan::is_ancestor(NodeId a, NodeId b) const {
+  for (auto p = nodes[b].parent; p; p = nodes[*p].parent)
+    if (*p == a) return true;
+  return false;
+}
+
 std::optional<NodeId> Plan::find(const std::string& path) const {
   if (nodes.empty()) return std::nullopt;
   NodeId at = 0;

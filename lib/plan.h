@@ -147,6 +147,8 @@ struct Plan {
   const PlanNode& operator[](NodeId id) const { return nodes.at(id); }
   /// The node at PATH ("a/b"), if any.
   std::optional<NodeId> find(const std::string& path) const;
+  /// Whether A is a strict ancestor of B.
+  bool is_ancestor(NodeId a, NodeId b) const;
   /// The wiring for SOURCE, if it feeds some stdin.
   const StreamWiring* stream_of(SourceRef source) const;
 };

@@ -24,12 +24,6 @@ void check_source_output(const BuiltPlan& b, const StreamWiring& w, const Output
                 b.plan.nodes[w.consumers.front()].path + "` (leave `" + stream + "` out or set it to log)");
 }
 
-bool is_ancestor(const Plan& plan, NodeId a, NodeId b) {  // a is a strict ancestor of b
-  for (auto p = plan.nodes[b].parent; p; p = plan.nodes[*p].parent)
-    if (*p == a) return true;
-  return false;
-}
-
 }  // namespace
 
 void wire_streams(BuiltPlan& b, Diagnostics& diags) {
@@ -69,7 +63,7 @@ void order_plan(Plan& plan) {
   for (const auto& node : plan.nodes) {
     if (node.parent) edge(*node.parent, node.id);
     for (NodeId t : node.after)  // after an ancestor or descendant: reported by validate
-      if (!is_ancestor(plan, t, node.id) && !is_ancestor(plan, node.id, t)) edge(t, node.id);
+      if (!plan.is_ancestor(t, node.id) && !plan.is_ancestor(node.id, t)) edge(t, node.id);
   }
   std::priority_queue<NodeId, std::vector<NodeId>, std::greater<>> ready;
   for (NodeId i = 0; i < n; ++i)

@@ -70,7 +70,7 @@ void PolledProbe::attempt() {
   check([self = std::static_pointer_cast<PolledProbe>(shared_from_this()), started](std::string why_not) {
     if (!self->active()) return;
     if (why_not.empty()) return self->succeed();
-    if (why_not != self->last_miss_) self->sup_.detail(self->id_, "not ready yet: " + why_not);
+    if (why_not != self->last_miss_) self->sup_.detail(self->id_, [&] { return "not ready yet: " + why_not; });
     self->last_miss_ = std::move(why_not);
     // The next check is due one interval after this one began, not after it ended.
     self->next_.expires_at(started + self->spec_.interval);

@@ -16,16 +16,6 @@ using boost::system::error_code;
 
 namespace {
 
-constexpr int kLargestUnprivilegedPipe = 1 << 20;  // /proc/sys/fs/pipe-max-size's default
-
-/// Gives PIPE about BYTES of room (rounded up to a power of two by the kernel); falls
-/// back to the unprivileged maximum, then to what it has. Returns its size.
-int size_pipe(int pipe, std::size_t bytes) {
-  int want = static_cast<int>(std::min<std::size_t>(bytes, INT_MAX));
-  if (::fcntl(pipe, F_SETPIPE_SZ, want) < 0) ::fcntl(pipe, F_SETPIPE_SZ, std::min(want, kLargestUnprivilegedPipe));
-  return ::fcntl(pipe, F_GETPIPE_SZ);
-}
-
 int dev_null() {
   static UniqueFd fd(::open("/dev/null", O_WRONLY | O_CLOEXEC));
   return fd.get();

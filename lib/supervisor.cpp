@@ -124,9 +124,7 @@ RunResult Supervisor::run() {
     if (!ec) on_signal(sig);
   });
   // Signals that came while the spec loaded (the caller blocks them) arrive now.
-  sigset_t stops;
-  sigemptyset(&stops);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stops, sig);
+  sigset_t stops = stop_signals();
   sigprocmask(SIG_UNBLOCK, &stops, nullptr);
   if (plan_.timeout) {
     run_timer_.expires_after(*plan_.timeout);
@@ -257,8 +255,8 @@ void Supervisor::mark_ready(NodeId id) {
     for (NodeId dep : nodes_[*at].dependents) try_start(dep);
 }
 
-void Supervisor::detail(NodeId id, std::string_view text) {
-  if (options_.verbose > 0) log_->note(nodes_[id].log_source, text);
+void Supervisor::detail(NodeId id, const std::function<std::string()>& text) {
+  if (options_.verbose > 0) log_->note(nodes_[id].log_source, text());
 }
 
 void Supervisor::on_probe_ready(NodeId id) {
@@ -332,11 +330,16 @@ RunResult run_plan(const Plan& plan, const RunOptions& options) {
   RunResult result = supervisor.run();
   // The run is over and `done` is written: a late SIGTERM must not kill us now with
   // another status. (The caller unblocks the one signal it re-raises.)
-  sigset_t late;
-  sigemptyset(&late);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&late, sig);
+  sigset_t late = stop_signals();
   sigprocmask(SIG_BLOCK, &late, nullptr);
   return result;
+}
+
+sigset_t stop_signals() {
+  sigset_t stops;
+  sigemptyset(&stops);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stops, sig);
+  return stops;
 }
 
 }  // namespace treerun

@@ -7,6 +7,8 @@
 // at the top of supervisor.cpp.
 #pragma once
 
+#include <signal.h>
+
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -47,6 +49,10 @@ struct RunResult {
   int code = 0;
   int signal = 0;  // > 0: re-raise it after cleaning up
 };
+
+/// SIGINT, SIGTERM and SIGHUP: the signals that cancel a run. The caller holds them
+/// blocked from its start; the run takes them as events, then blocks them again.
+sigset_t stop_signals();
 
 /// Runs PLAN to the end. Never throws for what a node does; only for treerun's own
 /// failures before anything started (reported as 125 by the caller).

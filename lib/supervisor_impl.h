@@ -25,8 +25,9 @@ class Supervisor {
   void on_probe_ready(NodeId id);
   void on_probe_failed(NodeId id, std::string reason);
   LogMux& log() { return *log_; }
-  /// One of treerun's own lines about ID that only `-v` shows.
-  void detail(NodeId id, std::string_view text);
+  /// One of treerun's own lines about ID that only `-v` shows; TEXT is made only then,
+  /// so a spawn or a probe check pays nothing for it without `-v`.
+  void detail(NodeId id, const std::function<std::string()>& text);
   EventLog& events() { return events_; }
   const NodeState& node(NodeId id) const { return nodes_[id]; }
   std::vector<std::string> node_env(NodeId id) const;
@@ -96,7 +97,6 @@ class Supervisor {
 
   // streams (supervisor_streams.cpp)
   void wire_streams(std::optional<NodeId> within = std::nullopt);
-  bool in_subtree(NodeId node, NodeId top) const;
   bool stream_within(const StreamWiring& s, NodeId top) const;
   std::string describe(const StreamWiring& s) const;
   std::vector<StreamRelay::Target> relay_targets(const StreamWiring& s,

@@ -162,7 +162,7 @@ void Supervisor::spawned(NodeId id, const SpawnRequest& req, const SpawnResult& 
     log_->note(n.log_source, n.proc.start_error);
   } else {
     log_->note(n.log_source, fmt::format("started (pid {})", r.pid));
-    detail(id, fmt::format("command {} in {}, process group {}", req.cmd.display(), req.cwd, r.pgid));
+    detail(id, [&] { return fmt::format("command {} in {}, process group {}", req.cmd.display(), req.cwd, r.pgid); });
   }
   if (!restartable(plan_, id)) release_stream_ends(id);
   arm_node_timeout(id);

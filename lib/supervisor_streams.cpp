@@ -1,8 +1,6 @@
 // Stream wiring, made once before any process starts (contract 4.6): a direct kernel
 // pipe for each one-to-one stream, a splicing fan-out where every consumer takes the
 // bytes as they are, and a copying relay where some consumer needs whole lines.
-#include <fcntl.h>
-
 #include <fmt/format.h>
 
 #include "stream_splice.h"
@@ -11,15 +9,13 @@
 namespace treerun {
 namespace {
 
-constexpr int kStreamPipeSize = 1 << 20;
-
 /// A stream's pipe, with a 1 MiB kernel buffer (the unprivileged maximum) instead of
 /// 64 KiB: bulk data then moves in larger batches, with fewer context switches.
 Pipe new_pipe() {
   std::error_code ec;
   Pipe p = make_pipe(ec);
   if (ec) throw std::system_error(ec, "cannot create a pipe for a stream");
-  ::fcntl(p.write.get(), F_SETPIPE_SZ, kStreamPipeSize);  // best effort: a smaller pipe still works
+  size_pipe(p.write.get(), kLargestUnprivilegedPipe);  // best effort: a smaller pipe still works
   return p;
 }
 
@@ -39,18 +35,13 @@ std::string Supervisor::describe(const StreamWiring& s) const {
   return fmt::format("{} → {}: {}{}", s.source.is_stderr ? "stderr" : "stdout", to, how, s.to_log ? ", also logged" : "");
 }
 
-bool Supervisor::in_subtree(NodeId node, NodeId top) const {
-  for (std::optional<NodeId> at = node; at; at = plan_[*at].parent)
-    if (*at == top) return true;
-  return false;
-}
-
 /// Whether stream S starts and ends inside TOP's subtree, merges included.
 bool Supervisor::stream_within(const StreamWiring& s, NodeId top) const {
-  bool inside = in_subtree(s.source.node, top);
+  auto in_subtree = [&](NodeId node) { return node == top || plan_.is_ancestor(top, node); };
+  bool inside = in_subtree(s.source.node);
   for (NodeId c : s.consumers) {
-    inside = inside && in_subtree(c, top);
-    for (const SourceRef& other : plan_[c].stdin_spec.from) inside = inside && in_subtree(other.node, top);
+    inside = inside && in_subtree(c);
+    for (const SourceRef& other : plan_[c].stdin_spec.from) inside = inside && in_subtree(other.node);
   }
   return inside;
 }
@@ -65,7 +56,7 @@ void Supervisor::wire_streams(std::optional<NodeId> within) {
   std::vector<std::shared_ptr<StreamSink>> sinks(nodes_.size());  // a merge's consumers share one
   for (const StreamWiring& s : plan_.streams) {
     if (within && !stream_within(s, *within)) continue;
-    detail(s.source.node, describe(s));
+    detail(s.source.node, [&] { return describe(s); });
     Pipe p = new_pipe();
     NodeState& producer = nodes_[s.source.node];
     (s.source.is_stderr ? producer.stderr_end : producer.stdout_end) = std::move(p.write);

@@ -9,12 +9,6 @@
 namespace treerun {
 namespace {
 
-bool is_ancestor(const Plan& plan, NodeId a, NodeId b) {  // a is a strict ancestor of b
-  for (auto p = plan.nodes[b].parent; p; p = plan.nodes[*p].parent)
-    if (*p == a) return true;
-  return false;
-}
-
 std::string shown(const PlanNode& n) { return "`" + (n.path.empty() ? "/" : n.path) + "`"; }
 
 /// `after` an ancestor or a descendant waits for itself: the ancestor is done or ready
@@ -24,10 +18,10 @@ void check_lineage(const BuiltPlan& b, Diagnostics& diags) {
   for (const auto& n : plan.nodes)
     for (std::size_t i = 0; i < n.after.size(); ++i) {
       const PlanNode& t = plan.nodes[n.after[i]];
-      if (is_ancestor(plan, t.id, n.id))
+      if (plan.is_ancestor(t.id, n.id))
         diags.add(b.where[n.id].after[i], shown(n) + " is after " + shown(t) +
                                               ", which contains it: it would wait for itself");
-      else if (is_ancestor(plan, n.id, t.id))
+      else if (plan.is_ancestor(n.id, t.id))
         diags.add(b.where[n.id].after[i], shown(n) + " is after " + shown(t) +
                                               ", which is inside it and starts only after it");
     }
@@ -76,7 +70,7 @@ class WaitGraph {
         if (!n.has_workers) g_[R(id)].push_back(R(c));
       }
     for (NodeId t : n.after)
-      if (!is_ancestor(plan_, t, id) && !is_ancestor(plan_, id, t))
+      if (!plan_.is_ancestor(t, id) && !plan_.is_ancestor(id, t))
         g_[S(id)].push_back(plan_.nodes[t].has_workers ? D(t) : R(t));
     // A consumer reads EOF only when its producer exits, and no byte before it starts.
     if (n.has_workers)
