@@ -649,20 +649,9 @@ def check_rest(root, plan, events, run_dir, tag, idx, first, done, sent) -> list
                     v.append(f"failure {e} of an all-cancel node did not cancel the run")
 
     # -- no leftovers ---------------------------------------------------------------------
-    needle = f"TRTEST_TAG={tag}".encode()
-    deadline = time.monotonic() + 2.0
-    left = harness.processes_with_env(needle)
-    while left and time.monotonic() < deadline:
-        time.sleep(0.02)
-        left = harness.processes_with_env(needle)
+    left = harness.kill_leftovers(tag)
     if left:
-        v.append("processes outlived the run: " +
-                 "; ".join(harness.describe_pid(p) for p in left))
-        for p in left:
-            try:
-                os.kill(p, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+        v.append("processes outlived the run: " + "; ".join(left))
     z = harness.zombie_children(os.getpid()) if CHECK_ZOMBIES else []
     if z:
         v.append(f"zombie children: {z}")

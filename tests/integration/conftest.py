@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import tempfile
 import time
 import uuid
@@ -129,27 +128,15 @@ def _runtime_dirs(folder: Path) -> set[str]:
 
 def check_leaks(h: Harness, sys_tmp_before: set[str]) -> list[str]:
     """Kills what outlived the test and returns what was wrong (empty: all clean)."""
-    needle = f"TRTEST_TAG={h.tag}".encode()
     problems = []
-    # A running treerun at this point is the test's own failure (reported already);
-    # give dying processes (SIGKILL in flight, a parent-death signal) a moment, then judge.
+    # A running treerun at this point is the test's own failure (reported already).
     if any(p.proc.poll() is None for p in h.procs) or any(
             s.status is None and s.proc.poll() is None for s in h.ptys):
         problems.append("treerun was still running at the end of the test")
         h.cleanup_procs()
-    deadline = time.monotonic() + 2.0
-    leaked = harness.processes_with_env(needle)
-    while leaked and time.monotonic() < deadline:
-        time.sleep(0.02)
-        leaked = harness.processes_with_env(needle)
+    leaked = harness.kill_leftovers(h.tag)
     if leaked:
-        problems.append("processes outlived the run:\n  " +
-                        "\n  ".join(harness.describe_pid(p) for p in leaked))
-    for pid in leaked:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        problems.append("processes outlived the run:\n  " + "\n  ".join(leaked))
     zombies = harness.zombie_children(os.getpid())
     for z in zombies:  # reap them so the next test starts clean
         try:

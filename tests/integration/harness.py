@@ -406,6 +406,25 @@ def describe_pid(pid: int) -> str:
         return f"pid {pid} (gone)"
 
 
+def kill_leftovers(tag: str) -> list[str]:
+    """Processes of run `tag` (TRTEST_TAG in their environment) still alive after a 2 s
+    grace for dying ones (a SIGKILL in flight, a parent-death signal): SIGKILLs them and
+    returns their descriptions (empty: nothing outlived the run)."""
+    needle = f"TRTEST_TAG={tag}".encode()
+    deadline = time.monotonic() + 2.0
+    left = processes_with_env(needle)
+    while left and time.monotonic() < deadline:
+        time.sleep(0.02)
+        left = processes_with_env(needle)
+    described = [describe_pid(p) for p in left]
+    for pid in left:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    return described
+
+
 def zombie_children(pid: int) -> list[int]:
     """Zombie children of `pid` (from /proc/PID/task/*/children)."""
     kids = []
