@@ -9,10 +9,10 @@
 #include <filesystem>
 #include <iostream>
 
-#include "plan_render.h"
-#include "spec_load.h"
-#include "supervisor.h"
-#include "units.h"
+#include "plan/render.h"
+#include "plan/load.h"
+#include "run/supervisor.h"
+#include "base/units.h"
 
 namespace {
 

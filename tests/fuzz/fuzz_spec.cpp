@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "plan_render.h"
-#include "spec_load.h"
+#include "plan/render.h"
+#include "plan/load.h"
 
 namespace {
 

@@ -1,6 +1,6 @@
 #include <catch.hpp>
 
-#include "env_file.h"
+#include "spec/env_file.h"
 
 using namespace treerun;
 

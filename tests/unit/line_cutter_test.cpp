@@ -2,7 +2,7 @@
 #include <string>
 #include <vector>
 
-#include "line_cutter.h"
+#include "io/line_cutter.h"
 
 using namespace treerun;
 

@@ -3,7 +3,7 @@
 
 #include <catch.hpp>
 
-#include "env_file.h"
+#include "spec/env_file.h"
 #include "spec_fixture.h"
 
 using namespace treerun;

@@ -1,4 +1,4 @@
-// The derived parts of a plan: paths, has_workers, order, stream wiring.
+// The derived parts of a plan: paths, is_worker, order, stream wiring.
 #include <algorithm>
 #include <catch.hpp>
 
@@ -55,7 +55,7 @@ TEST_CASE("paths, ids, parents and find", "[plan]") {
   CHECK_FALSE(p.find("keep").has_value());
 }
 
-TEST_CASE("has_workers: a worker, or a group with one somewhere inside", "[plan]") {
+TEST_CASE("is_worker: a worker, or a group with one somewhere inside; never a daemon", "[plan]") {
   auto r = load(R"(
 children:
   - {name: d, cmd: x, daemon: true}
@@ -71,15 +71,18 @@ children:
 )");
   REQUIRE_LOADS(r);
   const Plan& p = *r.plan;
-  auto hw = [&](const char* path) { return p[*p.find(path)].has_workers; };
+  auto hw = [&](const char* path) { return p[*p.find(path)].is_worker; };
   CHECK_FALSE(hw("d"));
   CHECK(hw("w"));
   CHECK_FALSE(hw("only-daemons"));
   CHECK_FALSE(hw("only-daemons/g"));
   CHECK(hw("deep-worker"));
   CHECK(hw("deep-worker/g"));
-  CHECK(hw("daemon-with-worker-child"));
-  CHECK(p.root().has_workers);
+  // A daemon runs until cancelled: `after` it waits for it to be ready, whatever its
+  // nursery holds (`tree` once said "done" here while the runtime waited for ready).
+  CHECK_FALSE(hw("daemon-with-worker-child"));
+  CHECK(hw("daemon-with-worker-child/w"));
+  CHECK(p.root().is_worker);
 }
 
 TEST_CASE("start order follows after and parenthood; stop order is its reverse", "[plan]") {

@@ -1,6 +1,6 @@
 #include <catch.hpp>
 
-#include "plan_render.h"
+#include "plan/render.h"
 #include "spec_fixture.h"
 
 using namespace treerun;

@@ -9,7 +9,7 @@
 #include <fstream>
 #include <string>
 
-#include "spec_load.h"
+#include "plan/load.h"
 
 namespace treerun::test {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "stream_splice.h"
+#include "io/splice_fanout.h"
 
 using namespace treerun;
 
@@ -143,10 +143,10 @@ TEST_CASE("the log copy's unfinished line is logged at the producer's exit, and 
   rig.settle();
   CHECK(rig.logged == std::vector<std::string>{"first"});
   rig.fanout->drain();
-  CHECK(rig.fanout->producer_exited() == "first\nno-newline");
+  CHECK(rig.fanout->take_exit_tail() == "first\nno-newline");
   CHECK(rig.logged == std::vector<std::string>{"first", "no-newline"});
   rig.write_all("second\n");  // the restarted producer
   rig.settle();
-  CHECK(rig.fanout->producer_exited() == "second\n");
+  CHECK(rig.fanout->take_exit_tail() == "second\n");
   CHECK(rig.received[0] == "first\nno-newlinesecond\n");  // the consumer's bytes are untouched
 }

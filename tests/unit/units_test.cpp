@@ -1,7 +1,7 @@
 #include <csignal>
 #include <catch.hpp>
 
-#include "units.h"
+#include "base/units.h"
 
 using namespace treerun;
 using namespace std::chrono_literals;

@@ -1,6 +1,6 @@
 #include <catch.hpp>
 
-#include "yaml_guard.h"
+#include "spec/yaml_guard.h"
 
 using namespace treerun;
 

@@ -1,0 +1,31 @@
+// Units a spec is written in: durations, sizes and signal names. Part of base/, the
+// vocabulary every layer may use; base/ includes nothing of treerun's but itself.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace treerun {
+
+using Millis = std::chrono::milliseconds;
+
+/// "250ms", "1.5s", "2m", "1h", "1m30s", "3" (a bare number is seconds). Rejects
+/// negative, empty, garbage and values past about 290 000 years (int64 overflow).
+std::optional<Millis> parse_duration(std::string_view text);
+
+/// "1024" (bytes), "64KiB", "1MiB", "2GiB". Rejects fractions and overflow.
+std::optional<std::size_t> parse_size(std::string_view text);
+
+/// "SIGTERM", "TERM", "term", "15", "SIGRTMIN+2". Returns 1..64.
+std::optional<int> parse_signal(std::string_view text);
+
+/// 15 -> "SIGTERM"; 35 -> "SIGRTMIN+1"; one we have no name for -> "SIG<n>".
+std::string signal_name(int sig);
+
+/// The shortest spelling parse_duration reads back: 250ms, 1.5s, 2m, 1m30s, 1h.
+std::string format_duration(Millis d);
+
+}  // namespace treerun

@@ -1,0 +1,45 @@
+// Reads a pipe that treerun owns and cuts it into lines, for the log stream and the
+// `log:` probe. A line longer than the limit is passed on in pieces, each whole.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "base/fd.h"
+#include "io/line_cutter.h"
+
+namespace treerun {
+
+class LineReader : public std::enable_shared_from_this<LineReader> {
+ public:
+  struct Callbacks {
+    std::function<void(std::string_view line)> on_line;
+    std::function<void()> after_batch;  // once per read, after its lines
+    std::function<void()> on_eof;       // after the last line; the reader is closed
+  };
+
+  LineReader(boost::asio::io_context& io, UniqueFd fd, std::size_t max_line, Callbacks callbacks);
+  void start();
+  /// Stops reading and closes the pipe (a descendant that kept it open gets EPIPE).
+  void close();
+  /// Whether bytes or EOF are waiting to be read: when not, whoever still holds the
+  /// write end is alive and quiet.
+  bool readable() const;
+  bool open() const { return descriptor_.is_open(); }
+  /// The last bytes seen, for the summary's "last lines".
+  const std::string& tail() const { return lines_.tail(); }
+
+ private:
+  void read_some();
+  void finish();
+
+  boost::asio::posix::stream_descriptor descriptor_;
+  Callbacks cb_;
+  LineCutter lines_;
+};
+
+}  // namespace treerun

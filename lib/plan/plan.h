@@ -1,0 +1,127 @@
+// The resolved plan: what `treerun up` runs, as plain values.
+//
+// The spec loader (spec_load.cpp, validate.cpp, plan_build.cpp) turns YAML into a
+// Plan; the runtime (supervisor.cpp and friends) only reads it. Building a Plan makes
+// no syscall beyond reading the spec files, so every rule in it is unit-tested.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "base/command.h"
+#include "base/units.h"
+#include "spec/settings.h"
+
+namespace treerun {
+
+using NodeId = std::size_t;  // index into Plan::nodes; the root group is 0
+
+/// A node's output stream, as a producer of bytes.
+struct SourceRef {
+  NodeId node = 0;
+  bool is_stderr = false;
+  bool operator==(const SourceRef&) const = default;
+};
+
+struct StdinSpec {
+  using Type = StdinKind;
+  Type type = Type::null;
+  std::vector<SourceRef> from;  // type == sources; more than one: merged line by line
+  Lag lag = Lag::block;
+  std::size_t buffer = 1 << 20;  // bytes, per consumer
+};
+
+/// One step of a node's stop: act, then wait up to `wait` for the group to be gone.
+/// `tree` prints these and the runtime executes them, so the two cannot disagree.
+struct StopStep {
+  enum class Kind { signal, command, kill };
+  Kind kind = Kind::signal;
+  /// kind signal: the signal. kind command: the signal sent instead when the command
+  /// cannot run, and to what a dead leader left in its group.
+  int sig = 15;
+  Millis wait{0};  // kill: none, the last step waits as long as it takes
+};
+
+struct PlanNode {
+  NodeId id = 0;
+  std::optional<NodeId> parent;  // empty for the root
+  std::vector<NodeId> children;  // in spec order
+  std::string name;
+  std::string path;  // from the root, without a leading slash: "pipeline/keep"; root: ""
+  SourcePos pos;     // of the node's mapping
+
+  std::optional<Command> cmd;  // none: a pure group
+  bool daemon = false;
+  std::vector<NodeId> after;  // resolved
+  Probe ready;
+  std::optional<Millis> timeout;
+  Millis grace{3'000};
+  int stop_signal = 15;               // SIGTERM
+  std::optional<Command> stop;        // graceful stop command, instead of the signal
+  OnFailure on_failure = OnFailure::cancel;
+  RestartPolicy restart;
+  std::vector<std::pair<std::string, std::string>> env;  // fully merged, in order; no TREERUN_*
+  std::string cwd;                                       // absolute
+  StdinSpec stdin_spec;
+  OutputSpec stdout_spec;
+  OutputSpec stderr_spec;
+  bool tty = false;
+
+  /// Derived, the one rule for `after` and for a group being done: a node with a
+  /// command is a worker unless it is a daemon; a group is a worker if one of its
+  /// children is. Workers inside a daemon's own nursery do not make the daemon one: it
+  /// runs until cancelled, so `after` it waits for it to be ready.
+  bool is_worker = false;
+  /// Derived from `stop`, `stop_signal` and `grace`: what stopping this node does.
+  std::vector<StopStep> stop_sequence;
+
+  bool is_group() const { return !cmd.has_value(); }
+  /// How messages name the node: its path, or "/" for the root.
+  std::string label() const { return path.empty() ? "/" : path; }
+};
+
+/// One producer stream and everything it feeds.
+struct StreamWiring {
+  SourceRef source;
+  std::vector<NodeId> consumers;  // nodes whose stdin reads this source
+  bool to_log = false;            // also goes to the log stream
+  /// How the bytes travel.
+  enum class Carrier {
+    /// A kernel pipe straight from producer to consumer: one consumer that reads only
+    /// this source with lag: block, and no log copy. treerun never sees these bytes.
+    pipe,
+    /// A fan-out or a log copy whose every consumer reads only this source with
+    /// lag: block: tee(2) and splice(2) pass the pages on; only the log copy is read.
+    splice,
+    /// Some consumer merges several sources or drops lines: treerun reads the bytes
+    /// and cuts them into lines.
+    relay,
+  };
+  Carrier carrier = Carrier::relay;
+};
+
+struct Plan {
+  std::string name;       // root group's name (spec `name`, default: the file's stem)
+  std::string spec_file;  // as given
+  std::vector<PlanNode> nodes;  // nodes[0] is the root group
+  std::optional<Millis> timeout;
+  LogTarget logs;
+  std::vector<NodeId> start_order;  // a topological order over `after` and parenthood
+  std::vector<NodeId> stop_order;   // reverse: dependents and children before what they need
+  std::vector<StreamWiring> streams;  // one per source that feeds some stdin
+
+  const PlanNode& root() const { return nodes.front(); }
+  const PlanNode& operator[](NodeId id) const { return nodes.at(id); }
+  /// The node at PATH ("a/b"), if any.
+  std::optional<NodeId> find(const std::string& path) const;
+  /// Whether A is a strict ancestor of B.
+  bool is_ancestor(NodeId a, NodeId b) const;
+  /// The wiring for SOURCE, if it feeds some stdin.
+  const StreamWiring* stream_of(SourceRef source) const;
+};
+
+}  // namespace treerun

@@ -1,0 +1,85 @@
+// The derived parts of a plan: stream wiring and start/stop order. See plan_build.h.
+#include <functional>
+#include <map>
+#include <queue>
+
+#include "plan/build.h"
+
+namespace treerun {
+namespace {
+
+/// A stream's bytes go to its consumers (and the log); a file or the terminal too
+/// would need a tee nobody asked for.
+void check_source_output(const BuiltPlan& b, const StreamWiring& w, const OutputSpec& out,
+                         Diagnostics& diags) {
+  if (out.type == OutputSpec::Type::log) return;
+  const PlanNode& p = b.plan.nodes[w.source.node];
+  const char* stream = w.source.is_stderr ? "stderr" : "stdout";
+  const char* what = out.type == OutputSpec::Type::inherit ? "inherit"
+                     : out.type == OutputSpec::Type::null  ? "null"
+                                                           : "a file";
+  const NodeWhere& where = b.where[p.id];
+  diags.add(w.source.is_stderr ? where.stderr_ : where.stdout_,
+            "`" + p.name + "`'s " + stream + " goes to " + what + ", so it cannot also feed `" +
+                b.plan.nodes[w.consumers.front()].path + "` (leave `" + stream + "` out or set it to log)");
+}
+
+}  // namespace
+
+void wire_streams(BuiltPlan& b, Diagnostics& diags) {
+  Plan& plan = b.plan;
+  // Ordered by producer, then stdout before stderr; consumers in node order.
+  std::map<std::pair<NodeId, bool>, StreamWiring> by_source;
+  for (const auto& n : plan.nodes)
+    for (const auto& src : n.stdin_spec.from) {
+      auto& w = by_source[{src.node, src.is_stderr}];
+      w.source = src;
+      w.consumers.push_back(n.id);
+    }
+  for (auto& [key, w] : by_source) {
+    const PlanNode& p = plan.nodes[w.source.node];
+    const OutputSpec& out = w.source.is_stderr ? p.stderr_spec : p.stdout_spec;
+    check_source_output(b, w, out, diags);
+    w.to_log = out.type == OutputSpec::Type::log && out.log_explicit;
+    bool each_reads_only_this = true;  // and waits for it: lag block
+    for (NodeId c : w.consumers)
+      each_reads_only_this = each_reads_only_this && plan.nodes[c].stdin_spec.from.size() == 1 &&
+                             plan.nodes[c].stdin_spec.lag == Lag::block;
+    using Carrier = StreamWiring::Carrier;
+    if (!each_reads_only_this) w.carrier = Carrier::relay;
+    else if (w.consumers.size() == 1 && !w.to_log) w.carrier = Carrier::pipe;
+    else w.carrier = Carrier::splice;
+    plan.streams.push_back(std::move(w));
+  }
+}
+
+void order_plan(Plan& plan) {
+  // Kahn's algorithm over parent -> child and target -> dependent, smallest id first so
+  // that, without `after`, the order is the spec's.
+  std::size_t n = plan.nodes.size();
+  std::vector<std::vector<NodeId>> next(n);
+  std::vector<std::size_t> indegree(n, 0);
+  auto edge = [&](NodeId from, NodeId to) { next[from].push_back(to), ++indegree[to]; };
+  for (const auto& node : plan.nodes) {
+    if (node.parent) edge(*node.parent, node.id);
+    for (NodeId t : node.after)  // after an ancestor or descendant: reported by validate
+      if (!plan.is_ancestor(t, node.id) && !plan.is_ancestor(node.id, t)) edge(t, node.id);
+  }
+  std::priority_queue<NodeId, std::vector<NodeId>, std::greater<>> ready;
+  for (NodeId i = 0; i < n; ++i)
+    if (indegree[i] == 0) ready.push(i);
+  std::vector<bool> placed(n, false);
+  while (!ready.empty()) {
+    NodeId id = ready.top();
+    ready.pop();
+    plan.start_order.push_back(id);
+    placed[id] = true;
+    for (NodeId t : next[id])
+      if (--indegree[t] == 0) ready.push(t);
+  }
+  for (NodeId i = 0; i < n; ++i)  // a cycle (reported by validate) leaves some out
+    if (!placed[i]) plan.start_order.push_back(i);
+  plan.stop_order.assign(plan.start_order.rbegin(), plan.start_order.rend());
+}
+
+}  // namespace treerun

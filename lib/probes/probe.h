@@ -1,0 +1,91 @@
+// Readiness probes (`ready:`). Event-driven where the signal is an event (a log line,
+// an sd_notify datagram), polled at `interval` only where it must be (tcp, http, exec,
+// file). Each probe reports once: ready, or failed (its timeout), to the supervisor.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/exit_status.h"
+#include "plan/plan.h"
+
+namespace treerun {
+
+/// What a probe may ask of the run, and nothing else: probes never see the supervisor.
+class ProbeHost {
+ public:
+  virtual boost::asio::io_context& io() = 0;
+  virtual void probe_passed(NodeId id) = 0;
+  virtual void probe_failed(NodeId id, std::string why) = 0;
+  /// One of treerun's own lines about ID; VERBOSE_ONLY: only `-v` shows it, and TEXT is
+  /// made only then.
+  virtual void note(NodeId id, const std::function<std::string()>& text, bool verbose_only) = 0;
+  /// Runs CMD beside ID's process, with its environment and folder; ON_EXIT when it ends.
+  /// Returns a handle for stop_beside, or -1 with the reason in WHY.
+  virtual long run_beside(NodeId id, const Command& cmd, std::function<void(ExitStatus)> on_exit,
+                          std::string& why) = 0;
+  /// Kills what run_beside started (and its group), if it still runs.
+  virtual void stop_beside(long handle) = 0;
+
+ protected:
+  ~ProbeHost() = default;
+};
+
+class ReadinessProbe : public std::enable_shared_from_this<ReadinessProbe> {
+ public:
+  ReadinessProbe(ProbeHost& host, NodeId id, const Probe& spec);
+  virtual ~ReadinessProbe() = default;
+
+  /// Adds what the node's process needs to its environment (NOTIFY_SOCKET).
+  virtual void prepare(std::vector<std::string>& env) { (void)env; }
+  /// The node's process has started: begin probing, and start the timeout.
+  void start();
+  /// The node is going away: stop probing, report nothing.
+  virtual void cancel();
+  /// A line of the node's output (for `log:`).
+  virtual void on_line(std::string_view line) { (void)line; }
+
+ protected:
+  virtual void begin() = 0;
+  void succeed();
+  void fail(std::string reason);
+  bool active() const { return active_; }
+  /// Why the last check said "not yet", for the timeout's message; "" if unknown.
+  virtual std::string last_miss() const { return ""; }
+
+  ProbeHost& run_;
+  NodeId id_;
+  Probe spec_;
+
+ private:
+  boost::asio::steady_timer deadline_;
+  bool active_ = false;
+};
+
+/// A probe that checks something every `interval` (tcp, http, exec, file).
+class PolledProbe : public ReadinessProbe {
+ public:
+  PolledProbe(ProbeHost& host, NodeId id, const Probe& spec);
+  void cancel() override;
+
+ protected:
+  void begin() override { attempt(); }
+  std::string last_miss() const override { return last_miss_; }
+  /// One check; calls done("") on success, done(WHY_NOT) to try again later.
+  using Done = std::function<void(std::string why_not)>;
+  virtual void check(Done done) = 0;
+
+ private:
+  void attempt();
+  boost::asio::steady_timer next_;
+  std::string last_miss_;
+};
+
+std::shared_ptr<ReadinessProbe> make_probe(ProbeHost& host, NodeId id, const Probe& spec, std::string cwd);
+
+}  // namespace treerun

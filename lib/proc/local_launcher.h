@@ -1,0 +1,50 @@
+// Local processes: vfork + exec, each in its own process group, with an empty signal
+// mask, default dispositions, a parent-death signal, and the guardian as insurance.
+//
+// Why vfork and not posix_spawn: between fork and exec the child needs three things no
+// posix_spawn attribute gives on Debian 12 — PR_SET_PDEATHSIG with the getppid() check
+// that closes its race, a child-only RLIMIT_NOFILE (treerun raises its own), and
+// tcsetpgrp for a node that takes the terminal (glibc 2.35's addtcsetpgrp_np is newer
+// than Debian 12's). vfork keeps posix_spawn's speed (no page-table copy); the child
+// makes only async-signal-safe calls on memory prepared by the parent (ChildPlan).
+#pragma once
+
+#include <sys/resource.h>
+
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <optional>
+
+#include "proc/guardian.h"
+#include "proc/launcher.h"
+#include "proc/reaper.h"
+
+namespace treerun {
+
+class LocalLauncher final : public Launcher {
+ public:
+  /// Forks the guardian first, then takes the signal dispositions children must not
+  /// inherit: install treerun's own (proc/signals.h) before constructing this.
+  explicit LocalLauncher(boost::asio::io_context& io);
+  SpawnResult spawn(const SpawnRequest& request, ExitHandler on_exit, std::error_code& ec) override;
+  void signal(const ProcHandle& p, int sig) override;
+  bool group_alive(const ProcHandle& p) override;
+  void forget(const ProcHandle& p) override;
+  std::vector<pid_t> strays() override;
+  void signal_stray(pid_t pid, int sig) override;
+  void on_collected(std::function<void(bool stray)> hook) override;
+
+ private:
+  void raise_fd_limit();
+  void note_signal_dispositions();
+  SpawnResult start(const SpawnRequest& request, std::error_code& ec);
+
+  Guardian guardian_;  // first: it forks before this launcher opens anything
+  Reaper reaper_;
+  std::vector<int> non_default_signals_;
+  std::optional<struct rlimit> children_nofile_;  // set when ours was raised
+  UniqueFd dev_null_read_;
+  UniqueFd dev_null_write_;
+};
+
+}  // namespace treerun

@@ -1,0 +1,87 @@
+// The summary `up` prints at the end (contract 4.7): each node's outcome, status, run
+// time and how it was stopped; then each failure with the last lines of its output.
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "run/supervisor_impl.h"
+#include "base/units.h"
+
+namespace treerun {
+namespace {
+
+constexpr std::size_t kTailLines = 5;
+
+std::string outcome_of(const NodeState& n) {
+  if (n.skipped) return "not started";
+  if (n.spec->is_group()) return n.failed ? "failed" : n.failure_ignored ? "failed (ignored)" : "ok";
+  if (!n.proc.status) return n.proc.pid ? "running" : "not started";
+  if (n.proc.asked_to_stop) return n.proc.killed ? "killed" : "cancelled";
+  if (!n.failure_reason.empty()) return n.failure_ignored ? "failed (ignored)" : "failed";
+  return "ok";
+}
+
+std::string seconds(Clock::duration d) {
+  return fmt::format("{:.2f}s", std::chrono::duration<double>(d).count());
+}
+
+std::vector<std::string> last_lines(const std::string& tail) {
+  std::vector<std::string> lines;
+  std::size_t end = tail.size();
+  if (end && tail[end - 1] == '\n') --end;
+  while (end > 0 && lines.size() < kTailLines) {
+    std::size_t start = tail.rfind('\n', end - 1);
+    start = start == std::string::npos ? 0 : start + 1;
+    lines.insert(lines.begin(), tail.substr(start, end - start));
+    end = start ? start - 1 : 0;
+  }
+  return lines;
+}
+
+}  // namespace
+
+void Supervisor::print_summary(int code) const {
+  std::string out = "\nsummary:\n";
+  std::size_t width = 4;
+  for (const NodeState& n : nodes_) width = std::max(width, n.spec->path.size());
+  out += fmt::format("  {:<{}}  {:<16} {:<10} {:>8}  {}\n", "NODE", width, "OUTCOME", "STATUS", "TIME", "STOP");
+  for (const NodeState& n : nodes_) {
+    if (n.spec->id == 0 || n.spec->is_group()) continue;
+    const ProcessState& p = n.proc;
+    std::string status = p.status ? p.status->describe() : "-";
+    std::string time = p.status ? seconds(p.ended - p.started) : "-";
+    std::string stop;
+    if (p.stop_sent && p.status)
+      stop = fmt::format("{}, took {}", p.stop_how, seconds(p.ended - p.stop_sent_at));
+    out += fmt::format("  {:<{}}  {:<16} {:<10} {:>8}  {}\n", n.spec->path, width, outcome_of(n), status, time, stop);
+  }
+  bool header = false;
+  for (const NodeState& n : nodes_) {
+    if (n.failure_reason.empty() || (n.spec->is_group() && n.spec->id != 0)) continue;
+    if (n.spec->id == 0) continue;
+    if (!header) out += "failures:\n";
+    header = true;
+    out += fmt::format("  {}: {}{}\n", n.spec->path, n.failure_reason, n.failure_ignored ? " (ignored)" : "");
+    for (const auto& line : last_lines(n.tail)) out += fmt::format("    | {}\n", line);
+  }
+  for (const NodeState& n : nodes_)
+    for (const auto& [source, dropped] : n.lag_dropped)
+      out += fmt::format("  {}: lost {} bytes of {} (lag: drop)\n", n.spec->path, dropped, source);
+  for (const NodeState& n : nodes_)
+    if (n.skipped && !n.skip_reason.empty() && n.skip_reason != "not started: cancelled")
+      out += fmt::format("  {}: {}\n", n.spec->path, n.skip_reason);
+  out += fmt::format("exit code {}\n", code);
+  // The summary is treerun's own: never on a stdout that carries a node's raw data.
+  int fd = options_.logs.type == LogTarget::Type::stdout_ ? STDOUT_FILENO : STDERR_FILENO;
+  if (fd == STDOUT_FILENO)
+    for (const PlanNode& spec : plan_.nodes)
+      if (spec.stdout_spec.type == OutputSpec::Type::inherit) fd = STDERR_FILENO;
+  std::string_view rest = out;
+  while (!rest.empty()) {
+    ssize_t n = ::write(fd, rest.data(), rest.size());
+    if (n <= 0) break;
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+}  // namespace treerun

@@ -1,0 +1,253 @@
+#include "spec/read.h"
+
+#include <filesystem>
+
+#include "spec/file_read.h"
+#include "spec/read_settings.h"
+#include "spec/yaml_guard.h"
+
+namespace treerun {
+namespace fs = std::filesystem;
+
+std::string display_path(const std::string& from_file, const std::string& path) {
+  if (fs::path(path).is_absolute() || from_file == "-") return path;
+  return (fs::path(from_file).parent_path() / path).lexically_normal().string();
+}
+
+bool valid_node_name(std::string_view s) {
+  if (s.empty() || s == "." || s == "..") return false;
+  for (char c : s)
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+          c == '.' || c == '-'))
+      return false;
+  return true;
+}
+
+std::optional<SourceText> parse_source_text(std::string_view text) {
+  SourceText out;
+  if (auto colon = text.find(':'); colon != std::string_view::npos) {
+    std::string_view stream = text.substr(colon + 1);
+    if (stream != "stderr" && stream != "stdout") return std::nullopt;
+    out.is_stderr = stream == "stderr";
+    text = text.substr(0, colon);
+  }
+  out.path = std::string(text);
+  if (!text.empty() && text.front() == '/') text.remove_prefix(1);
+  if (text.empty()) return std::nullopt;
+  while (true) {
+    auto slash = text.find('/');
+    if (!valid_node_name(text.substr(0, slash))) return std::nullopt;
+    if (slash == std::string_view::npos) return out;
+    text.remove_prefix(slash + 1);
+  }
+}
+
+namespace {
+
+const std::vector<std::string_view> kTopKeys = {"name",   "timeout", "grace",    "stop_signal", "logs",
+                                                "env",    "env_file", "cwd",     "children"};
+
+const std::vector<std::string_view> kNodeKeys = {
+    "name",  "cmd",         "children", "include",    "daemon",  "after",    "ready",
+    "timeout", "grace",     "stop_signal", "stop",    "on_failure", "restart", "env",
+    "env_file", "cwd",      "stdin",    "stdout",     "stderr",  "tty"};
+
+
+std::vector<RawNode> read_children(YamlReader& r, const YAML::Node& v, const SourcePos& at,
+                                   ReadContext& ctx, int depth);
+
+void read_name(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n) {
+  auto s = r.scalar(v, "name", at);
+  if (!s) return;
+  SourcePos p = r.pos(v, at);
+  if (!valid_node_name(*s)) {
+    r.error(p, "bad name `" + shorten(*s) + "`: use letters, digits, `_`, `.` and `-`");
+    return;
+  }
+  n.name = At<std::string>{*s, p};
+}
+
+/// `include: PATH`: that file's children become this node's children.
+void read_include(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n,
+                  ReadContext& ctx, int depth) {
+  auto s = r.scalar(v, "include", at);
+  if (!s) return;
+  SourcePos p = r.pos(v, at);
+  n.include_pos = p;
+  std::string abs = r.absolute(*s);
+  std::error_code ec;
+  std::string canonical = fs::weakly_canonical(abs, ec).string();
+  if (ec) canonical = abs;
+  std::string shown = display_path(r.file(), *s);
+  for (const auto& c : ctx.chain)
+    if (c == canonical) {
+      std::string loop;
+      for (const auto& name : ctx.chain_names) loop += name + " -> ";
+      r.error(p, "include loop: " + loop + shown);
+      return;
+    }
+  if (++ctx.budget.files > kMaxIncludes) {
+    // Two includes of a file that includes two of the next... grow exponentially.
+    ctx.budget.exhausted = true;
+    r.error(p, "the spec is too large: more than " + std::to_string(kMaxIncludes) + " included files");
+    return;
+  }
+  if (int(ctx.chain.size()) >= kMaxIncludeDepth) {
+    r.error(p, "includes nest deeper than " + std::to_string(kMaxIncludeDepth) + " files");
+    return;
+  }
+  FileText f = read_regular_file(abs);
+  if (f.ok && (ctx.budget.bytes += f.text.size()) > kMaxTotalBytes) f = {false, {}, "over the size budget of all spec files"};
+  if (!f.ok) {
+    r.error(p, "cannot read include `" + shorten(*s) + "`: " + f.error);
+    return;
+  }
+  n.include = read_spec_text(f.text, shown, fs::path(abs).parent_path().string(), canonical, ctx,
+                             depth);
+}
+
+/// Keys that shape the tree: name, cmd, children, include, daemon, after, tty.
+bool read_structure_key(YamlReader& r, const std::string& key, const YAML::Node& v,
+                        const SourcePos& at, RawNode& n, ReadContext& ctx, int depth) {
+  if (key == "name") read_name(r, v, at, n);
+  else if (key == "cmd") {
+    n.cmd_given = true;
+    if (auto c = r.command(v, "cmd", at)) n.cmd = At<Command>{*c, r.pos(v, at)};
+  } else if (key == "children") {
+    n.has_children = true;
+    n.children = read_children(r, v, at, ctx, depth + 1);
+  } else if (key == "include") read_include(r, v, at, n, ctx, depth + 1);
+  else if (key == "daemon") {
+    if (auto b = r.boolean(v, "daemon", at)) n.daemon = At<bool>{*b, r.pos(v, at)};
+  } else if (key == "tty") {
+    if (auto b = r.boolean(v, "tty", at)) n.tty = At<bool>{*b, r.pos(v, at)};
+  } else if (key == "after") {
+    if (auto list = r.strings(v, "after", at)) n.after = *list;
+  } else return false;
+  return true;
+}
+
+RawNode read_node(YamlReader& r, const YAML::Node& v, ReadContext& ctx, int depth) {
+  RawNode n;
+  n.pos = r.pos(v);
+  if (!v.IsMap()) {
+    if (r.spend(n.pos)) r.error(n.pos, "a node must be a mapping (name: ..., cmd: ...), not " + kind_of(v));
+    return n;
+  }
+  if (++ctx.budget.nodes > kMaxNodes && !ctx.budget.exhausted) {
+    ctx.budget.exhausted = true;
+    r.error(n.pos, "the spec is too large: more than " + std::to_string(kMaxNodes) + " nodes");
+  }
+  if (depth > kMaxTreeDepth) {
+    // Stop reading: deeper is either absurd or an alias that contains itself.
+    ctx.budget.exhausted = true;
+    r.error(n.pos, "nodes nest deeper than " + std::to_string(kMaxTreeDepth) + " levels");
+    return n;
+  }
+  std::size_t before = r.diags().size();
+  auto entries = r.entries(v, kNodeKeys, "a node");
+  n.unknown_keys = r.diags().size() != before;
+  for (auto& [key, value] : entries) {
+    if (ctx.budget.exhausted) break;
+    if (read_structure_key(r, key.value, value, key.pos, n, ctx, depth)) continue;
+    if (read_default_key(r, key.value, value, key.pos, n.defaults, ctx)) continue;
+    read_behaviour_key(r, key.value, value, key.pos, n);
+  }
+  if (!n.name && !ctx.budget.exhausted) r.error(n.pos, "a node needs a `name`");
+  return n;
+}
+
+std::vector<RawNode> read_children(YamlReader& r, const YAML::Node& v, const SourcePos& at,
+                                   ReadContext& ctx, int depth) {
+  std::vector<RawNode> out;
+  SourcePos p = r.pos(v, at);
+  if (!v.IsSequence()) {
+    if (r.spend(p)) r.error(p, "`children` must be a list of nodes, not " + kind_of(v));
+    return out;
+  }
+  for (const auto& item : v) {
+    if (ctx.budget.exhausted) break;
+    out.push_back(read_node(r, item, ctx, depth));
+  }
+  return out;
+}
+
+void read_top_key(YamlReader& r, const std::string& key, const YAML::Node& v, const SourcePos& at,
+                  RawFile& f, ReadContext& ctx, int depth) {
+  if (read_default_key(r, key, v, at, f.defaults, ctx)) return;
+  SourcePos p = r.pos(v, at);
+  if (key == "name") {
+    if (auto s = r.scalar(v, "name", at)) {
+      if (valid_node_name(*s)) f.name = At<std::string>{*s, p};
+      else r.error(p, "bad name `" + shorten(*s) + "`: use letters, digits, `_`, `.` and `-`");
+    }
+  } else if (key == "timeout") {
+    if (auto d = r.duration(v, "timeout", at)) f.timeout = At<Millis>{*d, p};
+  } else if (key == "logs") {
+    if (auto t = read_log_target(r, v, at)) f.logs = At<LogTarget>{*t, p};
+  } else if (key == "children") {
+    f.children_pos = at;
+    f.children = read_children(r, v, at, ctx, depth);
+    if (f.children.empty() && v.IsSequence()) r.error(at, "a spec has at least one node");
+  }
+}
+
+void read_document(YamlReader& r, const YAML::Node& doc, RawFile& f, ReadContext& ctx, int depth) {
+  SourcePos start{r.file(), 1, 1};
+  if (doc.IsNull()) {
+    r.error(start, "empty spec: a spec has at least one node");
+    return;
+  }
+  if (!doc.IsMap()) {
+    r.error(r.pos(doc, start), "a spec must be a mapping (name:, children:, ...), not " + kind_of(doc));
+    return;
+  }
+  bool has_children = false;
+  for (auto& [key, value] : r.entries(doc, kTopKeys, "the spec's top level")) {
+    if (ctx.budget.exhausted) break;
+    has_children = has_children || key.value == "children";
+    read_top_key(r, key.value, value, key.pos, f, ctx, depth);
+  }
+  if (!has_children && !ctx.budget.exhausted)
+    r.error(start, "a spec has at least one node: `children` is missing");
+}
+
+}  // namespace
+
+std::shared_ptr<RawFile> read_spec_text(std::string_view text, const std::string& file,
+                                        const std::string& dir, const std::string& canonical,
+                                        ReadContext& ctx, int depth) {
+  auto f = std::make_shared<RawFile>();
+  f->file = file;
+  f->dir = dir;
+  f->children_pos = {file, 1, 1};
+  if (auto d = check_yaml_depth(text, file)) {
+    ctx.diags.add(d->pos, d->message);
+    return f;
+  }
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    SourcePos p{file, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
+    ctx.diags.add(p, "bad YAML: " + e.msg);
+    return f;
+  } catch (const std::exception& e) {
+    ctx.diags.add({file, 0, 0}, std::string("bad YAML: ") + e.what());
+    return f;
+  }
+  ctx.chain.push_back(canonical);
+  ctx.chain_names.push_back(file);
+  YamlReader r(file, dir, ctx.diags, ctx.budget);
+  try {
+    read_document(r, doc, *f, ctx, depth);
+  } catch (const std::exception& e) {
+    // yaml-cpp throws on some malformed nodes we did not foresee; say so, do not crash.
+    ctx.diags.add({file, 0, 0}, std::string("cannot read the spec: ") + e.what());
+  }
+  ctx.chain.pop_back();
+  ctx.chain_names.pop_back();
+  return f;
+}
+
+}  // namespace treerun

@@ -1,0 +1,57 @@
+// The vocabulary of spec settings: values a spec file can say, as the reader gives them
+// and the plan keeps them. Part of spec/ (YAML text -> typed, positioned values, nothing
+// resolved); spec/ includes only base/.
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include "base/units.h"
+
+namespace treerun {
+
+/// Where a key or value came from, for messages that point at it.
+struct SourcePos {
+  std::string file;  // as the user named it ("-" for standard input)
+  int line = 0;      // 1-based; 0 = unknown
+  int col = 0;       // 1-based
+};
+
+struct Probe {
+  enum class Type { none, log, tcp, http, exec, file, notify };
+  Type type = Type::none;  // none: started = ready
+  std::string arg;         // regex, HOST:PORT, URL, shell command, path; empty for notify
+  Millis timeout{30'000};
+  Millis interval{100};
+  SourcePos pos;           // of the probe's value (a bad regex points here)
+};
+
+enum class OnFailure { cancel, ignore, restart };
+
+struct RestartPolicy {
+  int max = 3;
+  Millis within{60'000};
+  Millis backoff{100};
+};
+
+enum class Lag { block, drop };
+
+/// Where a node's stdin comes from.
+enum class StdinKind { null, inherit, sources };
+
+struct OutputSpec {
+  enum class Type { log, inherit, null, file };
+  Type type = Type::log;
+  bool log_explicit = false;  // the spec said `log` (a source that feeds a stdin logs only then)
+  std::string path;           // type == file; absolute
+  bool append = false;
+};
+
+/// Where the merged log stream goes (`logs:` / `--logs`).
+struct LogTarget {
+  enum class Type { stdout_, stderr_, none, file };
+  Type type = Type::stdout_;
+  std::string path;  // type == file; absolute
+};
+
+}  // namespace treerun

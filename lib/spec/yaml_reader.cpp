@@ -1,0 +1,219 @@
+#include "spec/yaml_reader.h"
+
+#include <filesystem>
+#include <set>
+
+#include "base/units.h"
+
+namespace treerun {
+
+std::string kind_of(const YAML::Node& v) {
+  switch (v.Type()) {
+    case YAML::NodeType::Map: return "a mapping";
+    case YAML::NodeType::Sequence: return "a list";
+    case YAML::NodeType::Scalar: return "`" + shorten(v.Scalar()) + "`";
+    default: return "empty";
+  }
+}
+
+SourcePos YamlReader::pos(const YAML::Node& node, const SourcePos& fallback) const {
+  YAML::Mark m = node.Mark();
+  if (m.is_null() || m.line < 0) return fallback.line ? fallback : SourcePos{file_, 0, 0};
+  return {file_, m.line + 1, m.column + 1};
+}
+
+bool YamlReader::spend(const SourcePos& pos) {
+  if (budget_.exhausted) return false;
+  if (++budget_.values <= kMaxValues) return true;
+  budget_.exhausted = true;
+  error(pos, "the spec is too large: more than " + std::to_string(kMaxValues) +
+                 " values (an alias used too many times?)");
+  return false;
+}
+
+std::optional<std::string> YamlReader::scalar(const YAML::Node& v, std::string_view key,
+                                              const SourcePos& at) {
+  SourcePos p = pos(v, at);
+  if (!spend(p)) return std::nullopt;
+  if (!v.IsScalar()) {
+    error(p, "`" + std::string(key) + "` must be a string, not " + kind_of(v));
+    return std::nullopt;
+  }
+  // A NUL would silently cut an argv or an environment variable short.
+  if (v.Scalar().find('\0') != std::string::npos) {
+    error(p, "`" + std::string(key) + "` contains a NUL byte");
+    return std::nullopt;
+  }
+  return v.Scalar();
+}
+
+std::optional<bool> YamlReader::boolean(const YAML::Node& v, std::string_view key,
+                                        const SourcePos& at) {
+  SourcePos p = pos(v, at);
+  if (v.IsScalar()) {
+    const std::string& s = v.Scalar();
+    for (const char* t : {"true", "True", "TRUE", "yes", "Yes", "on", "On"})
+      if (s == t) return true;
+    for (const char* f : {"false", "False", "FALSE", "no", "No", "off", "Off"})
+      if (s == f) return false;
+  }
+  if (!spend(p)) return std::nullopt;
+  error(p, "`" + std::string(key) + "` must be true or false, not " + kind_of(v));
+  return std::nullopt;
+}
+
+std::optional<Millis> YamlReader::duration(const YAML::Node& v, std::string_view key,
+                                           const SourcePos& at) {
+  auto s = scalar(v, key, at);
+  if (!s) return std::nullopt;
+  if (auto d = parse_duration(*s)) return d;
+  error(pos(v, at), "`" + std::string(key) + "`: bad duration `" + shorten(*s) +
+                        "` (a number with ms, s, m or h: 250ms, 1.5s, 2m)");
+  return std::nullopt;
+}
+
+std::optional<std::size_t> YamlReader::size(const YAML::Node& v, std::string_view key,
+                                            const SourcePos& at) {
+  auto s = scalar(v, key, at);
+  if (!s) return std::nullopt;
+  if (auto n = parse_size(*s)) return n;
+  error(pos(v, at),
+        "`" + std::string(key) + "`: bad size `" + shorten(*s) + "` (bytes, or a number with KiB, MiB, GiB)");
+  return std::nullopt;
+}
+
+std::optional<int> YamlReader::signal(const YAML::Node& v, std::string_view key,
+                                      const SourcePos& at) {
+  auto s = scalar(v, key, at);
+  if (!s) return std::nullopt;
+  if (auto n = parse_signal(*s)) return n;
+  error(pos(v, at), "`" + std::string(key) + "`: unknown signal `" + shorten(*s) + "`");
+  return std::nullopt;
+}
+
+std::optional<Command> YamlReader::command(const YAML::Node& v, std::string_view key,
+                                           const SourcePos& at) {
+  SourcePos p = pos(v, at);
+  Command c;
+  if (v.IsSequence()) {
+    for (const auto& item : v) {
+      auto s = scalar(item, key, p);
+      if (!s) return std::nullopt;
+      c.argv.push_back(*s);
+    }
+    if (c.argv.empty() || c.argv[0].empty()) {
+      error(p, "`" + std::string(key) + "` is empty");
+      return std::nullopt;
+    }
+    return c;
+  }
+  if (!v.IsScalar()) {
+    if (spend(p)) error(p, "`" + std::string(key) + "` must be a string or a list, not " + kind_of(v));
+    return std::nullopt;
+  }
+  auto s = scalar(v, key, at);
+  if (!s) return std::nullopt;
+  if (s->find_first_not_of(" \t\r\n") == std::string::npos) {
+    error(p, "`" + std::string(key) + "` is empty");
+    return std::nullopt;
+  }
+  c.shell = true;
+  c.argv = {*s};
+  return c;
+}
+
+std::optional<std::vector<At<std::string>>> YamlReader::strings(const YAML::Node& v,
+                                                               std::string_view key,
+                                                               const SourcePos& at) {
+  std::vector<At<std::string>> out;
+  SourcePos p = pos(v, at);
+  if (v.IsSequence()) {
+    bool ok = true;
+    for (const auto& item : v) {
+      SourcePos ip = pos(item, p);
+      if (auto s = scalar(item, key, ip)) out.push_back({*s, ip});
+      else ok = false;
+      if (budget_.exhausted) return std::nullopt;
+    }
+    return ok ? std::optional(out) : std::nullopt;
+  }
+  if (v.IsScalar()) {
+    if (auto s = scalar(v, key, p)) return std::vector<At<std::string>>{{*s, p}};
+    return std::nullopt;
+  }
+  if (spend(p)) error(p, "`" + std::string(key) + "` must be a string or a list of strings, not " + kind_of(v));
+  return std::nullopt;
+}
+
+std::string YamlReader::absolute(const std::string& path) const {
+  std::filesystem::path p(path);
+  if (p.is_absolute()) return p.lexically_normal().string();
+  return (std::filesystem::path(dir_) / p).lexically_normal().string();
+}
+
+std::vector<std::pair<At<std::string>, YAML::Node>> YamlReader::entries(
+    const YAML::Node& m, const std::vector<std::string_view>& known, std::string_view where) {
+  std::vector<std::pair<At<std::string>, YAML::Node>> out;
+  std::set<std::string> seen;
+  std::vector<YAML::Node> merges;
+  for (auto it = m.begin(); it != m.end(); ++it) {
+    SourcePos kp = pos(it->first);
+    if (!spend(kp)) return {};
+    if (!it->first.IsScalar()) {
+      error(kp, "a key in " + std::string(where) + " must be a string, not " + kind_of(it->first));
+      continue;
+    }
+    const std::string& key = it->first.Scalar();
+    if (key == "<<") {  // a YAML merge key, which yaml-cpp leaves to us
+      merges.push_back(it->second);
+      continue;
+    }
+    // `x-` keys are ours to ignore, as in docker compose: a place to put anchors.
+    if (key.rfind("x-", 0) == 0) continue;
+    bool ok = false;
+    for (auto k : known) ok = ok || k == key;
+    if (!ok) {
+      error(kp, "unknown key `" + shorten(key) + "` in " + std::string(where) + did_you_mean(key, known));
+      continue;
+    }
+    if (!seen.insert(key).second) {
+      error(kp, "duplicate key `" + key + "`");
+      continue;
+    }
+    out.push_back({{key, kp}, it->second});
+  }
+  for (const auto& merge : merges) merge_entries(merge, known, where, seen, out);
+  return out;
+}
+
+void YamlReader::merge_entries(const YAML::Node& v, const std::vector<std::string_view>& known,
+                               std::string_view where, std::set<std::string>& seen,
+                               std::vector<std::pair<At<std::string>, YAML::Node>>& out) {
+  std::vector<YAML::Node> maps;
+  if (v.IsMap()) maps.push_back(v);
+  else if (v.IsSequence())
+    for (const auto& item : v) maps.push_back(item);
+  for (const auto& map : maps) {
+    SourcePos mp = pos(map, pos(v));
+    if (!spend(mp)) return;
+    if (!map.IsMap()) {
+      error(mp, "`<<` merges a mapping (or a list of them), not " + kind_of(map));
+      continue;
+    }
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      SourcePos kp = pos(it->first, mp);
+      if (!spend(kp)) return;
+      if (!it->first.IsScalar() || it->first.Scalar() == "<<" || it->first.Scalar().rfind("x-", 0) == 0)
+        continue;
+      const std::string& key = it->first.Scalar();
+      bool ok = false;
+      for (auto k : known) ok = ok || k == key;
+      if (!ok)
+        error(kp, "unknown key `" + shorten(key) + "` in " + std::string(where) + did_you_mean(key, known));
+      else if (seen.insert(key).second)  // keys written in the mapping itself win
+        out.push_back({{key, kp}, it->second});
+    }
+  }
+}
+
+}  // namespace treerun
