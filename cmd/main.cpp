@@ -11,7 +11,9 @@
 
 #include "plan/render.h"
 #include "plan/load.h"
-#include "run/supervisor.h"
+#include "proc/local_launcher.h"
+#include "proc/signals.h"
+#include "run/run.h"
 #include "base/units.h"
 
 namespace {
@@ -72,34 +74,6 @@ bool wants_color(const LogTarget& logs, bool no_color) {
   return false;
 }
 
-[[noreturn]] void die_by(int sig) {
-  // Die the way we were asked to, so a calling shell sees a death by SIGINT and stops
-  // its script, as it would for any well-behaved program.
-  std::fflush(nullptr);
-  ::signal(sig, SIG_DFL);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, sig);
-  sigprocmask(SIG_UNBLOCK, &set, nullptr);
-  ::raise(sig);
-  _exit(128 + sig);
-}
-
-/// From the first instruction on, a ctrl-c is kept pending, not lost and not fatal: the
-/// supervisor takes it as its first event and cancels a run that has started nothing.
-/// An ignored signal is discarded even while blocked, and a shell starts background
-/// jobs with SIGINT ignored, so the three get their default disposition too.
-void hold_stop_signals() {
-  sigset_t stops = stop_signals();
-  sigprocmask(SIG_BLOCK, &stops, nullptr);
-  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_DFL);
-}
-
-void release_stop_signals() {
-  sigset_t stops = stop_signals();
-  sigprocmask(SIG_UNBLOCK, &stops, nullptr);
-}
-
 int cmd_up(const UpFlags& f) {
   LoadOptions opts;
   opts.grace = duration_flag("--grace", f.grace);
@@ -118,7 +92,12 @@ int cmd_up(const UpFlags& f) {
   run.quiet = f.quiet;
   run.verbose = f.verbose;
   if (!f.events.empty()) run.events_path = std::filesystem::absolute(f.events).string();
-  RunResult result = run_plan(*loaded.plan, run);
+  // The start-up checklist: treerun's own dispositions, then the launcher (which forks
+  // the guardian and notes what children must get back), then the run.
+  ignore_run_signals();
+  boost::asio::io_context io;
+  LocalLauncher launcher(io);
+  RunResult result = run_plan(*loaded.plan, run, io, launcher);
   if (result.signal) die_by(result.signal);
   return result.code;
 }

@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <climits>
+#include <cerrno>
 #include <cstddef>
+#include <string_view>
 #include <system_error>
 #include <utility>
 
@@ -70,5 +72,18 @@ inline int size_pipe(int pipe, std::size_t bytes) {
 /// must give EAGAIN, not block the loop. Only our end changes: a pipe's two ends are
 /// separate open files, so the process at the other end is unaffected.
 inline void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+/// Writes all of DATA to a blocking FD; false if it cannot (EPIPE: the reader is gone).
+inline bool write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return true;
+}
 
 }  // namespace treerun

@@ -16,19 +16,6 @@ constexpr std::size_t kHoldLimit = 4 * 1024 * 1024;  // bytes kept while the ter
 constexpr std::size_t kMaxWidth = 24;
 const char* const kColors[] = {"36", "33", "32", "35", "34", "96", "93", "92", "95", "94"};
 
-/// Writes all of DATA to a blocking fd; false if the reader is gone.
-bool write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    ssize_t n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;  // EPIPE: nobody reads the log stream any more
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-  return true;
-}
-
 }  // namespace
 
 LogStream::LogStream(Options options) : options_(std::move(options)), fd_(options_.fd) {

@@ -1,25 +1,26 @@
-// The summary `up` prints at the end (contract 4.7): each node's outcome, status, run
+// The summary `up` prints at the end (treerun(1), SEMANTICS › Summary): each node's outcome, status, run
 // time and how it was stopped; then each failure with the last lines of its output.
 #include <unistd.h>
 
 #include <fmt/format.h>
 
-#include "run/supervisor_impl.h"
+#include "base/fd.h"
 #include "base/units.h"
+#include "run/supervisor.h"
 
 namespace treerun {
 namespace {
 
 constexpr std::size_t kTailLines = 5;
 
-std::string outcome_of(const NodeState& n) {
-  if (n.skipped) return "not started";
-  if (n.spec->is_group()) return n.failed ? "failed" : n.failure_ignored ? "failed (ignored)" : "ok";
-  if (!n.proc.status) return n.proc.pid ? "running" : "not started";
-  if (n.proc.asked_to_stop) return n.proc.killed ? "killed" : "cancelled";
-  if (!n.failure_reason.empty()) return n.failure_ignored ? "failed (ignored)" : "failed";
-  return "ok";
+/// The node's row: its outcome, or where it stands if it has none yet.
+std::string outcome_of(const Node& n) {
+  if (n.outcome == Outcome::none) return n.run.proc.pid > 0 ? "running" : "not started";
+  return name(n.outcome);
 }
+
+/// Ignored: the failure was recorded and its policy was `ignore`.
+bool ignored(const Node& n) { return !n.failure_reason.empty() && n.spec->on_failure == OnFailure::ignore; }
 
 std::string seconds(Clock::duration d) {
   return fmt::format("{:.2f}s", std::chrono::duration<double>(d).count());
@@ -43,32 +44,32 @@ std::vector<std::string> last_lines(const std::string& tail) {
 void Supervisor::print_summary(int code) const {
   std::string out = "\nsummary:\n";
   std::size_t width = 4;
-  for (const NodeState& n : nodes_) width = std::max(width, n.spec->path.size());
+  for (const Node& n : nodes_) width = std::max(width, n.spec->path.size());
   out += fmt::format("  {:<{}}  {:<16} {:<10} {:>8}  {}\n", "NODE", width, "OUTCOME", "STATUS", "TIME", "STOP");
-  for (const NodeState& n : nodes_) {
+  for (const Node& n : nodes_) {
     if (n.spec->id == 0 || n.spec->is_group()) continue;
-    const ProcessState& p = n.proc;
+    const Incarnation& p = n.run;
     std::string status = p.status ? p.status->describe() : "-";
     std::string time = p.status ? seconds(p.ended - p.started) : "-";
     std::string stop;
-    if (p.stop_sent && p.status)
+    if (p.stop_sent() && p.status)
       stop = fmt::format("{}, took {}", p.stop_how, seconds(p.ended - p.stop_sent_at));
     out += fmt::format("  {:<{}}  {:<16} {:<10} {:>8}  {}\n", n.spec->path, width, outcome_of(n), status, time, stop);
   }
   bool header = false;
-  for (const NodeState& n : nodes_) {
+  for (const Node& n : nodes_) {
     if (n.failure_reason.empty() || (n.spec->is_group() && n.spec->id != 0)) continue;
     if (n.spec->id == 0) continue;
     if (!header) out += "failures:\n";
     header = true;
-    out += fmt::format("  {}: {}{}\n", n.spec->path, n.failure_reason, n.failure_ignored ? " (ignored)" : "");
+    out += fmt::format("  {}: {}{}\n", n.spec->path, n.failure_reason, ignored(n) ? " (ignored)" : "");
     for (const auto& line : last_lines(n.tail)) out += fmt::format("    | {}\n", line);
   }
-  for (const NodeState& n : nodes_)
+  for (const Node& n : nodes_)
     for (const auto& [source, dropped] : n.lag_dropped)
       out += fmt::format("  {}: lost {} bytes of {} (lag: drop)\n", n.spec->path, dropped, source);
-  for (const NodeState& n : nodes_)
-    if (n.skipped && !n.skip_reason.empty() && n.skip_reason != "not started: cancelled")
+  for (const Node& n : nodes_)
+    if (n.outcome == Outcome::not_started && !n.skip_reason.empty() && n.skip_reason != "not started: cancelled")
       out += fmt::format("  {}: {}\n", n.spec->path, n.skip_reason);
   out += fmt::format("exit code {}\n", code);
   // The summary is treerun's own: never on a stdout that carries a node's raw data.
@@ -76,12 +77,7 @@ void Supervisor::print_summary(int code) const {
   if (fd == STDOUT_FILENO)
     for (const PlanNode& spec : plan_.nodes)
       if (spec.stdout_spec.type == OutputSpec::Type::inherit) fd = STDERR_FILENO;
-  std::string_view rest = out;
-  while (!rest.empty()) {
-    ssize_t n = ::write(fd, rest.data(), rest.size());
-    if (n <= 0) break;
-    rest.remove_prefix(static_cast<std::size_t>(n));
-  }
+  write_all(fd, out);
 }
 
 }  // namespace treerun

@@ -1,124 +1,202 @@
-// The supervisor: runs a Plan as a tree of nurseries, on one thread, driven by events
-// (child exits, pipe data, signals, deadlines) on one Asio loop.
-//
-// Each node moves through  pending -> running -> finished. While running, a node may be
-// `ready` (dependents and children may start) and `cancelling` (its stop is due once its
-// children and dependents are gone). The table of what each event does in each state is
-// at the top of supervisor.cpp.
+// The Supervisor: the nodes, the loop, and the table that decides what each event does
+// to each node (table.cpp). Which file decides what:
+//   table.cpp     the state × event table, its dispatch, and the lifecycle actions
+//   start.cpp     spawning a node: stdio, log pipes, terminal lending, node timeout
+//   exit.cpp      a leader's exit, draining its output, deciding its outcome
+//   stop.cpp      cancel marking; stepping through the stop sequence
+//   failure.cpp   on_failure: cancel, ignore, restart
+//   shutdown.cpp  signals to the run, force, progress lines, the final sweep of strays
+//   streams.cpp   opening the pipes and carriers of the plan's streams
+//   summary.cpp   the summary `up` prints at the end
 #pragma once
-
-#include <signal.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-#include <chrono>
-#include <deque>
-#include <map>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "io/event_log.h"
-#include "base/exit_status.h"
-#include "base/fd.h"
-#include "proc/launcher.h"
-#include "io/line_reader.h"
+#include "io/line_relay.h"
 #include "io/log_stream.h"
-#include "plan/plan.h"
-#include "proc/reaper.h"
+#include "probes/probe.h"
+#include "proc/terminal.h"
+#include "run/node.h"
+#include "run/run.h"
 
 namespace treerun {
 
-class ReadinessProbe;
-class Carrier;
-class TerminalLock;
+/// The longest line the log stream passes whole; longer ones go on in pieces.
+constexpr std::size_t kMaxLogLine = 64 * 1024;
 
-struct RunOptions {
-  LogTarget logs;
-  bool color = false;
-  bool timestamps = false;
-  bool quiet = false;
-  int verbose = 0;
-  std::string events_path;
-};
+class Supervisor;
+/// The cell of the table (table.cpp) for a group or a process node: never null.
+using TableAction = void (Supervisor::*)(NodeId);
+TableAction table_cell(bool group, State s, Event e);
 
-/// How a run ended: an exit code, or a signal treerun should die by.
-struct RunResult {
-  int code = 0;
-  int signal = 0;  // > 0: re-raise it after cleaning up
-};
+class Supervisor final : public ProbeHost {
+ public:
+  Supervisor(const Plan& plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher);
+  ~Supervisor();
+  RunResult run();
 
-/// SIGINT, SIGTERM and SIGHUP: the signals that cancel a run. The caller holds them
-/// blocked from its start; the run takes them as events, then blocks them again.
-sigset_t stop_signals();
+  // ProbeHost: what probes may ask.
+  boost::asio::io_context& io() override { return io_; }
+  void probe_passed(NodeId id) override;
+  void probe_failed(NodeId id, std::string why) override;
+  void note(NodeId id, const std::function<std::string()>& text, bool verbose_only) override;
+  long run_beside(NodeId id, const Command& cmd, std::function<void(ExitStatus)> on_exit, std::string& why) override;
+  void stop_beside(long handle) override;
 
-/// Runs PLAN to the end. Never throws for what a node does; only for treerun's own
-/// failures before anything started (reported as 125 by the caller).
-RunResult run_plan(const Plan& plan, const RunOptions& options);
+  /// For tests: the nodes as they stand.
+  const Node& node(NodeId id) const { return nodes_[id]; }
 
-// ---- internals shared by the supervisor's files ------------------------------------
+  // ---- the table (table.cpp) ----
+  using Action = void (Supervisor::*)(NodeId);
+  /// Delivers E to ID: runs the table's cell for ID's state. The one way state changes.
+  void on(NodeId id, Event e);
+  // The cells' actions. Each is named for what it does; `nothing` is a decision that
+  // nothing is to be done, `impossible` a broken invariant (aborts in debug builds).
+  void nothing(NodeId id);
+  void impossible(NodeId id);
+  void start(NodeId id);
+  void start_group(NodeId id);
+  void spawn_now(NodeId id);
+  void skip_lost(NodeId id);
+  void skip_cancelled(NodeId id);
+  void unqueue_cancelled(NodeId id);
+  void become_ready(NodeId id);
+  void fail_not_ready(NodeId id);
+  void fail_timed_out(NodeId id);
+  void leader_gone(NodeId id);
+  void report_exit(NodeId id);
+  void cancel_running(NodeId id);
+  void cancel_after_exit(NodeId id);
+  void cancel_group(NodeId id);
+  void complete_group(NodeId id);
+  void first_stop_step(NodeId id);
+  void next_stop_step(NodeId id);
+  void stop_leftovers(NodeId id);
+  void kill_leftovers(NodeId id);
+  void expire_leftovers(NodeId id);
+  void force_kill(NodeId id);
+  void finish(NodeId id);
+  void drop_restart(NodeId id);
+  void restart(NodeId id);
 
-using Clock = std::chrono::steady_clock;
+ private:
+  void set_state(NodeId id, State s) { nodes_[id].state = s; }
+  void trace(NodeId id, State before, Event e);
 
-enum class Phase { pending, running, finished };
+  // evaluations that raise events (table.cpp)
+  void consider_start(NodeId id);
+  void consider_stop(NodeId id);
+  void consider_stop_subtree(NodeId id);
+  void consider_settled(NodeId id);
+  void consider_workers_done(NodeId id);
+  bool dependency_met(NodeId dep) const;
+  bool dependency_lost(NodeId dep) const;
+  bool group_ready(NodeId id) const;
+  void skip(NodeId id, const std::string& reason);
+  bool reopen_streams(NodeId id);
+  void notify_finished(NodeId id);
 
-/// The node's own process, one incarnation of it.
-struct ProcessState {
-  pid_t pid = 0;         // 0: never spawned
-  pid_t pgid = 0;
-  bool alive = false;    // not yet reaped
-  bool stop_sent = false;
-  bool kill_sent = false;
-  bool asked_to_stop = false;  // a stop had been sent when the leader exited
-  bool killed = false;         // ... and SIGKILL too
-  bool exit_reported = false;
-  bool group_empty = false;  // no process of its group remains
-  int open_pipes = 0;        // log pipes not yet at EOF
-  std::optional<ExitStatus> status;
-  std::string start_error;   // why exec failed, for the message
-  Clock::time_point started{};
-  Clock::time_point stop_sent_at{};
-  Clock::time_point ended{};
-  std::string stop_how;      // "SIGTERM", "command", + " + SIGKILL"
-  pid_t stop_cmd_pid = 0;    // the `stop` command, while it runs
-};
+  // start.cpp
+  struct OutputEnds {  // this incarnation's output ends, closed once it is spawned
+    UniqueFd out, err;
+  };
+  void spawn(NodeId id);
+  std::string wire_stdio(NodeId id, SpawnRequest& req, OutputEnds& ends);
+  std::string wire_output(NodeId id, const OutputSpec& out, bool is_stderr, int& fd, OutputEnds& ends);
+  void start_failed(NodeId id, std::string error);
+  void spawned(NodeId id, const SpawnRequest& req, const SpawnResult& r);
+  void arm_node_timeout(NodeId id);
+  void open_log_pipe(NodeId id, int& child_fd, UniqueFd& keep, std::error_code& ec);
+  /// A line of the node's output: to the log stream, and to its `log:` probe.
+  void output_line(NodeId id, std::string_view line);
+  void release_stream_ends(NodeId id);
+  void open_terminal();
+  void lend_terminal(NodeId id, SpawnRequest& req);
+  void take_terminal_back(NodeId id);
+  SpawnRequest request_for(NodeId id, const Command& cmd);
 
-struct NodeState {
-  const PlanNode* spec = nullptr;
-  int log_source = 0;
-  bool is_worker = false;  // `after` waits for it to be done, not ready
-  Phase phase = Phase::pending;
-  bool ready = false;
-  bool cancelling = false;
-  bool timed_out = false;
-  bool completed = false;       // a group whose workers are all done: a success
-  bool failed = false;          // failed, and the failure went on up (cancel)
-  bool failure_ignored = false; // failed under on_failure: ignore
-  bool restart_pending = false;
-  bool skipped = false;         // never started
-  std::string skip_reason;
-  std::string failure_reason;
-  int failure_code = 0;
-  ProcessState proc;
-  std::vector<NodeId> dependents;  // nodes whose `after` names this one
-  std::unique_ptr<boost::asio::steady_timer> grace_timer;
-  std::unique_ptr<boost::asio::steady_timer> timeout_timer;
-  std::unique_ptr<boost::asio::steady_timer> restart_timer;
-  std::deque<Clock::time_point> restarts;
-  int attempt = 0;
-  std::vector<std::shared_ptr<LineReader>> readers;
-  std::shared_ptr<Carrier> log_relays[2];  // for stdout, stderr: a stream that is also logged
-  std::shared_ptr<ReadinessProbe> probe;
-  // Stream ends this node's process is given: kept while the node may be respawned.
-  UniqueFd stdin_end;
-  UniqueFd stdout_end;
-  UniqueFd stderr_end;
-  bool holds_terminal = false;
-  bool waiting_terminal = false;  // started, but its turn at the terminal has not come
-  std::string tail;  // last bytes of its output, for the summary
-  std::map<std::string, unsigned long long> lag_dropped;  // lag: drop, bytes lost per source
+  // exit.cpp
+  void on_leader_exit(NodeId id, ExitStatus status);
+  void on_pipe_eof(NodeId id);
+  void maybe_drained(NodeId id);
+  bool refresh_group(NodeId id);
+  void on_collected(bool stray);
+  Outcome decide_outcome(const Node& n) const;
+  void report_failure(NodeId id);
+
+  // stop.cpp
+  void cancel(NodeId id, Cancel c);
+  void cancel_subtree(NodeId id, bool dependents);
+  bool waits_for_dependents(NodeId id) const;
+  void run_step(NodeId id, bool leftovers);
+  bool run_stop_command(NodeId id);
+  void kill_group(NodeId id);
+  void arm_grace(NodeId id, Millis wait);
+
+  // failure.cpp
+  /// BY: the node whose failure this is, at the bottom (empty: this node itself).
+  void node_failed(NodeId id, int code, std::string reason, std::string by = "");
+  void propagate_failure(NodeId id, int code, const std::string& by);
+  bool may_restart(NodeId id);
+  void schedule_restart(NodeId id);
+
+  // shutdown.cpp
+  void on_signal(int sig);
+  void force_all();
+  void arm_progress();
+  void report_progress();
+  void sweep_strays();
+  void continue_sweep();
+  void arm_run_timeout();
+
+  // streams.cpp
+  void open_streams(std::optional<NodeId> within = std::nullopt);
+  bool stream_within(const StreamWiring& s, NodeId top) const;
+  std::string describe(const StreamWiring& s) const;
+  std::vector<LineRelay::Target> relay_targets(const StreamWiring& s, std::vector<std::shared_ptr<StreamSink>>& sinks);
+  std::unique_ptr<LogCopy> log_copy(const StreamWiring& s);
+
+  // summary.cpp
+  void print_summary(int code) const;
+
+  void verbose(NodeId id, const std::function<std::string()>& text) { note(id, text, true); }
+
+  const Plan& plan_;
+  RunOptions options_;
+  boost::asio::io_context& io_;
+  Launcher& launcher_;
+  Clock::time_point start_ = Clock::now();
+  EventLog events_{start_};
+  std::unique_ptr<LogStream> log_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer run_timer_;
+  boost::asio::steady_timer progress_timer_;
+  boost::asio::steady_timer sweep_timer_;
+  std::vector<Node> nodes_;
+  std::vector<std::string> base_env_;  // treerun's environment, minus what we set
+  std::string run_id_;
+  int signalled_ = 0;  // the first SIGINT/SIGTERM/SIGHUP
+  bool forced_ = false;
+  bool run_finished_ = false;
+  bool sweeping_ = false;
+  bool strays_killed_ = false;
+  std::optional<int> first_code_;  // the first failure's (or timeout's) exit code
+  std::optional<Cancel> cancel_;   // the payload of the cancel being delivered
+  std::string reason_;             // the payload of probe_failed
+  std::vector<NodeId>* marking_ = nullptr;  // while a cancel marks: who it reached
+  unsigned generations_ = 0;       // incarnations spawned so far
+  std::vector<std::shared_ptr<Carrier>> carriers_;
+  std::unique_ptr<TerminalLock> terminal_;  // only when some node has `tty: true`
+  std::vector<pid_t> strays_;      // escaped processes that came back to us, still alive
+  std::vector<NodeId> lingering_;  // nodes whose leader is gone but not its whole group
 };
 
 }  // namespace treerun

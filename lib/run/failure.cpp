@@ -1,31 +1,32 @@
-// Failure (contract 4.2): what a node's failure does to it and to the groups above it.
+// Failure (treerun(1), SEMANTICS › Failure): what a node's failure does to it and to the
+// groups above it, by each one's on_failure.
 //
 // A failure under `cancel` goes up at once, so every group on the way to the first
 // `ignore` or `restart` (or the root) is cancelled in the same turn of the loop: the
 // whole affected subtree stops concurrently, not one level after another.
 #include <fmt/format.h>
 
-#include "run/supervisor_impl.h"
 #include "base/units.h"
+#include "run/supervisor.h"
 
 namespace treerun {
 
 void Supervisor::node_failed(NodeId id, int code, std::string reason, std::string by) {
-  NodeState& n = nodes_[id];
+  Node& n = nodes_[id];
   n.failure_reason = std::move(reason);
   n.failure_code = code;
   if (n.spec->on_failure == OnFailure::restart && may_restart(id)) {
-    n.restart_pending = true;
-    if (n.spec->is_group()) cancel(id, "failure", "", false);
+    n.restart_wanted = true;
+    if (n.is_group()) cancel(id, {"failure", "", false});
     return;
   }
   if (n.spec->on_failure == OnFailure::ignore) {
-    n.failure_ignored = true;
+    if (n.is_group() || n.state == State::exited) n.outcome = Outcome::failed_ignored;
     log_->note(n.log_source, "failure ignored (on_failure: ignore)");
-    if (n.spec->is_group()) cancel(id, "failure", "", false);
+    if (n.is_group()) cancel(id, {"failure", "", false});
     return;
   }
-  n.failed = true;
+  if (n.is_group()) n.outcome = Outcome::failed;
   propagate_failure(id, code, by.empty() ? n.spec->path : by);
 }
 
@@ -35,18 +36,18 @@ void Supervisor::propagate_failure(NodeId id, int code, const std::string& by) {
     return;
   }
   NodeId parent = *plan_[id].parent;
-  NodeState& p = nodes_[parent];
-  if (p.failed || p.failure_ignored || p.restart_pending) return;
+  if (!nodes_[parent].failure_reason.empty()) return;  // it failed already
   events_.cancel(plan_[parent].path, "failure", by);
   if (parent == 0 && !signalled_) log_->note(-1, fmt::format("{} failed: stopping everything", by));
   node_failed(parent, code, fmt::format("{} failed", by), by);
   // Under restart or ignore, node_failed has cancelled the group itself; cancelling it
   // again here would drop the restart it just scheduled.
-  if (p.failed) cancel(parent, "failure", by, false);
+  const Node& p = nodes_[parent];
+  if (!p.restart_wanted && !(p.spec->on_failure == OnFailure::ignore)) cancel(parent, {"failure", by, false});
 }
 
 bool Supervisor::may_restart(NodeId id) {
-  NodeState& n = nodes_[id];
+  Node& n = nodes_[id];
   const RestartPolicy& policy = n.spec->restart;
   auto now = Clock::now();
   while (!n.restarts.empty() && now - n.restarts.front() > policy.within) n.restarts.pop_front();
@@ -54,7 +55,7 @@ bool Supervisor::may_restart(NodeId id) {
   // A nursery being torn down restarts nothing: a node that dies while it waits for its
   // stop (killed from outside, say) must not come back after its stop was decided.
   for (std::optional<NodeId> at = id; at; at = plan_[*at].parent)
-    if (nodes_[*at].cancelling) return false;
+    if (nodes_[*at].cancelled) return false;
   if (static_cast<int>(n.restarts.size()) < policy.max) return true;
   log_->note(n.log_source, fmt::format("restarted {} times within {}: giving up", policy.max,
                                        format_duration(policy.within)));
@@ -62,7 +63,8 @@ bool Supervisor::may_restart(NodeId id) {
 }
 
 void Supervisor::schedule_restart(NodeId id) {
-  NodeState& n = nodes_[id];
+  Node& n = nodes_[id];
+  set_state(id, State::restart_due);
   n.restarts.push_back(Clock::now());
   n.attempt++;
   events_.restart(n.spec->path, n.attempt);
@@ -70,26 +72,25 @@ void Supervisor::schedule_restart(NodeId id) {
                                        format_duration(n.spec->restart.backoff), n.attempt, n.spec->restart.max));
   n.restart_timer = std::make_unique<boost::asio::steady_timer>(io_, n.spec->restart.backoff);
   n.restart_timer->async_wait([this, id](const boost::system::error_code& ec) {
-    if (!ec && nodes_[id].restart_pending) restart(id);
+    if (!ec) on(id, Event::restart_timer);
   });
 }
 
-/// Back to pending, with the node's whole subtree, and started again.
-void Supervisor::restart(NodeId id) {
-  std::vector<NodeId> todo{id};
-  while (!todo.empty()) {
-    NodeId at = todo.back();
-    todo.pop_back();
-    NodeState& n = nodes_[at];
-    n.phase = Phase::pending;
-    n.ready = n.cancelling = n.timed_out = n.failed = n.failure_ignored = n.completed = false;
-    n.restart_pending = n.skipped = false;
-    n.skip_reason.clear();
-    n.proc = ProcessState{};
-    for (NodeId child : n.spec->children) todo.push_back(child);
-  }
-  if (!plan_[id].children.empty()) wire_streams(id);
-  start_node(id);
+void Supervisor::fail_not_ready(NodeId id) {
+  Node& n = nodes_[id];
+  n.run.probe.reset();
+  log_->note(n.log_source, reason_);
+  node_failed(id, 124, reason_);
+  cancel(id, {"timeout", "", false});
+}
+
+void Supervisor::fail_timed_out(NodeId id) {
+  Node& n = nodes_[id];
+  std::string reason = fmt::format("timed out after {}", format_duration(*n.spec->timeout));
+  log_->note(n.log_source, reason);
+  events_.cancel(n.spec->path, "timeout", "");
+  node_failed(id, 124, reason);
+  cancel(id, {"timeout", "", false});
 }
 
 }  // namespace treerun

@@ -1,10 +1,11 @@
-// Stream wiring, made once before any process starts (contract 4.6): a direct kernel
+// Stream wiring, made once before any process starts (treerun(1), SEMANTICS ›
+// Streams): a direct kernel
 // pipe for each one-to-one stream, a splicing fan-out where every consumer takes the
 // bytes as they are, and a copying relay where some consumer needs whole lines.
 #include <fmt/format.h>
 
 #include "io/splice_fanout.h"
-#include "run/supervisor_impl.h"
+#include "run/supervisor.h"
 
 namespace treerun {
 namespace {
@@ -50,15 +51,15 @@ bool Supervisor::stream_within(const StreamWiring& s, NodeId top) const {
 /// inside one subtree: a group restarted as a whole gets fresh streams, since its old
 /// ones saw their consumers close. A stream that crosses the subtree's edge keeps its
 /// pipe: a restarted producer writes on into it, as a restarted service would.
-void Supervisor::wire_streams(std::optional<NodeId> within) {
+void Supervisor::open_streams(std::optional<NodeId> within) {
   // A restarted group's old relays are done with (their handlers keep what still runs).
-  std::erase_if(relays_, [](const std::shared_ptr<Carrier>& r) { return r->done(); });
+  std::erase_if(carriers_, [](const std::shared_ptr<Carrier>& r) { return r->done(); });
   std::vector<std::shared_ptr<StreamSink>> sinks(nodes_.size());  // a merge's consumers share one
   for (const StreamWiring& s : plan_.streams) {
     if (within && !stream_within(s, *within)) continue;
-    detail(s.source.node, [&] { return describe(s); });
+    verbose(s.source.node, [&] { return describe(s); });
     Pipe p = new_pipe();
-    NodeState& producer = nodes_[s.source.node];
+    Node& producer = nodes_[s.source.node];
     (s.source.is_stderr ? producer.stderr_end : producer.stdout_end) = std::move(p.write);
     std::shared_ptr<Carrier> relay;
     switch (s.carrier) {
@@ -79,9 +80,9 @@ void Supervisor::wire_streams(std::optional<NodeId> within) {
         relay = std::make_shared<LineRelay>(io_, std::move(p.read), relay_targets(s, sinks), log_copy(s));
         break;
     }
-    if (s.to_log) producer.log_relays[s.source.is_stderr] = relay;
+    if (s.to_log) producer.log_carriers[s.source.is_stderr] = relay;
     relay->start();
-    relays_.push_back(std::move(relay));
+    carriers_.push_back(std::move(relay));
   }
 }
 
@@ -98,7 +99,8 @@ std::vector<LineRelay::Target> Supervisor::relay_targets(const StreamWiring& s,
         if (grew) log_->note(nodes_[c].log_source, fmt::format("lagging behind {}: {} bytes dropped so far", source, dropped));
         nodes_[c].lag_dropped[source] = dropped;
       };
-      sinks[c] = std::make_shared<StreamSink>(io_, std::move(p.write), plan_[c].stdin_spec, report);
+      const StdinSpec& in = plan_[c].stdin_spec;
+      sinks[c] = std::make_shared<StreamSink>(io_, std::move(p.write), StreamSink::Policy{in.lag == Lag::drop, in.buffer}, report);
     }
     targets.push_back({sinks[c], sinks[c]->add_source(source_name(plan_, s.source))});
   }

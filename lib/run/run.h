@@ -1,0 +1,41 @@
+// The run layer, run/: the supervisor that runs a Plan as a tree of nurseries on one
+// thread, driven by events on one Asio loop. It sees every layer below it (probes,
+// plan, spec, proc, io, base) and nothing includes it but cmd/ (and later control/).
+// This header is all cmd/ needs: what to run, how, and how it ended.
+//
+// Reading order: run.h (what runs) → plan/plan.h (what it runs) → run/node.h and
+// run/table.cpp (what happens to a node) → proc/launcher.h (how a process comes and
+// goes) → the file of whatever you change: start.cpp, exit.cpp, stop.cpp, failure.cpp,
+// shutdown.cpp, streams.cpp, summary.cpp.
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <string>
+
+#include "plan/plan.h"
+#include "proc/launcher.h"
+
+namespace treerun {
+
+struct RunOptions {
+  LogTarget logs;
+  bool color = false;
+  bool timestamps = false;
+  bool quiet = false;
+  int verbose = 0;  // 1: -v, treerun's details; 2: -vv, every state change of every node
+  std::string events_path;
+};
+
+/// How a run ended: an exit code, or a signal treerun should die by.
+struct RunResult {
+  int code = 0;
+  int signal = 0;  // > 0: re-raise it after cleaning up
+};
+
+/// Runs PLAN to the end on IO, with LAUNCHER for every process. The caller holds the
+/// stop signals blocked (proc/signals.h); the run takes them as events, then blocks them
+/// again. Never throws for what a node does; only for treerun's own failures before
+/// anything started (reported as 125 by the caller).
+RunResult run_plan(const Plan& plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher);
+
+}  // namespace treerun

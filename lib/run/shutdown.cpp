@@ -1,0 +1,120 @@
+// The run as a whole comes down: a stop signal to treerun (one cancels the tree, a
+// second forces), the run's timeout, progress lines while the stop takes long, and the
+// final sweep of processes that escaped their node's group.
+#include <signal.h>
+
+#include <fmt/format.h>
+
+#include "base/units.h"
+#include "run/supervisor.h"
+
+namespace treerun {
+namespace {
+
+const char* cause_of(int sig) {
+  switch (sig) {
+    case SIGINT: return "sigint";
+    case SIGTERM: return "sigterm";
+    case SIGHUP: return "sighup";
+    default: return "signal";
+  }
+}
+
+}  // namespace
+
+void Supervisor::arm_run_timeout() {
+  if (!plan_.timeout) return;
+  run_timer_.expires_after(*plan_.timeout);
+  run_timer_.async_wait([this](const boost::system::error_code& ec) {
+    // A run already on its way down (its work done, a failure, a signal) is not timed
+    // out by its own teardown, which its graces bound.
+    if (ec || run_finished_ || nodes_[0].cancelled) return;
+    log_->note(-1, fmt::format("the run's timeout ({}) is up: stopping everything", format_duration(*plan_.timeout)));
+    if (!first_code_) first_code_ = 124;
+    cancel(0, {"timeout", "", true});
+  });
+}
+
+void Supervisor::on_signal(int sig) {
+  signals_.async_wait([this](const boost::system::error_code& ec, int next) {
+    if (!ec) on_signal(next);
+  });
+  if (signalled_) return force_all();
+  signalled_ = sig;
+  log_->note(-1, fmt::format("{}: stopping gracefully (ctrl-c again to force)", signal_name(sig)));
+  cancel(0, {cause_of(sig), "", true});
+  arm_progress();
+}
+
+void Supervisor::force_all() {
+  if (forced_) return;
+  forced_ = true;
+  log_->note(-1, "forced stop: killing everything that is left");
+  cancel(0, {"sigint", "", false});
+  for (const PlanNode& spec : plan_.nodes) on(spec.id, Event::force);
+  for (pid_t pid : launcher_.strays()) launcher_.signal_stray(pid, SIGKILL);
+}
+
+void Supervisor::arm_progress() {
+  progress_timer_.expires_after(std::chrono::seconds(1));
+  progress_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (!ec) report_progress();
+  });
+}
+
+/// While the stop takes more than a second: who we still wait for, and when each
+/// will be killed.
+void Supervisor::report_progress() {
+  if (run_finished_) return;
+  std::string waiting;
+  auto now = Clock::now();
+  for (const Node& n : nodes_) {
+    if (!n.has_processes() || !n.run.stop_sent()) continue;
+    if (!waiting.empty()) waiting += ", ";
+    if (n.run.holds_terminal) waiting += n.spec->path + " (holds the terminal)";
+    else if (n.run.stop_step == static_cast<int>(n.spec->stop_sequence.size()) - 1) waiting += n.spec->path + " (killed)";
+    else {
+      Millis wait = n.spec->stop_sequence[n.run.stop_step].wait;
+      auto left = std::chrono::duration<double>(n.run.stop_sent_at + wait - now).count();
+      waiting += fmt::format("{} (SIGKILL in {:.1f}s)", n.spec->path, std::max(0.0, left));
+    }
+  }
+  if (!waiting.empty()) log_->note(-1, "waiting for " + waiting);
+  arm_progress();
+}
+
+/// The last step: descendants that escaped their node's process group (double forks,
+/// setsid) came back to us; they get the root's stop signal, its grace, then SIGKILL.
+void Supervisor::sweep_strays() {
+  std::size_t count = launcher_.strays().size();
+  if (count == 0) {
+    run_finished_ = true;
+    return;
+  }
+  sweeping_ = true;
+  log_->note(-1, fmt::format("stopping {} orphaned process(es)", count));
+  sweep_timer_.expires_after(plan_.root().grace);
+  sweep_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec) return;
+    strays_killed_ = true;
+    for (pid_t pid : launcher_.strays()) launcher_.signal_stray(pid, SIGKILL);
+  });
+  continue_sweep();
+}
+
+/// Strays of strays come back to us too, and a probe's or a stop command's process may
+/// still be on its way out: the sweep goes on until we have no child at all.
+void Supervisor::continue_sweep() {
+  if (!sweeping_) return;
+  std::vector<pid_t> left = launcher_.strays();
+  for (pid_t pid : left)
+    if (std::find(strays_.begin(), strays_.end(), pid) == strays_.end()) {
+      // Each stray gets the root's stop once (SIGKILL once the grace is over).
+      launcher_.signal_stray(pid, strays_killed_ || forced_ ? SIGKILL : plan_.root().stop_signal);
+      launcher_.signal_stray(pid, SIGCONT);
+    }
+  strays_ = std::move(left);
+  if (strays_.empty()) run_finished_ = true;
+}
+
+}  // namespace treerun

@@ -1,0 +1,222 @@
+// Starting a node's process: its stdio (streams, log pipes, files, the terminal), the
+// spawn itself through the Launcher, and the deadlines that start with it.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "base/units.h"
+#include "run/environment.h"
+#include "run/supervisor.h"
+
+namespace treerun {
+namespace {
+
+UniqueFd open_output_file(const OutputSpec& out, std::error_code& ec) {
+  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (out.append ? O_APPEND : O_TRUNC);
+  UniqueFd fd(::open(out.path.c_str(), flags, 0644));
+  if (!fd) ec.assign(errno, std::system_category());
+  return fd;
+}
+
+/// True when a stop for this node could still come after a restart, so the stream
+/// ends it is given must outlive one incarnation.
+bool restartable(const Plan& plan, NodeId id) {
+  for (std::optional<NodeId> at = id; at; at = plan[*at].parent)
+    if (plan[*at].on_failure == OnFailure::restart) return true;
+  return false;
+}
+
+}  // namespace
+
+/// A request to run CMD as ID would: its environment, its folder, its place.
+SpawnRequest Supervisor::request_for(NodeId id, const Command& cmd) {
+  const PlanNode& spec = plan_[id];
+  SpawnRequest req;
+  req.node_path = spec.path;
+  req.cmd = cmd;
+  req.env = node_env(plan_, id, base_env_, run_id_);
+  req.cwd = spec.cwd;
+  if (nodes_[id].run.proc.pid > 0) req.beside = nodes_[id].run.proc;
+  return req;
+}
+
+void Supervisor::open_log_pipe(NodeId id, int& child_fd, UniqueFd& keep, std::error_code& ec) {
+  Pipe p = make_pipe(ec);
+  if (ec) return;
+  Incarnation& run = nodes_[id].run;
+  unsigned gen = run.generation;
+  LineReader::Callbacks cb;
+  cb.on_line = [this, id](std::string_view line) { output_line(id, line); };
+  cb.after_batch = [this, id, gen] {
+    log_->flush();
+    // Drained while a process outside the group keeps the pipe open: report now.
+    if (nodes_[id].run.generation == gen) maybe_drained(id);
+  };
+  cb.on_eof = [this, id, gen] {
+    if (nodes_[id].run.generation == gen) on_pipe_eof(id);
+  };
+  auto reader = std::make_shared<LineReader>(io_, std::move(p.read), kMaxLogLine, std::move(cb));
+  run.readers.push_back(reader);
+  run.open_pipes++;
+  reader->start();
+  child_fd = p.write.get();
+  keep = std::move(p.write);
+}
+
+void Supervisor::output_line(NodeId id, std::string_view line) {
+  log_->line(nodes_[id].log_source, line);
+  if (auto& probe = nodes_[id].run.probe) probe->on_line(line);
+}
+
+/// Where this incarnation's stdout or stderr goes. Ends made here are closed in the
+/// parent right after the spawn, so that EOF on them means the node (and all it left
+/// behind) is done writing. Returns an error message, or "".
+std::string Supervisor::wire_output(NodeId id, const OutputSpec& out, bool is_stderr, int& fd, OutputEnds& ends) {
+  Node& n = nodes_[id];
+  if (UniqueFd& stream_end = is_stderr ? n.stderr_end : n.stdout_end) {
+    fd = stream_end.get();
+    return "";
+  }
+  UniqueFd& keep = is_stderr ? ends.err : ends.out;
+  std::error_code ec;
+  switch (out.type) {
+    case OutputSpec::Type::log:
+      // Read even with the log stream off: probes and the summary's last lines need it.
+      open_log_pipe(id, fd, keep, ec);
+      if (ec) return fmt::format("cannot make a pipe: {}", ec.message());
+      break;
+    case OutputSpec::Type::inherit: fd = is_stderr ? STDERR_FILENO : STDOUT_FILENO; break;
+    case OutputSpec::Type::null: fd = -1; break;
+    case OutputSpec::Type::file:
+      keep = open_output_file(out, ec);
+      if (ec) return fmt::format("cannot open {}: {}", out.path, ec.message());
+      fd = keep.get();
+      break;
+  }
+  return "";
+}
+
+std::string Supervisor::wire_stdio(NodeId id, SpawnRequest& req, OutputEnds& ends) {
+  Node& n = nodes_[id];
+  const PlanNode& spec = *n.spec;
+  std::string error = wire_output(id, spec.stdout_spec, false, req.stdout_fd, ends);
+  bool both_to_log = spec.stdout_spec.type == OutputSpec::Type::log &&
+                     spec.stderr_spec.type == OutputSpec::Type::log && !n.stdout_end && !n.stderr_end;
+  // Both to the log: one pipe serves both (as `2>&1`), which halves the fds treerun
+  // holds, and every spawn pays for each open fd when exec closes them in the child.
+  if (both_to_log) req.stderr_fd = req.stdout_fd;
+  else if (error.empty()) error = wire_output(id, spec.stderr_spec, true, req.stderr_fd, ends);
+  if (spec.stdin_spec.type == StdinSpec::Type::inherit) req.stdin_fd = STDIN_FILENO;
+  else if (n.stdin_end) req.stdin_fd = n.stdin_end.get();
+  if (spec.tty) lend_terminal(id, req);
+  return error;
+}
+
+void Supervisor::spawn(NodeId id) {
+  Node& n = nodes_[id];
+  const PlanNode& spec = *n.spec;
+  n.run = Incarnation{};
+  n.run.generation = ++generations_;
+  SpawnRequest req = request_for(id, *spec.cmd);
+  if (spec.ready.type != Probe::Type::none) n.run.probe = make_probe(*this, id, spec.ready, spec.cwd);
+  if (n.run.probe) n.run.probe->prepare(req.env);
+
+  OutputEnds ends;
+  std::string error = wire_stdio(id, req, ends);
+  std::error_code ec;
+  SpawnResult r;
+  unsigned gen = n.run.generation;
+  if (error.empty())
+    r = launcher_.spawn(req, [this, id, gen](ExitStatus st) {
+      if (nodes_[id].run.generation == gen) on_leader_exit(id, st);
+    }, ec);
+  if (error.empty() && ec) error = fmt::format("cannot start: {}", ec.message());
+  if (!error.empty()) return start_failed(id, std::move(error));
+  spawned(id, req, r);
+}
+
+/// No process exists: the node failed to start, as a command that cannot be executed.
+void Supervisor::start_failed(NodeId id, std::string error) {
+  Node& n = nodes_[id];
+  for (auto& reader : n.run.readers) reader->close();
+  n.run.readers.clear();
+  if (n.run.holds_terminal) {
+    take_terminal_back(id);
+    terminal_->hand_on();
+  }
+  n.run.probe.reset();
+  n.run.start_error = std::move(error);
+  n.run.open_pipes = 0;
+  log_->note(n.log_source, n.run.start_error);
+  events_.exit(n.spec->path, 0, 126, std::nullopt, "failed");
+  n.run.status = ExitStatus::exited(126);
+  n.run.group_gone = true;
+  n.outcome = Outcome::failed;
+  set_state(id, State::exited);
+  node_failed(id, 126, n.run.start_error);
+  consider_settled(id);
+}
+
+void Supervisor::spawned(NodeId id, const SpawnRequest& req, const SpawnResult& r) {
+  Node& n = nodes_[id];
+  n.run.proc = r.proc;
+  n.run.started = Clock::now();
+  events_.spawn(n.spec->path, r.proc.pid, r.proc.pgid);
+  if (r.exec_error) {
+    n.run.start_error = r.exec_error == std::errc::no_such_file_or_directory
+                            ? fmt::format("command not found: {}", req.cmd.shell ? "/bin/sh" : req.cmd.argv.front())
+                            : fmt::format("cannot {} {}: {}", r.failed_step, req.cmd.display(), r.exec_error.message());
+    log_->note(n.log_source, n.run.start_error);
+  } else {
+    log_->note(n.log_source, fmt::format("started (pid {})", r.proc.pid));
+    verbose(id, [&] { return fmt::format("command {} in {}, process group {}", req.cmd.display(), req.cwd, r.proc.pgid); });
+  }
+  if (!restartable(plan_, id)) release_stream_ends(id);
+  arm_node_timeout(id);
+  if (n.run.probe) n.run.probe->start();
+  else on(id, Event::probe_passed);  // no probe: started is ready
+}
+
+void Supervisor::arm_node_timeout(NodeId id) {
+  Node& n = nodes_[id];
+  if (!n.spec->timeout) return;
+  unsigned gen = n.run.generation;
+  n.run.timeout_timer = std::make_unique<boost::asio::steady_timer>(io_, *n.spec->timeout);
+  n.run.timeout_timer->async_wait([this, id, gen](const boost::system::error_code& ec) {
+    if (!ec && nodes_[id].run.generation == gen) on(id, Event::timed_out);
+  });
+}
+
+void Supervisor::open_terminal() {
+  bool wanted = false;
+  for (const PlanNode& spec : plan_.nodes) wanted = wanted || spec.tty;
+  if (!wanted) return;
+  terminal_ = std::make_unique<TerminalLock>();
+  if (!terminal_->available())
+    log_->note(-1, "no terminal in the foreground: `tty: true` nodes run with ordinary stdio");
+}
+
+/// The node's stdio become the terminal, and its group the foreground. While it holds
+/// the terminal, log lines bound for that terminal are held back, not drawn over it.
+void Supervisor::lend_terminal(NodeId id, SpawnRequest& req) {
+  if (!terminal_ || !terminal_->available() || terminal_->holder() != id) return;
+  req.tty_fd = req.stdin_fd = req.stdout_fd = req.stderr_fd = terminal_->fd();
+  nodes_[id].run.holds_terminal = true;
+  if (log_->fd() >= 0 && isatty(log_->fd())) log_->hold(true);
+}
+
+void Supervisor::take_terminal_back(NodeId id) {
+  nodes_[id].run.holds_terminal = false;
+  log_->hold(false);
+  terminal_->release(id);
+}
+
+void Supervisor::release_stream_ends(NodeId id) {
+  Node& n = nodes_[id];
+  n.stdin_end.reset();
+  n.stdout_end.reset();
+  n.stderr_end.reset();
+}
+
+}  // namespace treerun

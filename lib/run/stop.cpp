@@ -1,0 +1,207 @@
+// Graceful cancel, then reap (treerun(1), SEMANTICS › Stopping).
+//
+// Cancelling marks a node and everything that must go before it (children, then
+// dependents); a node's stop starts the moment the last of those is collected, so
+// only those two orders serialize and everything else stops at once. A stop walks the
+// node's stop sequence (plan/stop_sequence.h): one signal (with SIGCONT) or the stop
+// command to the process group, its wait as a deadline on the loop, then SIGKILL. A
+// process that exits is collected in the same turn, so nothing waits on a fixed sleep.
+#include <signal.h>
+
+#include <fmt/format.h>
+
+#include "base/units.h"
+#include "run/supervisor.h"
+
+namespace treerun {
+
+/// Delivers a cancel to ID and, through the cells, to everything it reaches. Stops are
+/// considered once the marking is over, for every node it reached.
+void Supervisor::cancel(NodeId id, Cancel c) {
+  std::vector<NodeId> reached;
+  std::vector<NodeId>* outer = marking_;
+  if (!outer) marking_ = &reached;
+  std::optional<Cancel> saved = std::exchange(cancel_, std::move(c));
+  on(id, Event::cancel);
+  cancel_ = std::move(saved);
+  if (outer) return;
+  marking_ = nullptr;
+  for (NodeId at : reached) consider_stop(at);
+}
+
+/// Cancels ID's children and, unless a group is done (it keeps the nodes that waited
+/// for it), its dependents, which need it.
+void Supervisor::cancel_subtree(NodeId id, bool dependents) {
+  Cancel c = *cancel_;
+  c.emit = false;
+  for (NodeId child : plan_[id].children) cancel(child, c);
+  if (dependents)
+    for (NodeId dep : nodes_[id].dependents) cancel(dep, c);
+}
+
+void Supervisor::cancel_running(NodeId id) {
+  Node& n = nodes_[id];
+  n.cancelled = *cancel_;
+  if (cancel_->emit) events_.cancel(n.spec->path, cancel_->cause, cancel_->by);
+  set_state(id, State::cancelling);
+  if (n.run.probe) {
+    n.run.probe->cancel();
+    n.run.probe.reset();
+  }
+  cancel_subtree(id, true);
+  consider_stop(id);
+}
+
+/// The leader is gone; what it left in its group, if anything, keeps its place in the
+/// stop order.
+void Supervisor::cancel_after_exit(NodeId id) {
+  Node& n = nodes_[id];
+  if (n.cancelled) return;
+  n.cancelled = *cancel_;
+  if (cancel_->emit) events_.cancel(n.spec->path, cancel_->cause, cancel_->by);
+  cancel_subtree(id, true);
+  consider_stop(id);
+  consider_settled(id);
+}
+
+void Supervisor::cancel_group(NodeId id) {
+  Node& n = nodes_[id];
+  n.cancelled = *cancel_;
+  if (cancel_->emit) events_.cancel(n.spec->path, cancel_->cause, cancel_->by);
+  set_state(id, State::cancelling);
+  cancel_subtree(id, cancel_->cause != "done");
+  consider_settled(id);
+}
+
+/// Every worker of the group is done: it succeeded, and its daemons are torn down.
+void Supervisor::complete_group(NodeId id) {
+  nodes_[id].outcome = Outcome::ok;
+  cancel(id, {"done", "", true});
+}
+
+/// A node that something depends on, directly or through a group it is in, is stopped
+/// only once those dependents that are going away too are gone. One that stays (its
+/// own cancel did not reach it) does not hold the stop up.
+bool Supervisor::waits_for_dependents(NodeId id) const {
+  for (std::optional<NodeId> at = id; at; at = plan_[*at].parent)
+    for (NodeId dep : nodes_[*at].dependents) {
+      const Node& d = nodes_[dep];
+      if (d.cancelled && d.state != State::pending && !d.done()) return true;
+    }
+  return false;
+}
+
+void Supervisor::first_stop_step(NodeId id) {
+  set_state(id, State::stopping);
+  run_step(id, /*leftovers=*/false);
+}
+
+void Supervisor::stop_leftovers(NodeId id) { run_step(id, /*leftovers=*/true); }
+
+/// Runs the first step of the node's stop sequence. What a dead leader left behind gets
+/// the signal, never the stop command (which addresses the service, now gone).
+void Supervisor::run_step(NodeId id, bool leftovers) {
+  Node& n = nodes_[id];
+  const PlanNode& spec = *n.spec;
+  Incarnation& run = n.run;
+  const StopStep& step = spec.stop_sequence.front();
+  run.stop_step = 0;
+  run.stop_sent_at = Clock::now();
+  if (step.kind == StopStep::Kind::command && !leftovers && run_stop_command(id)) {
+    run.stop_how = "command";
+  } else {
+    launcher_.signal(run.proc, step.sig);
+    // A stopped process cannot act on the stop signal until it is continued.
+    launcher_.signal(run.proc, SIGCONT);
+    run.stop_how = signal_name(step.sig);
+  }
+  events_.stop(spec.path, run.stop_how);
+  log_->note(n.log_source, fmt::format("stopping{} ({}, SIGKILL after {})", leftovers ? " what it left running" : "",
+                                       run.stop_how == "command" ? "`" + spec.stop->display() + "`" : run.stop_how,
+                                       format_duration(step.wait)));
+  arm_grace(id, step.wait);
+}
+
+void Supervisor::arm_grace(NodeId id, Millis wait) {
+  Incarnation& run = nodes_[id].run;
+  unsigned gen = run.generation;
+  run.grace_timer = std::make_unique<boost::asio::steady_timer>(io_, wait);
+  run.grace_timer->async_wait([this, id, gen](const boost::system::error_code& ec) {
+    if (!ec && nodes_[id].run.generation == gen) on(id, Event::grace_expired);
+  });
+}
+
+/// Runs the node's `stop` command beside it, with its environment, its output under
+/// its name. Bounded by the same grace: SIGKILL reaches it too.
+bool Supervisor::run_stop_command(NodeId id) {
+  Node& n = nodes_[id];
+  SpawnRequest req = request_for(id, *n.spec->stop);
+  UniqueFd out_keep;
+  std::error_code ec;
+  open_log_pipe(id, req.stdout_fd, out_keep, ec);
+  req.stderr_fd = req.stdout_fd;
+  SpawnResult r;
+  unsigned gen = n.run.generation;
+  if (!ec)
+    r = launcher_.spawn(req, [this, id, gen](ExitStatus st) {
+      Node& n = nodes_[id];
+      if (n.run.generation != gen) return;
+      n.run.stop_cmd = 0;
+      if (!st.success()) log_->note(n.log_source, fmt::format("stop command ended: {}", st.describe()));
+      consider_settled(id);
+    }, ec);
+  if (ec) {
+    log_->note(n.log_source, fmt::format("cannot run the stop command ({}): sending the stop signal", ec.message()));
+    return false;
+  }
+  n.run.stop_cmd = r.proc.pid;
+  return true;
+}
+
+/// The step's wait is over: SIGKILL to the group (and to the stop command), unless the
+/// group is already gone, or the node holds the terminal (a debugger: only a second
+/// ctrl-c kills it).
+void Supervisor::next_stop_step(NodeId id) {
+  Node& n = nodes_[id];
+  if (n.run.holds_terminal && !forced_) {
+    log_->note(n.log_source, "holds the terminal: waiting for it to exit (a second ctrl-c forces)");
+    return;
+  }
+  set_state(id, State::killing);
+  kill_group(id);
+}
+
+void Supervisor::expire_leftovers(NodeId id) {
+  Node& n = nodes_[id];
+  if (refresh_group(id)) {
+    if (n.run.stop_cmd) launcher_.signal({n.run.stop_cmd, n.run.stop_cmd}, SIGKILL);  // bounded too
+    return;
+  }
+  kill_group(id);
+}
+
+void Supervisor::kill_group(NodeId id) {
+  Node& n = nodes_[id];
+  Incarnation& run = n.run;
+  const int last = static_cast<int>(n.spec->stop_sequence.size()) - 1;
+  if (run.stop_step == last || !n.has_processes()) return;
+  if (!run.stop_sent()) run.stop_sent_at = Clock::now();
+  run.stop_step = last;
+  launcher_.signal(run.proc, SIGKILL);
+  if (run.stop_cmd) launcher_.signal({run.stop_cmd, run.stop_cmd}, SIGKILL);
+  run.stop_how += run.stop_how.empty() ? "SIGKILL" : " + SIGKILL";
+  events_.kill(n.spec->path);
+  log_->note(n.log_source,
+             forced_ ? "killed (forced)" : fmt::format("killed (SIGKILL after {})", format_duration(n.spec->grace)));
+}
+
+/// A second ctrl-c: SIGKILL is the one and only stop left.
+void Supervisor::force_kill(NodeId id) {
+  Node& n = nodes_[id];
+  if (n.run.proc.pid <= 0) return;
+  if (!n.leader_alive() && refresh_group(id)) return;
+  if (n.leader_alive()) set_state(id, State::killing);
+  kill_group(id);
+}
+
+}  // namespace treerun

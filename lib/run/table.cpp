@@ -1,0 +1,332 @@
+// The node lifecycle as a table: what each Event does to a node in each State. Every
+// cell is a decision someone made: an action, `nop` (nothing to do, on purpose) or
+// `bug` (cannot happen: aborts in debug builds). The man page's SEMANTICS sections read
+// against these rows: Start-up (pending, awaiting_tty, starting, ready), Stopping
+// (cancelling, stopping, killing), Failure (draining → exited: the outcome and
+// on_failure), Restart (restart_due).
+//
+// Conditions over several nodes (is every `after` met? are the children gone?) are
+// evaluated by the consider_* functions below, which raise the events; the cells act.
+#include <fmt/format.h>
+
+#include <array>
+#include <cassert>
+
+#include "base/units.h"
+#include "run/supervisor.h"
+
+namespace treerun {
+namespace {
+
+using S = Supervisor;
+constexpr S::Action nop = &S::nothing;
+constexpr S::Action bug = &S::impossible;
+using Row = std::array<S::Action, kEvents>;
+
+// clang-format off
+//                         can_start        dep_lost       tty_free      probe_passed     probe_failed       timed_out          leader_exited   drained         settled    cancel                  unblocked             grace_expired  force          restart_timer workers_done
+constexpr std::array<Row, kStates> kProcess = {{
+  /* pending      */ {&S::start,         &S::skip_lost, bug,          bug,             bug,               bug,               bug,            bug,            bug,       &S::skip_cancelled,     bug,                  bug,           nop,           bug,          bug},
+  /* awaiting_tty */ {nop,               bug,           &S::spawn_now,bug,             bug,               bug,               bug,            bug,            bug,       &S::unqueue_cancelled,  bug,                  bug,           nop,           bug,          bug},
+  /* starting     */ {bug,               nop,           bug,          &S::become_ready,&S::fail_not_ready,&S::fail_timed_out,&S::leader_gone,bug,            bug,       &S::cancel_running,     bug,                  bug,           &S::force_kill,bug,          bug},
+  /* ready        */ {bug,               nop,           bug,          nop,             bug,               &S::fail_timed_out,&S::leader_gone,bug,            bug,       &S::cancel_running,     bug,                  bug,           &S::force_kill,bug,          bug},
+  /* cancelling   */ {bug,               nop,           bug,          nop,             nop,               &S::fail_timed_out,&S::leader_gone,bug,            bug,       nop,                    &S::first_stop_step,  bug,           &S::force_kill,bug,          bug},
+  /* stopping     */ {bug,               nop,           bug,          nop,             nop,               nop,               &S::leader_gone,bug,            bug,       nop,                    bug,                  &S::next_stop_step, &S::force_kill, bug,     bug},
+  /* killing      */ {bug,               nop,           bug,          nop,             nop,               nop,               &S::leader_gone,bug,            bug,       nop,                    bug,                  nop,           nop,           bug,          bug},
+  /* draining     */ {bug,               nop,           bug,          bug,             bug,               nop,               bug,            &S::report_exit,bug,       &S::cancel_after_exit,  &S::stop_leftovers,   &S::expire_leftovers, &S::force_kill, bug,      bug},
+  /* exited       */ {bug,               nop,           bug,          bug,             bug,               nop,               bug,            bug,            &S::finish,&S::cancel_after_exit,  &S::stop_leftovers,   &S::expire_leftovers, &S::force_kill, bug,      bug},
+  /* finished     */ {bug,               nop,           bug,          bug,             bug,               nop,               bug,            bug,            bug,       nop,                    bug,                  nop,           nop,           bug,          bug},
+  /* restart_due  */ {bug,               nop,           bug,          bug,             bug,               nop,               bug,            bug,            bug,       &S::drop_restart,       bug,                  nop,           &S::drop_restart, &S::restart, bug},
+}};
+
+// A group has no process: it is started (ready), cancelled, and finished when its
+// children are; when its last worker is done, it completes (cancels its daemons, ok).
+constexpr Row kNoGroupState = {bug, bug, bug, bug, bug, bug, bug, bug, bug, bug, bug, bug, bug, bug, bug};
+constexpr std::array<Row, kStates> kGroup = {{
+  /* pending      */ {&S::start_group,   &S::skip_lost, bug,          bug,             bug,               bug,               bug,            bug,            bug,       &S::skip_cancelled,     bug,                  bug,           nop,           bug,          bug},
+  /* awaiting_tty */ kNoGroupState,
+  /* starting     */ kNoGroupState,
+  /* ready        */ {bug,               nop,           bug,          bug,             bug,               bug,               bug,            bug,            &S::finish,&S::cancel_group,       bug,                  bug,           nop,           bug,          &S::complete_group},
+  /* cancelling   */ {bug,               nop,           bug,          bug,             bug,               bug,               bug,            bug,            &S::finish,nop,                    bug,                  bug,           nop,           bug,          nop},
+  /* stopping     */ kNoGroupState,
+  /* killing      */ kNoGroupState,
+  /* draining     */ kNoGroupState,
+  /* exited       */ kNoGroupState,
+  /* finished     */ {bug,               nop,           bug,          bug,             bug,               bug,               bug,            bug,            bug,       nop,                    bug,                  bug,           nop,           bug,          bug},
+  /* restart_due  */ {bug,               nop,           bug,          bug,             bug,               bug,               bug,            bug,            bug,       &S::drop_restart,       bug,                  bug,           &S::drop_restart, &S::restart, bug},
+}};
+// clang-format on
+
+constexpr const char* kStateNames[kStates] = {"pending",  "awaiting_tty", "starting", "ready",    "cancelling", "stopping",
+                                              "killing",  "draining",     "exited",   "finished", "restart_due"};
+constexpr const char* kEventNames[kEvents] = {"can_start",     "dep_lost", "tty_free", "probe_passed", "probe_failed",
+                                              "timed_out",     "leader_exited", "drained", "settled", "cancel",
+                                              "unblocked",     "grace_expired", "force", "restart_timer", "workers_done"};
+
+}  // namespace
+
+const char* name(State s) { return kStateNames[static_cast<std::size_t>(s)]; }
+const char* name(Event e) { return kEventNames[static_cast<std::size_t>(e)]; }
+const char* name(Outcome o) {
+  switch (o) {
+    case Outcome::none: return "running";
+    case Outcome::ok: return "ok";
+    case Outcome::failed: return "failed";
+    case Outcome::failed_ignored: return "failed (ignored)";
+    case Outcome::cancelled: return "cancelled";
+    case Outcome::killed: return "killed";
+    case Outcome::not_started: return "not started";
+  }
+  return "?";
+}
+
+TableAction table_cell(bool group, State s, Event e) {
+  const auto& table = group ? kGroup : kProcess;
+  return table[static_cast<std::size_t>(s)][static_cast<std::size_t>(e)];
+}
+
+void Supervisor::on(NodeId id, Event e) {
+  const State before = nodes_[id].state;
+  (this->*table_cell(nodes_[id].is_group(), before, e))(id);
+  trace(id, before, e);
+}
+
+/// -vv: "db  ready --cancel(failure)--> cancelling"
+void Supervisor::trace(NodeId id, State before, Event e) {
+  if (options_.verbose < 2) return;
+  const Node& n = nodes_[id];
+  std::string cause = e == Event::cancel && cancel_ ? "(" + cancel_->cause + ")" : "";
+  log_->note(n.log_source, fmt::format("{} --{}{}--> {}", name(before), name(e), cause, name(n.state)));
+}
+
+void Supervisor::nothing(NodeId) {}
+
+void Supervisor::impossible(NodeId id) {
+  log_->note(nodes_[id].log_source, fmt::format("internal error: an event that cannot happen in state {}",
+                                                name(nodes_[id].state)));
+  assert(!"an event that cannot happen in this state");
+}
+
+// ---- evaluations that raise events -------------------------------------------------
+
+/// A worker must be done and ok; a daemon (or a group without workers) ready.
+bool Supervisor::dependency_met(NodeId dep) const {
+  const Node& d = nodes_[dep];
+  if (d.spec->is_worker)
+    return d.state == State::finished && d.outcome == Outcome::ok &&
+           (d.is_group() || (!d.cancelled && d.failure_reason.empty()));
+  return group_ready(dep);
+}
+
+/// A daemon is ready once its probe passed; a group without workers once every daemon
+/// in it is (treerun(1), `after`).
+bool Supervisor::group_ready(NodeId id) const {
+  const Node& n = nodes_[id];
+  if (n.state != State::ready) return false;
+  for (NodeId child : n.spec->children)
+    if (!group_ready(child)) return false;
+  return true;
+}
+
+bool Supervisor::dependency_lost(NodeId dep) const {
+  const Node& d = nodes_[dep];
+  if (d.restart_wanted || d.state == State::restart_due) return false;
+  if (d.state == State::finished) return !dependency_met(dep);
+  return d.cancelled.has_value();
+}
+
+void Supervisor::consider_start(NodeId id) {
+  Node& n = nodes_[id];
+  if (n.state != State::pending) return;
+  if (nodes_[*n.spec->parent].state != State::ready) return;
+  for (NodeId dep : n.spec->after) {
+    if (dependency_lost(dep)) {
+      n.skip_reason = fmt::format("not started: {} {}", plan_[dep].path,
+                                  nodes_[dep].outcome == Outcome::not_started ? "was not started" : "did not succeed");
+      return on(id, Event::dep_lost);
+    }
+    if (!dependency_met(dep)) return;
+  }
+  on(id, Event::can_start);
+}
+
+/// A cancelled node's stop waits for its children and for its cancelling dependents.
+/// While a cancel is still marking nodes, the check waits for it to end: whether this
+/// node must wait depends on which of its dependents are going too.
+void Supervisor::consider_stop(NodeId id) {
+  Node& n = nodes_[id];
+  if (n.is_group() || !n.cancelled || n.run.stop_sent() || n.run.proc.pid <= 0) return;
+  if (!n.leader_alive() && n.run.group_gone) return;
+  if (marking_) return marking_->push_back(id);
+  for (NodeId child : n.spec->children)
+    if (!nodes_[child].done()) return;
+  if (waits_for_dependents(id)) return;
+  on(id, Event::unblocked);
+}
+
+void Supervisor::consider_stop_subtree(NodeId id) {
+  consider_stop(id);
+  for (NodeId child : plan_[id].children) consider_stop_subtree(child);
+}
+
+/// A process node is settled when its exit is reported, its group is empty and its
+/// stop command has ended; any node, when its children are finished.
+void Supervisor::consider_settled(NodeId id) {
+  Node& n = nodes_[id];
+  if (n.is_group() ? (n.state != State::ready && n.state != State::cancelling)
+                   : (n.state != State::exited || !n.run.group_gone || n.run.stop_cmd))
+    return;
+  for (NodeId child : n.spec->children)
+    if (nodes_[child].state != State::finished) return consider_workers_done(id);
+  on(id, Event::settled);
+}
+
+/// A group that is not cancelled is done when every worker among its children is.
+void Supervisor::consider_workers_done(NodeId id) {
+  Node& n = nodes_[id];
+  if (!n.is_group() || n.state != State::ready) return;
+  bool any_worker = false;
+  for (NodeId child : n.spec->children) {
+    if (!plan_[child].is_worker) continue;
+    any_worker = true;
+    if (nodes_[child].state != State::finished) return;
+  }
+  if (any_worker) on(id, Event::workers_done);
+}
+
+// ---- lifecycle actions ---------------------------------------------------------------
+
+void Supervisor::start(NodeId id) {
+  Node& n = nodes_[id];
+  if (n.spec->tty && terminal_ && terminal_->available() &&
+      !terminal_->acquire(id, [this, id] { on(id, Event::tty_free); })) {
+    set_state(id, State::awaiting_tty);
+    log_->note(n.log_source, fmt::format("waiting for the terminal (held by {})", plan_[*terminal_->holder()].path));
+    return;
+  }
+  spawn_now(id);
+}
+
+void Supervisor::spawn_now(NodeId id) {
+  set_state(id, State::starting);
+  spawn(id);
+}
+
+void Supervisor::start_group(NodeId id) {
+  become_ready(id);
+  consider_settled(id);  // an empty or all-skipped group is done at once
+}
+
+/// Children and dependents may start: this node, and maybe every group above it, is
+/// now ready for them.
+void Supervisor::become_ready(NodeId id) {
+  Node& n = nodes_[id];
+  set_state(id, State::ready);
+  n.run.was_ready = true;
+  events_.ready(n.spec->path);
+  if (id != 0 && n.spec->ready.type != Probe::Type::none) log_->note(n.log_source, "ready");
+  for (NodeId child : n.spec->children) consider_start(child);
+  for (std::optional<NodeId> at = id; at; at = plan_[*at].parent)
+    for (NodeId dep : nodes_[*at].dependents) consider_start(dep);
+}
+
+void Supervisor::skip_lost(NodeId id) {
+  log_->note(nodes_[id].log_source, nodes_[id].skip_reason);
+  skip(id, nodes_[id].skip_reason);
+}
+
+void Supervisor::skip_cancelled(NodeId id) {
+  Node& n = nodes_[id];
+  n.cancelled = *cancel_;
+  if (cancel_->emit) events_.cancel(n.spec->path, cancel_->cause, cancel_->by);
+  skip(id, "not started: cancelled");
+}
+
+void Supervisor::unqueue_cancelled(NodeId id) {
+  terminal_->forget(id);
+  skip_cancelled(id);
+}
+
+/// ID and everything inside it will never start: all of it is finished, so that what
+/// waits for any of it (an `after` naming a node inside) learns so too.
+void Supervisor::skip(NodeId id, const std::string& reason) {
+  Node& n = nodes_[id];
+  n.outcome = Outcome::not_started;
+  n.skip_reason = reason;
+  set_state(id, State::finished);
+  for (NodeId child : n.spec->children)
+    if (nodes_[child].state == State::pending) skip(child, "not started: " + n.spec->path + " was not started");
+  notify_finished(id);
+}
+
+/// Settled: finished, or due for a restart its failure policy chose.
+void Supervisor::finish(NodeId id) {
+  Node& n = nodes_[id];
+  if (n.is_group() && n.outcome == Outcome::none) n.outcome = n.cancelled ? Outcome::cancelled : Outcome::ok;
+  if (n.restart_wanted) return schedule_restart(id);
+  set_state(id, State::finished);
+  notify_finished(id);
+}
+
+void Supervisor::drop_restart(NodeId id) {
+  Node& n = nodes_[id];
+  n.restart_wanted = false;
+  if (n.restart_timer) n.restart_timer->cancel();
+  set_state(id, State::finished);
+  notify_finished(id);
+}
+
+/// Its parent, its dependents and what it depends on learn that it is gone: the stop
+/// order (a node's stop waits for its children and dependents) and the start order.
+void Supervisor::notify_finished(NodeId id) {
+  release_stream_ends(id);
+  if (id == 0) return sweep_strays();
+  for (NodeId dep : nodes_[id].dependents) consider_start(dep);
+  for (NodeId target : plan_[id].after) consider_stop_subtree(target);
+  NodeId parent = *plan_[id].parent;
+  consider_stop(parent);
+  consider_settled(parent);
+}
+
+/// Back to pending, with the node's whole subtree, each with a fresh incarnation, and
+/// started again.
+void Supervisor::restart(NodeId id) {
+  std::vector<NodeId> todo{id};
+  while (!todo.empty()) {
+    NodeId at = todo.back();
+    todo.pop_back();
+    Node& n = nodes_[at];
+    n.state = State::pending;
+    n.outcome = Outcome::none;
+    n.cancelled.reset();
+    n.restart_wanted = false;
+    n.skip_reason.clear();
+    n.failure_reason.clear();
+    n.failure_code = 0;
+    n.run = Incarnation{};
+    for (NodeId child : n.spec->children) todo.push_back(child);
+  }
+  if (!plan_[id].children.empty() && !reopen_streams(id)) return;
+  on(id, Event::can_start);
+}
+
+/// A group restarted as a whole gets fresh streams. Out of descriptors (EMFILE), it
+/// cannot: that is its failure, whatever its policy, and it goes up like any other.
+bool Supervisor::reopen_streams(NodeId id) {
+  try {
+    open_streams(id);
+    return true;
+  } catch (const std::system_error& e) {
+    Node& n = nodes_[id];
+    std::string reason = fmt::format("cannot restart: {}", e.what());
+    log_->note(n.log_source, reason);
+    n.failure_reason = reason;
+    n.failure_code = 125;
+    propagate_failure(id, 125, n.spec->path);
+    if (n.state == State::pending) skip(id, reason);  // no cancel reached it
+    n.outcome = Outcome::failed;
+    return false;
+  }
+}
+
+}  // namespace treerun
