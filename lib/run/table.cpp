@@ -123,6 +123,7 @@ bool Supervisor::dependency_met(NodeId dep) const {
 bool Supervisor::group_ready(NodeId id) const {
   const Node& n = nodes_[id];
   if (n.state != State::ready) return false;
+  if (!n.is_group()) return true;  // a daemon's own nursery does not hold it back
   for (NodeId child : n.spec->children)
     if (!group_ready(child)) return false;
   return true;
