@@ -147,7 +147,7 @@ int main(int argc, char** argv) {
   up_cmd->add_flag("--no-color", up.no_color, "No colours in the log stream (also NO_COLOR)");
   up_cmd->add_flag("--timestamps", up.timestamps, "Prefix log lines with the time");
   up_cmd->add_flag("--quiet", up.quiet, "No summary at the end");
-  up_cmd->add_flag("-v,--verbose", up.verbose, "More of treerun's own messages");
+  up_cmd->add_flag("-v,--verbose", up.verbose, "More of treerun's own messages (-vv: every state change)");
 
   std::string check_spec, tree_spec, help_topic;
   auto* check_cmd = app.add_subcommand("check", "Validate a spec; print every problem as FILE:LINE:COL: message");
