@@ -95,9 +95,12 @@ int cmd_up(const UpFlags& f) {
   // The start-up checklist: treerun's own dispositions, then the launcher (which forks
   // the guardian and notes what children must get back), then the run.
   ignore_run_signals();
-  boost::asio::io_context io;
-  LocalLauncher launcher(io);
-  RunResult result = run_plan(*loaded.plan, run, io, launcher);
+  RunResult result;
+  {
+    boost::asio::io_context io;
+    LocalLauncher launcher(io);
+    result = run_plan(*loaded.plan, run, io, launcher);
+  }  // the guardian has its clean goodbye and is reaped before we die by a signal
   if (result.signal) die_by(result.signal);
   return result.code;
 }

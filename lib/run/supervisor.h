@@ -102,6 +102,7 @@ class Supervisor final : public ProbeHost {
   bool group_ready(NodeId id) const;
   void skip(NodeId id, const std::string& reason);
   bool reopen_streams(NodeId id);
+  bool restart_still_allowed(NodeId id) const;
   void notify_finished(NodeId id);
 
   // start.cpp

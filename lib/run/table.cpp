@@ -264,9 +264,21 @@ void Supervisor::skip(NodeId id, const std::string& reason) {
 void Supervisor::finish(NodeId id) {
   Node& n = nodes_[id];
   if (n.is_group() && n.outcome == Outcome::none) n.outcome = n.cancelled ? Outcome::cancelled : Outcome::ok;
-  if (n.restart_wanted) return schedule_restart(id);
+  if (n.restart_wanted && restart_still_allowed(id)) return schedule_restart(id);
+  n.restart_wanted = false;
   set_state(id, State::finished);
   notify_finished(id);
+}
+
+/// A restart decided at the failure is dropped if, by the time the node has settled,
+/// the run or a nursery above it is being torn down: a new incarnation there would run
+/// with nobody left to stop it. (Its own cancel, by its failure or its timeout, is the
+/// restart's first half.)
+bool Supervisor::restart_still_allowed(NodeId id) const {
+  if (signalled_) return false;
+  for (std::optional<NodeId> at = plan_[id].parent; at; at = plan_[*at].parent)
+    if (nodes_[*at].cancelled) return false;
+  return true;
 }
 
 void Supervisor::drop_restart(NodeId id) {
