@@ -39,9 +39,16 @@ void Supervisor::on_signal(int sig) {
   signals_.async_wait([this](const boost::system::error_code& ec, int next) {
     if (!ec) on_signal(next);
   });
-  if (signalled_) return force_all();
+  // Only a second SIGINT forces: a closing terminal sends SIGHUP twice, and a service
+  // manager may repeat its SIGTERM; neither may take the graces away.
+  if (sig == SIGINT && sigints_++ > 0) return force_all();
+  if (signalled_) {
+    log_->note(-1, fmt::format("{} again: already stopping gracefully (SIGINT to force)", signal_name(sig)));
+    return;
+  }
   signalled_ = sig;
-  log_->note(-1, fmt::format("{}: stopping gracefully (ctrl-c again to force)", signal_name(sig)));
+  log_->note(-1, fmt::format("{}: stopping gracefully ({})", signal_name(sig),
+                             sig == SIGINT ? "ctrl-c again to force" : "SIGINT to force"));
   cancel(0, {cause_of(sig), "", true});
   arm_progress();
 }

@@ -13,6 +13,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -31,6 +32,8 @@ namespace treerun {
 
 /// The longest line the log stream passes whole; longer ones go on in pieces.
 constexpr std::size_t kMaxLogLine = 64 * 1024;
+/// Spawns per turn of the loop: a few milliseconds, so signals and deadlines are heard.
+constexpr int kStartBatch = 32;
 
 class Supervisor;
 /// The cell of the table (table.cpp) for a group or a process node: never null.
@@ -92,7 +95,10 @@ class Supervisor final : public ProbeHost {
   void trace(NodeId id, State before, Event e);
 
   // evaluations that raise events (table.cpp)
+  enum class StartCheck { not_yet, lost, go };
+  StartCheck start_check(NodeId id);
   void consider_start(NodeId id);
+  void start_batch();
   void consider_stop(NodeId id);
   void consider_stop_subtree(NodeId id);
   void consider_settled(NodeId id);
@@ -185,6 +191,7 @@ class Supervisor final : public ProbeHost {
   std::vector<std::string> base_env_;  // treerun's environment, minus what we set
   std::string run_id_;
   int signalled_ = 0;  // the first SIGINT/SIGTERM/SIGHUP
+  int sigints_ = 0;    // SIGINTs so far: the second forces
   bool forced_ = false;
   bool run_finished_ = false;
   bool sweeping_ = false;
@@ -194,6 +201,7 @@ class Supervisor final : public ProbeHost {
   std::string reason_;             // the payload of probe_failed
   std::vector<NodeId>* marking_ = nullptr;  // while a cancel marks: who it reached
   unsigned generations_ = 0;       // incarnations spawned so far
+  std::deque<NodeId> start_queue_; // processes whose start is due, oldest first
   std::vector<std::shared_ptr<Carrier>> carriers_;
   std::unique_ptr<TerminalLock> terminal_;  // only when some node has `tty: true`
   std::vector<pid_t> strays_;      // escaped processes that came back to us, still alive

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 
 #include <array>
+#include <boost/asio/post.hpp>
 #include <cassert>
 
 #include "base/units.h"
@@ -136,19 +137,46 @@ bool Supervisor::dependency_lost(NodeId dep) const {
   return d.cancelled.has_value();
 }
 
-void Supervisor::consider_start(NodeId id) {
+Supervisor::StartCheck Supervisor::start_check(NodeId id) {
   Node& n = nodes_[id];
-  if (n.state != State::pending) return;
-  if (nodes_[*n.spec->parent].state != State::ready) return;
+  if (n.state != State::pending || nodes_[*n.spec->parent].state != State::ready) return StartCheck::not_yet;
   for (NodeId dep : n.spec->after) {
     if (dependency_lost(dep)) {
       n.skip_reason = fmt::format("not started: {} {}", plan_[dep].path,
                                   nodes_[dep].outcome == Outcome::not_started ? "was not started" : "did not succeed");
-      return on(id, Event::dep_lost);
+      return StartCheck::lost;
     }
-    if (!dependency_met(dep)) return;
+    if (!dependency_met(dep)) return StartCheck::not_yet;
   }
-  on(id, Event::can_start);
+  return StartCheck::go;
+}
+
+/// A group starts at once; a process is queued, and spawned in batches of kStartBatch
+/// per turn of the loop, so that a signal or a deadline is heard during the start of a
+/// large tree, and a cancel stops the spawns that have not happened yet.
+void Supervisor::consider_start(NodeId id) {
+  switch (start_check(id)) {
+    case StartCheck::not_yet: return;
+    case StartCheck::lost: return on(id, Event::dep_lost);
+    case StartCheck::go: break;
+  }
+  if (nodes_[id].is_group()) return on(id, Event::can_start);
+  start_queue_.push_back(id);
+  if (start_queue_.size() == 1) boost::asio::post(io_, [this] { start_batch(); });
+}
+
+void Supervisor::start_batch() {
+  for (int i = 0; i < kStartBatch && !start_queue_.empty(); ++i) {
+    NodeId id = start_queue_.front();
+    start_queue_.pop_front();
+    // Checked again: a cancel, or a dependency lost, may have come since it was queued.
+    switch (start_check(id)) {
+      case StartCheck::not_yet: break;  // whatever changed will consider it again
+      case StartCheck::lost: on(id, Event::dep_lost); break;
+      case StartCheck::go: on(id, Event::can_start); break;
+    }
+  }
+  if (!start_queue_.empty()) boost::asio::post(io_, [this] { start_batch(); });
 }
 
 /// A cancelled node's stop waits for its children and for its cancelling dependents.

@@ -1,0 +1,80 @@
+"""Never hang, never skip the graceful stop: repeated signals and a large start-up."""
+
+import signal
+import time
+
+from harness import find, one, signal_counts
+
+
+def wait_for_text(path, pattern: str, proc, timeout: float = 10.0) -> None:
+    """Waits until the log file holds PATTERN (treerun writes it as an event)."""
+    deadline = time.monotonic() + timeout
+    while not (path.exists() and pattern in path.read_text(errors="replace")):
+        assert proc.proc.poll() is None, "treerun exited before writing: " + pattern
+        assert time.monotonic() < deadline, f"never logged: {pattern}"
+        time.sleep(0.01)
+
+
+STUBBORN_DAEMON = """\
+grace: 30s
+children:
+  - name: d
+    daemon: true
+    cmd: [{H}, count-signals, {T}/sig, stubborn, touch, {T}/d.up, wait-file, {T}/release, exit, "0"]
+"""
+
+
+def test_a_second_sigterm_does_not_force(tr):
+    spec = tr.spec(STUBBORN_DAEMON)
+    log = tr.path("log")
+    p = tr.start(["up", str(spec), "--logs", str(log)])
+    tr.wait_files("d.up", proc=p)
+    p.signal(signal.SIGTERM)
+    p.wait_for(event="stop", node="d")
+    p.signal(signal.SIGTERM)
+    wait_for_text(log, "SIGTERM again: already stopping gracefully (SIGINT to force)", p)
+    p.signal(signal.SIGHUP)  # a closing terminal: no force either
+    wait_for_text(log, "SIGHUP again", p)
+    tr.path("release").touch()
+    res = p.wait(20)
+    assert res.code == -signal.SIGTERM, res.describe()
+    assert not find(res.events, event="kill"), res.describe()
+    assert one(res.events, event="exit", node="d")["outcome"] == "cancelled"
+    assert list(signal_counts(tr.path("sig")).values()) == [1]
+    assert "SIGTERM: stopping gracefully (SIGINT to force)" in log.read_text()
+
+
+def test_sigint_after_sigterm_is_the_first_sigint_and_the_next_one_forces(tr):
+    spec = tr.spec(STUBBORN_DAEMON)
+    log = tr.path("log")
+    p = tr.start(["up", str(spec), "--logs", str(log)])
+    tr.wait_files("d.up", proc=p)
+    p.signal(signal.SIGTERM)
+    p.wait_for(event="stop", node="d")
+    p.signal(signal.SIGINT)
+    wait_for_text(log, "SIGINT again: already stopping gracefully", p)
+    assert not find(p.events(), event="kill")
+    p.signal(signal.SIGINT)  # the second SIGINT forces
+    res = p.wait(10)  # far below the 30 s grace
+    assert res.code == -signal.SIGTERM, res.describe()  # dies by the first signal
+    assert one(res.events, event="kill", node="d")
+    assert one(res.events, event="exit", node="d")["outcome"] == "killed"
+
+
+def test_a_ctrl_c_during_a_large_start_stops_the_spawns(tr):
+    # 1500 sleepers start in batches; a SIGINT that comes after the first spawn is heard
+    # at once: nothing is spawned after the cancel, and most were never started.
+    n = 1500
+    children = "\n".join(f"  - {{name: s{i}, daemon: true, cmd: [{{H}}, sleep, forever]}}" for i in range(n))
+    spec = tr.spec("children:\n" + children + "\n")
+    p = tr.start(["up", str(spec), "--logs", "none", "--quiet"])
+    p.wait_for(event="spawn", timeout=30)
+    p.signal(signal.SIGINT)
+    res = p.wait(60)
+    assert res.code == -signal.SIGINT, res.describe()
+    events = res.events
+    cancel_at = next(i for i, e in enumerate(events) if e["event"] == "cancel")
+    assert not find(events[cancel_at:], event="spawn"), "spawned after the cancel"
+    spawned = len(find(events, event="spawn"))
+    assert 0 < spawned < n, spawned
+    assert len(find(events, event="exit")) == spawned
