@@ -79,6 +79,8 @@ void Supervisor::maybe_drained(NodeId id) {
 /// readers: closing is not cancelling.
 Outcome Supervisor::decide_outcome(const Node& n) const {
   const Incarnation& run = n.run;
+  // Stopped because of its own failure (its probe or its timeout): that is what it was.
+  if (run.failed_running) return Outcome::failed;
   if (run.stop_step_at_exit >= 0)
     return n.spec->stop_sequence[run.stop_step_at_exit].kind == StopStep::Kind::kill ? Outcome::killed
                                                                                      : Outcome::cancelled;
@@ -110,7 +112,8 @@ void Supervisor::report_exit(NodeId id) {
   events_.exit(spec.path, run.proc.pid, code, sig, name(n.outcome));
   log_->note(n.log_source, fmt::format("exited: {} ({})", st.describe(), name(n.outcome)));
   if (spec.tty && terminal_) terminal_->hand_on();
-  if (n.outcome == Outcome::failed) report_failure(id);
+  if (n.outcome == Outcome::failed && !run.failed_running) report_failure(id);
+  else if (n.outcome == Outcome::failed && n.spec->on_failure == OnFailure::ignore) n.outcome = Outcome::failed_ignored;
   // When a node's own process exits, its children are cancelled.
   for (NodeId child : spec.children) cancel(child, {"done", "", false});
   consider_settled(id);

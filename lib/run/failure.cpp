@@ -79,6 +79,7 @@ void Supervisor::schedule_restart(NodeId id) {
 void Supervisor::fail_not_ready(NodeId id) {
   Node& n = nodes_[id];
   n.run.probe.reset();
+  n.run.failed_running = true;
   log_->note(n.log_source, reason_);
   node_failed(id, 124, reason_);
   cancel(id, {"timeout", "", false});
@@ -87,6 +88,7 @@ void Supervisor::fail_not_ready(NodeId id) {
 void Supervisor::fail_timed_out(NodeId id) {
   Node& n = nodes_[id];
   std::string reason = fmt::format("timed out after {}", format_duration(*n.spec->timeout));
+  n.run.failed_running = true;
   log_->note(n.log_source, reason);
   events_.cancel(n.spec->path, "timeout", "");
   node_failed(id, 124, reason);

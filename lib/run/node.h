@@ -86,6 +86,7 @@ struct Incarnation {
   bool was_ready = false;
   bool holds_terminal = false;
   int stop_step = -1;       // index into the plan's stop_sequence; -1: no stop sent
+  bool failed_running = false;  // its own failure (a probe or its timeout) came first
   /// What had been sent when the leader exited: it decides "cancelled" or "killed".
   int stop_step_at_exit = -1;
   int open_pipes = 0;       // log pipes not yet at EOF

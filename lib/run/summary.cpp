@@ -52,8 +52,11 @@ void Supervisor::print_summary(int code) const {
     std::string status = p.status ? p.status->describe() : "-";
     std::string time = p.status ? seconds(p.ended - p.started) : "-";
     std::string stop;
-    if (p.stop_sent() && p.status)
+    // A stop sent after the leader's exit addressed what it left: no time to show.
+    if (p.stop_step_at_exit >= 0 && p.status)
       stop = fmt::format("{}, took {}", p.stop_how, seconds(p.ended - p.stop_sent_at));
+    else if (p.stop_sent())
+      stop = p.stop_how + " to what it left";
     out += fmt::format("  {:<{}}  {:<16} {:<10} {:>8}  {}\n", n.spec->path, width, outcome_of(n), status, time, stop);
   }
   bool header = false;
@@ -69,7 +72,8 @@ void Supervisor::print_summary(int code) const {
     for (const auto& [source, dropped] : n.lag_dropped)
       out += fmt::format("  {}: lost {} bytes of {} (lag: drop)\n", n.spec->path, dropped, source);
   for (const Node& n : nodes_)
-    if (n.outcome == Outcome::not_started && !n.skip_reason.empty() && n.skip_reason != "not started: cancelled")
+    if (n.outcome == Outcome::not_started && n.failure_reason.empty() && !n.skip_reason.empty() &&
+        n.skip_reason != "not started: cancelled")
       out += fmt::format("  {}: {}\n", n.spec->path, n.skip_reason);
   out += fmt::format("exit code {}\n", code);
   // The summary is treerun's own: never on a stdout that carries a node's raw data.

@@ -259,9 +259,21 @@ void Supervisor::become_ready(NodeId id) {
     for (NodeId dep : nodes_[*at].dependents) consider_start(dep);
 }
 
+/// Skipped work never ends in exit 0: a worker that will never start because what it
+/// waits for failed is a failure of its own (exit code 1), unless it is itself
+/// `on_failure: ignore`. One skipped because of a cancel is not.
 void Supervisor::skip_lost(NodeId id) {
-  log_->note(nodes_[id].log_source, nodes_[id].skip_reason);
-  skip(id, nodes_[id].skip_reason);
+  Node& n = nodes_[id];
+  log_->note(n.log_source, n.skip_reason);
+  std::optional<NodeId> failed_dep;
+  for (NodeId dep : n.spec->after)
+    if (!nodes_[dep].failure_reason.empty() && dependency_lost(dep)) failed_dep = dep;
+  skip(id, n.skip_reason);
+  if (!n.spec->is_worker || !failed_dep) return;
+  n.failure_reason = fmt::format("skipped: its `after` {} failed", plan_[*failed_dep].path);
+  n.failure_code = 1;
+  if (n.spec->on_failure == OnFailure::ignore) return log_->note(n.log_source, "failure ignored (on_failure: ignore)");
+  propagate_failure(id, 1, n.spec->path);
 }
 
 void Supervisor::skip_cancelled(NodeId id) {
