@@ -86,7 +86,10 @@ Outcome Supervisor::decide_outcome(const Node& n) const {
                                                                                      : Outcome::cancelled;
   const ExitStatus& st = *run.status;
   bool feeds_streams = plan_.stream_of({n.spec->id, false}) || plan_.stream_of({n.spec->id, true});
-  bool sigpipe_ok = st.by_signal(SIGPIPE) && feeds_streams;
+  // A `sh -c` that forked its command exits 128+SIGPIPE where the command died of it.
+  bool shell_sigpipe = n.spec->cmd && n.spec->cmd->shell && st.kind == ExitStatus::Kind::exited &&
+                       st.value == 128 + SIGPIPE;
+  bool sigpipe_ok = (st.by_signal(SIGPIPE) || shell_sigpipe) && feeds_streams;
   if (!n.spec->daemon && (st.success() || sigpipe_ok)) return Outcome::ok;
   return Outcome::failed;
 }

@@ -87,3 +87,17 @@ children:
     stop = summary_row(res.stdout, "a")[4]
     took = float(re.fullmatch(r"SIGKILL, took (-?[\d.]+)s", stop).group(1))
     assert 0 <= took < 15, res.describe()
+
+
+def test_a_shell_producer_whose_command_died_of_sigpipe_has_not_failed(tr):
+    # dash forks `yes` instead of exec'ing it: the shell exits 141 when yes dies of
+    # SIGPIPE after head has what it wants. As in a shell pipeline, that is a success.
+    spec = tr.spec("""\
+children:
+  - {name: src, cmd: "yes | cat"}
+  - {name: head, cmd: "head -n 1", stdin: src}
+""")
+    res = tr.up(spec, timeout=20)
+    assert res.code == 0, res.describe()
+    src = one(res.events, event="exit", node="src")
+    assert src["code"] == 141 and src["outcome"] == "ok", res.describe()
