@@ -4,6 +4,7 @@
 
 #include <boost/asio/post.hpp>
 #include <cerrno>
+#include <new>
 #include <stdexcept>
 
 #include "base/units.h"
@@ -42,6 +43,10 @@ SpawnResult FakeLauncher::spawn(const SpawnRequest& request, ExitHandler on_exit
   Script s = request.beside ? next_script(beside_scripts_, request.node_path, Script::exits(0))
                             : next_script(scripts_, request.node_path, Script::runs());
   std::string label = request.beside ? request.node_path + "[" + request.cmd.display() + "]" : request.node_path;
+  if (s.kind == Script::Kind::throws) {
+    journal_.push_back("spawn-throw " + label);
+    throw std::bad_alloc();
+  }
   if (s.kind == Script::Kind::cannot_spawn) {
     ec.assign(s.error ? s.error : ENOMEM, std::system_category());
     journal_.push_back("spawn-error " + label);

@@ -32,6 +32,7 @@ struct Script {
     cannot_spawn,   // no process at all (spawn's error_code: `error`)
     stop_command,   // a `stop:` command that works: exits 0 at once, and the process
                     // it runs beside then exits 0
+    throws,         // spawn throws std::bad_alloc (LocalLauncher::spawn allocates)
   };
   Kind kind = Kind::runs;
   ExitStatus status = ExitStatus::exited(0);
@@ -68,6 +69,7 @@ struct Script {
     return s;
   }
   static Script stop_command() { return of(Kind::stop_command); }
+  static Script throws() { return of(Kind::throws); }
   Script lingering() const {
     Script s = *this;
     s.lingers = true;
@@ -130,7 +132,7 @@ class FakeLauncher final : public Launcher {
   /// Every signal sent, in order, SIGCONT included.
   const std::vector<SignalRecord>& signals() const { return signals_; }
   /// One line per act, in order: "spawn w", "spawn d[stop cmd]", "SIGTERM d",
-  /// "exit d SIGTERM", "exit w 0", "spawn-error w". SIGCONT (sent with every stop
+  /// "exit d SIGTERM", "exit w 0", "spawn-error w", "spawn-throw w". SIGCONT (sent with every stop
   /// signal) is left out: it is in signals().
   const std::vector<std::string>& journal() const { return journal_; }
   /// The nodes whose own processes were spawned, in order (helpers beside left out).
