@@ -2,6 +2,7 @@
 // a FakeLauncher and the Supervisor, made the way run_plan makes them.
 #pragma once
 
+#include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <fstream>
 #include <memory>
@@ -80,6 +81,19 @@ inline std::string lines(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& s : v) out += "  " + s + "\n";
   return out;
+}
+
+/// The journal from ENTRY on (empty if ENTRY is absent): the part a rule orders, when
+/// what came before it (the order of independent spawns) is no rule.
+inline std::vector<std::string> from(const std::vector<std::string>& journal, const std::string& entry) {
+  auto it = std::find(journal.begin(), journal.end(), entry);
+  return {it, journal.end()};
+}
+
+/// Sorted, for sets of nodes whose order is no rule.
+inline std::vector<std::string> sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  return v;
 }
 
 /// Index of ENTRY in the journal (-1: absent).

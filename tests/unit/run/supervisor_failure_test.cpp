@@ -278,6 +278,7 @@ children:
   INFO(lines(rig.launcher.journal()));
   CHECK(rig.launcher.journal() == Lines{"spawn w", "SIGTERM w", "exit w SIGTERM"});
   CHECK(rig.node("w").failure_reason == "timed out after 50ms");
+  CHECK(rig.outcome("w") == Outcome::failed);  // stopped for its own failure: failed, not cancelled
   CHECK(rig.event_index({R"("event":"cancel","node":"w","cause":"timeout")"}) >= 0);
 }
 
@@ -292,6 +293,7 @@ children:
   INFO(lines(rig.launcher.journal()));
   CHECK(rig.launcher.spawned() == Lines{"d"});
   CHECK(rig.launcher.signals_to("d") == Signals{SIGTERM});
+  CHECK(rig.outcome("d") == Outcome::failed);
   CHECK(rig.outcome("x") == Outcome::not_started);
   CHECK(rig.launcher.alive().empty());
 }

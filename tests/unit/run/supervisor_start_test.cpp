@@ -157,9 +157,8 @@ children:
 
 // interface.md 4.1: "A worker that never starts because what it waits for failed is a
 // failure of its own, with exit code 1 (unless it is itself on_failure: ignore):
-// skipped work never ends in exit 0." The supervisor skips the node (not_started) but
-// never records a failure for it, so an ignored failure upstream ends the run 0.
-TEST_CASE("run: skipped work is a failure with exit code 1", "[run][start][failure][!mayfail]") {
+// skipped work never ends in exit 0."
+TEST_CASE("run: skipped work is a failure with exit code 1", "[run][start][failure]") {
   RunRig rig(R"(
 children:
   - {name: a, on_failure: ignore, cmd: "a"}
@@ -171,6 +170,7 @@ children:
   CHECK(rig.launcher.spawned() == Lines{"a"});
   CHECK(rig.outcome("a") == Outcome::failed_ignored);
   CHECK(rig.outcome("b") == Outcome::not_started);
+  CHECK(rig.node("b").failure_reason == "skipped: its `after` a failed");
   CHECK(r.code == 1);
 }
 
@@ -189,8 +189,9 @@ children:
 // interface.md 4.1: a worker that only daemons wait for is a setup step; it must
 // succeed, but it does not make its group done, so the group runs until cancelled (here
 // by the run's timeout: 124). The supervisor counts every worker child for
-// workers_done (consider_workers_done, PlanNode::is_worker), so the root is done, and
-// api torn down, as soon as migrate has exited: the run ends 0 with cause `done`.
+// workers_done (consider_workers_done, PlanNode::is_worker), so the root is done as
+// soon as migrate has exited: api, queued to start, is skipped by the `done` cancel
+// and never runs, and the run ends 0.
 TEST_CASE("run: a setup step does not make its group done", "[run][start][!mayfail]") {
   RunRig rig(R"(
 timeout: 100ms
