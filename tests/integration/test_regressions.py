@@ -157,3 +157,57 @@ children:
     assert res.code == 0, res.describe()
     assert [e["cause"] for e in find(res.events, event="cancel", node="/")] == ["done"], res.describe()
     assert one(res.events, event="exit", node="s")["outcome"] == "killed"
+
+
+def test_a_node_that_fails_restarts_and_succeeds_is_reported_ok(tr):
+    # architecture-review §2.8, 2: after a restart that succeeded, the summary still said
+    # `w  failed  exit 0` and listed `w: exit 3` under failures: (the old failure reason
+    # survived the restart), though the event log said ok and the run exited 0.
+    import re
+    spec = tr.spec("""\
+children:
+  - name: w
+    on_failure: restart
+    restart: {max: 3, within: 60s, backoff: 50ms}
+    cmd: "if [ -f cnt ]; then exit 0; else touch cnt; exit 3; fi"
+""")
+    res = tr.up(spec, timeout=20)
+    assert res.code == 0, res.describe()
+    exits = find(res.events, event="exit", node="w")
+    assert [(e["code"], e["outcome"]) for e in exits] == [(3, "failed"), (0, "ok")], res.describe()
+    assert len(find(res.events, event="restart", node="w")) == 1, res.describe()
+    from harness import strip_ansi
+    out = strip_ansi(res.stdout)
+    assert re.search(r"^  w +ok +exit 0 ", out, re.M), res.describe()
+    assert "failures:" not in out, res.describe()
+    assert re.search(r"^exit code 0$", out, re.M), res.describe()
+
+
+def test_tree_and_the_run_agree_on_after_a_daemon_with_worker_children(tr):
+    # architecture-review §2.8, 1: for x after d, a daemon whose child w is a worker,
+    # `tree` printed `x  (after d done)` while the run started x once d was ready. Here
+    # the root's only worker is x, so the run ends by itself once x has run.
+    from harness import strip_ansi
+    spec = tr.spec("""\
+timeout: 10s
+children:
+  - name: d
+    daemon: true
+    cmd: "sleep 100"
+    children:
+      - {name: w, cmd: "true"}
+  - {name: x, after: [d], cmd: "echo x"}
+""")
+    tree = tr.run(["tree", str(spec)], timeout=10)
+    assert tree.code == 0, tree.describe()
+    lines = [line.strip() for line in strip_ansi(tree.stdout).splitlines()]
+    assert "3. x  (after d ready)" in lines, tree.describe()
+    res = tr.up(spec, timeout=20)
+    assert res.code == 0, res.describe()
+    evs = res.events
+    x_spawn = evs.index(one(evs, event="spawn", node="x"))
+    d_exit = one(evs, event="exit", node="d")
+    assert x_spawn < evs.index(d_exit), res.describe()
+    assert x_spawn < evs.index(one(evs, event="stop", node="d")), res.describe()
+    assert d_exit["outcome"] == "cancelled", res.describe()
+    assert one(evs, event="exit", node="x")["outcome"] == "ok", res.describe()
