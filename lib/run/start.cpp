@@ -127,10 +127,15 @@ void Supervisor::spawn(NodeId id) {
   std::error_code ec;
   SpawnResult r;
   unsigned gen = n.run.generation;
-  if (error.empty())
-    r = launcher_.spawn(req, [this, id, gen](ExitStatus st) {
-      if (nodes_[id].run.generation == gen) on_leader_exit(id, st);
-    }, ec);
+  if (error.empty()) {
+    try {
+      r = launcher_.spawn(req, [this, id, gen](ExitStatus st) {
+        if (nodes_[id].run.generation == gen) on_leader_exit(id, st);
+      }, ec);
+    } catch (const std::exception& e) {  // bad_alloc, say: no process, as for EAGAIN
+      error = fmt::format("cannot start: {}", e.what());
+    }
+  }
   if (error.empty() && ec) error = fmt::format("cannot start: {}", ec.message());
   if (!error.empty()) return start_failed(id, std::move(error));
   spawned(id, req, r);

@@ -158,8 +158,9 @@ children:
 // environment, PATH candidates, the reaper's map). b is then left in `starting` with no
 // process (pid -1): the teardown's cancel reaches it, but consider_stop() skips a node
 // with pid <= 0 and nothing else finishes it, so its group never settles and the run
-// never ends (here the watchdog ends it).
-TEST_CASE("run: an exception out of a spawn still ends in a clean teardown", "[run][regression][!mayfail]") {
+// never ends (here the watchdog ends it). Now a spawn that throws is a node that cannot
+// start: 126, as for EAGAIN, and the teardown is the ordinary one.
+TEST_CASE("run: an exception out of a spawn is a failure to start and a clean teardown", "[run][regression]") {
   RunRig rig(R"(
 children:
   - {name: d, daemon: true, cmd: "d"}
@@ -173,8 +174,9 @@ children:
   REQUIRE_NOTHROW(r = rig.run());
   INFO(lines(rig.launcher.journal()));
   CHECK_FALSE(watchdog.fired);
-  CHECK(r.code == 125);
+  CHECK(r.code == 126);
   CHECK(rig.launcher.signals_to("d") == Signals{SIGTERM});
   CHECK(rig.launcher.alive().empty());
   CHECK(rig.node("b").state == State::finished);
+  CHECK(rig.node("b").outcome == Outcome::failed);
 }
