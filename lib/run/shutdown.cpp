@@ -2,6 +2,7 @@
 // second forces), the run's timeout, progress lines while the stop takes long, and the
 // final sweep of processes that escaped their node's group.
 #include <signal.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -21,6 +22,16 @@ const char* cause_of(int sig) {
 }
 
 }  // namespace
+
+/// What forces the stop from here: a ctrl-c reaches treerun only while no node holds
+/// the terminal.
+std::string Supervisor::how_to_force(int sig) const {
+  for (const Node& n : nodes_)
+    if (n.run.holds_terminal)
+      return fmt::format("{} holds the terminal: quit it to go on, or `kill -INT {}` to force", n.spec->path,
+                         ::getpid());
+  return sig == SIGINT ? "ctrl-c again to force" : "SIGINT to force";
+}
 
 void Supervisor::arm_run_timeout() {
   if (!plan_.timeout) return;
@@ -47,8 +58,7 @@ void Supervisor::on_signal(int sig) {
     return;
   }
   signalled_ = sig;
-  log_->note(-1, fmt::format("{}: stopping gracefully ({})", signal_name(sig),
-                             sig == SIGINT ? "ctrl-c again to force" : "SIGINT to force"));
+  log_->note(-1, fmt::format("{}: stopping gracefully ({})", signal_name(sig), how_to_force(sig)));
   cancel(0, {cause_of(sig), "", true});
   arm_progress();
 }

@@ -7,6 +7,7 @@
 // command to the process group, its wait as a deadline on the loop, then SIGKILL. A
 // process that exits is collected in the same turn, so nothing waits on a fixed sleep.
 #include <signal.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -164,7 +165,9 @@ bool Supervisor::run_stop_command(NodeId id) {
 void Supervisor::next_stop_step(NodeId id) {
   Node& n = nodes_[id];
   if (n.run.holds_terminal && !forced_) {
-    log_->note(n.log_source, "holds the terminal: waiting for it to exit (a second ctrl-c forces)");
+    // ctrl-c now goes to the node, not to treerun: say what works.
+    log_->note(n.log_source, fmt::format("holds the terminal: waiting for it to exit (quit it to go on, or "
+                                         "`kill -INT {}` to force)", ::getpid()));
     return;
   }
   set_state(id, State::killing);

@@ -157,6 +157,7 @@ class Supervisor final : public ProbeHost {
 
   // shutdown.cpp
   void on_signal(int sig);
+  std::string how_to_force(int sig) const;
   void force_all();
   void arm_progress();
   void report_progress();
