@@ -21,9 +21,11 @@ import termios
 import time
 from pathlib import Path
 
+# The checkout these tests belong to, and by default the binaries of its `build/`
+# (ctest sets all three to the build it runs).
 SOURCE_DIR = Path(os.environ.get("TREERUN_SOURCE_DIR", Path(__file__).resolve().parents[2]))
-TREERUN_BIN = os.environ.get("TREERUN_BIN", "/work/main/build/treerun")
-TRHELPER_BIN = os.environ.get("TRHELPER_BIN", "/work/main/build/tests/trhelper")
+TREERUN_BIN = os.environ.get("TREERUN_BIN", str(SOURCE_DIR / "build" / "treerun"))
+TRHELPER_BIN = os.environ.get("TRHELPER_BIN", str(SOURCE_DIR / "build" / "tests" / "trhelper"))
 
 ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
