@@ -1,12 +1,14 @@
 // RAII for file descriptors: every fd treerun opens is owned by exactly one UniqueFd.
+// And the few plain acts on an fd that several layers need.
 #pragma once
 
 #include <fcntl.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <climits>
 #include <cerrno>
+#include <climits>
 #include <cstddef>
 #include <string_view>
 #include <system_error>
@@ -73,7 +75,14 @@ inline int size_pipe(int pipe, std::size_t bytes) {
 /// separate open files, so the process at the other end is unaffected.
 inline void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
-/// Writes all of DATA to a blocking FD; false if it cannot (EPIPE: the reader is gone).
+/// Whether bytes or EOF wait on FD right now.
+inline bool fd_readable(int fd) {
+  pollfd p{fd, POLLIN, 0};
+  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP));
+}
+
+/// Writes all of DATA to a blocking FD, going on after EINTR. False on any other
+/// error (EPIPE: the reader is gone), with errno saying which.
 inline bool write_all(int fd, std::string_view data) {
   while (!data.empty()) {
     ssize_t n = ::write(fd, data.data(), data.size());

@@ -4,6 +4,7 @@
 
 #include <cerrno>
 
+#include "base/fd.h"
 #include "io/read_buffer.h"
 
 namespace treerun {

@@ -1,7 +1,7 @@
-// Streams that pass through treerun (StreamWiring::Carrier): the copying relay for a
-// merge (several sources into one stdin, line by line) and `lag: drop`, which must see
-// every line. Fan-out without those is spliced (stream_splice.h); one-to-one streams
-// are plain kernel pipes and never get here.
+// The copying carrier (a "relay" in `treerun tree`): a merge (several sources into one
+// stdin, line by line) and `lag: drop`, which must see every line. Fan-out without
+// those is spliced (splice_fanout.h); one-to-one streams are plain kernel pipes and
+// never get here.
 //
 // Memory is bounded per consumer (`buffer`): under `lag: block` a full consumer pauses
 // the producer's reader (backpressure through the pipe); under `lag: drop` whole lines
@@ -17,44 +17,9 @@
 #include <vector>
 
 #include "base/fd.h"
-#include "io/line_cutter.h"
+#include "io/carrier.h"
 
 namespace treerun {
-
-/// The copy of a stream that also goes to the log stream.
-struct LogCopy {
-  LineCutter lines;
-  std::function<void()> after_batch;  // once per read, after its lines
-};
-
-/// A stream that passes through treerun, from the producer's pipe to its consumers and,
-/// maybe (LOG not null), the log stream.
-class Carrier {
- public:
-  explicit Carrier(std::unique_ptr<LogCopy> log) : log_(std::move(log)) {}
-  virtual ~Carrier() = default;
-  virtual void start() = 0;
-  /// Stops relaying and closes every end it holds.
-  virtual void close() = 0;
-  /// The producer is gone: reads what waits in its pipe now, even past a slow consumer
-  /// (held for it, at most a pipe's worth), so that its last lines reach the log before
-  /// its exit is reported.
-  virtual void drain() = 0;
-  /// The producer's pipe is closed: nothing more will come through.
-  virtual bool done() const = 0;
-  /// The producer has exited (after drain()): its unfinished last line is logged now,
-  /// since a pipe kept for its restart sees no EOF. Returns the log copy's last bytes
-  /// since the previous exit, for the summary; empty without a log copy.
-  std::string take_exit_tail();
-
- protected:
-  /// Bytes read from the producer's pipe: to the log copy, if there is one.
-  void log_bytes(std::string_view data);
-  /// The producer's pipe is at EOF: a last line without a newline is still logged.
-  void log_end();
-
-  std::unique_ptr<LogCopy> log_;
-};
 
 /// One consumer's stdin, fed by one or more sources.
 class StreamSink : public std::enable_shared_from_this<StreamSink> {

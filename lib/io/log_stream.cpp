@@ -1,12 +1,13 @@
 #include "io/log_stream.h"
 
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <ctime>
 #include <fmt/format.h>
+
+#include "base/fd.h"
 
 namespace treerun {
 namespace {
@@ -103,7 +104,8 @@ void LogStream::hold(bool on) {
 void LogStream::flush() {
   if (held_ || buf_.empty() || fd_ < 0) return;
   if (!write_all(fd_, buf_)) {
-    // Say so once, where a person will see it, and carry on without the log stream.
+    // EPIPE: nobody reads the log stream any more. Any other error: say so once, where
+    // a person will see it. Either way, carry on without the log stream.
     int err = errno;
     if (fd_ != STDERR_FILENO && err != EPIPE)
       fmt::print(stderr, "treerun: cannot write the log stream ({}): dropping it\n", std::strerror(err));

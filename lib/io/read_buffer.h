@@ -3,19 +3,12 @@
 #pragma once
 
 #include <array>
-#include <poll.h>
 
 namespace treerun {
 
 inline std::array<char, 64 * 1024>& scratch_buffer() {
   static std::array<char, 64 * 1024> buffer;
   return buffer;
-}
-
-/// Whether bytes or EOF wait on FD right now.
-inline bool fd_readable(int fd) {
-  pollfd p{fd, POLLIN, 0};
-  return ::poll(&p, 1, 0) > 0 && (p.revents & (POLLIN | POLLHUP));
 }
 
 }  // namespace treerun

@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "base/fd.h"
-#include "io/line_relay.h"
+#include "io/carrier.h"
 
 namespace treerun {
 

@@ -1,6 +1,15 @@
-// Readiness probes (`ready:`). Event-driven where the signal is an event (a log line,
-// an sd_notify datagram), polled at `interval` only where it must be (tcp, http, exec,
-// file). Each probe reports once: ready, or failed (its timeout), to the supervisor.
+// probes/: readiness probes (`ready:`, treerun(1), THE SPEC › Nodes). A probe decides
+// when a node's process counts as ready, and tells its ProbeHost once: passed, or failed
+// (its timeout). Everything a probe needs from the run goes through ProbeHost, so
+// probes/ includes only plan/, spec/ and base/, and never the supervisor (run/).
+//
+// The files follow where a check runs: this one holds the probe's life (ProbeHost,
+// ReadinessProbe, PolledProbe); driver_probes.h the checks made from treerun itself
+// (log, tcp, http); node_probes.h those made beside the node (exec, file);
+// notify_probe.h sd_notify, which works only for a local process; make_probe.h picks
+// one for a node's `ready:`. Event-driven where the signal is an event (a log line, an
+// sd_notify datagram), polled at `interval` only where it must be (tcp, http, exec,
+// file).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -58,7 +67,7 @@ class ReadinessProbe : public std::enable_shared_from_this<ReadinessProbe> {
   /// Why the last check said "not yet", for the timeout's message; "" if unknown.
   virtual std::string last_miss() const { return ""; }
 
-  ProbeHost& run_;
+  ProbeHost& host_;
   NodeId id_;
   Probe spec_;
 
@@ -85,7 +94,5 @@ class PolledProbe : public ReadinessProbe {
   boost::asio::steady_timer next_;
   std::string last_miss_;
 };
-
-std::shared_ptr<ReadinessProbe> make_probe(ProbeHost& host, NodeId id, const Probe& spec, std::string cwd);
 
 }  // namespace treerun

@@ -3,6 +3,12 @@
 // The guardian is a small forked watcher that holds the read end of a pipe and the
 // list of live process groups: when the pipe hits EOF without a clean goodbye,
 // treerun is dead, and it SIGKILLs every group still on the list.
+//
+// The watcher is the one process treerun starts without the launcher's spawn (its
+// owner, LocalLauncher, forks it first), and the one it waits for outside the Reaper:
+// ~Guardian blocks in waitpid on it after the goodbye. Should the watcher die earlier,
+// whichever waits first collects it: the Reaper's waitpid(-1), as a stray, or
+// ~Guardian's.
 #pragma once
 
 #include <sys/types.h>
@@ -13,9 +19,12 @@ namespace treerun {
 
 class Guardian {
  public:
-  /// Forks the watcher. Call before anything else opens fds or installs handlers.
+  /// Forks the watcher. Call while treerun is single-threaded (fork copies only the
+  /// calling thread). The watcher keeps none of treerun's fds but its pipe, and ignores
+  /// the polite signals whatever treerun did with them.
   Guardian();
-  /// A clean goodbye: the watcher exits without killing anything, and is reaped.
+  /// A clean goodbye: the watcher exits without killing anything, and this waits for
+  /// it (a blocking waitpid on its pid).
   ~Guardian();
   Guardian(const Guardian&) = delete;
   Guardian& operator=(const Guardian&) = delete;

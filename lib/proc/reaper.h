@@ -1,5 +1,8 @@
-// The only code that waits for the processes of the run (the guardian, which is not
-// one, is waited for by its own destructor).
+// The only code that waits for the processes of the run: every process the launcher
+// starts, and every orphan that comes back to treerun. One other wait exists, for a
+// process that is not one of the run: ~Guardian waits for its own watcher
+// (proc/guardian.h); if the watcher dies early, this waiter may collect it first, as a
+// stray.
 //
 // treerun is a child subreaper, so orphans of any node come back to it and must be
 // reaped too: there has to be a waiter for pids nobody registered. Two waiters steal

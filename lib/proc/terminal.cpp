@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cassert>
+
 namespace treerun {
 
 TerminalLock::TerminalLock() {
@@ -18,6 +20,7 @@ TerminalLock::TerminalLock() {
 }
 
 TerminalLock::~TerminalLock() {
+  assert(!holder_ && "TerminalLock destroyed while a node holds the terminal: release() it first");
   if (tty_ && modes_) ::tcsetattr(tty_.get(), TCSADRAIN, &*modes_);
 }
 
@@ -33,9 +36,10 @@ bool TerminalLock::acquire(Ticket id, std::function<void()> go) {
 void TerminalLock::release(Ticket id) {
   if (holder_ != id) return;
   holder_.reset();
-  // SIGTTOU is ignored by the supervisor, so taking the foreground back from the
+  // SIGTTOU is ignored (proc/signals.h), so taking the foreground back from the
   // background cannot stop us; the modes go back to what they were before the node
-  // (a debugger may leave the terminal raw).
+  // (a debugger may leave the terminal raw). No race with the node here: its process
+  // has exited (or never started); what it left in its group loses the foreground.
   ::tcsetpgrp(tty_.get(), own_pgrp_);
   if (modes_) ::tcsetattr(tty_.get(), TCSADRAIN, &*modes_);
 }

@@ -9,9 +9,9 @@ orphan forkers and log floods, under varied `on_failure` policies; then one rand
 (nothing, ctrl-c, two ctrl-c, SIGTERM, a run timeout, `kill -9` of a spawned process)
 at a random moment (after the K-th event of the log, or after a random delay).
 
-Invariants checked after every run (interface.md §2, §4, §5):
+Invariants checked after every run (treerun(1): EXIT STATUS, SEMANTICS, EVENT LOG):
   - treerun ends (no hang) and writes `done`;
-  - its exit status is what §2 gives for what happened, and `done.code` agrees;
+  - its exit status is what EXIT STATUS gives for what happened, and `done.code` agrees;
   - a failure of a node whose policy chain is all `cancel` fails the run;
   - nothing of the run outlives it (environment tag scan), no zombie child is left;
   - every process started saw only fds 0, 1, 2 (trhelper `fds-to`);
@@ -51,18 +51,18 @@ import harness  # noqa: E402
 TREERUN_BIN = harness.TREERUN_BIN
 TRHELPER_BIN = harness.TRHELPER_BIN
 
-HANG_SECONDS = 8.0
+HANG_SECONDS = 8.0  # a run still going after this is a hang
 if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:  # started as a background job:
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # don't pass SIG_IGN on  # a run still going after this is a hang
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # don't pass SIG_IGN on
 TEARDOWN_MARGIN = 2.0  # generous: a shared, noisy 2-core machine
-DEFAULT_GRACE = 1.0
+DEFAULT_GRACE = 1.0  # the spec's grace; cooperative processes never need it
 # Shapes of known, reported bugs to leave out (comma-separated CHAOS_AVOID), so that a
 # long run finds new ones: daemon-parent-workers (a daemon with a cmd and worker children
 # hangs the run), timeout-after-done (a run timeout during the final teardown of a
 # successful run gives 124: now always accepted, the name is kept for compatibility).
 AVOID = set(filter(None, os.environ.get("CHAOS_AVOID", "").split(",")))
 LATE_SIGNAL_DEATHS: list = []  # (signal sent, done written, done.code): tolerated races
-CHECK_ZOMBIES = True  # off when runs go in parallel (a sibling run's treerun may be one)  # the spec's grace; cooperative processes never need it
+CHECK_ZOMBIES = True  # off when runs go in parallel (a sibling run's treerun may be one)
 STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP", "SIGUSR1"]
 SIGNUM = {"SIGINT": 2, "SIGTERM": 15, "SIGHUP": 1, "SIGKILL": 9, "SIGUSR2": 12,
           "SIGUSR1": 10, "SIGPIPE": 13, "SIGABRT": 6}
@@ -573,11 +573,12 @@ def check(root: Node, plan: Plan, events: list[dict], rc: int, sent, killed, run
     root_cancels = [e for e in events if e.get("event") == "cancel" and e.get("node") == "/"]
     first = root_cancels[0] if root_cancels else None
     # The cause that decides: the first one that is not `done` (a timeout, a failure or a
-    # signal during the final teardown of a successful run still counts, as §4.3 says an
-    # outside kill -9 of a process not yet asked to stop is a failure).
+    # signal during the final teardown of a successful run still counts, as treerun(1),
+    # SEMANTICS › Stopping says an outside kill -9 of a process not yet asked to stop is
+    # a failure).
     deciding = next((e for e in root_cancels if e.get("cause") != "done"), first)
 
-    # -- the exit code (§2) ---------------------------------------------------------------
+    # -- the exit code (EXIT STATUS) -------------------------------------------------------
     base = 0
     if deciding is not None:
         cause = deciding.get("cause")
@@ -717,8 +718,9 @@ def check_rest(root, plan, events, run_dir, tag, idx, first, done, sent) -> list
                 if n is not None and not n.stubborn:
                     v.append(f"SIGKILL for cooperative node {n.path}: {e}")
 
-    # -- stop order (§4.3 step 1): dependents, and children of a node with a cmd, have
-    # exited before the node (or, for an `after` on a group, any process in it) is stopped.
+    # -- stop order (SEMANTICS › Stopping, step 1): dependents, and children of a node with
+    # a cmd, have exited before the node (or, for an `after` on a group, any process in it)
+    # is stopped.
     if not forced and first is not None:
         tail = [e for e in events if e["t"] >= first["t"]]
         stop_t, exit_t = {}, {}

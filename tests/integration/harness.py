@@ -18,12 +18,15 @@ import signal
 import struct
 import subprocess
 import termios
+import textwrap
 import time
 from pathlib import Path
 
+# The checkout these tests belong to, and by default the binaries of its `build/`
+# (ctest sets all three to the build it runs).
 SOURCE_DIR = Path(os.environ.get("TREERUN_SOURCE_DIR", Path(__file__).resolve().parents[2]))
-TREERUN_BIN = os.environ.get("TREERUN_BIN", "/work/main/build/treerun")
-TRHELPER_BIN = os.environ.get("TRHELPER_BIN", "/work/main/build/tests/trhelper")
+TREERUN_BIN = os.environ.get("TREERUN_BIN", str(SOURCE_DIR / "build" / "treerun"))
+TRHELPER_BIN = os.environ.get("TRHELPER_BIN", str(SOURCE_DIR / "build" / "tests" / "trhelper"))
 
 ANSI_RE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
@@ -66,6 +69,11 @@ def one(events: list[dict], pred=None, /, **fields) -> dict:
     return found[0]
 
 
+def t_of(events: list[dict], event: str, node: str) -> float:
+    """The time of the one EVENT about NODE."""
+    return one(events, event=event, node=node)["t"]
+
+
 class EventWaiter:
     """Tails an event log until an event matching a predicate appears.
 
@@ -98,6 +106,64 @@ class EventWaiter:
                     f"(writer {'alive' if self.alive() else 'gone'}); events so far:\n"
                     + "\n".join(json.dumps(e) for e in evs))
             time.sleep(0.01)
+
+
+# ---------------------------------------------------------------------------
+# Specs: the shapes tests write again and again, as YAML text for `tr.spec` (which
+# fills in {H} and {T}). Each node is a list item under `children:`.
+
+
+def children(*nodes: str) -> str:
+    """A spec whose root has NODES as its children."""
+    return "children:\n" + "".join(nodes)
+
+
+def group(name: str, *nodes: str) -> str:
+    """A group NAME (no cmd) with NODES as its children."""
+    return f"  - name: {name}\n    children:\n" + textwrap.indent("".join(nodes), "    ")
+
+
+def daemon(name: str, cmd: str | None = None, ready: str | None = None, *,
+           after: tuple[str, ...] | list[str] = (), up_after: float = 0.1, **settings: str) -> str:
+    """A daemon NAME. With CMD (a YAML flow list): that, with the probe READY (a flow
+    mapping), or none. Without: a trhelper that prints `up` after UP_AFTER seconds (at
+    once for 0) and sleeps forever, ready (unless READY says otherwise) when `up` is
+    logged. AFTER: its `after`; SETTINGS: more keys, as YAML text (on_failure="ignore")."""
+    if cmd is None:
+        wait = f'sleep, "{up_after:g}", ' if up_after else ""
+        cmd = f"[{{H}}, {wait}echo, up, sleep, forever]"
+        ready = ready or '{log: "^up$"}'
+    lines = [f"  - name: {name}", "    daemon: true"]
+    if after:
+        lines.append(f"    after: [{', '.join(after)}]")
+    lines += [f"    {key}: {value}" for key, value in settings.items()]
+    lines.append(f"    cmd: {cmd}")
+    if ready:
+        lines.append(f"    ready: {ready}")
+    return "\n".join(lines) + "\n"
+
+
+def worker(name: str, cmd: str = '[{H}, exit, "0"]', *,
+           after: tuple[str, ...] | list[str] = (), **settings: str) -> str:
+    """A worker NAME running CMD (a YAML flow list), on one line. AFTER: its `after`;
+    SETTINGS: more keys, as YAML text (stdin="p")."""
+    keys = [f"name: {name}"]
+    if after:
+        keys.append(f"after: [{', '.join(after)}]")
+    keys += [f"{key}: {value}" for key, value in settings.items()]
+    keys.append(f"cmd: {cmd}")
+    return "  - {" + ", ".join(keys) + "}\n"
+
+
+def assert_ready_after(res: Result, node: str, at_least: float,
+                       dependent: str | None = None) -> float:
+    """NODE became ready at least AT_LEAST seconds after its spawn, and DEPENDENT (if
+    given) was spawned only once NODE was ready. Returns when NODE became ready."""
+    ready = t_of(res.events, "ready", node)
+    assert ready - t_of(res.events, "spawn", node) >= at_least, res.describe()
+    if dependent is not None:
+        assert t_of(res.events, "spawn", dependent) >= ready, res.describe()
+    return ready
 
 
 # ---------------------------------------------------------------------------

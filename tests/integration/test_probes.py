@@ -1,5 +1,5 @@
-"""§3 `ready` and `after`: readiness probes of every kind, their timeouts and failures,
-and the start order that `after` builds on them (issue 6)."""
+"""`ready` and `after` (treerun(1), THE SPEC › Nodes): readiness probes of every kind, their
+timeouts and failures, and the start order that `after` builds on them (issue 6)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import SOURCE_DIR, find, is_node, node_lines, node_notes, one, parse_log, pid_alive, wait_gone
+from harness import (SOURCE_DIR, assert_ready_after, children, daemon, find, group, is_node,
+                     node_lines, node_notes, one, parse_log, t_of, wait_gone, worker)
 
 
 # ---------------------------------------------------------------------------
@@ -98,106 +99,65 @@ while True:
 """
 
 
-def t_of(events, event, node):
-    return one(events, event=event, node=node)["t"]
-
-
 # ---------------------------------------------------------------------------
 # Each probe kind, passing: the daemon becomes ready only once its condition holds, and a
 # dependent starts after that.
 
 
-@pytest.mark.parametrize("mode", ["echo", "echo-err"])
-def test_log_probe_matches_a_line_on_stdout_or_stderr(tr, mode):
-    spec = tr.spec(f"""\
-children:
-  - name: d
-    daemon: true
-    cmd: [{{H}}, echo, booting, sleep, "0.3", {mode}, "listening on port 4242", sleep, forever]
-    ready: {{log: "listening on port [0-9]+", timeout: 10s}}
-  - {{name: w, after: [d], cmd: [{{H}}, exit, "0"]}}
-""")
+def passes(tr, cmd: str, ready: str, at_least: float, then: str = '[{H}, exit, "0"]'):
+    """Runs a daemon `d` (CMD, probe READY) and a worker `w` (THEN) after it: the run
+    succeeds, d is ready no sooner than AT_LEAST seconds after its spawn, and w starts
+    only after that. Returns the run's Result."""
+    spec = tr.spec(children(daemon("d", cmd, ready), worker("w", then, after=["d"])))
     res = tr.up(spec, timeout=15)
     assert res.code == 0, res.describe()
-    ready = t_of(res.events, "ready", "d")
-    assert ready - t_of(res.events, "spawn", "d") >= 0.2, res.describe()
-    assert t_of(res.events, "spawn", "w") >= ready
+    assert_ready_after(res, "d", at_least, dependent="w")
+    return res
+
+
+@pytest.mark.parametrize("mode", ["echo", "echo-err"])
+def test_log_probe_matches_a_line_on_stdout_or_stderr(tr, mode):
+    res = passes(tr, f'[{{H}}, echo, booting, sleep, "0.3", {mode}, "listening on port 4242", '
+                     'sleep, forever]',
+                 '{log: "listening on port [0-9]+", timeout: 10s}', 0.2)
     # The matched line still goes to the log stream.
     assert "listening on port 4242" in node_lines(res.stdout, "d"), res.describe()
 
 
 def test_tcp_probe_waits_for_the_port_to_listen(tr):
     port = free_port()
-    spec = tr.spec(f"""\
-children:
-  - name: d
-    daemon: true
-    cmd: {py(TCP_SERVER, str(port), "0.4", "{T}/listening")}
-    ready: {{tcp: "127.0.0.1:{port}", timeout: 10s, interval: 50ms}}
-  - name: w
-    after: [d]
-    cmd: {py("import socket,sys; socket.create_connection(('127.0.0.1', int(sys.argv[1])), 2)",
-             str(port))}
-""")
-    res = tr.up(spec, timeout=15)
-    assert res.code == 0, res.describe()
+    res = passes(tr, py(TCP_SERVER, str(port), "0.4", "{T}/listening"),
+                 f'{{tcp: "127.0.0.1:{port}", timeout: 10s, interval: 50ms}}', 0.3,
+                 then=py("import socket,sys; "
+                         "socket.create_connection(('127.0.0.1', int(sys.argv[1])), 2)", str(port)))
     assert tr.path("listening").exists()
-    ready = t_of(res.events, "ready", "d")
-    assert ready - t_of(res.events, "spawn", "d") >= 0.3, res.describe()
-    assert t_of(res.events, "spawn", "w") >= ready
     assert one(res.events, event="exit", node="w")["outcome"] == "ok"
 
 
 def test_http_probe_waits_for_a_2xx_answer(tr):
     port = free_port()
-    spec = tr.spec(f"""\
-children:
-  - name: d
-    daemon: true
-    cmd: {py(HTTP_SERVER, str(port), "healthy-later", "{T}/healthy", "{T}/hits")}
-    ready: {{http: "http://127.0.0.1:{port}/health", timeout: 10s, interval: 50ms}}
-  - {{name: w, after: [d], cmd: [test, -f, "{{T}}/healthy"]}}
-""")
-    res = tr.up(spec, timeout=15)
-    assert res.code == 0, res.describe()
-    ready = t_of(res.events, "ready", "d")
-    assert ready - t_of(res.events, "spawn", "d") >= 0.2, res.describe()
-    assert t_of(res.events, "spawn", "w") >= ready
+    res = passes(tr, py(HTTP_SERVER, str(port), "healthy-later", "{T}/healthy", "{T}/hits"),
+                 f'{{http: "http://127.0.0.1:{port}/health", timeout: 10s, interval: 50ms}}', 0.2,
+                 then='[test, -f, "{T}/healthy"]')
     assert one(res.events, event="exit", node="w")["outcome"] == "ok", res.describe()
     # It asked more than once: 503 answers kept it not ready.
     assert len(tr.path("hits").read_text().splitlines()) >= 2
 
 
 def test_exec_probe_waits_for_the_command_to_exit_0(tr):
-    spec = tr.spec("""\
-children:
-  - name: d
-    daemon: true
-    cmd: [{H}, sleep, "0.3", touch, {T}/flag, sleep, forever]
-    ready: {exec: "test -f {T}/flag", timeout: 10s, interval: 50ms}
-  - {name: w, after: [d], cmd: [test, -f, "{T}/flag"]}
-""")
-    res = tr.up(spec, timeout=15)
-    assert res.code == 0, res.describe()
-    ready = t_of(res.events, "ready", "d")
-    assert ready - t_of(res.events, "spawn", "d") >= 0.2, res.describe()
-    assert t_of(res.events, "spawn", "w") >= ready
+    passes(tr, '[{H}, sleep, "0.3", touch, {T}/flag, sleep, forever]',
+           '{exec: "test -f {T}/flag", timeout: 10s, interval: 50ms}', 0.2,
+           then='[test, -f, "{T}/flag"]')
 
 
 def test_exec_probes_never_overlap(tr):
     # Each probe takes 0.25 s, far longer than the 20 ms interval: the next one may only
     # start after the previous one exited.
-    spec = tr.spec("""\
-children:
-  - name: d
-    daemon: true
-    cmd: [{H}, sleep, "0.9", touch, {T}/flag, sleep, forever]
-    ready:
-      exec: "echo start >> {T}/probe.log; sleep 0.25; echo end >> {T}/probe.log; test -f {T}/flag"
-      timeout: 5s
-      interval: 20ms
-  - {name: w, after: [d], cmd: [{H}, exit, "0"]}
-""")
+    check = "echo start >> {T}/probe.log; sleep 0.25; echo end >> {T}/probe.log; test -f {T}/flag"
+    spec = tr.spec(children(
+        daemon("d", '[{H}, sleep, "0.9", touch, {T}/flag, sleep, forever]',
+               f'{{exec: "{check}", timeout: 5s, interval: 20ms}}'),
+        worker("w", after=["d"])))
     res = tr.up(spec, timeout=15)
     assert res.code == 0, res.describe()
     log = tr.path("probe.log").read_text().split()
@@ -206,35 +166,12 @@ children:
 
 
 def test_file_probe_waits_for_the_file(tr):
-    spec = tr.spec("""\
-children:
-  - name: d
-    daemon: true
-    cmd: [{H}, sleep, "0.3", touch, {T}/up, sleep, forever]
-    ready: {file: up, timeout: 10s, interval: 20ms}
-  - {name: w, after: [d], cmd: [test, -f, "{T}/up"]}
-""")
-    res = tr.up(spec, timeout=15)
-    assert res.code == 0, res.describe()
-    ready = t_of(res.events, "ready", "d")
-    assert ready - t_of(res.events, "spawn", "d") >= 0.2, res.describe()
-    assert t_of(res.events, "spawn", "w") >= ready
+    passes(tr, '[{H}, sleep, "0.3", touch, {T}/up, sleep, forever]',
+           "{file: up, timeout: 10s, interval: 20ms}", 0.2, then='[test, -f, "{T}/up"]')
 
 
 def test_notify_probe_waits_for_ready_1_and_shows_status(tr):
-    spec = tr.spec(f"""\
-children:
-  - name: d
-    daemon: true
-    cmd: {py(NOTIFY_DAEMON, "{T}/addr", "ready")}
-    ready: {{notify: true, timeout: 10s}}
-  - {{name: w, after: [d], cmd: [{{H}}, exit, "0"]}}
-""")
-    res = tr.up(spec, timeout=15)
-    assert res.code == 0, res.describe()
-    ready = t_of(res.events, "ready", "d")
-    assert ready - t_of(res.events, "spawn", "d") >= 0.2, res.describe()
-    assert t_of(res.events, "spawn", "w") >= ready
+    res = passes(tr, py(NOTIFY_DAEMON, "{T}/addr", "ready"), "{notify: true, timeout: 10s}", 0.2)
     # STATUS= shows in the log stream, on a line about d.
     assert any(is_node(node, "d") and "warming up" in text
                for node, _, text in parse_log(res.stdout)), res.describe()
@@ -249,28 +186,25 @@ children:
 # Each probe kind, timing out: exit 124, the daemon's failure, the rest torn down.
 
 
-def never_ready(tr, kind: str) -> str:
-    """The YAML of a daemon `d` (cmd and ready) that never becomes ready by `kind`."""
+def never_ready(kind: str) -> str:
+    """A daemon `d` that never becomes ready by `kind`."""
+    sleeper = "[{H}, sleep, forever]"
     if kind == "log":
-        return ('cmd: [{H}, echo, "not the line", sleep, forever]\n'
-                '    ready: {log: "^listening$", timeout: 400ms}')
+        return daemon("d", '[{H}, echo, "not the line", sleep, forever]',
+                      '{log: "^listening$", timeout: 400ms}')
     if kind == "tcp":
-        return (f'cmd: [{{H}}, sleep, forever]\n'
-                f'    ready: {{tcp: "127.0.0.1:{free_port()}", timeout: 400ms, interval: 50ms}}')
+        return daemon("d", sleeper,
+                      f'{{tcp: "127.0.0.1:{free_port()}", timeout: 400ms, interval: 50ms}}')
     if kind == "http":
         port = free_port()
-        return (f'cmd: {py(HTTP_SERVER, str(port), "always-500", "{T}/x", "{T}/hits")}\n'
-                f'    ready: {{http: "http://127.0.0.1:{port}/health", timeout: 1s, '
-                f'interval: 50ms}}')
+        return daemon("d", py(HTTP_SERVER, str(port), "always-500", "{T}/x", "{T}/hits"),
+                      f'{{http: "http://127.0.0.1:{port}/health", timeout: 1s, interval: 50ms}}')
     if kind == "exec":
-        return ('cmd: [{H}, sleep, forever]\n'
-                '    ready: {exec: "false", timeout: 400ms, interval: 50ms}')
+        return daemon("d", sleeper, '{exec: "false", timeout: 400ms, interval: 50ms}')
     if kind == "file":
-        return ('cmd: [{H}, sleep, forever]\n'
-                '    ready: {file: "{T}/never", timeout: 400ms, interval: 50ms}')
+        return daemon("d", sleeper, '{file: "{T}/never", timeout: 400ms, interval: 50ms}')
     if kind == "notify":
-        return (f'cmd: {py(NOTIFY_DAEMON, "{T}/addr", "never")}\n'
-                '    ready: {notify: true, timeout: 800ms}')
+        return daemon("d", py(NOTIFY_DAEMON, "{T}/addr", "never"), "{notify: true, timeout: 800ms}")
     raise ValueError(kind)
 
 
@@ -279,14 +213,8 @@ KINDS = ["log", "tcp", "http", "exec", "file", "notify"]
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_probe_timeout_is_the_daemons_failure_with_124(tr, kind):
-    spec = tr.spec(f"""\
-children:
-  - name: d
-    daemon: true
-    {never_ready(tr, kind)}
-  - {{name: w, after: [d], cmd: [{{H}}, exit, "0"]}}
-  - {{name: other, cmd: [{{H}}, sleep, forever]}}
-""")
+    spec = tr.spec(children(never_ready(kind), worker("w", after=["d"]),
+                            worker("other", "[{H}, sleep, forever]")))
     t0 = time.monotonic()
     res = tr.up(spec, timeout=15)
     assert res.code == 124, res.describe()
@@ -311,12 +239,7 @@ LAST_MISS = {
 
 @pytest.mark.parametrize("kind", list(LAST_MISS))
 def test_probe_timeout_says_what_the_last_check_saw(tr, kind):
-    spec = tr.spec(f"""\
-children:
-  - name: d
-    daemon: true
-    {never_ready(tr, kind)}
-""")
+    spec = tr.spec(children(never_ready(kind)))
     res = tr.up(spec, timeout=15)
     assert res.code == 124, res.describe()
     assert re.search(r"readiness probe timed out " + LAST_MISS[kind], res.stdout), res.describe()
@@ -325,17 +248,13 @@ children:
 
 def test_verbose_shows_commands_stream_wiring_and_each_new_probe_miss(tr):
     port = free_port()
-    spec = tr.spec(f"""\
-children:
-  - name: d
-    daemon: true
-    cmd: [{{H}}, sleep, forever]
-    ready: {{tcp: "127.0.0.1:{port}", timeout: 600ms, interval: 50ms}}
-  - {{name: p, cmd: [{{H}}, echo, hi]}}
-  - {{name: c1, stdin: p, cmd: [{{H}}, cat]}}
-  - {{name: c2, stdin: p, cmd: [{{H}}, cat]}}
-  - {{name: w, after: [d], cmd: [{{H}}, exit, "0"]}}
-""")
+    spec = tr.spec(children(
+        daemon("d", "[{H}, sleep, forever]",
+               f'{{tcp: "127.0.0.1:{port}", timeout: 600ms, interval: 50ms}}'),
+        worker("p", "[{H}, echo, hi]"),
+        worker("c1", "[{H}, cat]", stdin="p"),
+        worker("c2", "[{H}, cat]", stdin="p"),
+        worker("w", after=["d"])))
     res = tr.up(spec, "-v", timeout=15)
     assert res.code == 124, res.describe()
     notes = node_notes(res.stdout, "d")
@@ -349,16 +268,11 @@ children:
 
 
 def test_probe_timeout_under_on_failure_ignore_carries_on(tr):
-    spec = tr.spec("""\
-children:
-  - name: d
-    daemon: true
-    on_failure: ignore
-    cmd: [{H}, sleep, forever]
-    ready: {file: "{T}/never", timeout: 300ms, interval: 20ms}
-  - {name: dependent, after: [d], cmd: [{H}, exit, "0"]}
-  - {name: other, cmd: [{H}, sleep, "0.8", exit, "0"]}
-""")
+    spec = tr.spec(children(
+        daemon("d", "[{H}, sleep, forever]", '{file: "{T}/never", timeout: 300ms, interval: 20ms}',
+               on_failure="ignore"),
+        worker("dependent", after=["d"]),
+        worker("other", '[{H}, sleep, "0.8", exit, "0"]')))
     res = tr.up(spec, timeout=15)
     assert res.code == 0, res.describe()
     assert one(res.events, event="exit", node="other")["outcome"] == "ok"
@@ -369,15 +283,9 @@ children:
 
 
 def test_probe_timeout_under_on_failure_restart_restarts_then_fails(tr):
-    spec = tr.spec("""\
-children:
-  - name: d
-    daemon: true
-    on_failure: restart
-    restart: {max: 1, within: 60s, backoff: 10ms}
-    cmd: [{H}, sleep, forever]
-    ready: {file: "{T}/never", timeout: 300ms, interval: 20ms}
-""")
+    spec = tr.spec(children(
+        daemon("d", "[{H}, sleep, forever]", '{file: "{T}/never", timeout: 300ms, interval: 20ms}',
+               on_failure="restart", restart="{max: 1, within: 60s, backoff: 10ms}")))
     res = tr.up(spec, timeout=15)
     assert res.code == 124, res.describe()
     assert len(find(res.events, event="restart", node="d")) == 1, res.describe()
@@ -389,7 +297,8 @@ children:
 # after the probe's timeout).
 
 
-def dies_early(tr, kind: str) -> str:
+def dies_early(kind: str) -> str:
+    """A daemon `d` that exits 7 before its `kind` probe can pass."""
     die = '[{H}, echo, "starting up", sleep, "0.2", exit, "7"]'
     ready = {
         "log": '{log: "^listening$", timeout: 20s}',
@@ -399,18 +308,12 @@ def dies_early(tr, kind: str) -> str:
         "file": '{file: "{T}/never", timeout: 20s, interval: 50ms}',
         "notify": "{notify: true, timeout: 20s}",
     }[kind]
-    return f"cmd: {die}\n    ready: {ready}"
+    return daemon("d", die, ready)
 
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_server_dying_before_ready_fails_with_its_code(tr, kind):
-    spec = tr.spec(f"""\
-children:
-  - name: d
-    daemon: true
-    {dies_early(tr, kind)}
-  - {{name: w, after: [d], cmd: [{{H}}, exit, "0"]}}
-""")
+    spec = tr.spec(children(dies_early(kind), worker("w", after=["d"])))
     t0 = time.monotonic()
     res = tr.up(spec, timeout=10)
     assert res.code == 7, res.describe()
@@ -425,13 +328,8 @@ def test_daemon_dying_while_exec_probes_run_ends_the_run(tr):
     # A 1 ms interval keeps an exec probe process starting or exiting at almost every
     # moment, so one is in flight (or a zombie) when the daemon dies: the teardown must
     # still collect it and end the run.
-    spec = tr.spec("""\
-children:
-  - name: d
-    daemon: true
-    cmd: [{H}, sleep, "0.2", exit, "7"]
-    ready: {exec: "false", timeout: 20s, interval: 1ms}
-""")
+    spec = tr.spec(children(daemon("d", '[{H}, sleep, "0.2", exit, "7"]',
+                                   '{exec: "false", timeout: 20s, interval: 1ms}')))
     res = tr.up(spec, timeout=8)
     assert res.code == 7, res.describe()
     assert one(res.events, event="done")["code"] == 7
@@ -442,24 +340,8 @@ children:
 
 
 def test_after_chain_of_daemons_starts_in_order(tr):
-    spec = tr.spec("""\
-children:
-  - name: c
-    daemon: true
-    after: [b]
-    cmd: [{H}, sleep, "0.1", echo, up, sleep, forever]
-    ready: {log: "^up$"}
-  - name: b
-    daemon: true
-    after: [a]
-    cmd: [{H}, sleep, "0.1", echo, up, sleep, forever]
-    ready: {log: "^up$"}
-  - name: a
-    daemon: true
-    cmd: [{H}, sleep, "0.1", echo, up, sleep, forever]
-    ready: {log: "^up$"}
-  - {name: w, after: [c], cmd: [{H}, exit, "0"]}
-""")
+    spec = tr.spec(children(daemon("c", after=["b"]), daemon("b", after=["a"]), daemon("a"),
+                            worker("w", after=["c"])))
     res = tr.up(spec, timeout=15)
     assert res.code == 0, res.describe()
     ev = res.events
@@ -469,12 +351,10 @@ children:
 
 
 def test_after_chain_of_workers_waits_for_each_exit(tr):
-    spec = tr.spec("""\
-children:
-  - {name: z, after: [y], cmd: [{H}, touch, "{T}/z"]}
-  - {name: y, after: [x], cmd: [/bin/sh, -c, "test -f {T}/x && touch {T}/y"]}
-  - {name: x, cmd: [{H}, sleep, "0.1", touch, "{T}/x"]}
-""")
+    spec = tr.spec(children(
+        worker("z", '[{H}, touch, "{T}/z"]', after=["y"]),
+        worker("y", '[/bin/sh, -c, "test -f {T}/x && touch {T}/y"]', after=["x"]),
+        worker("x", '[{H}, sleep, "0.1", touch, "{T}/x"]')))
     res = tr.up(spec, timeout=15)
     assert res.code == 0, res.describe()
     ev = res.events
@@ -484,24 +364,8 @@ children:
 
 def test_diamond_dependent_starts_once_after_both(tr):
     # a; b and c after a (b becomes ready much later than c); d after b and c.
-    spec = tr.spec("""\
-children:
-  - name: a
-    daemon: true
-    cmd: [{H}, sleep, "0.1", echo, up, sleep, forever]
-    ready: {log: "^up$"}
-  - name: b
-    daemon: true
-    after: [a]
-    cmd: [{H}, sleep, "0.5", echo, up, sleep, forever]
-    ready: {log: "^up$"}
-  - name: c
-    daemon: true
-    after: [a]
-    cmd: [{H}, sleep, "0.05", echo, up, sleep, forever]
-    ready: {log: "^up$"}
-  - {name: d, after: [b, c], cmd: [{H}, exit, "0"]}
-""")
+    spec = tr.spec(children(daemon("a"), daemon("b", after=["a"], up_after=0.5),
+                            daemon("c", after=["a"], up_after=0.05), worker("d", after=["b", "c"])))
     res = tr.up(spec, timeout=15)
     assert res.code == 0, res.describe()
     ev = res.events
@@ -516,20 +380,8 @@ children:
 
 def test_after_a_group_of_daemons_waits_until_all_its_daemons_are_ready(tr):
     # A group with no workers counts as a daemon: ready once all its daemons are ready.
-    spec = tr.spec("""\
-children:
-  - name: g
-    children:
-      - name: fast
-        daemon: true
-        cmd: [{H}, echo, up, sleep, forever]
-        ready: {log: "^up$"}
-      - name: slow
-        daemon: true
-        cmd: [{H}, sleep, "0.5", echo, up, sleep, forever]
-        ready: {log: "^up$"}
-  - {name: w, after: [g], cmd: [{H}, exit, "0"]}
-""")
+    spec = tr.spec(children(group("g", daemon("fast", up_after=0), daemon("slow", up_after=0.5)),
+                            worker("w", after=["g"])))
     res = tr.up(spec, timeout=15)
     assert res.code == 0, res.describe()
     spawn_w = t_of(res.events, "spawn", "w")
@@ -539,26 +391,20 @@ children:
 
 
 def test_after_a_group_with_workers_waits_until_it_is_done(tr):
-    spec = tr.spec("""\
-children:
-  - name: g
-    children:
-      - {name: d, daemon: true, cmd: [{H}, sleep, forever]}
-      - {name: x, cmd: [{H}, sleep, "0.3", touch, "{T}/x-done"]}
-  - {name: w, after: [g], cmd: [test, -f, "{T}/x-done"]}
-""")
+    spec = tr.spec(children(
+        group("g", daemon("d", "[{H}, sleep, forever]"),
+              worker("x", '[{H}, sleep, "0.3", touch, "{T}/x-done"]')),
+        worker("w", '[test, -f, "{T}/x-done"]', after=["g"])))
     res = tr.up(spec, timeout=15)
     assert res.code == 0, res.describe()
     assert t_of(res.events, "exit", "g/x") <= t_of(res.events, "spawn", "w")
 
 
 def test_failed_dependency_means_the_dependent_never_starts(tr):
-    spec = tr.spec("""\
-children:
-  - {name: dep, on_failure: ignore, cmd: [{H}, exit, "1"]}
-  - {name: dependent, after: [dep], cmd: [{H}, touch, "{T}/ran"]}
-  - {name: transitive, after: [dependent], cmd: [{H}, touch, "{T}/ran2"]}
-""")
+    spec = tr.spec(children(
+        worker("dep", '[{H}, exit, "1"]', on_failure="ignore"),
+        worker("dependent", '[{H}, touch, "{T}/ran"]', after=["dep"]),
+        worker("transitive", '[{H}, touch, "{T}/ran2"]', after=["dependent"])))
     t0 = time.monotonic()
     res = tr.up(spec, timeout=15)
     assert time.monotonic() - t0 < 5, res.describe()
@@ -572,16 +418,12 @@ children:
 
 
 def test_dependent_starts_promptly_after_ready_and_after_exit(tr):
-    spec = tr.spec("""\
-children:
-  - name: d
-    daemon: true
-    cmd: [{H}, sleep, "0.2", touch, "{T}/d-up", sleep, forever]
-    ready: {file: "{T}/d-up", interval: 20ms}
-  - {name: after-d, after: [d], cmd: [{H}, exit, "0"]}
-  - {name: w, cmd: [{H}, sleep, "0.2", exit, "0"]}
-  - {name: after-w, after: [w], cmd: [{H}, exit, "0"]}
-""")
+    spec = tr.spec(children(
+        daemon("d", '[{H}, sleep, "0.2", touch, "{T}/d-up", sleep, forever]',
+               '{file: "{T}/d-up", interval: 20ms}'),
+        worker("after-d", after=["d"]),
+        worker("w", '[{H}, sleep, "0.2", exit, "0"]'),
+        worker("after-w", after=["w"])))
     res = tr.up(spec, timeout=15)
     assert res.code == 0, res.describe()
     ev = res.events
