@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "base/units.h"
+#include "probes/make_probe.h"
 #include "run/environment.h"
 #include "run/supervisor.h"
 

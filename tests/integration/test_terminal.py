@@ -319,7 +319,7 @@ children:
     tty: true
     cmd: "stty raw -echo && stty -g > {T}/during"
 """)
-    s = shell_pty(tr, f"stty -g > before; {tr.bin} up {spec} --events ev.jsonl; "
+    s = shell_pty(tr, f"stty -g > before; {tr.bin} up {spec} --events ev.jsonl --logs log; "
                       "echo \"rc=$?\"; stty -g > after; echo ALLDONE")
     s.expect(r"ALLDONE")
     status = s.wait(10)
@@ -338,7 +338,7 @@ children:
     tty: true
     cmd: "stty raw -echo && stty -g > {T}/during && exec {H} ignore TERM touch {T}/t.up sleep forever"
 """)
-    s = shell_pty(tr, f"stty -g > before; {tr.bin} up {spec} --events ev.jsonl; "
+    s = shell_pty(tr, f"stty -g > before; {tr.bin} up {spec} --events ev.jsonl --logs log; "
                       "echo \"rc=$?\"; stty -g > after; echo ALLDONE")
     tr.wait_files("t.up")
     # treerun: the shell's child (raw mode also turned ctrl-c into a plain byte).
@@ -347,7 +347,10 @@ children:
     tpid = int(kids[0])
     os.kill(tpid, signal.SIGTERM)
     harness.EventWaiter(tr.path("ev.jsonl")).wait_for(event="stop", node="t")
-    os.kill(tpid, signal.SIGTERM)
+    # Only a second SIGINT forces (a repeated SIGTERM does not): the first is heard...
+    os.kill(tpid, signal.SIGINT)
+    wait_until(lambda: "SIGINT again" in tr.path("log").read_text(), "the first SIGINT was heard")
+    os.kill(tpid, signal.SIGINT)  # ... and the second forces
     s.expect(r"ALLDONE")
     status = s.wait(10)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, (status, s.text)
@@ -505,7 +508,7 @@ children:
     assert one(events, event="done")["code"] == 130
 
 
-def test_second_sigterm_forces_a_tty_holder_that_ignores_sigterm(tr):
+def test_a_second_sigint_forces_a_tty_holder_that_ignores_sigterm(tr):
     prog = script(tr, "stubborn.py", """\
 import os, signal, sys
 T = sys.argv[1]
@@ -526,7 +529,7 @@ children:
     tty: true
     cmd: [{PY}, {prog}, {{T}}]
 """)
-    s = tr.pty(["up", str(spec)])
+    s = tr.pty(["up", str(spec), "--logs", str(tr.path("log"))])
     s.expect(r"prompt> ")
     tr.wait_files("t.pid")
     pid = int(tr.path("t.pid").read_text())
@@ -538,7 +541,15 @@ children:
     assert pid_alive(pid)
     assert not find(s.waiter.events(), event="kill")
     assert s.proc.poll() is None
+    # ctrl-c goes to the holder: the line says `kill -INT` forces. A second SIGTERM
+    # would not; a SIGINT after the SIGTERM is the first, the next one forces.
+    assert "kill -INT" in tr.path("log").read_text()
     os.kill(s.pid, signal.SIGTERM)
+    wait_until(lambda: "SIGTERM again" in tr.path("log").read_text(), "the second SIGTERM was heard")
+    assert not find(s.waiter.events(), event="kill")
+    os.kill(s.pid, signal.SIGINT)
+    wait_until(lambda: "SIGINT again" in tr.path("log").read_text(), "the first SIGINT was heard")
+    os.kill(s.pid, signal.SIGINT)
     status = s.wait(10)
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM, (status, s.text)
     assert wait_gone(pid, 5.0)
