@@ -241,10 +241,10 @@ TEST_CASE("stdout: inherit while the log stream goes to stdout", "[validate]") {
   REQUIRE_PROBLEM(load(spec), "`a` has `stdout: inherit`, but the log stream goes to stdout too: set `logs: stderr`", 2, 31);
   REQUIRE_LOADS(load(std::string("logs: stderr\n") + spec));
   REQUIRE_LOADS(load(std::string("logs: none\n") + spec));
-  LoadOptions to_stderr;
+  Overrides to_stderr;
   to_stderr.logs = LogTarget{LogTarget::Type::stderr_, ""};
   REQUIRE_LOADS(load(spec, "/tmp", to_stderr));
-  LoadOptions to_stdout;
+  Overrides to_stdout;
   to_stdout.logs = LogTarget{LogTarget::Type::stdout_, ""};
   auto r = load(std::string("logs: stderr\n") + spec, "/tmp", to_stdout);
   REQUIRE_PROBLEM(r, "set `logs: stderr` (or `--logs stderr`)", 3, 31);
