@@ -47,12 +47,6 @@ struct BuiltPlan {
 BuiltPlan build_plan(const RawFile& main, const std::string& file_name, const Overrides& overrides,
                      Diagnostics& diags);
 
-/// Fills plan.streams from the nodes' resolved stdin sources (wiring.cpp).
-void wire_streams(BuiltPlan& built, Diagnostics& diags);
-
-/// Fills plan.start_order and plan.stop_order (wiring.cpp).
-void order_plan(Plan& plan);
-
 /// The checks that need the built plan: after/ancestor, cycles and deadlocks, stdin
 /// inherit twice, stdout inherit vs the log stream, tty vs streams.
 void validate_plan(const BuiltPlan& built, Diagnostics& diags);

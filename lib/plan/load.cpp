@@ -3,7 +3,9 @@
 #include <filesystem>
 
 #include "plan/build.h"
+#include "plan/order.h"
 #include "plan/resolve.h"
+#include "plan/streams.h"
 #include "spec/file_read.h"
 #include "spec/read.h"
 
@@ -29,7 +31,7 @@ LoadResult load_text(std::string_view text, const std::string& file_name, const 
     if (!ctx.budget.exhausted) {
       BuiltPlan built = build_plan(*raw, file_name, overrides, diags);
       resolve_references(built, diags);
-      wire_streams(built, diags);
+      classify_streams(built, diags);
       order_plan(built.plan);
       validate_plan(built, diags);
       if (diags.empty()) result.plan = std::move(built.plan);

@@ -111,7 +111,10 @@ struct Plan {
   std::optional<Millis> timeout;
   LogTarget logs;
   std::vector<NodeId> start_order;  // a topological order over `after` and parenthood
-  std::vector<NodeId> stop_order;   // reverse: dependents and children before what they need
+  /// The reverse: dependents and children before what they need. For `treerun tree`;
+  /// the runtime derives the same order event by event (a node stops once its children
+  /// and its cancelling dependents are gone), so nothing at run time reads this.
+  std::vector<NodeId> stop_order;
   std::vector<StreamWiring> streams;  // one per source that feeds some stdin
 
   const PlanNode& root() const { return nodes.front(); }
