@@ -47,8 +47,4 @@ struct BuiltPlan {
 BuiltPlan build_plan(const RawFile& main, const std::string& file_name, const Overrides& overrides,
                      Diagnostics& diags);
 
-/// The checks that need the built plan: after/ancestor, cycles and deadlocks, stdin
-/// inherit twice, stdout inherit vs the log stream, tty vs streams.
-void validate_plan(const BuiltPlan& built, Diagnostics& diags);
-
 }  // namespace treerun

@@ -6,6 +6,7 @@
 #include "plan/order.h"
 #include "plan/resolve.h"
 #include "plan/streams.h"
+#include "plan/validate.h"
 #include "spec/file_read.h"
 #include "spec/read.h"
 
