@@ -8,7 +8,8 @@
 namespace treerun {
 namespace {
 
-std::string shown(const PlanNode& n) { return "`" + (n.path.empty() ? "/" : n.path) + "`"; }
+/// A node as messages name it, in backquotes.
+std::string shown(const PlanNode& n) { return "`" + n.label() + "`"; }
 
 /// The wait-for graph over three events per node: S started (its children may start),
 /// R ready, D done. An edge u -> v means u cannot happen before v. A cycle is a deadlock.

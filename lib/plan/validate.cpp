@@ -7,7 +7,8 @@
 namespace treerun {
 namespace {
 
-std::string shown(const PlanNode& n) { return "`" + (n.path.empty() ? "/" : n.path) + "`"; }
+/// A node as messages name it, in backquotes.
+std::string shown(const PlanNode& n) { return "`" + n.label() + "`"; }
 
 /// `after` an ancestor or a descendant waits for itself: the ancestor is done or ready
 /// only through this node, and a descendant starts only once this node has.
