@@ -146,6 +146,7 @@ class Builder {
     if (raw.stdout_) n.stdout_spec = raw.stdout_->value;
     if (raw.stderr_) n.stderr_spec = raw.stderr_->value;
     n.tty = raw.tty && raw.tty->value;
+    if (n.cmd) n.stop_sequence = make_stop_sequence(n.stop, n.stop_signal, n.grace);
   }
 
   /// What only this node's own keys can tell.
@@ -182,13 +183,6 @@ class Builder {
     // into groups only: a daemon's own workers do not make it one.
     for (NodeId id = nodes.size(); id-- > 1;)
       if (nodes[id].is_worker && nodes[*nodes[id].parent].is_group()) nodes[*nodes[id].parent].is_worker = true;
-    for (auto& n : nodes) n.stop_sequence = stop_sequence_of(n);
-  }
-
-  static std::vector<StopStep> stop_sequence_of(const PlanNode& n) {
-    if (!n.cmd) return {};
-    StopStep first{n.stop ? StopStep::Kind::command : StopStep::Kind::signal, n.stop_signal, n.grace};
-    return {first, StopStep{StopStep::Kind::kill, 9, Millis{0}}};
   }
 
   const Overrides& overrides_;

@@ -14,6 +14,7 @@
 
 #include "base/command.h"
 #include "base/units.h"
+#include "plan/stop_sequence.h"
 #include "spec/settings.h"
 
 namespace treerun {
@@ -33,17 +34,6 @@ struct StdinSpec {
   std::vector<SourceRef> from;  // type == sources; more than one: merged line by line
   Lag lag = Lag::block;
   std::size_t buffer = 1 << 20;  // bytes, per consumer
-};
-
-/// One step of a node's stop: act, then wait up to `wait` for the group to be gone.
-/// `tree` prints these and the runtime executes them, so the two cannot disagree.
-struct StopStep {
-  enum class Kind { signal, command, kill };
-  Kind kind = Kind::signal;
-  /// kind signal: the signal. kind command: the signal sent instead when the command
-  /// cannot run, and to what a dead leader left in its group.
-  int sig = 15;
-  Millis wait{0};  // kill: none, the last step waits as long as it takes
 };
 
 struct PlanNode {
@@ -76,7 +66,8 @@ struct PlanNode {
   /// children is. Workers inside a daemon's own nursery do not make the daemon one: it
   /// runs until cancelled, so `after` it waits for it to be ready.
   bool is_worker = false;
-  /// Derived from `stop`, `stop_signal` and `grace`: what stopping this node does.
+  /// Derived from `stop`, `stop_signal` and `grace` (stop_sequence.h): what stopping
+  /// this node's process does. Empty for a group: it stops when its children have.
   std::vector<StopStep> stop_sequence;
 
   bool is_group() const { return !cmd.has_value(); }

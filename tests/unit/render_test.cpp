@@ -1,4 +1,6 @@
 #include <catch.hpp>
+#include <tuple>
+#include <vector>
 
 #include "plan/render.h"
 #include "spec_fixture.h"
@@ -78,4 +80,34 @@ TEST_CASE("a direct pipe and a spliced fan-out are shown as such", "[render]") {
   CHECK(has(render_plan(*fan.plan, false), "\nStreams\n  a → b, c  spliced (fan-out, lag block, buffer 1MiB)\n"));
   auto none = load("children: [{name: a, cmd: x}]");
   CHECK(has(render_plan(*none.plan, false), "\nStreams\n  (none)\n"));
+}
+
+TEST_CASE("stop sequences: the stop command or the stop signal, wait grace, SIGKILL; none for a group", "[render][stop]") {
+  auto r = load(R"(grace: 2s
+children:
+  - {name: db, daemon: true, cmd: redis-server, stop: "redis-cli shutdown"}
+  - {name: job, cmd: make, stop_signal: INT}
+  - name: g
+    children: [{name: w, cmd: "true", grace: 250ms}]
+)");
+  REQUIRE_LOADS(r);
+  const Plan& p = *r.plan;
+  using Kind = StopStep::Kind;
+  auto steps = [&](const char* path) {
+    std::vector<std::tuple<Kind, int, long>> out;
+    for (const StopStep& s : p[*p.find(path)].stop_sequence) out.emplace_back(s.kind, s.sig, long(s.wait.count()));
+    return out;
+  };
+  CHECK(steps("db") == std::vector<std::tuple<Kind, int, long>>{{Kind::command, 15, 2000}, {Kind::kill, 9, 0}});
+  CHECK(steps("job") == std::vector<std::tuple<Kind, int, long>>{{Kind::signal, 2, 2000}, {Kind::kill, 9, 0}});
+  CHECK(steps("g").empty());
+  std::string t = render_plan(p, false);
+  INFO(t);
+  const std::string section =
+      "\nStop sequences\n"
+      "  g/w: SIGTERM, wait 250ms, SIGKILL\n"
+      "  job: SIGINT, wait 2s, SIGKILL\n"
+      "  db: run `redis-cli shutdown`, wait 2s, SIGKILL\n";
+  REQUIRE(t.size() >= section.size());
+  CHECK(t.substr(t.size() - section.size()) == section);
 }
