@@ -37,8 +37,6 @@ class WaitGraph {
   static std::size_t R(NodeId n) { return 3 * n + 1; }
   static std::size_t D(NodeId n) { return 3 * n + 2; }
 
-  bool is_worker_process(const PlanNode& n) const { return n.cmd && !n.daemon; }
-
   void add_node_edges(const PlanNode& n) {
     NodeId id = n.id;
     if (n.parent) {
@@ -57,10 +55,11 @@ class WaitGraph {
       if (!plan_.is_ancestor(t, id) && !plan_.is_ancestor(id, t))
         g_[S(id)].push_back(plan_.nodes[t].is_worker ? D(t) : R(t));
     // A consumer reads EOF only when its producer exits, and no byte before it starts.
+    // (A producer is always a process: resolve.cpp refuses a group as a source.)
     if (n.is_worker)
       for (const auto& src : n.stdin_spec.from) {
         const PlanNode& p = plan_.nodes[src.node];
-        g_[D(id)].push_back(is_worker_process(p) ? D(p.id) : S(p.id));
+        g_[D(id)].push_back(p.is_worker ? D(p.id) : S(p.id));
       }
   }
 

@@ -111,3 +111,32 @@ children:
   REQUIRE(t.size() >= section.size());
   CHECK(t.substr(t.size() - section.size()) == section);
 }
+
+TEST_CASE("after a daemon with worker children waits for it to be ready, not done", "[render][regression]") {
+  // A daemon runs until cancelled, whatever its own nursery holds: its workers do not
+  // make it a worker (tree once printed "after d done" while the runtime waited for ready).
+  auto r = load(R"(
+children:
+  - name: d
+    daemon: true
+    cmd: "sleep 100"
+    children:
+      - {name: w, cmd: "true"}
+  - {name: x, after: [d], cmd: "echo x"}
+)");
+  REQUIRE_LOADS(r);
+  std::string t = render_plan(*r.plan, false);
+  INFO(t);
+  CHECK(has(t, "\nStart order\n  1. d\n  2. d/w\n  3. x  (after d ready)\n"));
+  CHECK_FALSE(has(t, "after d done"));
+  // Nor does it make a group around it one.
+  auto g = load(R"(
+children:
+  - name: g
+    children:
+      - {name: d, daemon: true, cmd: "sleep 100", children: [{name: w, cmd: "true"}]}
+  - {name: x, after: [g], cmd: "echo x"}
+)");
+  REQUIRE_LOADS(g);
+  CHECK(has(render_plan(*g.plan, false), "  (after g ready)\n"));
+}
