@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <unordered_map>
 
-#include "spec/read.h"
+#include "spec/names.h"
 
 namespace treerun {
 namespace {
