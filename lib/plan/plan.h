@@ -1,8 +1,13 @@
-// The resolved plan: what `treerun up` runs, as plain values.
+// plan/ owns the step from what a spec says (spec/'s RawFile) to what runs: an
+// immutable, checked Plan, and `treerun tree`'s text of it. It is pure: it makes no
+// syscall beyond the spec files spec/ reads, so every rule in it is unit-tested. It
+// may include spec/ and base/, never proc/, io/, probes/ or run/: those read a Plan,
+// a plan knows nothing of how it runs. load.h is the way in; it calls build.h (the
+// tree), resolve.h (references), streams.h (carriers), order.h, then validate.h and
+// deadlock.h (what only the whole plan can tell).
 //
-// The spec loader (spec_load.cpp, validate.cpp, plan_build.cpp) turns YAML into a
-// Plan; the runtime (supervisor.cpp and friends) only reads it. Building a Plan makes
-// no syscall beyond reading the spec files, so every rule in it is unit-tested.
+// This file: the resolved plan, what `treerun up` runs, as plain values. The runtime
+// (lib/run) only reads it.
 #pragma once
 
 #include <chrono>
@@ -64,7 +69,8 @@ struct PlanNode {
   /// Derived, the one rule for `after` and for a group being done: a node with a
   /// command is a worker unless it is a daemon; a group is a worker if one of its
   /// children is. Workers inside a daemon's own nursery do not make the daemon one: it
-  /// runs until cancelled, so `after` it waits for it to be ready.
+  /// runs until cancelled, so `after` it waits for it to be ready. See treerun(1),
+  /// SEMANTICS › Nurseries.
   bool is_worker = false;
   /// Derived from `stop`, `stop_signal` and `grace` (stop_sequence.h): what stopping
   /// this node's process does. Empty for a group: it stops when its children have.
