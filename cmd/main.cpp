@@ -75,7 +75,7 @@ bool wants_color(const LogTarget& logs, bool no_color) {
 }
 
 int cmd_up(const UpFlags& f) {
-  LoadOptions opts;
+  Overrides opts;
   opts.grace = duration_flag("--grace", f.grace);
   opts.timeout = duration_flag("--timeout", f.timeout);
   opts.logs = parse_logs(f.logs);

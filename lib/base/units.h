@@ -1,5 +1,9 @@
-// Units a spec is written in: durations, sizes and signal names. Part of base/, the
-// vocabulary every layer may use; base/ includes nothing of treerun's but itself.
+// base/ owns the vocabulary every layer may use: durations, sizes and signal names
+// (here), commands (command.h), exit statuses, file descriptors (fd.h) and cycle
+// finding (graph.h). It includes nothing of treerun's but base/ itself: no spec, plan,
+// process or run, so anything here must mean the same to every layer.
+//
+// This file: the units a spec is written in, durations, sizes and signal names.
 #pragma once
 
 #include <chrono>

@@ -1,11 +1,7 @@
 #include "plan/build.h"
 
-#include <algorithm>
 #include <filesystem>
 #include <map>
-#include <unordered_map>
-
-#include "spec/read.h"
 
 namespace treerun {
 namespace {
@@ -29,22 +25,22 @@ std::string line_ref(const SourcePos& first, const SourcePos& here) {
 
 class Builder {
  public:
-  Builder(const LoadOptions& options, Diagnostics& diags) : options_(options), diags_(diags) {}
+  Builder(const Overrides& overrides, Diagnostics& diags) : overrides_(overrides), diags_(diags) {}
 
   BuiltPlan run(const RawFile& main, const std::string& file_name) {
     Plan& plan = out_.plan;
     plan.spec_file = file_name;
     plan.name = main.name ? main.name->value : default_name(file_name);
-    plan.timeout = options_.timeout ? options_.timeout
-                   : main.timeout   ? std::optional(main.timeout->value)
-                                    : std::nullopt;
-    plan.logs = options_.logs ? *options_.logs : main.logs ? main.logs->value : LogTarget{};
-    out_.logs_from_cli = options_.logs.has_value();
+    plan.timeout = overrides_.timeout ? overrides_.timeout
+                   : main.timeout     ? std::optional(main.timeout->value)
+                                      : std::nullopt;
+    plan.logs = overrides_.logs ? *overrides_.logs : main.logs ? main.logs->value : LogTarget{};
+    out_.logs_from_cli = overrides_.logs.has_value();
 
     Inherited top;
     top.cwd = main.dir;
     top = layer(top, main.defaults, {file_name, 1, 1});
-    if (options_.grace) top.grace = *options_.grace;  // the command line replaces the top level
+    if (overrides_.grace) top.grace = *overrides_.grace;  // the command line replaces the top level
     PlanNode root;
     root.name = plan.name;
     root.pos = {file_name, 1, 1};
@@ -54,13 +50,9 @@ class Builder {
     root.stop_signal = top.stop_signal;
     plan.nodes.push_back(std::move(root));
     out_.where.emplace_back();
-    raw_.push_back(nullptr);
+    out_.raw.push_back(nullptr);
     add_children(0, main.children, top);
-
-    resolve_references();
     derive_workers();
-    wire_streams(out_, diags_);
-    order_plan(out_.plan);
     return std::move(out_);
   }
 
@@ -98,13 +90,11 @@ class Builder {
           diags_.add(raw.name->pos, "duplicate name `" + raw.name->value + "`: a sibling at " +
                                         line_ref(it->second, raw.name->pos) + " has it already");
       }
-      bool first = !raw.name || (seen.at(raw.name->value).line == raw.name->pos.line &&
-                                 seen.at(raw.name->value).col == raw.name->pos.col);
-      add_node(parent, raw, ctx, first);
+      add_node(parent, raw, ctx);
     }
   }
 
-  void add_node(NodeId parent, const RawNode& raw, const Inherited& ctx, bool index) {
+  void add_node(NodeId parent, const RawNode& raw, const Inherited& ctx) {
     NodeId id = out_.plan.nodes.size();
     PlanNode n;
     n.id = id;
@@ -115,11 +105,10 @@ class Builder {
     n.pos = raw.pos;
     Inherited mine = layer(ctx, raw.defaults, raw.pos);
     copy_settings(raw, mine, n);
-    if (index && raw.name) by_path_.emplace(n.path, id);
     out_.plan.nodes[parent].children.push_back(id);
     out_.plan.nodes.push_back(std::move(n));
     out_.where.push_back(where_of(raw));
-    raw_.push_back(&raw);
+    out_.raw.push_back(&raw);
     check_node(raw);
     if (raw.include)
       add_children(id, raw.include->children, layer(mine, raw.include->defaults, raw.include_pos));
@@ -157,6 +146,7 @@ class Builder {
     if (raw.stdout_) n.stdout_spec = raw.stdout_->value;
     if (raw.stderr_) n.stderr_spec = raw.stderr_->value;
     n.tty = raw.tty && raw.tty->value;
+    if (n.cmd) n.stop_sequence = make_stop_sequence(n.stop, n.stop_signal, n.grace);
   }
 
   /// What only this node's own keys can tell.
@@ -186,79 +176,6 @@ class Builder {
       diags_.add(raw.restart->pos, "`restart` applies only with `on_failure: restart`");
   }
 
-  /// A reference as written in node FROM: "/a/b" from the root, else from FROM's parent.
-  std::optional<NodeId> resolve(NodeId from, const std::string& ref) const {
-    std::string key;
-    if (!ref.empty() && ref.front() == '/') {
-      key = ref.substr(1);
-    } else {
-      const std::string& base = out_.plan.nodes[*out_.plan.nodes[from].parent].path;
-      key = base.empty() ? ref : base + "/" + ref;
-    }
-    auto it = by_path_.find(key);
-    return it == by_path_.end() ? std::nullopt : std::optional(it->second);
-  }
-
-  std::string missing(NodeId from, const std::string& ref) const {
-    if (!ref.empty() && ref.front() == '/') return "no node at `" + shorten(ref) + "`";
-    const PlanNode& parent = out_.plan.nodes[*out_.plan.nodes[from].parent];
-    std::string hint;
-    if (ref.find('/') == std::string::npos && parent.children.size() <= 1000) {
-      std::vector<std::string_view> names;
-      for (NodeId c : parent.children) names.push_back(out_.plan.nodes[c].name);
-      hint = did_you_mean(ref, names);
-    }
-    if (hint.empty() && out_.plan.nodes.size() <= 10'000)  // the same name elsewhere?
-      for (const auto& n : out_.plan.nodes)
-        if (n.name == ref && n.id != from) {
-          hint = " (did you mean `/" + n.path + "`?)";
-          break;
-        }
-    return "no node `" + shorten(ref) + "` next to `" + out_.plan.nodes[from].name + "`" +
-           (hint.empty() ? " (use /a/b for a path from the root)" : hint);
-  }
-
-  void resolve_references() {
-    for (NodeId id = 1; id < out_.plan.nodes.size(); ++id) {
-      const RawNode& raw = *raw_[id];
-      resolve_after(id, raw);
-      if (raw.stdin_ && raw.stdin_->type == StdinSpec::Type::sources) resolve_sources(id, raw);
-    }
-  }
-
-  void resolve_after(NodeId id, const RawNode& raw) {
-    PlanNode& n = out_.plan.nodes[id];
-    for (const auto& a : raw.after) {
-      auto target = resolve(id, a.value);
-      if (!target) diags_.add(a.pos, "`after`: " + missing(id, a.value));
-      else if (*target == id) diags_.add(a.pos, "`" + n.name + "` is after itself");
-      else if (std::find(n.after.begin(), n.after.end(), *target) == n.after.end()) {
-        n.after.push_back(*target);
-        out_.where[id].after.push_back(a.pos);
-      }
-    }
-  }
-
-  void resolve_sources(NodeId id, const RawNode& raw) {
-    for (const auto& s : raw.stdin_->from) {
-      auto text = parse_source_text(s.value);
-      if (!text) continue;  // reported by spec_read
-      auto target = resolve(id, text->path);
-      PlanNode& n = out_.plan.nodes[id];
-      SourceRef ref{target.value_or(0), text->is_stderr};
-      if (!target) diags_.add(s.pos, "`stdin`: " + missing(id, text->path));
-      else if (*target == id) diags_.add(s.pos, "`" + n.name + "` reads its own output");
-      else if (out_.plan.nodes[*target].is_group())
-        diags_.add(s.pos, "`" + shorten(text->path) + "` is a group: it has no output to read (name one of its nodes)");
-      else if (std::find(n.stdin_spec.from.begin(), n.stdin_spec.from.end(), ref) != n.stdin_spec.from.end())
-        diags_.add(s.pos, "`stdin` names `" + shorten(s.value) + "` twice");
-      else {
-        n.stdin_spec.from.push_back(ref);
-        out_.where[id].sources.push_back(s.pos);
-      }
-    }
-  }
-
   void derive_workers() {
     auto& nodes = out_.plan.nodes;
     for (auto& n : nodes) n.is_worker = n.cmd && !n.daemon;
@@ -266,29 +183,20 @@ class Builder {
     // into groups only: a daemon's own workers do not make it one.
     for (NodeId id = nodes.size(); id-- > 1;)
       if (nodes[id].is_worker && nodes[*nodes[id].parent].is_group()) nodes[*nodes[id].parent].is_worker = true;
-    for (auto& n : nodes) n.stop_sequence = stop_sequence_of(n);
   }
 
-  static std::vector<StopStep> stop_sequence_of(const PlanNode& n) {
-    if (!n.cmd) return {};
-    StopStep first{n.stop ? StopStep::Kind::command : StopStep::Kind::signal, n.stop_signal, n.grace};
-    return {first, StopStep{StopStep::Kind::kill, 9, Millis{0}}};
-  }
-
-  const LoadOptions& options_;
+  const Overrides& overrides_;
   Diagnostics& diags_;
   BuiltPlan out_;
-  std::vector<const RawNode*> raw_;  // parallel to nodes; null for the root
-  std::unordered_map<std::string, NodeId> by_path_;
   std::size_t env_entries_ = 0;
   bool env_reported_ = false;
 };
 
 }  // namespace
 
-BuiltPlan build_plan(const RawFile& main, const std::string& file_name, const LoadOptions& options,
+BuiltPlan build_plan(const RawFile& main, const std::string& file_name, const Overrides& overrides,
                      Diagnostics& diags) {
-  return Builder(options, diags).run(main, file_name);
+  return Builder(overrides, diags).run(main, file_name);
 }
 
 }  // namespace treerun

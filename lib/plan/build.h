@@ -1,17 +1,28 @@
-// RawFile -> Plan: inheritance, path resolution, references, stream wiring, order.
-// Pure: reads no file and makes no syscall (spec_read did the reading).
+// RawFile -> the tree of a Plan: inheritance of settings, one PlanNode per node, the
+// checks a node's own keys can answer, and what follows from the tree's shape alone
+// (workers, stop sequences). References between nodes are resolve.h's; stream carriers
+// streams.h's; order order.h's. Pure: reads no file and makes no syscall.
 #pragma once
 
+#include <optional>
+#include <string>
 #include <vector>
 
-#include "spec/diagnostics.h"
 #include "plan/plan.h"
-#include "plan/load.h"
+#include "spec/diagnostics.h"
 #include "spec/raw.h"
 
 namespace treerun {
 
-/// Where each resolved setting of a node was written, for validate.cpp's messages.
+/// Command-line settings that replace the spec's top-level ones.
+struct Overrides {
+  std::optional<Millis> grace;    // --grace: replaces the spec's top-level grace
+  std::optional<Millis> timeout;  // --timeout: replaces the spec's top-level timeout
+  std::optional<LogTarget> logs;  // --logs: replaces the spec's top-level logs (path absolute)
+};
+
+/// Where each resolved setting of a node was written, for the messages of the checks
+/// that need the whole plan.
 struct NodeWhere {
   SourcePos name;
   std::vector<SourcePos> after;    // parallel to PlanNode::after
@@ -23,22 +34,17 @@ struct BuiltPlan {
   Plan plan;
   std::vector<NodeWhere> where;  // parallel to plan.nodes
   bool logs_from_cli = false;    // plan.logs came from --logs
+  /// Parallel to plan.nodes, null for the root: each node as read, for resolve.h to
+  /// look up its references. They point into the RawFile given to build_plan, which
+  /// must outlive them.
+  std::vector<const RawNode*> raw;
 };
 
-/// Builds the plan from MAIN (the spec file read by spec_read), reporting what only the
-/// whole tree can tell (missing or duplicate names, dangling references, nodes with
-/// nothing to run). FILE_NAME as given by the user; "-" names the plan "stdin".
-BuiltPlan build_plan(const RawFile& main, const std::string& file_name, const LoadOptions& options,
+/// Builds the tree from MAIN (the spec file spec/read.h read), reporting what a node
+/// and its siblings can tell (duplicate names, nodes with nothing to run, keys that
+/// need a `cmd`). `after` and stream sources are left unresolved. FILE_NAME as given by
+/// the user; "-" names the plan "stdin".
+BuiltPlan build_plan(const RawFile& main, const std::string& file_name, const Overrides& overrides,
                      Diagnostics& diags);
-
-/// Fills plan.streams from the nodes' resolved stdin sources (plan_wiring.cpp).
-void wire_streams(BuiltPlan& built, Diagnostics& diags);
-
-/// Fills plan.start_order and plan.stop_order (plan_wiring.cpp).
-void order_plan(Plan& plan);
-
-/// The checks that need the built plan: after/ancestor, cycles and deadlocks, stdin
-/// inherit twice, stdout inherit vs the log stream, tty vs streams.
-void validate_plan(const BuiltPlan& built, Diagnostics& diags);
 
 }  // namespace treerun

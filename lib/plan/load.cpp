@@ -2,8 +2,12 @@
 
 #include <filesystem>
 
-#include "spec/file_read.h"
 #include "plan/build.h"
+#include "plan/order.h"
+#include "plan/resolve.h"
+#include "plan/streams.h"
+#include "plan/validate.h"
+#include "spec/file_read.h"
 #include "spec/read.h"
 
 namespace treerun {
@@ -17,7 +21,7 @@ std::string canonical_of(const fs::path& p) {
 }
 
 LoadResult load_text(std::string_view text, const std::string& file_name, const std::string& dir,
-                     const std::string& canonical, const LoadOptions& options) {
+                     const std::string& canonical, const Overrides& overrides) {
   LoadResult result;
   Diagnostics diags;
   try {
@@ -26,7 +30,10 @@ LoadResult load_text(std::string_view text, const std::string& file_name, const 
     auto raw = read_spec_text(text, file_name, dir, canonical, ctx, 1);
     // Past a budget the raw tree is cut short: building it would only add noise.
     if (!ctx.budget.exhausted) {
-      BuiltPlan built = build_plan(*raw, file_name, options, diags);
+      BuiltPlan built = build_plan(*raw, file_name, overrides, diags);
+      resolve_references(built, diags);
+      classify_streams(built, diags);
+      order_plan(built.plan);
       validate_plan(built, diags);
       if (diags.empty()) result.plan = std::move(built.plan);
     }
@@ -49,27 +56,27 @@ LoadResult failed(const std::string& file, const std::string& message) {
 }  // namespace
 
 LoadResult load_plan_from_string(std::string_view text, const std::string& file_name,
-                                 const std::string& base_dir, const LoadOptions& options) {
+                                 const std::string& base_dir, const Overrides& overrides) {
   if (text.size() > kMaxSpecBytes)
     return failed(file_name, "cannot read the spec: larger than " + std::to_string(kMaxSpecBytes >> 20) + " MiB");
   std::string dir = fs::absolute(base_dir.empty() ? "." : base_dir).lexically_normal().string();
   std::string canonical = file_name == "-" ? "" : canonical_of(fs::path(dir) / fs::path(file_name).filename());
-  return load_text(text, file_name, dir, canonical, options);
+  return load_text(text, file_name, dir, canonical, overrides);
 }
 
-LoadResult load_plan(const std::string& spec_path, const LoadOptions& options) {
+LoadResult load_plan(const std::string& spec_path, const Overrides& overrides) {
   std::error_code ec;
   if (spec_path == "-") {
     FileText f = read_stdin();
     if (!f.ok) return failed("-", "cannot read the spec from standard input: " + f.error);
     fs::path cwd = fs::current_path(ec);
-    return load_text(f.text, "-", ec ? "/" : cwd.string(), "", options);
+    return load_text(f.text, "-", ec ? "/" : cwd.string(), "", overrides);
   }
   FileText f = read_regular_file(spec_path);
   if (!f.ok) return failed(spec_path, "cannot read the spec: " + f.error);
   fs::path abs = fs::absolute(spec_path, ec).lexically_normal();
   if (ec) return failed(spec_path, "cannot read the spec: " + ec.message());
-  return load_text(f.text, spec_path, abs.parent_path().string(), canonical_of(abs), options);
+  return load_text(f.text, spec_path, abs.parent_path().string(), canonical_of(abs), overrides);
 }
 
 }  // namespace treerun

@@ -6,17 +6,13 @@
 #include <string_view>
 #include <vector>
 
-#include "spec/diagnostics.h"
+#include "plan/build.h"
 #include "plan/plan.h"
+#include "spec/diagnostics.h"
 
 namespace treerun {
 
-/// Command-line settings that replace the spec's top-level ones.
-struct LoadOptions {
-  std::optional<Millis> grace;    // --grace: replaces the spec's top-level grace
-  std::optional<Millis> timeout;  // --timeout: replaces the spec's top-level timeout
-  std::optional<LogTarget> logs;  // --logs: replaces the spec's top-level logs (path absolute)
-};
+/// The old name of Overrides (plan/build.h), kept while cmd/ still spells it so.
 
 struct LoadResult {
   std::optional<Plan> plan;          // empty if there is any problem
@@ -26,11 +22,11 @@ struct LoadResult {
 
 /// Loads SPEC_PATH ("-": standard input, whose relative paths resolve against the
 /// current directory). Never throws.
-LoadResult load_plan(const std::string& spec_path, const LoadOptions& options = {});
+LoadResult load_plan(const std::string& spec_path, const Overrides& overrides = {});
 
 /// Loads TEXT as if read from FILE_NAME, resolving relative paths against BASE_DIR.
 /// FILE_NAME "-" names the plan "stdin". For tests and the fuzzer.
 LoadResult load_plan_from_string(std::string_view text, const std::string& file_name,
-                                 const std::string& base_dir, const LoadOptions& options = {});
+                                 const std::string& base_dir, const Overrides& overrides = {});
 
 }  // namespace treerun

@@ -1,8 +1,13 @@
-// The resolved plan: what `treerun up` runs, as plain values.
+// plan/ owns the step from what a spec says (spec/'s RawFile) to what runs: an
+// immutable, checked Plan, and `treerun tree`'s text of it. It is pure: it makes no
+// syscall beyond the spec files spec/ reads, so every rule in it is unit-tested. It
+// may include spec/ and base/, never proc/, io/, probes/ or run/: those read a Plan,
+// a plan knows nothing of how it runs. load.h is the way in; it calls build.h (the
+// tree), resolve.h (references), streams.h (carriers), order.h, then validate.h and
+// deadlock.h (what only the whole plan can tell).
 //
-// The spec loader (spec_load.cpp, validate.cpp, plan_build.cpp) turns YAML into a
-// Plan; the runtime (supervisor.cpp and friends) only reads it. Building a Plan makes
-// no syscall beyond reading the spec files, so every rule in it is unit-tested.
+// This file: the resolved plan, what `treerun up` runs, as plain values. The runtime
+// (lib/run) only reads it.
 #pragma once
 
 #include <chrono>
@@ -14,6 +19,7 @@
 
 #include "base/command.h"
 #include "base/units.h"
+#include "plan/stop_sequence.h"
 #include "spec/settings.h"
 
 namespace treerun {
@@ -33,17 +39,6 @@ struct StdinSpec {
   std::vector<SourceRef> from;  // type == sources; more than one: merged line by line
   Lag lag = Lag::block;
   std::size_t buffer = 1 << 20;  // bytes, per consumer
-};
-
-/// One step of a node's stop: act, then wait up to `wait` for the group to be gone.
-/// `tree` prints these and the runtime executes them, so the two cannot disagree.
-struct StopStep {
-  enum class Kind { signal, command, kill };
-  Kind kind = Kind::signal;
-  /// kind signal: the signal. kind command: the signal sent instead when the command
-  /// cannot run, and to what a dead leader left in its group.
-  int sig = 15;
-  Millis wait{0};  // kill: none, the last step waits as long as it takes
 };
 
 struct PlanNode {
@@ -74,9 +69,11 @@ struct PlanNode {
   /// Derived, the one rule for `after` and for a group being done: a node with a
   /// command is a worker unless it is a daemon; a group is a worker if one of its
   /// children is. Workers inside a daemon's own nursery do not make the daemon one: it
-  /// runs until cancelled, so `after` it waits for it to be ready.
+  /// runs until cancelled, so `after` it waits for it to be ready. See treerun(1),
+  /// SEMANTICS › Nurseries.
   bool is_worker = false;
-  /// Derived from `stop`, `stop_signal` and `grace`: what stopping this node does.
+  /// Derived from `stop`, `stop_signal` and `grace` (stop_sequence.h): what stopping
+  /// this node's process does. Empty for a group: it stops when its children have.
   std::vector<StopStep> stop_sequence;
 
   bool is_group() const { return !cmd.has_value(); }
@@ -111,7 +108,10 @@ struct Plan {
   std::optional<Millis> timeout;
   LogTarget logs;
   std::vector<NodeId> start_order;  // a topological order over `after` and parenthood
-  std::vector<NodeId> stop_order;   // reverse: dependents and children before what they need
+  /// The reverse: dependents and children before what they need. For `treerun tree`;
+  /// the runtime derives the same order event by event (a node stops once its children
+  /// and its cancelling dependents are gone), so nothing at run time reads this.
+  std::vector<NodeId> stop_order;
   std::vector<StreamWiring> streams;  // one per source that feeds some stdin
 
   const PlanNode& root() const { return nodes.front(); }

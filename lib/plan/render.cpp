@@ -24,7 +24,7 @@ class Renderer {
   std::string heading(const std::string& s) { return "\n" + bold(s) + "\n"; }
 
   const PlanNode& node(NodeId id) const { return plan_.nodes[id]; }
-  std::string label(NodeId id) const { return node(id).path.empty() ? "/" : node(id).path; }
+  std::string label(NodeId id) const { return node(id).label(); }
 
   static std::string kind(const PlanNode& n) {
     if (!n.cmd) return "group";

@@ -1,7 +1,7 @@
 // The spec as read from YAML: typed values with their positions, nothing resolved.
 //
-// spec_read.cpp fills these (reporting unknown keys and wrong types); plan_build.cpp
-// turns them into a Plan (inheritance, references, wiring, order).
+// spec/read.cpp and the files it calls fill these (reporting unknown keys and wrong
+// types); plan/ turns them into a Plan (inheritance, references, streams, order).
 #pragma once
 
 #include <memory>

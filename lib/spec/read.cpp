@@ -3,44 +3,12 @@
 #include <filesystem>
 
 #include "spec/file_read.h"
+#include "spec/names.h"
 #include "spec/read_settings.h"
 #include "spec/yaml_guard.h"
 
 namespace treerun {
 namespace fs = std::filesystem;
-
-std::string display_path(const std::string& from_file, const std::string& path) {
-  if (fs::path(path).is_absolute() || from_file == "-") return path;
-  return (fs::path(from_file).parent_path() / path).lexically_normal().string();
-}
-
-bool valid_node_name(std::string_view s) {
-  if (s.empty() || s == "." || s == "..") return false;
-  for (char c : s)
-    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-          c == '.' || c == '-'))
-      return false;
-  return true;
-}
-
-std::optional<SourceText> parse_source_text(std::string_view text) {
-  SourceText out;
-  if (auto colon = text.find(':'); colon != std::string_view::npos) {
-    std::string_view stream = text.substr(colon + 1);
-    if (stream != "stderr" && stream != "stdout") return std::nullopt;
-    out.is_stderr = stream == "stderr";
-    text = text.substr(0, colon);
-  }
-  out.path = std::string(text);
-  if (!text.empty() && text.front() == '/') text.remove_prefix(1);
-  if (text.empty()) return std::nullopt;
-  while (true) {
-    auto slash = text.find('/');
-    if (!valid_node_name(text.substr(0, slash))) return std::nullopt;
-    if (slash == std::string_view::npos) return out;
-    text.remove_prefix(slash + 1);
-  }
-}
 
 namespace {
 

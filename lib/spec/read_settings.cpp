@@ -4,6 +4,7 @@
 #include <pcre2.h>
 
 #include "spec/file_read.h"
+#include "spec/read_stdio.h"
 
 namespace treerun {
 namespace {

@@ -1,11 +1,14 @@
-// The value-level parts of reading a spec: defaults, probes, streams, restart policy.
-// Split from spec_read.cpp, which handles files and the shape of the tree.
+// The settings of a node (and of a file's top level): defaults that children inherit,
+// behaviour keys, probes, restart policy, `logs`. The tree's shape is read.h's;
+// `stdin`, `stdout` and `stderr` are read_stdio.h's.
 #pragma once
 
 #include <optional>
 #include <string>
 
-#include "spec/read.h"
+#include "spec/raw.h"
+#include "spec/read_context.h"
+#include "spec/yaml_reader.h"
 
 namespace treerun {
 
@@ -16,13 +19,6 @@ bool read_default_key(YamlReader& r, const std::string& key, const YAML::Node& v
 /// ready, timeout, stop, on_failure, restart, stdin, stdout, stderr.
 void read_behaviour_key(YamlReader& r, const std::string& key, const YAML::Node& v,
                         const SourcePos& at, RawNode& n);
-
-/// `stdin:` in any of its forms; sources are checked for syntax, not resolved.
-std::optional<RawStdin> read_stdin_spec(YamlReader& r, const YAML::Node& v, const SourcePos& at);
-
-/// `stdout:` / `stderr:` (KEY names which).
-std::optional<At<OutputSpec>> read_output(YamlReader& r, const YAML::Node& v, const SourcePos& at,
-                                          const std::string& key);
 
 /// `logs: stdout|stderr|none|PATH`.
 std::optional<LogTarget> read_log_target(YamlReader& r, const YAML::Node& v, const SourcePos& at);

@@ -1,5 +1,6 @@
-// Reading `stdin:`, `stdout:` and `stderr:`.
-#include "spec/read_settings.h"
+#include "spec/read_stdio.h"
+
+#include "spec/names.h"
 
 namespace treerun {
 namespace {

@@ -1,6 +1,11 @@
-// The vocabulary of spec settings: values a spec file can say, as the reader gives them
-// and the plan keeps them. Part of spec/ (YAML text -> typed, positioned values, nothing
-// resolved); spec/ includes only base/.
+// spec/ owns reading a spec: YAML text (the main file, its includes, its env files)
+// -> a RawFile (raw.h) of typed values, each with the file, line and column it was
+// written at, and every problem a value can tell by itself (diagnostics.h). Nothing
+// is resolved across nodes: references, inheritance and order are plan/'s. It may
+// include base/ only, never plan/ or anything above it. read.h is the way in.
+//
+// This file: the vocabulary of spec settings, values a spec file can say, as the
+// reader gives them and the plan keeps them.
 #pragma once
 
 #include <cstddef>

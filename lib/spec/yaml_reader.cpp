@@ -62,33 +62,37 @@ std::optional<bool> YamlReader::boolean(const YAML::Node& v, std::string_view ke
   return std::nullopt;
 }
 
+namespace {
+
+/// What duration(), size() and signal() share: a scalar read with PARSE (base/units.h),
+/// or the problem "`KEY`: BAD `TEXT`HINT" at the value.
+template <class Parse>
+auto parsed(YamlReader& r, const YAML::Node& v, std::string_view key, const SourcePos& at, Parse parse,
+            std::string_view bad, std::string_view hint) -> decltype(parse(std::string_view{})) {
+  auto s = r.scalar(v, key, at);
+  if (!s) return std::nullopt;
+  if (auto x = parse(*s)) return x;
+  r.error(r.pos(v, at), "`" + std::string(key) + "`: " + std::string(bad) + " `" + shorten(*s) + "`" +
+                            std::string(hint));
+  return std::nullopt;
+}
+
+}  // namespace
+
 std::optional<Millis> YamlReader::duration(const YAML::Node& v, std::string_view key,
                                            const SourcePos& at) {
-  auto s = scalar(v, key, at);
-  if (!s) return std::nullopt;
-  if (auto d = parse_duration(*s)) return d;
-  error(pos(v, at), "`" + std::string(key) + "`: bad duration `" + shorten(*s) +
-                        "` (a number with ms, s, m or h: 250ms, 1.5s, 2m)");
-  return std::nullopt;
+  return parsed(*this, v, key, at, parse_duration, "bad duration",
+                " (a number with ms, s, m or h: 250ms, 1.5s, 2m)");
 }
 
 std::optional<std::size_t> YamlReader::size(const YAML::Node& v, std::string_view key,
                                             const SourcePos& at) {
-  auto s = scalar(v, key, at);
-  if (!s) return std::nullopt;
-  if (auto n = parse_size(*s)) return n;
-  error(pos(v, at),
-        "`" + std::string(key) + "`: bad size `" + shorten(*s) + "` (bytes, or a number with KiB, MiB, GiB)");
-  return std::nullopt;
+  return parsed(*this, v, key, at, parse_size, "bad size", " (bytes, or a number with KiB, MiB, GiB)");
 }
 
 std::optional<int> YamlReader::signal(const YAML::Node& v, std::string_view key,
                                       const SourcePos& at) {
-  auto s = scalar(v, key, at);
-  if (!s) return std::nullopt;
-  if (auto n = parse_signal(*s)) return n;
-  error(pos(v, at), "`" + std::string(key) + "`: unknown signal `" + shorten(*s) + "`");
-  return std::nullopt;
+  return parsed(*this, v, key, at, parse_signal, "unknown signal", "");
 }
 
 std::optional<Command> YamlReader::command(const YAML::Node& v, std::string_view key,

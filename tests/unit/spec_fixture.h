@@ -46,8 +46,8 @@ class TempDir {
 
 /// Loads TEXT as "spec.yaml" in DIR (relative paths resolve there).
 inline LoadResult load(const std::string& text, const std::string& dir = "/tmp",
-                       const LoadOptions& options = {}) {
-  return load_plan_from_string(text, "spec.yaml", dir, options);
+                       const Overrides& overrides = {}) {
+  return load_plan_from_string(text, "spec.yaml", dir, overrides);
 }
 
 /// Every problem, one per line, for failure messages.

@@ -243,7 +243,7 @@ children:
 }
 
 TEST_CASE("command-line grace and timeout replace the top level, not the nodes", "[load]") {
-  LoadOptions o;
+  Overrides o;
   o.grace = Millis(7000);
   o.timeout = Millis(9000);
   o.logs = LogTarget{LogTarget::Type::none, ""};

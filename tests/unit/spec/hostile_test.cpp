@@ -40,6 +40,19 @@ std::string repeat(const std::string& s, int n) {
   return out;
 }
 
+/// A billion laughs: KEY0, anchored as ANCHOR0, holds FIRST; each KEYi up to KEY29
+/// holds ten aliases of the one before, between OPEN and CLOSE.
+std::string laughs(const std::string& key, const std::string& anchor, const std::string& first,
+                   const std::string& open, const std::string& close) {
+  std::string spec = key + "0: &" + anchor + "0 " + first + "\n";
+  for (int i = 1; i < 30; ++i) {
+    spec += key + std::to_string(i) + ": &" + anchor + std::to_string(i) + " " + open;
+    for (int k = 0; k < 10; ++k) spec += std::string(k ? ", " : "") + "*" + anchor + std::to_string(i - 1);
+    spec += close + "\n";
+  }
+  return spec;
+}
+
 }  // namespace
 
 TEST_CASE("nesting 10 000 deep is refused before yaml-cpp recurses", "[hostile]") {
@@ -65,12 +78,7 @@ TEST_CASE("tree nesting deeper than the cap is refused", "[hostile]") {
 }
 
 TEST_CASE("billion laughs through children is cut off by the node budget", "[hostile]") {
-  std::string spec = "x0: &n0 {name: x, cmd: \"true\"}\n";
-  for (int i = 1; i < 30; ++i) {
-    spec += "x" + std::to_string(i) + ": &n" + std::to_string(i) + " {name: x, children: [";
-    for (int k = 0; k < 10; ++k) spec += std::string(k ? ", " : "") + "*n" + std::to_string(i - 1);
-    spec += "]}\n";
-  }
+  std::string spec = laughs("x", "n", "{name: x, cmd: \"true\"}", "{name: x, children: [", "]}");
   spec += "children: [*n29]\n";
   LoadResult r;
   double secs = timed([&] { r = load(spec); });
@@ -81,12 +89,7 @@ TEST_CASE("billion laughs through children is cut off by the node budget", "[hos
 }
 
 TEST_CASE("billion laughs in values nobody walks costs nothing", "[hostile]") {
-  std::string spec = "a0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]\n";
-  for (int i = 1; i < 30; ++i) {
-    spec += "a" + std::to_string(i) + ": &a" + std::to_string(i) + " [";
-    for (int k = 0; k < 10; ++k) spec += std::string(k ? ", " : "") + "*a" + std::to_string(i - 1);
-    spec += "]\n";
-  }
+  std::string spec = laughs("a", "a", "[lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]", "[", "]");
   spec += "children:\n  - name: x\n    cmd: *a29\n";
   LoadResult r;
   double secs = timed([&] { r = load(spec); });

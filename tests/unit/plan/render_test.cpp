@@ -1,4 +1,6 @@
 #include <catch.hpp>
+#include <tuple>
+#include <vector>
 
 #include "plan/render.h"
 #include "spec_fixture.h"
@@ -78,4 +80,63 @@ TEST_CASE("a direct pipe and a spliced fan-out are shown as such", "[render]") {
   CHECK(has(render_plan(*fan.plan, false), "\nStreams\n  a → b, c  spliced (fan-out, lag block, buffer 1MiB)\n"));
   auto none = load("children: [{name: a, cmd: x}]");
   CHECK(has(render_plan(*none.plan, false), "\nStreams\n  (none)\n"));
+}
+
+TEST_CASE("stop sequences: the stop command or the stop signal, wait grace, SIGKILL; none for a group", "[render][stop]") {
+  auto r = load(R"(grace: 2s
+children:
+  - {name: db, daemon: true, cmd: redis-server, stop: "redis-cli shutdown"}
+  - {name: job, cmd: make, stop_signal: INT}
+  - name: g
+    children: [{name: w, cmd: "true", grace: 250ms}]
+)");
+  REQUIRE_LOADS(r);
+  const Plan& p = *r.plan;
+  using Kind = StopStep::Kind;
+  auto steps = [&](const char* path) {
+    std::vector<std::tuple<Kind, int, long>> out;
+    for (const StopStep& s : p[*p.find(path)].stop_sequence) out.emplace_back(s.kind, s.sig, long(s.wait.count()));
+    return out;
+  };
+  CHECK(steps("db") == std::vector<std::tuple<Kind, int, long>>{{Kind::command, 15, 2000}, {Kind::kill, 9, 0}});
+  CHECK(steps("job") == std::vector<std::tuple<Kind, int, long>>{{Kind::signal, 2, 2000}, {Kind::kill, 9, 0}});
+  CHECK(steps("g").empty());
+  std::string t = render_plan(p, false);
+  INFO(t);
+  const std::string section =
+      "\nStop sequences\n"
+      "  g/w: SIGTERM, wait 250ms, SIGKILL\n"
+      "  job: SIGINT, wait 2s, SIGKILL\n"
+      "  db: run `redis-cli shutdown`, wait 2s, SIGKILL\n";
+  REQUIRE(t.size() >= section.size());
+  CHECK(t.substr(t.size() - section.size()) == section);
+}
+
+TEST_CASE("after a daemon with worker children waits for it to be ready, not done", "[render][regression]") {
+  // A daemon runs until cancelled, whatever its own nursery holds: its workers do not
+  // make it a worker (tree once printed "after d done" while the runtime waited for ready).
+  auto r = load(R"(
+children:
+  - name: d
+    daemon: true
+    cmd: "sleep 100"
+    children:
+      - {name: w, cmd: "true"}
+  - {name: x, after: [d], cmd: "echo x"}
+)");
+  REQUIRE_LOADS(r);
+  std::string t = render_plan(*r.plan, false);
+  INFO(t);
+  CHECK(has(t, "\nStart order\n  1. d\n  2. d/w\n  3. x  (after d ready)\n"));
+  CHECK_FALSE(has(t, "after d done"));
+  // Nor does it make a group around it one.
+  auto g = load(R"(
+children:
+  - name: g
+    children:
+      - {name: d, daemon: true, cmd: "sleep 100", children: [{name: w, cmd: "true"}]}
+  - {name: x, after: [g], cmd: "echo x"}
+)");
+  REQUIRE_LOADS(g);
+  CHECK(has(render_plan(*g.plan, false), "  (after g ready)\n"));
 }

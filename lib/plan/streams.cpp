@@ -1,9 +1,6 @@
-// The derived parts of a plan: stream wiring and start/stop order. See plan_build.h.
-#include <functional>
-#include <map>
-#include <queue>
+#include "plan/streams.h"
 
-#include "plan/build.h"
+#include <map>
 
 namespace treerun {
 namespace {
@@ -26,7 +23,7 @@ void check_source_output(const BuiltPlan& b, const StreamWiring& w, const Output
 
 }  // namespace
 
-void wire_streams(BuiltPlan& b, Diagnostics& diags) {
+void classify_streams(BuiltPlan& b, Diagnostics& diags) {
   Plan& plan = b.plan;
   // Ordered by producer, then stdout before stderr; consumers in node order.
   std::map<std::pair<NodeId, bool>, StreamWiring> by_source;
@@ -51,35 +48,6 @@ void wire_streams(BuiltPlan& b, Diagnostics& diags) {
     else w.carrier = Carrier::splice;
     plan.streams.push_back(std::move(w));
   }
-}
-
-void order_plan(Plan& plan) {
-  // Kahn's algorithm over parent -> child and target -> dependent, smallest id first so
-  // that, without `after`, the order is the spec's.
-  std::size_t n = plan.nodes.size();
-  std::vector<std::vector<NodeId>> next(n);
-  std::vector<std::size_t> indegree(n, 0);
-  auto edge = [&](NodeId from, NodeId to) { next[from].push_back(to), ++indegree[to]; };
-  for (const auto& node : plan.nodes) {
-    if (node.parent) edge(*node.parent, node.id);
-    for (NodeId t : node.after)  // after an ancestor or descendant: reported by validate
-      if (!plan.is_ancestor(t, node.id) && !plan.is_ancestor(node.id, t)) edge(t, node.id);
-  }
-  std::priority_queue<NodeId, std::vector<NodeId>, std::greater<>> ready;
-  for (NodeId i = 0; i < n; ++i)
-    if (indegree[i] == 0) ready.push(i);
-  std::vector<bool> placed(n, false);
-  while (!ready.empty()) {
-    NodeId id = ready.top();
-    ready.pop();
-    plan.start_order.push_back(id);
-    placed[id] = true;
-    for (NodeId t : next[id])
-      if (--indegree[t] == 0) ready.push(t);
-  }
-  for (NodeId i = 0; i < n; ++i)  // a cycle (reported by validate) leaves some out
-    if (!placed[i]) plan.start_order.push_back(i);
-  plan.stop_order.assign(plan.start_order.rbegin(), plan.start_order.rend());
 }
 
 }  // namespace treerun
