@@ -52,7 +52,6 @@ class Builder {
     out_.where.emplace_back();
     out_.raw.push_back(nullptr);
     add_children(0, main.children, top);
-    derive_workers();
     return std::move(out_);
   }
 
@@ -174,15 +173,6 @@ class Builder {
     }
     if (raw.restart && !(raw.on_failure && raw.on_failure->value == OnFailure::restart))
       diags_.add(raw.restart->pos, "`restart` applies only with `on_failure: restart`");
-  }
-
-  void derive_workers() {
-    auto& nodes = out_.plan.nodes;
-    for (auto& n : nodes) n.is_worker = n.cmd && !n.daemon;
-    // Children come after their parent in `nodes`, so one backward pass propagates up,
-    // into groups only: a daemon's own workers do not make it one.
-    for (NodeId id = nodes.size(); id-- > 1;)
-      if (nodes[id].is_worker && nodes[*nodes[id].parent].is_group()) nodes[*nodes[id].parent].is_worker = true;
   }
 
   const Overrides& overrides_;

@@ -7,6 +7,7 @@
 #include "plan/resolve.h"
 #include "plan/streams.h"
 #include "plan/validate.h"
+#include "plan/workers.h"
 #include "spec/file_read.h"
 #include "spec/read.h"
 
@@ -32,6 +33,7 @@ LoadResult load_text(std::string_view text, const std::string& file_name, const 
     if (!ctx.budget.exhausted) {
       BuiltPlan built = build_plan(*raw, file_name, overrides, diags);
       resolve_references(built, diags);
+      derive_workers(built.plan);
       classify_streams(built, diags);
       order_plan(built.plan);
       validate_plan(built, diags);

@@ -66,12 +66,15 @@ struct PlanNode {
   OutputSpec stderr_spec;
   bool tty = false;
 
-  /// Derived, the one rule for `after` and for a group being done: a node with a
-  /// command is a worker unless it is a daemon; a group is a worker if one of its
-  /// children is. Workers inside a daemon's own nursery do not make the daemon one: it
-  /// runs until cancelled, so `after` it waits for it to be ready. See treerun(1),
-  /// SEMANTICS › Nurseries.
+  /// Derived (workers.h), the one rule for `after` and for a group being done: a node
+  /// with a command is a worker unless it is a daemon; a group is a worker if one of
+  /// its children is a worker that is not a setup step. Workers inside a daemon's own
+  /// nursery do not make the daemon one: it runs until cancelled, so `after` it waits
+  /// for it to be ready. See treerun(1), SEMANTICS › Nurseries.
   bool is_worker = false;
+  /// Derived: a worker that only daemons wait for (a migration before a server). It
+  /// must succeed, but it does not make its group done.
+  bool setup_step = false;
   /// Derived from `stop`, `stop_signal` and `grace` (stop_sequence.h): what stopping
   /// this node's process does. Empty for a group: it stops when its children have.
   std::vector<StopStep> stop_sequence;

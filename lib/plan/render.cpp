@@ -28,7 +28,7 @@ class Renderer {
 
   static std::string kind(const PlanNode& n) {
     if (!n.cmd) return "group";
-    return n.daemon ? "daemon" : "worker";
+    return n.daemon ? "daemon" : n.setup_step ? "worker (setup step)" : "worker";
   }
 
   std::string source(const SourceRef& s) const {

@@ -76,7 +76,12 @@ void Supervisor::cancel_group(NodeId id) {
 
 /// Every worker of the group is done: it succeeded, and its daemons are torn down.
 void Supervisor::complete_group(NodeId id) {
-  nodes_[id].outcome = Outcome::ok;
+  Node& n = nodes_[id];
+  std::string workers;
+  for (NodeId child : n.spec->children)
+    if (plan_[child].is_worker && !plan_[child].setup_step) workers += (workers.empty() ? "" : ", ") + plan_[child].name;
+  log_->note(id == 0 ? -1 : n.log_source, fmt::format("done: its workers ({}) are done; stopping what still runs", workers));
+  n.outcome = Outcome::ok;
   cancel(id, {"done", "", true});
 }
 

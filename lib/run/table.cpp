@@ -125,8 +125,11 @@ bool Supervisor::group_ready(NodeId id) const {
   const Node& n = nodes_[id];
   if (n.state != State::ready) return false;
   if (!n.is_group()) return true;  // a daemon's own nursery does not hold it back
-  for (NodeId child : n.spec->children)
-    if (!group_ready(child)) return false;
+  for (NodeId child : n.spec->children) {
+    // A setup step in a group of daemons is ready when it is done and ok.
+    bool ok = plan_[child].is_worker ? dependency_met(child) : group_ready(child);
+    if (!ok) return false;
+  }
   return true;
 }
 
@@ -216,7 +219,7 @@ void Supervisor::consider_workers_done(NodeId id) {
   if (!n.is_group() || n.state != State::ready) return;
   bool any_worker = false;
   for (NodeId child : n.spec->children) {
-    if (!plan_[child].is_worker) continue;
+    if (!plan_[child].is_worker || plan_[child].setup_step) continue;  // setup steps do not end it
     any_worker = true;
     if (nodes_[child].state != State::finished) return;
   }

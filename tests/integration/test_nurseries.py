@@ -1,6 +1,9 @@
 """§4.1: groups are nurseries."""
 
+import signal
 import time
+
+import harness
 
 from harness import find, one, signal_counts
 
@@ -95,3 +98,34 @@ children:
     assert res.code == 0, res.describe()
     assert one(res.events, event="exit", node="g/d")["outcome"] == "cancelled"
     assert one(res.events, event="spawn", node="after-g")
+
+
+def test_a_setup_step_does_not_end_a_dev_stack(tr):
+    # db -> migrate -> api: the migration must succeed, but its end is not the stack's.
+    spec = tr.spec("""\
+children:
+  - {name: db, daemon: true, cmd: [{H}, touch, {T}/db.up, sleep, forever]}
+  - {name: migrate, after: [db], cmd: [{H}, exit, "0"]}
+  - {name: api, daemon: true, after: [migrate], cmd: [{H}, touch, {T}/api.up, sleep, forever]}
+""")
+    tree = tr.run(["tree", str(spec)])
+    assert "migrate  worker (setup step)" in harness.strip_ansi(tree.stdout), tree.describe()
+    p = tr.start(["up", str(spec)])
+    tr.wait_files("db.up", "api.up", proc=p)
+    p.wait_for(event="exit", node="migrate")
+    assert p.proc.poll() is None  # still up: nothing but a setup step has ended
+    p.signal(signal.SIGINT)
+    res = p.wait(15)
+    assert res.code == -signal.SIGINT, res.describe()
+    assert one(res.events, event="exit", node="api")["outcome"] == "cancelled"
+
+
+def test_the_log_says_why_a_group_is_done(tr):
+    spec = tr.spec("""\
+children:
+  - {name: server, daemon: true, cmd: [{H}, sleep, forever]}
+  - {name: test, cmd: [{H}, exit, "0"]}
+""")
+    res = tr.up(spec, timeout=20)
+    assert res.code == 0, res.describe()
+    assert "done: its workers (test) are done; stopping what still runs" in res.stdout, res.describe()

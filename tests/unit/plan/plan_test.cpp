@@ -85,6 +85,37 @@ children:
   CHECK(p.root().is_worker);
 }
 
+TEST_CASE("setup steps: workers that only daemons wait for", "[plan]") {
+  auto r = load(R"(
+children:
+  - name: stack
+    children:
+      - {name: db, cmd: x, daemon: true}
+      - {name: migrate, cmd: x, after: [db]}
+      - {name: api, cmd: x, daemon: true, after: [migrate]}
+  - name: ci
+    children:
+      - {name: build, cmd: x}
+      - {name: test, cmd: x, after: [build]}
+      - {name: server, cmd: x, daemon: true, after: [build]}
+  - {name: lonely, cmd: x}
+  - name: setups
+    children: [{name: s1, cmd: x}]
+  - {name: web, cmd: x, daemon: true, after: [setups]}
+)");
+  REQUIRE_LOADS(r);
+  const Plan& p = *r.plan;
+  auto at = [&](const char* path) -> const PlanNode& { return p[*p.find(path)]; };
+  CHECK(at("stack/migrate").setup_step);
+  CHECK(at("stack/migrate").is_worker);  // it must succeed: `after` it waits for done
+  CHECK_FALSE(at("stack").is_worker);    // its only worker is a setup step: runs until cancelled
+  CHECK_FALSE(at("ci/build").setup_step);  // a worker (test) waits for it too
+  CHECK(at("ci").is_worker);
+  CHECK_FALSE(at("lonely").setup_step);    // nothing waits for it: an ordinary worker
+  CHECK(at("setups").setup_step);          // a group of workers that only a daemon waits for
+  CHECK_FALSE(at("setups/s1").setup_step);
+}
+
 TEST_CASE("start order follows after and parenthood; stop order is its reverse", "[plan]") {
   auto r = load(R"(
 children:
