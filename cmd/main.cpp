@@ -13,6 +13,7 @@
 #include "plan/load.h"
 #include "proc/local_launcher.h"
 #include "proc/signals.h"
+#include "run/environment.h"
 #include "run/run.h"
 #include "base/units.h"
 
@@ -98,7 +99,8 @@ int cmd_up(const UpFlags& f) {
   RunResult result;
   {
     boost::asio::io_context io;
-    LocalLauncher launcher(io);
+    run.run_id = make_run_id();
+    LocalLauncher launcher(io, run.run_id);
     result = run_plan(*loaded.plan, run, io, launcher);
   }  // the guardian has its clean goodbye and is reaped before we die by a signal
   if (result.signal) die_by(result.signal);

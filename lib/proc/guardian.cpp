@@ -4,15 +4,59 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <fcntl.h>
+
 #include <cerrno>
+#include <cstdlib>
 #include <set>
+#include <string>
+#include <string_view>
 
 namespace treerun {
 namespace {
 
 constexpr int kGoodbye = 0;
 
-[[noreturn]] void watcher(int fd) {
+/// Whether PID's environment holds NEEDLE ("TREERUN_RUN_ID=..."), as a whole entry.
+bool has_entry(const char* pid, std::string_view needle) {
+  std::string path = std::string("/proc/") + pid + "/environ";
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;  // gone, or not ours to read
+  std::string env;
+  char buf[65536];
+  ssize_t n;
+  while (env.size() < (1u << 20) && (n = read(fd, buf, sizeof buf)) > 0) env.append(buf, static_cast<std::size_t>(n));
+  close(fd);
+  for (std::size_t at = 0; at < env.size(); at = env.find('\0', at) + 1) {
+    if (std::string_view(env).substr(at).starts_with(needle) &&
+        (at + needle.size() == env.size() || env[at + needle.size()] == '\0'))
+      return true;
+    if (env.find('\0', at) == std::string::npos) break;
+  }
+  return false;
+}
+
+/// Processes that left their node's group (setsid, double forks, `set -m` jobs) still
+/// carry the run's id in their environment: SIGKILL each, until a pass finds none (a
+/// pass may race a fork; the next one catches the child).
+void kill_by_run_id(std::string_view needle) {
+  for (int pass = 0; pass < 16; ++pass) {
+    DIR* proc = opendir("/proc");
+    if (!proc) return;
+    int found = 0;
+    while (dirent* e = readdir(proc)) {
+      char* end = nullptr;
+      long pid = std::strtol(e->d_name, &end, 10);
+      if (*end != '\0' || pid <= 1 || pid == getpid()) continue;
+      if (has_entry(e->d_name, needle) && kill(static_cast<pid_t>(pid), SIGKILL) == 0) ++found;
+    }
+    closedir(proc);
+    if (found == 0) return;
+  }
+}
+
+[[noreturn]] void watcher(int fd, const std::string& needle) {
   // Its own process group and deaf to the polite signals: a ctrl-c or a kill of
   // treerun's group must not take the watcher with it.
   setpgid(0, 0);
@@ -34,18 +78,20 @@ constexpr int kGoodbye = 0;
     else groups.erase(-record);
   }
   for (int pgid : groups) kill(-pgid, SIGKILL);
+  if (!needle.empty()) kill_by_run_id(needle);
   _exit(0);
 }
 
 }  // namespace
 
-Guardian::Guardian() {
+Guardian::Guardian(const std::string& run_id) {
+  std::string needle = run_id.empty() ? "" : "TREERUN_RUN_ID=" + run_id;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return;  // no guardian: pdeathsig still covers children
   pid_t pid = fork();  // treerun is still single-threaded here
   if (pid == 0) {
     close(fds[1]);
-    watcher(fds[0]);
+    watcher(fds[0], needle);
   }
   close(fds[0]);
   if (pid < 0) {

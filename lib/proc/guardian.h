@@ -2,7 +2,8 @@
 // what they started in their process groups (`sh -c 'a | b'`, a server's workers).
 // The guardian is a small forked watcher that holds the read end of a pipe and the
 // list of live process groups: when the pipe hits EOF without a clean goodbye,
-// treerun is dead, and it SIGKILLs every group still on the list.
+// treerun is dead, and it SIGKILLs every group still on the list, then every process
+// whose environment still carries the run's TREERUN_RUN_ID (what left its group).
 //
 // The watcher is the one process treerun starts without the launcher's spawn (its
 // owner, LocalLauncher, forks it first), and the one it waits for outside the Reaper:
@@ -13,6 +14,8 @@
 
 #include <sys/types.h>
 
+#include <string>
+
 #include "base/fd.h"
 
 namespace treerun {
@@ -22,7 +25,7 @@ class Guardian {
   /// Forks the watcher. Call while treerun is single-threaded (fork copies only the
   /// calling thread). The watcher keeps none of treerun's fds but its pipe, and ignores
   /// the polite signals whatever treerun did with them.
-  Guardian();
+  explicit Guardian(const std::string& run_id = "");
   /// A clean goodbye: the watcher exits without killing anything, and this waits for
   /// it (a blocking waitpid on its pid).
   ~Guardian();

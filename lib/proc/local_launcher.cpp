@@ -109,8 +109,9 @@ void build_arrays(const SpawnRequest& req, std::vector<std::string>& argv_storag
 
 }  // namespace
 
-LocalLauncher::LocalLauncher(boost::asio::io_context& io)
-    : reaper_(io),
+LocalLauncher::LocalLauncher(boost::asio::io_context& io, const std::string& run_id)
+    : guardian_(run_id),
+      reaper_(io),
       dev_null_read_(::open("/dev/null", O_RDONLY | O_CLOEXEC)),
       dev_null_write_(::open("/dev/null", O_WRONLY | O_CLOEXEC)) {
   note_signal_dispositions();

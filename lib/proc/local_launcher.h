@@ -25,7 +25,9 @@ class LocalLauncher final : public Launcher {
  public:
   /// Forks the guardian first, then takes the signal dispositions children must not
   /// inherit: install treerun's own (proc/signals.h) before constructing this.
-  explicit LocalLauncher(boost::asio::io_context& io);
+  /// RUN_ID: what the run puts in TREERUN_RUN_ID, so that the guardian can find every
+  /// process of the run if treerun dies.
+  LocalLauncher(boost::asio::io_context& io, const std::string& run_id = "");
   SpawnResult spawn(const SpawnRequest& request, ExitHandler on_exit, std::error_code& ec) override;
   void signal(const ProcHandle& p, int sig) override;
   bool group_alive(const ProcHandle& p) override;

@@ -24,6 +24,7 @@ struct RunOptions {
   bool quiet = false;
   int verbose = 0;  // 1: -v, treerun's details; 2: -vv, every state change of every node
   std::string events_path;
+  std::string run_id;  // TREERUN_RUN_ID of every node; made here when empty
 };
 
 /// How a run ended: an exit code, or a signal treerun should die by.

@@ -45,7 +45,7 @@ Supervisor::Supervisor(const Plan& plan, const RunOptions& options, boost::asio:
       sweep_timer_(io),
       nodes_(plan.nodes.size()),
       base_env_(inherited_env()),
-      run_id_(make_run_id()) {
+      run_id_(options.run_id.empty() ? make_run_id() : options.run_id) {
   if (!options.events_path.empty()) {
     std::error_code ec;
     events_.open(options.events_path, ec);

@@ -3,7 +3,7 @@
 import signal
 import time
 
-from harness import find, one, signal_counts
+from harness import find, one, pid_alive, signal_counts, wait_gone
 
 
 def wait_for_text(path, pattern: str, proc, timeout: float = 10.0) -> None:
@@ -78,3 +78,21 @@ def test_a_ctrl_c_during_a_large_start_stops_the_spawns(tr):
     spawned = len(find(events, event="spawn"))
     assert 0 < spawned < n, spawned
     assert len(find(events, event="exit")) == spawned
+
+
+def test_nothing_survives_kill_9_not_even_what_left_its_group(tr):
+    # A setsid grandchild left its node's process group while its parent lived: the
+    # guardian finds it by the run's TREERUN_RUN_ID in its environment.
+    spec = tr.spec("""\
+children:
+  - {name: d, daemon: true, cmd: [{H}, fork-orphan-setsid, "100", touch, {T}/d.up, sleep, forever]}
+""")
+    log = tr.path("log")
+    p = tr.start(["up", str(spec), "--logs", str(log)])
+    tr.wait_files("d.up", proc=p)
+    wait_for_text(log, "orphan ", p)
+    orphan = int(log.read_text().split("orphan ", 1)[1].split()[0])
+    assert pid_alive(orphan)
+    p.signal(signal.SIGKILL)
+    p.wait(5)
+    assert wait_gone(orphan, 5.0), f"pid {orphan} outlived a SIGKILLed treerun"
