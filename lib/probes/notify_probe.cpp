@@ -1,10 +1,13 @@
 #include "probes/notify_probe.h"
 
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <array>
 #include <boost/asio/local/datagram_protocol.hpp>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fmt/format.h>
 #include <string>
 #include <string_view>
@@ -26,16 +29,30 @@ class NotifyProbe final : public ReadinessProbe {
     if (!path_.empty()) ::unlink(path_.c_str());
     if (!dir_.empty()) ::rmdir(dir_.c_str());
   }
+  /// The socket is made before the spawn. If it cannot be (TMPDIR missing, a path too
+  /// long for sun_path), the node fails as soon as it starts, with the reason: waiting
+  /// out the whole timeout for a READY=1 that cannot come would say nothing.
   void prepare(std::vector<std::string>& env) override {
     const char* tmp = std::getenv("TMPDIR");
-    std::string templ = std::string(tmp && *tmp ? tmp : "/tmp") + "/treerun-XXXXXX";
-    if (!::mkdtemp(templ.data())) return;
+    std::string base = tmp && *tmp ? tmp : "/tmp";
+    std::string templ = base + "/treerun-XXXXXX";
+    if (!::mkdtemp(templ.data())) {
+      error_ = fmt::format("cannot make the notify socket's folder in {}: {}", base, std::strerror(errno));
+      return;
+    }
     dir_ = templ;
     path_ = dir_ + "/notify";
+    if (path_.size() >= sizeof(sockaddr_un{}.sun_path)) {
+      error_ = fmt::format("the notify socket's path {} is too long for a unix socket (set TMPDIR shorter)", path_);
+      return;
+    }
     error_code ec;
     socket_.open(Datagram(), ec);
     if (!ec) socket_.bind(Datagram::endpoint(path_), ec);
-    if (ec) return;
+    if (ec) {
+      error_ = fmt::format("cannot bind the notify socket {}: {}", path_, ec.message());
+      return;
+    }
     env.push_back("NOTIFY_SOCKET=" + path_);
     receive();
   }
@@ -47,6 +64,7 @@ class NotifyProbe final : public ReadinessProbe {
 
  protected:
   void begin() override {
+    if (!error_.empty()) return fail(error_);
     if (ready_seen_) succeed();
   }
 
@@ -77,6 +95,7 @@ class NotifyProbe final : public ReadinessProbe {
   std::array<char, 4096> buf_{};
   std::string dir_, path_;
   bool ready_seen_ = false;
+  std::string error_;  // why the socket could not be made
 };
 
 }  // namespace

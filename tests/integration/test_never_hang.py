@@ -96,3 +96,16 @@ children:
     p.signal(signal.SIGKILL)
     p.wait(5)
     assert wait_gone(orphan, 5.0), f"pid {orphan} outlived a SIGKILLed treerun"
+
+
+def test_a_notify_socket_that_cannot_be_made_fails_the_node_at_once(tr):
+    spec = tr.spec("""\
+children:
+  - {name: d, daemon: true, ready: {notify: true, timeout: 30s}, cmd: [{H}, sleep, forever]}
+""")
+    t0 = time.monotonic()
+    res = tr.up(spec, "--logs", "stdout", timeout=25, env={"TMPDIR": str(tr.path("no-such-folder"))})
+    assert time.monotonic() - t0 < 15, res.describe()  # far below the probe's 30 s
+    assert res.code == 124, res.describe()
+    assert "cannot make the notify socket's folder" in res.stdout, res.describe()
+    assert one(res.events, event="exit", node="d")["outcome"] == "failed"
