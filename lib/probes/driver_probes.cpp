@@ -1,6 +1,9 @@
 #include "probes/driver_probes.h"
 
+#include <netdb.h>
 #include <pcre2.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include <boost/asio/buffers_iterator.hpp>
 #include <boost/asio/connect.hpp>
@@ -12,6 +15,7 @@
 #include <string_view>
 #include <utility>
 
+#include "base/fd.h"
 #include "base/units.h"
 
 namespace treerun {
@@ -19,6 +23,31 @@ namespace asio = boost::asio;
 using boost::system::error_code;
 
 namespace {
+
+/// Whether HOST:PORT accepts a TCP connection now. Bounded (100 ms per address), so a
+/// firewalled host cannot hold the loop up; loopback answers at once.
+bool accepts_connections(const std::string& host, const std::string& port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* found = nullptr;
+  if (getaddrinfo(host.c_str(), port.c_str(), &hints, &found) != 0) return false;
+  bool accepted = false;
+  for (addrinfo* ai = found; ai && !accepted; ai = ai->ai_next) {
+    UniqueFd s(::socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!s) continue;
+    if (::connect(s.get(), ai->ai_addr, ai->ai_addrlen) == 0) {
+      accepted = true;
+    } else if (errno == EINPROGRESS) {
+      pollfd p{s.get(), POLLOUT, 0};
+      int err = 0;
+      socklen_t len = sizeof err;
+      accepted = ::poll(&p, 1, 100) == 1 && ::getsockopt(s.get(), SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0;
+    }
+  }
+  freeaddrinfo(found);
+  return accepted;
+}
 
 /// `log: REGEX`: a line of the node's stdout or stderr matches. PCRE2, with a match
 /// limit, so a long line or a pathological pattern cannot stall the loop.
@@ -65,6 +94,13 @@ class TcpProbe : public PolledProbe {
  public:
   TcpProbe(ProbeHost& host, NodeId id, const Probe& spec, std::string tcp_host, std::string port)
       : PolledProbe(host, id, spec), tcp_host_(std::move(tcp_host)), port_(std::move(port)) {}
+
+  /// Someone else already answering on the port would pass the probe for the node,
+  /// and its dependents would run against the wrong server.
+  std::string prepare(std::vector<std::string>&) override {
+    if (!accepts_connections(tcp_host_, port_)) return "";
+    return fmt::format("{}:{} already accepts connections before it started", tcp_host_, port_);
+  }
 
  protected:
   void check(Done done) override {

@@ -30,31 +30,27 @@ class NotifyProbe final : public ReadinessProbe {
     if (!dir_.empty()) ::rmdir(dir_.c_str());
   }
   /// The socket is made before the spawn. If it cannot be (TMPDIR missing, a path too
-  /// long for sun_path), the node fails as soon as it starts, with the reason: waiting
-  /// out the whole timeout for a READY=1 that cannot come would say nothing.
-  void prepare(std::vector<std::string>& env) override {
+  /// long for sun_path), the node cannot start, and says why: waiting out the whole
+  /// timeout for a READY=1 that cannot come would say nothing.
+  std::string prepare(std::vector<std::string>& env) override {
     const char* tmp = std::getenv("TMPDIR");
     std::string base = tmp && *tmp ? tmp : "/tmp";
     std::string templ = base + "/treerun-XXXXXX";
     if (!::mkdtemp(templ.data())) {
-      error_ = fmt::format("cannot make the notify socket's folder in {}: {}", base, std::strerror(errno));
-      return;
+      return fmt::format("cannot make the notify socket's folder in {}: {}", base, std::strerror(errno));
     }
     dir_ = templ;
     path_ = dir_ + "/notify";
     if (path_.size() >= sizeof(sockaddr_un{}.sun_path)) {
-      error_ = fmt::format("the notify socket's path {} is too long for a unix socket (set TMPDIR shorter)", path_);
-      return;
+      return fmt::format("the notify socket's path {} is too long for a unix socket (set TMPDIR shorter)", path_);
     }
     error_code ec;
     socket_.open(Datagram(), ec);
     if (!ec) socket_.bind(Datagram::endpoint(path_), ec);
-    if (ec) {
-      error_ = fmt::format("cannot bind the notify socket {}: {}", path_, ec.message());
-      return;
-    }
+    if (ec) return fmt::format("cannot bind the notify socket {}: {}", path_, ec.message());
     env.push_back("NOTIFY_SOCKET=" + path_);
     receive();
+    return "";
   }
   void cancel() override {
     ReadinessProbe::cancel();
@@ -64,7 +60,6 @@ class NotifyProbe final : public ReadinessProbe {
 
  protected:
   void begin() override {
-    if (!error_.empty()) return fail(error_);
     if (ready_seen_) succeed();
   }
 
@@ -95,7 +90,6 @@ class NotifyProbe final : public ReadinessProbe {
   std::array<char, 4096> buf_{};
   std::string dir_, path_;
   bool ready_seen_ = false;
-  std::string error_;  // why the socket could not be made
 };
 
 }  // namespace

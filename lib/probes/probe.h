@@ -50,8 +50,13 @@ class ReadinessProbe : public std::enable_shared_from_this<ReadinessProbe> {
   ReadinessProbe(ProbeHost& host, NodeId id, const Probe& spec);
   virtual ~ReadinessProbe() = default;
 
-  /// Adds what the node's process needs to its environment (NOTIFY_SOCKET).
-  virtual void prepare(std::vector<std::string>& env) { (void)env; }
+  /// Before the spawn: adds what the node's process needs to its environment
+  /// (NOTIFY_SOCKET), and checks what can be checked before it runs. Returns why the
+  /// node cannot start with this probe (it is then not spawned), or "".
+  virtual std::string prepare(std::vector<std::string>& env) {
+    (void)env;
+    return "";
+  }
   /// The node's process has started: begin probing, and start the timeout.
   void start();
   /// The node is going away: stop probing, report nothing.

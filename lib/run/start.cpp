@@ -121,10 +121,11 @@ void Supervisor::spawn(NodeId id) {
   n.run.generation = ++generations_;
   SpawnRequest req = request_for(id, *spec.cmd);
   if (spec.ready.type != Probe::Type::none) n.run.probe = make_probe(*this, id, spec.ready, spec.cwd);
-  if (n.run.probe) n.run.probe->prepare(req.env);
+  std::string error = n.run.probe ? n.run.probe->prepare(req.env) : "";
+  if (!error.empty()) return start_failed(id, std::move(error));
 
   OutputEnds ends;
-  std::string error = wire_stdio(id, req, ends);
+  error = wire_stdio(id, req, ends);
   std::error_code ec;
   SpawnResult r;
   unsigned gen = n.run.generation;

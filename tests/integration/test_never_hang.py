@@ -106,6 +106,7 @@ children:
     t0 = time.monotonic()
     res = tr.up(spec, "--logs", "stdout", timeout=25, env={"TMPDIR": str(tr.path("no-such-folder"))})
     assert time.monotonic() - t0 < 15, res.describe()  # far below the probe's 30 s
-    assert res.code == 124, res.describe()
+    assert res.code == 126, res.describe()  # it cannot start: it is not spawned
     assert "cannot make the notify socket's folder" in res.stdout, res.describe()
+    assert not find(res.events, event="spawn", node="d"), res.describe()
     assert one(res.events, event="exit", node="d")["outcome"] == "failed"

@@ -474,3 +474,21 @@ def test_redis_cluster_config_runs_and_stops_redis_by_command(tr):
     for e in find(ev, event="spawn"):
         assert wait_gone(e["pid"], 2), f"{e['node']} pid {e['pid']} still alive"
     assert not any(port_busy(p) for p in REDIS_PORTS), "a redis port is still open"
+
+
+def test_a_port_that_answers_before_the_node_starts_is_a_squatter(tr):
+    # The probe would pass against whoever holds the port, and dependents would run
+    # against the wrong server: the node is not started, and says why.
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        spec = tr.spec(f"""\
+children:
+  - {{name: db, daemon: true, ready: {{tcp: "127.0.0.1:{port}"}}, cmd: [{{H}}, sleep, forever]}}
+  - {{name: app, after: [db], cmd: [{{H}}, exit, "0"]}}
+""")
+        res = tr.up(spec, timeout=20)
+    assert res.code == 126, res.describe()
+    assert f"127.0.0.1:{port} already accepts connections before it started" in res.stdout, res.describe()
+    assert not find(res.events, event="spawn"), res.describe()
