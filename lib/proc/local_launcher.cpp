@@ -136,7 +136,11 @@ void LocalLauncher::note_signal_dispositions() {
   for (int sig = 1; sig < NSIG; ++sig) {
     if (sig == SIGKILL || sig == SIGSTOP) continue;
     struct sigaction sa {};
-    if (sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler != SIG_DFL) non_default_signals_.push_back(sig);
+    // The run's own handlers (stop signals, SIGCHLD) are installed after this launcher
+    // is made: reset those whatever they are now. A ctrl-c pending in a child that has
+    // not left treerun's group yet must not run treerun's handler in the vfork child.
+    bool run_catches = sig == SIGINT || sig == SIGTERM || sig == SIGHUP || sig == SIGCHLD;
+    if (run_catches || (sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler != SIG_DFL)) non_default_signals_.push_back(sig);
   }
 }
 
@@ -188,7 +192,10 @@ SpawnResult LocalLauncher::spawn(const SpawnRequest& req, ExitHandler on_exit, s
   // Registered in the same turn of the loop as the spawn: SIGCHLD is handled in a later
   // turn, so no exit is missed.
   reaper_.watch(r.proc.pid, std::move(on_exit));
-  guardian_.watch(r.proc.pgid);
+  // A node's group is forgotten once found empty. A helper beside a node (a stop
+  // command, an exec check) never is, so its group number would go stale and be reused:
+  // helpers are not insured by group, only by pdeathsig and the run id (guardian.h).
+  if (!req.beside) guardian_.watch(r.proc.pgid);
   return r;
 }
 

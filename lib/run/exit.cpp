@@ -118,7 +118,7 @@ void Supervisor::report_exit(NodeId id) {
   if (n.outcome == Outcome::failed && !run.failed_running) report_failure(id);
   else if (n.outcome == Outcome::failed && n.spec->on_failure == OnFailure::ignore) n.outcome = Outcome::failed_ignored;
   // When a node's own process exits, its children are cancelled.
-  for (NodeId child : spec.children) cancel(child, {"done", "", false});
+  cancel(spec.children, {"done", "", false});
   consider_settled(id);
 }
 

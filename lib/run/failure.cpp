@@ -72,7 +72,8 @@ void Supervisor::schedule_restart(NodeId id) {
                                        format_duration(n.spec->restart.backoff), n.attempt, n.spec->restart.max));
   n.restart_timer = std::make_unique<boost::asio::steady_timer>(io_, n.spec->restart.backoff);
   n.restart_timer->async_wait([this, id](const boost::system::error_code& ec) {
-    if (!ec) on(id, Event::restart_timer);
+    // Due in the same turn as a cancel that dropped the restart: nothing to do.
+    if (!ec && nodes_[id].state == State::restart_due) on(id, Event::restart_timer);
   });
 }
 

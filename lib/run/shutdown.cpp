@@ -30,7 +30,8 @@ std::string Supervisor::how_to_force(int sig) const {
     if (n.run.holds_terminal)
       return fmt::format("{} holds the terminal: quit it to go on, or `kill -INT {}` to force", n.spec->path,
                          ::getpid());
-  return sig == SIGINT ? "ctrl-c again to force" : "SIGINT to force";
+  if (sigints_ > 0) return sig == SIGINT && signalled_ == SIGINT ? "ctrl-c again to force" : "SIGINT again to force";
+  return "two SIGINTs force";
 }
 
 void Supervisor::arm_run_timeout() {
@@ -54,7 +55,7 @@ void Supervisor::on_signal(int sig) {
   // manager may repeat its SIGTERM; neither may take the graces away.
   if (sig == SIGINT && sigints_++ > 0) return force_all();
   if (signalled_) {
-    log_->note(-1, fmt::format("{} again: already stopping gracefully (SIGINT to force)", signal_name(sig)));
+    log_->note(-1, fmt::format("{}: already stopping gracefully ({})", signal_name(sig), how_to_force(sig)));
     return;
   }
   signalled_ = sig;

@@ -48,7 +48,9 @@ void Supervisor::open_log_pipe(NodeId id, int& child_fd, UniqueFd& keep, std::er
   Incarnation& run = nodes_[id].run;
   unsigned gen = run.generation;
   LineReader::Callbacks cb;
-  cb.on_line = [this, id](std::string_view line) { output_line(id, line); };
+  // A line from an earlier incarnation's pipe (held open by what escaped it) is logged,
+  // but must not make this incarnation ready.
+  cb.on_line = [this, id, gen](std::string_view line) { output_line(id, line, nodes_[id].run.generation == gen); };
   cb.after_batch = [this, id, gen] {
     log_->flush();
     // Drained while a process outside the group keeps the pipe open: report now.
@@ -65,9 +67,9 @@ void Supervisor::open_log_pipe(NodeId id, int& child_fd, UniqueFd& keep, std::er
   keep = std::move(p.write);
 }
 
-void Supervisor::output_line(NodeId id, std::string_view line) {
+void Supervisor::output_line(NodeId id, std::string_view line, bool current) {
   log_->line(nodes_[id].log_source, line);
-  if (auto& probe = nodes_[id].run.probe) probe->on_line(line);
+  if (auto& probe = nodes_[id].run.probe; probe && current) probe->on_line(line);
 }
 
 /// Where this incarnation's stdout or stderr goes. Ends made here are closed in the

@@ -11,23 +11,41 @@
 
 #include <fmt/format.h>
 
+#include <boost/asio/post.hpp>
+#include <span>
+
 #include "base/units.h"
 #include "run/supervisor.h"
 
 namespace treerun {
 
-/// Delivers a cancel to ID and, through the cells, to everything it reaches. Stops are
-/// considered once the marking is over, for every node it reached.
-void Supervisor::cancel(NodeId id, Cancel c) {
-  std::vector<NodeId> reached;
-  std::vector<NodeId>* outer = marking_;
-  if (!outer) marking_ = &reached;
-  std::optional<Cancel> saved = std::exchange(cancel_, std::move(c));
-  on(id, Event::cancel);
-  cancel_ = std::move(saved);
-  if (outer) return;
-  marking_ = nullptr;
-  for (NodeId at : reached) consider_stop(at);
+/// Delivers a cancel to IDS and, through the cells, to everything it reaches. Stops are
+/// considered once the marking is over, in a later turn of the loop: whether a node must
+/// wait for its dependents depends on which of them are going too, and a handler may
+/// cancel more than once (a failure goes up, then the children of an exited node).
+void Supervisor::cancel(std::span<const NodeId> ids, Cancel c) {
+  struct Restore {  // whatever a cell throws, the marking state is put back
+    Supervisor& s;
+    std::optional<Cancel> saved;
+    bool outer;
+    ~Restore() {
+      s.cancel_ = std::move(saved);
+      if (outer) s.marking_ = false;
+    }
+  } restore{*this, std::exchange(cancel_, std::move(c)), !marking_};
+  marking_ = true;
+  for (NodeId id : ids) on(id, Event::cancel);
+}
+
+void Supervisor::cancel(NodeId id, Cancel c) { cancel(std::span<const NodeId>(&id, 1), std::move(c)); }
+
+/// Considers, in a later turn, the stops that a cancel made possible.
+void Supervisor::defer_stop_check(NodeId id) {
+  stop_checks_.push_back(id);
+  if (stop_checks_.size() > 1) return;
+  boost::asio::post(io_, [this] {
+    for (NodeId at : std::exchange(stop_checks_, {})) consider_stop(at);
+  });
 }
 
 /// Cancels ID's children and, unless a group is done (it keeps the nodes that waited
@@ -148,14 +166,18 @@ bool Supervisor::run_stop_command(NodeId id) {
   req.stderr_fd = req.stdout_fd;
   SpawnResult r;
   unsigned gen = n.run.generation;
-  if (!ec)
-    r = launcher_.spawn(req, [this, id, gen](ExitStatus st) {
-      Node& n = nodes_[id];
-      if (n.run.generation != gen) return;
-      n.run.stop_cmd = 0;
-      if (!st.success()) log_->note(n.log_source, fmt::format("stop command ended: {}", st.describe()));
-      consider_settled(id);
-    }, ec);
+  try {
+    if (!ec)
+      r = launcher_.spawn(req, [this, id, gen](ExitStatus st) {
+        Node& n = nodes_[id];
+        if (n.run.generation != gen) return;
+        n.run.stop_cmd = 0;
+        if (!st.success()) log_->note(n.log_source, fmt::format("stop command ended: {}", st.describe()));
+        consider_settled(id);
+      }, ec);
+  } catch (const std::exception&) {  // bad_alloc, say: as if it could not be created
+    ec = std::make_error_code(std::errc::not_enough_memory);
+  }
   if (ec) {
     log_->note(n.log_source, fmt::format("cannot run the stop command ({}): sending the stop signal", ec.message()));
     return false;

@@ -111,7 +111,13 @@ void Supervisor::note(NodeId id, const std::function<std::string()>& text, bool 
 
 long Supervisor::run_beside(NodeId id, const Command& cmd, std::function<void(ExitStatus)> on_exit, std::string& why) {
   std::error_code ec;
-  SpawnResult r = launcher_.spawn(request_for(id, cmd), std::move(on_exit), ec);
+  SpawnResult r;
+  try {
+    r = launcher_.spawn(request_for(id, cmd), std::move(on_exit), ec);
+  } catch (const std::exception& e) {
+    why = e.what();
+    return -1;
+  }
   if (ec) {
     why = ec.message();
     return -1;
@@ -129,10 +135,11 @@ RunResult run_plan(const Plan& plan, const RunOptions& options, boost::asio::io_
   {
     Supervisor supervisor(plan, options, io, launcher);
     result = supervisor.run();
+    // The run is over and `done` is written: a late SIGTERM must not kill us now with
+    // another status. Blocked before the signal set goes, which puts the default
+    // action back. (The caller unblocks the one signal it re-raises.)
+    hold_stop_signals();
   }
-  // The run is over and `done` is written: a late SIGTERM must not kill us now with
-  // another status. (The caller unblocks the one signal it re-raises.)
-  hold_stop_signals();
   return result;
 }
 

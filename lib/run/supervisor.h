@@ -17,6 +17,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -106,7 +107,7 @@ class Supervisor final : public ProbeHost {
   bool dependency_met(NodeId dep) const;
   bool dependency_lost(NodeId dep) const;
   bool group_ready(NodeId id) const;
-  void skip(NodeId id, const std::string& reason);
+  void skip(NodeId id, const std::string& reason, bool tell = true);
   bool reopen_streams(NodeId id);
   bool restart_still_allowed(NodeId id) const;
   void notify_finished(NodeId id);
@@ -123,7 +124,7 @@ class Supervisor final : public ProbeHost {
   void arm_node_timeout(NodeId id);
   void open_log_pipe(NodeId id, int& child_fd, UniqueFd& keep, std::error_code& ec);
   /// A line of the node's output: to the log stream, and to its `log:` probe.
-  void output_line(NodeId id, std::string_view line);
+  void output_line(NodeId id, std::string_view line, bool current = true);
   void release_stream_ends(NodeId id);
   void open_terminal();
   void lend_terminal(NodeId id, SpawnRequest& req);
@@ -141,6 +142,8 @@ class Supervisor final : public ProbeHost {
 
   // stop.cpp
   void cancel(NodeId id, Cancel c);
+  void cancel(std::span<const NodeId> ids, Cancel c);
+  void defer_stop_check(NodeId id);
   void cancel_subtree(NodeId id, bool dependents);
   bool waits_for_dependents(NodeId id) const;
   void run_step(NodeId id, bool leftovers);
@@ -200,7 +203,8 @@ class Supervisor final : public ProbeHost {
   std::optional<int> first_code_;  // the first failure's (or timeout's) exit code
   std::optional<Cancel> cancel_;   // the payload of the cancel being delivered
   std::string reason_;             // the payload of probe_failed
-  std::vector<NodeId>* marking_ = nullptr;  // while a cancel marks: who it reached
+  bool marking_ = false;           // a cancel is marking: stop checks wait for it
+  std::vector<NodeId> stop_checks_;  // stops to consider in the next turn
   unsigned generations_ = 0;       // incarnations spawned so far
   std::deque<NodeId> start_queue_; // processes whose start is due, oldest first
   std::vector<std::shared_ptr<Carrier>> carriers_;

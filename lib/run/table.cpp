@@ -31,7 +31,7 @@ constexpr std::array<Row, kStates> kProcess = {{
   /* awaiting_tty */ {nop,               bug,           &S::spawn_now,bug,             bug,               bug,               bug,            bug,            bug,       &S::unqueue_cancelled,  bug,                  bug,           nop,           bug,          bug},
   /* starting     */ {bug,               nop,           bug,          &S::become_ready,&S::fail_not_ready,&S::fail_timed_out,&S::leader_gone,bug,            bug,       &S::cancel_running,     bug,                  bug,           &S::force_kill,bug,          bug},
   /* ready        */ {bug,               nop,           bug,          nop,             bug,               &S::fail_timed_out,&S::leader_gone,bug,            bug,       &S::cancel_running,     bug,                  bug,           &S::force_kill,bug,          bug},
-  /* cancelling   */ {bug,               nop,           bug,          nop,             nop,               &S::fail_timed_out,&S::leader_gone,bug,            bug,       nop,                    &S::first_stop_step,  bug,           &S::force_kill,bug,          bug},
+  /* cancelling   */ {bug,               nop,           bug,          nop,             nop,               nop,               &S::leader_gone,bug,            bug,       nop,                    &S::first_stop_step,  bug,           &S::force_kill,bug,          bug},
   /* stopping     */ {bug,               nop,           bug,          nop,             nop,               nop,               &S::leader_gone,bug,            bug,       nop,                    bug,                  &S::next_stop_step, &S::force_kill, bug,     bug},
   /* killing      */ {bug,               nop,           bug,          nop,             nop,               nop,               &S::leader_gone,bug,            bug,       nop,                    bug,                  nop,           nop,           bug,          bug},
   /* draining     */ {bug,               nop,           bug,          bug,             bug,               nop,               bug,            &S::report_exit,bug,       &S::cancel_after_exit,  &S::stop_leftovers,   &S::expire_leftovers, &S::force_kill, bug,      bug},
@@ -189,7 +189,7 @@ void Supervisor::consider_stop(NodeId id) {
   Node& n = nodes_[id];
   if (n.is_group() || !n.cancelled || n.run.stop_sent() || n.run.proc.pid <= 0) return;
   if (!n.leader_alive() && n.run.group_gone) return;
-  if (marking_) return marking_->push_back(id);
+  if (marking_) return defer_stop_check(id);
   for (NodeId child : n.spec->children)
     if (!nodes_[child].done()) return;
   if (waits_for_dependents(id)) return;
@@ -271,12 +271,15 @@ void Supervisor::skip_lost(NodeId id) {
   std::optional<NodeId> failed_dep;
   for (NodeId dep : n.spec->after)
     if (!nodes_[dep].failure_reason.empty() && dependency_lost(dep)) failed_dep = dep;
-  skip(id, n.skip_reason);
-  if (!n.spec->is_worker || !failed_dep) return;
+  bool fails = n.spec->is_worker && failed_dep;
+  skip(id, n.skip_reason, /*tell=*/!fails);
+  if (!fails) return;
+  // The failure goes up before its parent and dependents learn it is finished.
   n.failure_reason = fmt::format("skipped: its `after` {} failed", plan_[*failed_dep].path);
   n.failure_code = 1;
-  if (n.spec->on_failure == OnFailure::ignore) return log_->note(n.log_source, "failure ignored (on_failure: ignore)");
-  propagate_failure(id, 1, n.spec->path);
+  if (n.spec->on_failure == OnFailure::ignore) log_->note(n.log_source, "failure ignored (on_failure: ignore)");
+  else propagate_failure(id, 1, n.spec->path);
+  notify_finished(id);
 }
 
 void Supervisor::skip_cancelled(NodeId id) {
@@ -293,14 +296,14 @@ void Supervisor::unqueue_cancelled(NodeId id) {
 
 /// ID and everything inside it will never start: all of it is finished, so that what
 /// waits for any of it (an `after` naming a node inside) learns so too.
-void Supervisor::skip(NodeId id, const std::string& reason) {
+void Supervisor::skip(NodeId id, const std::string& reason, bool tell) {
   Node& n = nodes_[id];
   n.outcome = Outcome::not_started;
   n.skip_reason = reason;
   set_state(id, State::finished);
   for (NodeId child : n.spec->children)
     if (nodes_[child].state == State::pending) skip(child, "not started: " + n.spec->path + " was not started");
-  notify_finished(id);
+  if (tell) notify_finished(id);
 }
 
 /// Settled: finished, or due for a restart its failure policy chose.
@@ -363,7 +366,7 @@ void Supervisor::restart(NodeId id) {
     for (NodeId child : n.spec->children) todo.push_back(child);
   }
   if (!plan_[id].children.empty() && !reopen_streams(id)) return;
-  on(id, Event::can_start);
+  consider_start(id);  // its `after` and its parent are checked again, as for a first start
 }
 
 /// A group restarted as a whole gets fresh streams. Out of descriptors (EMFILE), it

@@ -349,7 +349,7 @@ children:
     harness.EventWaiter(tr.path("ev.jsonl")).wait_for(event="stop", node="t")
     # Only a second SIGINT forces (a repeated SIGTERM does not): the first is heard...
     os.kill(tpid, signal.SIGINT)
-    wait_until(lambda: "SIGINT again" in tr.path("log").read_text(), "the first SIGINT was heard")
+    wait_until(lambda: "SIGINT: already stopping" in tr.path("log").read_text(), "the first SIGINT was heard")
     os.kill(tpid, signal.SIGINT)  # ... and the second forces
     s.expect(r"ALLDONE")
     status = s.wait(10)
@@ -545,10 +545,10 @@ children:
     # would not; a SIGINT after the SIGTERM is the first, the next one forces.
     assert "kill -INT" in tr.path("log").read_text()
     os.kill(s.pid, signal.SIGTERM)
-    wait_until(lambda: "SIGTERM again" in tr.path("log").read_text(), "the second SIGTERM was heard")
+    wait_until(lambda: "SIGTERM: already stopping" in tr.path("log").read_text(), "the second SIGTERM was heard")
     assert not find(s.waiter.events(), event="kill")
     os.kill(s.pid, signal.SIGINT)
-    wait_until(lambda: "SIGINT again" in tr.path("log").read_text(), "the first SIGINT was heard")
+    wait_until(lambda: "SIGINT: already stopping" in tr.path("log").read_text(), "the first SIGINT was heard")
     os.kill(s.pid, signal.SIGINT)
     status = s.wait(10)
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM, (status, s.text)

@@ -46,17 +46,6 @@ class NoMoreDescriptors {
 };
 
 /// Ends a run that would hang, so that a broken supervisor fails the test instead.
-struct Watchdog {
-  boost::asio::steady_timer timer;
-  bool fired = false;
-  Watchdog(boost::asio::io_context& io, std::chrono::milliseconds after) : timer(io, after) {
-    timer.async_wait([this, &io](const boost::system::error_code& ec) {
-      if (ec) return;
-      fired = true;
-      io.stop();
-    });
-  }
-};
 
 }  // namespace
 

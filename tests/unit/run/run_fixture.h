@@ -2,6 +2,9 @@
 // a FakeLauncher and the Supervisor, made the way run_plan makes them.
 #pragma once
 
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
 #include <fstream>
@@ -102,5 +105,19 @@ inline long at(const std::vector<std::string>& journal, const std::string& entry
     if (journal[i] == entry) return static_cast<long>(i);
   return -1;
 }
+
+/// Stops the loop if the run has not ended by then: a run that hangs fails its test
+/// instead of hanging the suite.
+struct Watchdog {
+  boost::asio::steady_timer timer;
+  bool fired = false;
+  Watchdog(boost::asio::io_context& io, std::chrono::milliseconds after) : timer(io, after) {
+    timer.async_wait([this, &io](const boost::system::error_code& ec) {
+      if (ec) return;
+      fired = true;
+      io.stop();
+    });
+  }
+};
 
 }  // namespace treerun::test
