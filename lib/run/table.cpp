@@ -256,7 +256,9 @@ void Supervisor::become_ready(NodeId id) {
   set_state(id, State::ready);
   n.run.was_ready = true;
   events_.ready(n.spec->path);
-  if (id != 0 && n.spec->ready.type != Probe::Type::none) log_->note(n.log_source, "ready");
+  if (id != 0 && n.spec->ready.type != Probe::Type::none)
+    log_->note(n.log_source, fmt::format("ready ({:.2f}s after its start)",
+                                         std::chrono::duration<double>(Clock::now() - n.run.started).count()));
   for (NodeId child : n.spec->children) consider_start(child);
   for (std::optional<NodeId> at = id; at; at = plan_[*at].parent)
     for (NodeId dep : nodes_[*at].dependents) consider_start(dep);

@@ -136,6 +136,10 @@ class Generator:
                    for n in root.walk() if self._reaches_root_as_worker(n)):
             root.children.append(self.leaf(root, "worker_ok"))
         self.add_after_edges(root)
+        if not root_is_worker(root):
+            # Its workers are all setup steps (only daemons wait for them): the run would
+            # go on until cancelled. A last worker nothing waits for ends it.
+            root.children.append(self.leaf(root, "worker_ok"))
         return root
 
     @staticmethod
@@ -275,6 +279,43 @@ class Generator:
 
 # ---------------------------------------------------------------------------------------
 # YAML
+
+
+def root_is_worker(root: Node) -> bool:
+    """treerun's worker rule (plan/workers.cpp): a worker that only daemons wait for is a
+    setup step; a group is a worker if a child is a worker that is not a setup step."""
+    nodes = list(root.walk())
+    by_path = {n.path: n for n in nodes}
+
+    def target(n: Node, ref: str):
+        if ref.startswith("/"):
+            return by_path.get(ref[1:])
+        return next((s for s in n.parent.children if s.name == ref), None)
+
+    dependents = {id(n): [] for n in nodes}
+    for n in nodes:
+        for ref in n.after:
+            t = target(n, ref)
+            if t is not None:
+                dependents[id(t)].append(n)
+    worker = {id(n): n.has_cmd() and not n.daemon for n in nodes}
+    setup: set[int] = set()
+    changed = True
+    while changed:
+        for n in nodes:
+            if not n.has_cmd():
+                worker[id(n)] = False
+        for n in reversed(nodes):  # children before parents
+            p = n.parent
+            if p is not None and not p.has_cmd() and worker[id(n)] and id(n) not in setup:
+                worker[id(p)] = True
+        changed = False
+        for n in nodes:
+            deps = dependents[id(n)]
+            if worker[id(n)] and id(n) not in setup and deps and not any(worker[id(d)] for d in deps):
+                setup.add(id(n))
+                changed = True
+    return worker[id(root)]
 
 
 def q(s: str) -> str:
