@@ -1,6 +1,11 @@
-"""How a node's command runs (treerun(1), THE SPEC › cmd): a string `cmd` of plain words
-runs directly, as the shell would split it, with no /bin/sh between treerun and the
-program; one with shell syntax runs by `/bin/sh -c` (issue 14, item 3).
+"""How a node's command runs and where its output goes (treerun(1), THE SPEC › cmd,
+stdout, stderr):
+
+- a string `cmd` of plain words runs directly, as the shell would split it, with no
+  /bin/sh between treerun and the program; one with shell syntax runs by `/bin/sh -c`
+  (issue 14, item 3);
+- `stdout` and `stderr` to one file share one open file description, as `>f 2>&1`, and
+  `stderr: stdout` says so (issue 14, item 5).
 """
 
 from harness import node_lines, one
@@ -60,3 +65,66 @@ children:
     tree = tr.run(["tree", str(spec)])
     assert "├─ shout  worker  `sh -c 'echo $TREERUN_NODE | tr a-z A-Z'`\n" in tree.stdout, tree.stdout
     assert "├─ src  worker  `sh -c 'yes | cat'`\n" in tree.stdout, tree.stdout
+
+
+def interleaved(pairs: int) -> str:
+    """A trhelper argv (YAML flow list) that writes out-N to stdout and err-N to stderr,
+    alternately, each line its own write."""
+    words = []
+    for i in range(pairs):
+        words += ["echo", f"out-{i}", "echo-err", f"err-{i}"]
+    return "[{H}, " + ", ".join(words) + "]"
+
+
+def expected_lines(pairs: int) -> list[str]:
+    return [line for i in range(pairs) for line in (f"out-{i}", f"err-{i}")]
+
+
+def test_stdout_and_stderr_to_the_same_file_lose_no_line(tr):
+    # Two descriptions of one file each keep their own offset, and overwrite each
+    # other's lines; one description (as `>f 2>&1`) keeps them all, in order.
+    spec = tr.spec(f"""\
+children:
+  - name: both
+    cmd: {interleaved(200)}
+    stdout: {{file: both.log}}
+    stderr: {{file: ./both.log}}
+  - name: merged
+    cmd: {interleaved(200)}
+    stdout: {{file: merged.log, append: true}}
+    stderr: stdout
+""")
+    tr.path("merged.log").write_text("before\n")
+    res = tr.up(spec)
+    assert res.code == 0, res.describe()
+    assert tr.path("both.log").read_text().splitlines() == expected_lines(200)
+    assert tr.path("merged.log").read_text().splitlines() == ["before"] + expected_lines(200)
+
+
+def test_stderr_stdout_follows_stdout_to_the_log_and_into_a_stream(tr):
+    spec = tr.spec(f"""\
+children:
+  - {{name: logged, cmd: {interleaved(3)}, stderr: stdout}}
+  - {{name: src, cmd: {interleaved(3)}, stderr: stdout}}
+  - {{name: sink, cmd: [cat], stdin: src}}
+""")
+    res = tr.up(spec)
+    assert res.code == 0, res.describe()
+    assert node_lines(res.stdout, "logged") == expected_lines(3), res.describe()
+    assert node_lines(res.stdout, "src") == [], res.describe()
+    assert node_lines(res.stdout, "sink") == expected_lines(3), res.describe()
+
+
+def test_check_validates_stderr_stdout(tr):
+    spec = tr.spec("""\
+children:
+  - {name: a, cmd: x, stderr: stdout}
+  - {name: b, cmd: x, stdin: "a:stderr"}
+  - {name: c, cmd: x, stdout: stderr}
+""")
+    res = tr.run(["check", str(spec)])
+    assert res.code == 1, res.describe()
+    assert (f"{spec}:2:31: `a`'s stderr goes to its stdout (`stderr: stdout`), so it cannot also feed `b`"
+            in res.stderr), res.describe()
+    assert (f"{spec}:4:31: `stdout` must be log, inherit, null or {{file: PATH}}, not `stderr` "
+            "(to send stderr where stdout goes, write `stderr: stdout`)" in res.stderr), res.describe()

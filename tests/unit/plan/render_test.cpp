@@ -146,11 +146,13 @@ TEST_CASE("tree shows which commands run directly and which by the shell", "[ren
   auto r = load(R"spec(children:
   - {name: direct, cmd: "yes"}
   - {name: shell, cmd: "yes | head -n 1", stop: "kill $(cat pid)"}
+  - {name: out, cmd: "make all", stdout: {file: /tmp/make.log}, stderr: stdout}
 )spec");
   REQUIRE_LOADS(r);
   std::string t = render_plan(*r.plan, false);
   INFO(t);
   CHECK(has(t, "├─ direct  worker  `yes`\n"));
-  CHECK(has(t, "└─ shell  worker  `sh -c 'yes | head -n 1'`\n"));
+  CHECK(has(t, "├─ shell  worker  `sh -c 'yes | head -n 1'`\n"));
+  CHECK(has(t, "└─ out  worker  `make all`  stdout: file /tmp/make.log, stderr: stdout\n"));
   CHECK(has(t, "  shell: run `sh -c 'kill $(cat pid)'`, wait 3s, SIGKILL\n"));
 }

@@ -186,6 +186,14 @@ children:
     {"a stream alone never deadlocks, whatever its direction",
      "children:\n  - {name: a, cmd: x, stdin: b}\n  - {name: b, cmd: x, stdin: a}\n", {}},
 
+    {"`stderr: stdout` sends stderr into stdout: it is no source of its own", R"(children:
+  - {name: a, cmd: x, stderr: stdout}
+  - {name: b, cmd: x, stdin: "a:stderr"}
+  - {name: c, cmd: x, stdin: a}
+)",
+     {{"`a`'s stderr goes to its stdout (`stderr: stdout`), so it cannot also feed `b`", 2, 31}},
+     count(1)},
+
     {"after an ancestor or a descendant", R"(children:
   - name: g
     children:
