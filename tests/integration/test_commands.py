@@ -5,7 +5,8 @@ stdout, stderr):
   /bin/sh between treerun and the program; one with shell syntax runs by `/bin/sh -c`
   (issue 14, item 3);
 - `stdout` and `stderr` to one file share one open file description, as `>f 2>&1`, and
-  `stderr: stdout` says so (issue 14, item 5).
+  `stderr: stdout` says so (issue 14, item 5);
+- `check` refuses a consumer `after` its own producer (issue 15, item 8).
 """
 
 from harness import node_lines, one
@@ -128,3 +129,21 @@ children:
             in res.stderr), res.describe()
     assert (f"{spec}:4:31: `stdout` must be log, inherit, null or {{file: PATH}}, not `stderr` "
             "(to send stderr where stdout goes, write `stderr: stdout`)" in res.stderr), res.describe()
+
+
+def test_check_refuses_a_consumer_after_its_own_producer(tr):
+    # c would start only once p is done, and p blocks once the pipe to c is full: a hang
+    # as soon as p writes more than the buffers hold.
+    spec = tr.spec("""\
+children:
+  - {name: p, cmd: [{H}, write-bytes, "50000000"]}
+  - {name: c, cmd: [{H}, checksum-stdin], stdin: p, after: [p]}
+""")
+    res = tr.run(["check", str(spec)])
+    assert res.code == 1, res.describe()
+    assert f"{spec}:3:" in res.stderr and "deadlock: c -> p -> c (`c` is after `p`; `p` writes into " \
+        "`c`'s stdin" in res.stderr, res.describe()
+    up = tr.up(spec, timeout=20)
+    assert up.code == 125, up.describe()
+    assert "nothing was started" in up.stderr, up.describe()
+    assert not up.events, up.describe()
