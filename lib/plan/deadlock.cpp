@@ -61,6 +61,15 @@ class WaitGraph {
         const PlanNode& p = plan_.nodes[src.node];
         g_[D(id)].push_back(p.is_worker ? D(p.id) : S(p.id));
       }
+    // And the other way: a worker that writes into a stream finishes only once its
+    // consumers take what it writes. Under lag: block a consumer that has not started
+    // takes nothing, so the worker blocks as soon as the pipe and the buffer are full:
+    // a consumer `after` its own producer hangs on any output past that. (Under lag:
+    // drop treerun drops what that consumer cannot take, and the producer runs on.)
+    for (const auto& src : n.stdin_spec.from) {
+      const PlanNode& p = plan_.nodes[src.node];
+      if (p.is_worker && n.stdin_spec.lag == Lag::block) g_[D(p.id)].push_back(S(id));
+    }
   }
 
   bool reads_from(const PlanNode& c, NodeId p) const {
@@ -81,6 +90,9 @@ class WaitGraph {
           *after_pos = b_.where[a.id].after[i];
           return shown(a) + " is after " + shown(t);
         }
+    if (u % 3 == 2 && v % 3 == 0 && reads_from(t, a.id) && a.is_worker && t.stdin_spec.lag == Lag::block)
+      return shown(a) + " writes into " + shown(t) + "'s stdin, which nothing reads before " + shown(t) +
+             " starts: past the pipe's buffer " + shown(a) + " blocks and never exits";
     if (u % 3 == 2 && reads_from(a, t.id))
       return shown(a) + " reads " + shown(t) + "'s output" +
              (v % 3 == 2 ? ", which ends only when it exits" : ", which cannot start before it");

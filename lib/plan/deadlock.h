@@ -1,5 +1,6 @@
 // Deadlocks: a set of nodes each waiting for another of them to start, be ready or be
-// done, through `after`, parenthood and streams. Found as cycles in a wait-for graph
+// done, through `after`, parenthood and streams (a consumer waits for its producer to
+// end; a producer, for its consumers to start reading). Found as cycles in a wait-for graph
 // over three events per node, using the one worker rule of PlanNode::is_worker.
 #pragma once
 

@@ -49,6 +49,7 @@ class Renderer {
       case OutputSpec::Type::null: return std::string(name) + ": null";
       case OutputSpec::Type::file:
         return std::string(name) + (o.append ? ": append to " : ": file ") + o.path;
+      case OutputSpec::Type::as_stdout: return std::string(name) + ": stdout";
     }
     return "";
   }

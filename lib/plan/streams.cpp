@@ -12,9 +12,10 @@ void check_source_output(const BuiltPlan& b, const StreamWiring& w, const Output
   if (out.type == OutputSpec::Type::log) return;
   const PlanNode& p = b.plan.nodes[w.source.node];
   const char* stream = w.source.is_stderr ? "stderr" : "stdout";
-  const char* what = out.type == OutputSpec::Type::inherit ? "inherit"
-                     : out.type == OutputSpec::Type::null  ? "null"
-                                                           : "a file";
+  const char* what = out.type == OutputSpec::Type::inherit     ? "inherit"
+                     : out.type == OutputSpec::Type::null      ? "null"
+                     : out.type == OutputSpec::Type::as_stdout ? "its stdout (`stderr: stdout`)"
+                                                               : "a file";
   const NodeWhere& where = b.where[p.id];
   diags.add(w.source.is_stderr ? where.stderr_ : where.stdout_,
             "`" + p.name + "`'s " + stream + " goes to " + what + ", so it cannot also feed `" +

@@ -1,6 +1,7 @@
 // Starting a node's process: its stdio (streams, log pipes, files, the terminal), the
 // spawn itself through the Launcher, and the deadlines that start with it.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -18,6 +19,13 @@ UniqueFd open_output_file(const OutputSpec& out, std::error_code& ec) {
   UniqueFd fd(::open(out.path.c_str(), flags, 0644));
   if (!fd) ec.assign(errno, std::system_category());
   return fd;
+}
+
+/// Whether A and B are open on the same file (a link or another spelling of one path).
+bool same_file(const UniqueFd& a, const UniqueFd& b) {
+  struct stat sa {}, sb {};
+  return a && b && ::fstat(a.get(), &sa) == 0 && ::fstat(b.get(), &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
 }
 
 /// True when a stop for this node could still come after a restart, so the stream
@@ -96,6 +104,7 @@ std::string Supervisor::wire_output(NodeId id, const OutputSpec& out, bool is_st
       if (ec) return fmt::format("cannot open {}: {}", out.path, ec.message());
       fd = keep.get();
       break;
+    case OutputSpec::Type::as_stdout: break;  // wire_stdio's: it needs stdout's end
   }
   return "";
 }
@@ -108,8 +117,18 @@ std::string Supervisor::wire_stdio(NodeId id, SpawnRequest& req, OutputEnds& end
                      spec.stderr_spec.type == OutputSpec::Type::log && !n.stdout_end && !n.stderr_end;
   // Both to the log: one pipe serves both (as `2>&1`), which halves the fds treerun
   // holds, and every spawn pays for each open fd when exec closes them in the child.
-  if (both_to_log) req.stderr_fd = req.stdout_fd;
+  // `stderr: stdout` is `2>&1`: wherever stdout goes, a stream's pipe included.
+  if (both_to_log || spec.stderr_spec.type == OutputSpec::Type::as_stdout) req.stderr_fd = req.stdout_fd;
   else if (error.empty()) error = wire_output(id, spec.stderr_spec, true, req.stderr_fd, ends);
+  // One file for both is `>f 2>&1` too: one open file description, so that both write
+  // at its one offset. Two (`>f 2>f`) each keep their own and overwrite each other's
+  // lines. Each was opened as its own settings say (a truncation included), as a shell
+  // would; stdout's description then serves both.
+  if (error.empty() && spec.stdout_spec.type == OutputSpec::Type::file &&
+      spec.stderr_spec.type == OutputSpec::Type::file && same_file(ends.out, ends.err)) {
+    req.stderr_fd = req.stdout_fd;
+    ends.err.reset();
+  }
   if (spec.stdin_spec.type == StdinSpec::Type::inherit) req.stdin_fd = STDIN_FILENO;
   else if (n.stdin_end) req.stdin_fd = n.stdin_end.get();
   if (spec.tty) lend_terminal(id, req);

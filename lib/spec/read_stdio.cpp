@@ -93,9 +93,17 @@ std::optional<At<OutputSpec>> read_output(YamlReader& r, const YAML::Node& v, co
   if (*s == "log") o.type = OutputSpec::Type::log, o.log_explicit = true;
   else if (*s == "inherit") o.type = OutputSpec::Type::inherit;
   else if (*s == "null") o.type = OutputSpec::Type::null;
-  else {
-    r.error(p, "`" + key + "` must be log, inherit, null or {file: PATH}, not `" + shorten(*s) + "`" +
-                   did_you_mean(*s, {"log", "inherit", "null"}));
+  else if (*s == "stdout" && key == "stderr") o.type = OutputSpec::Type::as_stdout;
+  else if (key == "stderr") {
+    r.error(p, "`stderr` must be log, inherit, null, stdout or {file: PATH}, not `" + shorten(*s) + "`" +
+                   did_you_mean(*s, {"log", "inherit", "null", "stdout"}));
+    return std::nullopt;
+  } else {
+    // `stdout: stderr` reads like `1>&2`, which treerun has no use for: say what there is.
+    std::string hint = *s == "stderr" || *s == "stdout"
+                           ? " (to send stderr where stdout goes, write `stderr: stdout`)"
+                           : did_you_mean(*s, {"log", "inherit", "null"});
+    r.error(p, "`stdout` must be log, inherit, null or {file: PATH}, not `" + shorten(*s) + "`" + hint);
     return std::nullopt;
   }
   return At<OutputSpec>{o, p};

@@ -14,7 +14,8 @@ namespace treerun {
 /// {from, lag, buffer}. Empty after a problem (reported).
 std::optional<RawStdin> read_stdin_spec(YamlReader& r, const YAML::Node& v, const SourcePos& at);
 
-/// `stdout:` / `stderr:` (KEY names which): log, inherit, null or {file, append}.
+/// `stdout:` / `stderr:` (KEY names which): log, inherit, null or {file, append}; and
+/// for `stderr:` only, `stdout` (where stdout goes, as `2>&1`).
 std::optional<At<OutputSpec>> read_output(YamlReader& r, const YAML::Node& v, const SourcePos& at,
                                           const std::string& key);
 

@@ -45,7 +45,8 @@ enum class Lag { block, drop };
 enum class StdinKind { null, inherit, sources };
 
 struct OutputSpec {
-  enum class Type { log, inherit, null, file };
+  /// as_stdout: `stderr: stdout`, where stdout goes (`2>&1`); never for stdout.
+  enum class Type { log, inherit, null, file, as_stdout };
   Type type = Type::log;
   bool log_explicit = false;  // the spec said `log` (a source that feeds a stdin logs only then)
   std::string path;           // type == file; absolute

@@ -98,8 +98,8 @@ std::optional<int> YamlReader::signal(const YAML::Node& v, std::string_view key,
 std::optional<Command> YamlReader::command(const YAML::Node& v, std::string_view key,
                                            const SourcePos& at) {
   SourcePos p = pos(v, at);
-  Command c;
   if (v.IsSequence()) {
+    Command c;
     for (const auto& item : v) {
       auto s = scalar(item, key, p);
       if (!s) return std::nullopt;
@@ -121,9 +121,10 @@ std::optional<Command> YamlReader::command(const YAML::Node& v, std::string_view
     error(p, "`" + std::string(key) + "` is empty");
     return std::nullopt;
   }
-  c.shell = true;
-  c.argv = {*s};
-  return c;
+  // Plain words run directly, as the shell would run them but with no shell between
+  // treerun and the program: dash forks instead of exec'ing, so a signal the program
+  // dies of would come back as the shell's exit 128+N. Anything else is the shell's.
+  return command_from_string(std::move(*s));
 }
 
 std::optional<std::vector<At<std::string>>> YamlReader::strings(const YAML::Node& v,

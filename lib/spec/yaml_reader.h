@@ -53,6 +53,8 @@ class YamlReader {
   std::optional<Millis> duration(const YAML::Node& v, std::string_view key, const SourcePos& at);
   std::optional<std::size_t> size(const YAML::Node& v, std::string_view key, const SourcePos& at);
   std::optional<int> signal(const YAML::Node& v, std::string_view key, const SourcePos& at);
+  /// A list is the argv; a string is command_from_string()'s (base/command.h): plain
+  /// words run directly, anything else by `/bin/sh -c`.
   std::optional<Command> command(const YAML::Node& v, std::string_view key, const SourcePos& at);
   /// A string or a list of strings.
   std::optional<std::vector<At<std::string>>> strings(const YAML::Node& v, std::string_view key,

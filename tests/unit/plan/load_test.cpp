@@ -78,8 +78,9 @@ children:
   CHECK(db.ready.timeout == Millis(10'000));
   CHECK(db.ready.interval == Millis(50));
   CHECK(db.ready.pos.line == 13);
-  CHECK(db.stop->shell);
-  CHECK(db.stop->argv == std::vector<std::string>{"redis-cli -p 6390 shutdown nosave"});
+  // Plain words: run directly, split as the shell would (interface.md 3, `cmd`).
+  CHECK_FALSE(db.stop->shell);
+  CHECK(db.stop->argv == std::vector<std::string>{"redis-cli", "-p", "6390", "shutdown", "nosave"});
   CHECK(db.timeout == Millis(300'000));
   CHECK(db.grace == Millis(500));
   CHECK(db.stop_signal == 3);
@@ -99,7 +100,8 @@ children:
   CHECK(db.pos.col == 5);
 
   const PlanNode& load_ = at(p, "load");
-  CHECK(load_.cmd->shell);
+  CHECK_FALSE(load_.cmd->shell);
+  CHECK(load_.cmd->argv == std::vector<std::string>{"redis-benchmark", "-q"});
   CHECK(load_.after == std::vector<NodeId>{db.id});
   CHECK(load_.on_failure == OnFailure::ignore);
   CHECK(load_.stdin_spec.type == StdinSpec::Type::inherit);

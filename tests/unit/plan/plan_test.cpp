@@ -223,7 +223,7 @@ children:
 }
 
 TEST_CASE("Command::display", "[plan]") {
-  CHECK(Command{true, {"echo hi | wc"}}.display() == "echo hi | wc");
+  CHECK(Command{true, {"echo hi | wc"}}.display() == "sh -c 'echo hi | wc'");
   CHECK(Command{false, {"redis-server", "--save", ""}}.display() == "redis-server --save ''");
   CHECK(Command{false, {"grep", "a b", "it's"}}.display() == "grep 'a b' 'it'\\''s'");
   CHECK(Command{false, {"ls", "-l", "/tmp"}}.display() == "ls -l /tmp");

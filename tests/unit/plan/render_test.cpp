@@ -140,3 +140,19 @@ children:
   REQUIRE_LOADS(g);
   CHECK(has(render_plan(*g.plan, false), "  (after g ready)\n"));
 }
+
+TEST_CASE("tree shows which commands run directly and which by the shell", "[render][command]") {
+  // Issue 14, item 3: `yes` runs as itself; a string with shell syntax as `sh -c '...'`.
+  auto r = load(R"spec(children:
+  - {name: direct, cmd: "yes"}
+  - {name: shell, cmd: "yes | head -n 1", stop: "kill $(cat pid)"}
+  - {name: out, cmd: "make all", stdout: {file: /tmp/make.log}, stderr: stdout}
+)spec");
+  REQUIRE_LOADS(r);
+  std::string t = render_plan(*r.plan, false);
+  INFO(t);
+  CHECK(has(t, "├─ direct  worker  `yes`\n"));
+  CHECK(has(t, "├─ shell  worker  `sh -c 'yes | head -n 1'`\n"));
+  CHECK(has(t, "└─ out  worker  `make all`  stdout: file /tmp/make.log, stderr: stdout\n"));
+  CHECK(has(t, "  shell: run `sh -c 'kill $(cat pid)'`, wait 3s, SIGKILL\n"));
+}

@@ -183,8 +183,51 @@ children:
     children: [{name: c, cmd: "wc -l", stdin: /job/p}]
 )",
      {{"deadlock: job -> g -> g/c -> job/p -> job", 3, 13}}},
+    // c waits for p to be done, and p can finish only once c reads what it writes: with
+    // more than a pipe's worth, p blocks for ever (issue 15, item 8).
+    {"a consumer after its own producer", R"(children:
+  - {name: p, cmd: "seq 1000000"}
+  - {name: c, cmd: "wc -l", stdin: p, after: [p]}
+)",
+     {{"deadlock: c -> p -> c (`c` is after `p`; `p` writes into `c`'s stdin, which nothing reads "
+       "before `c` starts: past the pipe's buffer `p` blocks and never exits)",
+       3, 47}},
+     count(1)},
+    {"a consumer after its own producer, through another node", R"(children:
+  - {name: p, cmd: "seq 1000000"}
+  - {name: m, cmd: "true", after: [p]}
+  - {name: c, cmd: "wc -l", stdin: p, after: [m]}
+)",
+     {{"deadlock: m -> p -> c -> m (`m` is after `p`; `p` writes into `c`'s stdin, which nothing reads "
+       "before `c` starts: past the pipe's buffer `p` blocks and never exits; `c` is after `m`)",
+       3, 36}},
+     count(1)},
+    {"a consumer after the group of its producer", R"(children:
+  - name: g
+    children: [{name: p, cmd: "seq 1000000"}]
+  - {name: c, cmd: "wc -l", stdin: /g/p, after: [g]}
+)",
+     {{"deadlock: c -> g -> g/p -> c", 4, 50}},
+     count(1)},
+    // Under lag: drop treerun drops what c cannot take yet, and p runs on; a daemon
+    // producer is waited for only until it is ready.
+    {"a consumer after its producer under lag: drop, or after a daemon producer", R"(children:
+  - {name: p, cmd: "seq 1000000"}
+  - {name: c, cmd: "wc -l", stdin: {from: p, lag: drop}, after: [p]}
+  - {name: d, cmd: "yes", daemon: true}
+  - {name: e, cmd: "head -n 1", stdin: d, after: [d]}
+)",
+     {}},
     {"a stream alone never deadlocks, whatever its direction",
      "children:\n  - {name: a, cmd: x, stdin: b}\n  - {name: b, cmd: x, stdin: a}\n", {}},
+
+    {"`stderr: stdout` sends stderr into stdout: it is no source of its own", R"(children:
+  - {name: a, cmd: x, stderr: stdout}
+  - {name: b, cmd: x, stdin: "a:stderr"}
+  - {name: c, cmd: x, stdin: a}
+)",
+     {{"`a`'s stderr goes to its stdout (`stderr: stdout`), so it cannot also feed `b`", 2, 31}},
+     count(1)},
 
     {"after an ancestor or a descendant", R"(children:
   - name: g

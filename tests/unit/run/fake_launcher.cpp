@@ -42,7 +42,9 @@ SpawnResult FakeLauncher::spawn(const SpawnRequest& request, ExitHandler on_exit
   ec.clear();
   Script s = request.beside ? next_script(beside_scripts_, request.node_path, Script::exits(0))
                             : next_script(scripts_, request.node_path, Script::runs());
-  std::string label = request.beside ? request.node_path + "[" + request.cmd.display() + "]" : request.node_path;
+  // A shell command by its text ("d[check]", not "d[sh -c check]"): the journal names it.
+  std::string written = request.cmd.shell ? request.cmd.argv.front() : request.cmd.display();
+  std::string label = request.beside ? request.node_path + "[" + written + "]" : request.node_path;
   if (s.kind == Script::Kind::throws) {
     journal_.push_back("spawn-throw " + label);
     throw std::bad_alloc();
@@ -55,7 +57,7 @@ SpawnResult FakeLauncher::spawn(const SpawnRequest& request, ExitHandler on_exit
   FakeProcess p;
   p.pid = next_pid_++;
   p.node = request.node_path;
-  p.cmd = request.cmd.display();
+  p.cmd = written;
   p.beside = request.beside;
   p.script = s;
   p.on_exit = std::move(on_exit);

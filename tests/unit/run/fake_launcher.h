@@ -81,7 +81,7 @@ struct Script {
 struct FakeProcess {
   pid_t pid = 0;
   std::string node;     // SpawnRequest::node_path
-  std::string cmd;      // the command's display()
+  std::string cmd;      // the command's display(); a shell command's text
   std::optional<ProcHandle> beside;
   Script script;
   Launcher::ExitHandler on_exit;
