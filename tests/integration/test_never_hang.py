@@ -24,13 +24,19 @@ children:
 """
 
 
-def test_a_second_sigterm_does_not_force(tr):
+def stubborn_daemon_sigtermed(tr):
+    """A run whose daemon outlives its stop signal, SIGTERMed and stopping."""
     spec = tr.spec(STUBBORN_DAEMON)
     log = tr.path("log")
     p = tr.start(["up", str(spec), "--logs", str(log)])
     tr.wait_files("d.up", proc=p)
     p.signal(signal.SIGTERM)
     p.wait_for(event="stop", node="d")
+    return p, log
+
+
+def test_a_second_sigterm_does_not_force(tr):
+    p, log = stubborn_daemon_sigtermed(tr)
     p.signal(signal.SIGTERM)
     wait_for_text(log, "SIGTERM: already stopping gracefully (two SIGINTs force)", p)
     p.signal(signal.SIGHUP)  # a closing terminal: no force either
@@ -45,12 +51,7 @@ def test_a_second_sigterm_does_not_force(tr):
 
 
 def test_sigint_after_sigterm_is_the_first_sigint_and_the_next_one_forces(tr):
-    spec = tr.spec(STUBBORN_DAEMON)
-    log = tr.path("log")
-    p = tr.start(["up", str(spec), "--logs", str(log)])
-    tr.wait_files("d.up", proc=p)
-    p.signal(signal.SIGTERM)
-    p.wait_for(event="stop", node="d")
+    p, log = stubborn_daemon_sigtermed(tr)
     p.signal(signal.SIGINT)
     wait_for_text(log, "SIGINT: already stopping gracefully (SIGINT again to force)", p)
     assert not find(p.events(), event="kill")
