@@ -39,8 +39,11 @@ struct RunRig {
   }
 
   RunOptions options() const {
-    return RunOptions{.logs = LogTarget{.type = LogTarget::Type::none, .path = {}}, .quiet = true,
-                      .events_path = events_path};
+    RunOptions o;
+    o.logs.type = LogTarget::Type::none;
+    o.quiet = true;
+    o.events_path = events_path;
+    return o;
   }
 
   /// Makes the Supervisor (if a test has not already) and runs it to the end.
