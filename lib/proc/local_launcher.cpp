@@ -24,6 +24,7 @@ struct ChildPlan {
   std::vector<std::string> candidates;  // paths to try, in PATH order
   std::vector<char*> argv;
   std::vector<char*> envp;
+  std::vector<char*> sh_argv;  // {"sh", <the file>, args...}: for a script without a shebang
   const char* cwd = nullptr;
   int fds[3] = {-1, -1, -1};
   int tty_fd = -1;
@@ -92,6 +93,12 @@ std::vector<std::string> path_candidates(const Command& cmd, const std::vector<s
   int err = ENOENT;
   for (const auto& candidate : p.candidates) {
     execve(candidate.c_str(), p.argv.data(), p.envp.data());
+    if (errno == ENOEXEC && !p.sh_argv.empty()) {
+      // A script without a shebang: the shell runs it, as execvp does. The slot was
+      // made by the parent; writing a pointer into it allocates nothing.
+      p.sh_argv[1] = const_cast<char*>(candidate.c_str());
+      execve("/bin/sh", p.sh_argv.data(), p.envp.data());
+    }
     if (errno == EACCES) err = EACCES;  // remember: a later ENOENT must not hide it
     else if (errno != ENOENT && errno != ENOTDIR) { err = errno; break; }
   }
@@ -103,6 +110,11 @@ void build_arrays(const SpawnRequest& req, std::vector<std::string>& argv_storag
   else argv_storage = req.cmd.argv;
   for (auto& s : argv_storage) p.argv.push_back(s.data());
   p.argv.push_back(nullptr);
+  if (!req.cmd.shell) {
+    static char sh[] = "sh";
+    p.sh_argv = {sh, nullptr};
+    p.sh_argv.insert(p.sh_argv.end(), p.argv.begin() + 1, p.argv.end());  // args and the null
+  }
   for (const auto& s : req.env) p.envp.push_back(const_cast<char*>(s.c_str()));
   p.envp.push_back(nullptr);
 }

@@ -147,3 +147,16 @@ children:
     assert up.code == 125, up.describe()
     assert "nothing was started" in up.stderr, up.describe()
     assert not up.events, up.describe()
+
+
+def test_a_script_without_a_shebang_runs_by_the_shell_as_execvp_does(tr):
+    script = tr.path("noshebang")
+    script.write_text('echo "hello from $1"\n')
+    script.chmod(0o755)
+    spec = tr.spec(f"""\
+children:
+  - {{name: a, cmd: "{script} there"}}
+""")
+    res = tr.up(spec, timeout=20)
+    assert res.code == 0, res.describe()
+    assert "hello from there" in res.stdout, res.describe()
