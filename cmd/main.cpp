@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "plan/render.h"
+#include "plan/render_json.h"
 #include "plan/load.h"
 #include "proc/local_launcher.h"
 #include "proc/signals.h"
@@ -107,8 +108,12 @@ int cmd_up(const UpFlags& f) {
   return result.code;
 }
 
-int cmd_check(const std::string& spec) {
+int cmd_check(const std::string& spec, bool json) {
   LoadResult loaded = load_plan(spec);
+  if (json) {  // on stdout, valid or not: a tool reads one answer from one place
+    std::cout << render_problems_json(loaded.ok(), loaded.problems) << std::flush;
+    return loaded.ok() ? 0 : 1;
+  }
   if (!loaded.ok()) {
     report(loaded);
     return 1;
@@ -117,11 +122,15 @@ int cmd_check(const std::string& spec) {
   return 0;
 }
 
-int cmd_tree(const std::string& spec) {
+int cmd_tree(const std::string& spec, bool json) {
   LoadResult loaded = load_plan(spec);
   if (!loaded.ok()) {
     report(loaded);
     return 1;
+  }
+  if (json) {
+    std::cout << render_plan_json(*loaded.plan) << std::flush;
+    return 0;
   }
   const char* nc = std::getenv("NO_COLOR");
   std::cout << render_plan(*loaded.plan, isatty(STDOUT_FILENO) && !(nc && *nc));
@@ -155,11 +164,15 @@ int main(int argc, char** argv) {
   up_cmd->add_flag("-v,--verbose", up.verbose, "More of treerun's own messages (-vv: every state change)");
 
   std::string check_spec, tree_spec, help_topic;
+  bool check_json = false, tree_json = false;
   auto* check_cmd = app.add_subcommand("check", "Validate a spec; print every problem as FILE:LINE:COL: message");
   check_cmd->add_option("SPEC", check_spec, "The spec file (- for standard input)")->required();
+  check_cmd->add_flag("--json", check_json,
+                      "Print {\"ok\": BOOL, \"problems\": [{file, line, col, message}]} on stdout instead");
   check_cmd->footer("Exit codes: 0 valid; 1 invalid or unreadable; 125 usage error.");
   auto* tree_cmd = app.add_subcommand("tree", "Print the plan: tree, start and stop order, streams, stop sequences");
   tree_cmd->add_option("SPEC", tree_spec, "The spec file (- for standard input)")->required();
+  tree_cmd->add_flag("--json", tree_json, "Print the plan as one JSON object (see treerun(1)) instead");
   tree_cmd->footer("Exit codes: 0 printed; 1 invalid or unreadable spec; 125 usage error.");
   auto* help_cmd = app.add_subcommand("help", "Show help for a command");
   help_cmd->add_option("COMMAND", help_topic, "up, check or tree");
@@ -194,8 +207,8 @@ int main(int argc, char** argv) {
     }
     if (*up_cmd) return cmd_up(up);  // the supervisor releases them once it listens
     release_stop_signals();
-    if (*check_cmd) return cmd_check(check_spec);
-    if (*tree_cmd) return cmd_tree(tree_spec);
+    if (*check_cmd) return cmd_check(check_spec, check_json);
+    if (*tree_cmd) return cmd_tree(tree_spec, tree_json);
   } catch (const CLI::Error& e) {
     std::cerr << "treerun: " << e.what() << '\n';
     return kUsageError;

@@ -108,7 +108,7 @@ _treerun() {
             ;;
         check | tree)
             if [[ $cur == -* ]]; then
-                _treerun_add compgen -W '-h --help' -- "$cur"
+                _treerun_add compgen -W '-h --help --json' -- "$cur"
             elif [[ -z $have_arg ]]; then
                 _treerun_add _treerun_specs "$cur"
                 compopt -o filenames 2>/dev/null

@@ -50,6 +50,9 @@ complete -c treerun -n "__fish_seen_subcommand_from $__treerun_commands" -s h -l
 complete -c treerun -n "__fish_seen_subcommand_from up check tree; and __treerun_needs_arg" -k -a '(__treerun_specs)'
 complete -c treerun -n "__fish_seen_subcommand_from up check tree; and __treerun_needs_arg" -a - -d 'Standard input'
 
+# Options of check and tree.
+complete -c treerun -n "__fish_seen_subcommand_from check tree" -l json -d 'Print the answer as JSON on standard output'
+
 # help COMMAND
 complete -c treerun -n "__fish_seen_subcommand_from help; and __treerun_needs_arg" -a 'up check tree'
 

@@ -38,4 +38,7 @@ for cmd in up check tree; do
 done
 [[ -z $(offers 'treerun up a.yaml ') ]] || fail "treerun up a.yaml <TAB>: offers a second SPEC"
 expect_all "$(offers 'treerun help ')" "up check tree" "treerun help <TAB>"
+for cmd in check tree; do
+  expect_all "$(offers "treerun $cmd -")" "$(help_long_options $cmd)" "treerun $cmd -<TAB>"
+done
 finish

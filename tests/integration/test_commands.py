@@ -1,13 +1,16 @@
-"""How a node's command runs and where its output goes (treerun(1), THE SPEC › cmd,
-stdout, stderr):
+"""How a node's command runs and where its output goes, and what `check` and `tree` tell
+a tool (treerun(1), THE SPEC › cmd, stdout, stderr; COMMANDS › check, tree):
 
 - a string `cmd` of plain words runs directly, as the shell would split it, with no
   /bin/sh between treerun and the program; one with shell syntax runs by `/bin/sh -c`
   (issue 14, item 3);
 - `stdout` and `stderr` to one file share one open file description, as `>f 2>&1`, and
   `stderr: stdout` says so (issue 14, item 5);
-- `check` refuses a consumer `after` its own producer (issue 15, item 8).
+- `check` refuses a consumer `after` its own producer (issue 15, item 8);
+- `check --json` and `tree --json` (issue 14, item 10).
 """
+
+import json
 
 from harness import node_lines, one
 
@@ -49,23 +52,22 @@ children:
 
 
 def test_a_string_cmd_with_shell_syntax_still_runs_by_the_shell(tr):
-    # A pipe, a variable: the shell's. Its exit 141 after its command died of SIGPIPE
-    # while feeding a stream is still no failure (4.6).
+    # A pipe and a variable are the shell's, and `tree` says so. (Its exit 141 after its
+    # command died of SIGPIPE while feeding a stream is test_outcomes.py's.)
     spec = tr.spec("""\
 children:
   - {name: shout, cmd: "echo $TREERUN_NODE | tr a-z A-Z"}
-  - {name: src, cmd: "yes | cat"}
-  - {name: head, cmd: "head -n 1", stdin: src}
+  - {name: quiet, cmd: "{H} echo hidden > {T}/hidden.txt"}
 """)
-    res = tr.up(spec, timeout=20)
+    res = tr.up(spec)
     assert res.code == 0, res.describe()
     assert node_lines(res.stdout, "shout") == ["SHOUT"], res.describe()
-    src = one(res.events, event="exit", node="src")
-    assert src["code"] == 141 and src["outcome"] == "ok", res.describe()
+    assert node_lines(res.stdout, "quiet") == [], res.describe()
+    assert tr.path("hidden.txt").read_text() == "hidden\n"
 
     tree = tr.run(["tree", str(spec)])
     assert "├─ shout  worker  `sh -c 'echo $TREERUN_NODE | tr a-z A-Z'`\n" in tree.stdout, tree.stdout
-    assert "├─ src  worker  `sh -c 'yes | cat'`\n" in tree.stdout, tree.stdout
+    assert "└─ quiet  worker  `sh -c " in tree.stdout, tree.stdout
 
 
 def interleaved(pairs: int) -> str:
@@ -160,3 +162,54 @@ children:
     res = tr.up(spec, timeout=20)
     assert res.code == 0, res.describe()
     assert "hello from there" in res.stdout, res.describe()
+
+
+def test_check_json_says_ok_or_lists_each_problem(tr):
+    good = tr.spec("children:\n  - {name: a, cmd: \"true\"}\n", name="good.yaml")
+    res = tr.run(["check", "--json", str(good)])
+    assert res.code == 0, res.describe()
+    assert json.loads(res.stdout) == {"ok": True, "problems": []}, res.describe()
+    assert res.stderr == "", res.describe()
+
+    bad = tr.spec("children:\n  - {name: a, cmd: x, after: [b]}\n  - {name: a, cmd: x}\n", name="bad.yaml")
+    res = tr.run(["check", "--json", str(bad)])
+    assert res.code == 1, res.describe()
+    answer = json.loads(res.stdout)
+    assert answer["ok"] is False
+    assert len(answer["problems"]) >= 2, res.describe()
+    for p in answer["problems"]:
+        assert set(p) == {"file", "line", "col", "message"}, p
+        assert p["file"] == str(bad) and isinstance(p["line"], int) and isinstance(p["col"], int), p
+
+    res = tr.run(["check", "--json", str(tr.path("missing.yaml"))])
+    assert res.code == 1, res.describe()
+    answer = json.loads(res.stdout)
+    assert answer["ok"] is False and answer["problems"][0]["file"].endswith("missing.yaml"), res.describe()
+
+
+def test_tree_json_prints_the_plan(tr):
+    spec = tr.spec("""\
+children:
+  - {name: db, daemon: true, cmd: [{H}, sleep, forever], ready: {file: "{T}/up"}}
+  - name: pipe
+    after: [db]
+    children:
+      - {name: src, cmd: "yes"}
+      - {name: head, cmd: "head -n 1 | cat", stdin: src, stderr: stdout}
+""")
+    res = tr.run(["tree", "--json", str(spec)])
+    assert res.code == 0, res.describe()
+    plan = json.loads(res.stdout)
+    nodes = {n["path"]: n for n in plan["nodes"]}
+    assert list(nodes) == ["db", "pipe", "pipe/src", "pipe/head"]
+    assert nodes["db"]["kind"] == "daemon" and nodes["pipe"]["kind"] == "group"
+    assert nodes["pipe/src"]["kind"] == "worker"
+    assert nodes["pipe/src"]["cmd"] == ["yes"]
+    assert nodes["pipe/head"]["cmd"] == "head -n 1 | cat"  # a string: the shell's
+    assert nodes["db"]["ready"]["type"] == "file"
+    assert nodes["pipe"]["after"] == [{"path": "db", "waits_for": "ready"}]
+    assert nodes["db"]["stop_sequence"] == [{"signal": "SIGTERM", "wait": 3.0}, {"signal": "SIGKILL"}]
+    assert nodes["pipe/head"]["stderr"] == "stdout"
+    assert plan["streams"] == [
+        {"source": "pipe/src", "consumers": ["pipe/head"], "carrier": "pipe", "log": False}]
+    assert plan["start_order"][0] == "db"

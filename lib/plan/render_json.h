@@ -1,0 +1,23 @@
+// `treerun tree --json` and `treerun check --json`: the plan and the problems as JSON,
+// for editors and tools. The schema is treerun(1)'s (COMMANDS › tree, check).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "plan/plan.h"
+#include "spec/diagnostics.h"
+
+namespace treerun {
+
+/// The plan as one JSON object: its name, spec file, timeout and log target; every
+/// node but the root (path, kind, command, `after` with what each waits for, probe,
+/// stop sequence, stdio, settings, children); the start and stop order; the streams
+/// with their carriers. Durations are seconds. Ends with a newline.
+std::string render_plan_json(const Plan& plan);
+
+/// `{"ok": OK, "problems": [{"file", "line", "col", "message"}]}`; line and col are
+/// 1-based, null where the position is unknown. Ends with a newline.
+std::string render_problems_json(bool ok, const std::vector<Diagnostic>& problems);
+
+}  // namespace treerun
