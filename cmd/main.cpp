@@ -61,7 +61,10 @@ int report(const LoadResult& loaded) {
 
 std::optional<Millis> duration_flag(const std::string& name, const std::string& value) {
   if (value.empty()) return std::nullopt;
-  auto d = parse_duration(value);
+  bool too_long = false;
+  auto d = parse_duration(value, &too_long);
+  if (!d && too_long)
+    throw CLI::ValidationError(name, "'" + value + "' is too long: a duration is at most " + std::string(kMaxDurationText));
   if (!d) throw CLI::ValidationError(name, "not a duration: '" + value + "' (try 1.5s, 250ms, 2m)");
   return d;
 }

@@ -16,9 +16,16 @@ namespace treerun {
 
 using Millis = std::chrono::milliseconds;
 
+/// The longest duration a spec or the command line may say: 100 years (876000h). A
+/// deadline of now + this stays far inside every clock's range (a steady_clock in
+/// nanoseconds overflows past 292 years), so no timer can wrap and fire at once.
+inline constexpr Millis kMaxDuration = std::chrono::hours(24 * 365 * 100);
+inline constexpr std::string_view kMaxDurationText = "100 years (876000h)";
+
 /// "250ms", "1.5s", "2m", "1h", "1m30s", "3" (a bare number is seconds). Rejects
-/// negative, empty, garbage and values past about 290 000 years (int64 overflow).
-std::optional<Millis> parse_duration(std::string_view text);
+/// negative, empty, garbage and anything longer than kMaxDuration; TOO_LONG (if given)
+/// is set when the text is well formed and only its length is the problem.
+std::optional<Millis> parse_duration(std::string_view text, bool* too_long = nullptr);
 
 /// "1024" (bytes), "64KiB", "1MiB", "2GiB". Rejects fractions and overflow.
 std::optional<std::size_t> parse_size(std::string_view text);

@@ -65,15 +65,14 @@ std::optional<bool> YamlReader::boolean(const YAML::Node& v, std::string_view ke
 namespace {
 
 /// What duration(), size() and signal() share: a scalar read with PARSE (base/units.h),
-/// or the problem "`KEY`: BAD `TEXT`HINT" at the value.
-template <class Parse>
+/// or the problem "`KEY`: " + BAD(TEXT) at the value.
+template <class Parse, class Bad>
 auto parsed(YamlReader& r, const YAML::Node& v, std::string_view key, const SourcePos& at, Parse parse,
-            std::string_view bad, std::string_view hint) -> decltype(parse(std::string_view{})) {
+            Bad bad) -> decltype(parse(std::string_view{})) {
   auto s = r.scalar(v, key, at);
   if (!s) return std::nullopt;
   if (auto x = parse(*s)) return x;
-  r.error(r.pos(v, at), "`" + std::string(key) + "`: " + std::string(bad) + " `" + shorten(*s) + "`" +
-                            std::string(hint));
+  r.error(r.pos(v, at), "`" + std::string(key) + "`: " + bad(*s));
   return std::nullopt;
 }
 
@@ -81,18 +80,26 @@ auto parsed(YamlReader& r, const YAML::Node& v, std::string_view key, const Sour
 
 std::optional<Millis> YamlReader::duration(const YAML::Node& v, std::string_view key,
                                            const SourcePos& at) {
-  return parsed(*this, v, key, at, parse_duration, "bad duration",
-                " (a number with ms, s, m or h: 250ms, 1.5s, 2m)");
+  bool too_long = false;
+  return parsed(*this, v, key, at, [&](std::string_view s) { return parse_duration(s, &too_long); },
+                [&](const std::string& s) {
+                  if (too_long)
+                    return "`" + shorten(s) + "` is too long: a duration is at most " + std::string(kMaxDurationText);
+                  return "bad duration `" + shorten(s) + "` (a number with ms, s, m or h: 250ms, 1.5s, 2m)";
+                });
 }
 
 std::optional<std::size_t> YamlReader::size(const YAML::Node& v, std::string_view key,
                                             const SourcePos& at) {
-  return parsed(*this, v, key, at, parse_size, "bad size", " (bytes, or a number with KiB, MiB, GiB)");
+  return parsed(*this, v, key, at, parse_size, [](const std::string& s) {
+    return "bad size `" + shorten(s) + "` (bytes, or a number with KiB, MiB, GiB)";
+  });
 }
 
 std::optional<int> YamlReader::signal(const YAML::Node& v, std::string_view key,
                                       const SourcePos& at) {
-  return parsed(*this, v, key, at, parse_signal, "unknown signal", "");
+  return parsed(*this, v, key, at, parse_signal,
+                [](const std::string& s) { return "unknown signal `" + shorten(s) + "`"; });
 }
 
 std::optional<Command> YamlReader::command(const YAML::Node& v, std::string_view key,

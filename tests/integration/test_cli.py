@@ -87,3 +87,23 @@ children:
     assert res.code == 125, res.describe()
     assert "logs: stderr" in res.stdout + res.stderr
     assert not tr.path("started").exists()
+
+
+def test_durations_past_100_years_are_refused_in_the_spec_and_on_the_command_line(tr):
+    spec = tr.spec("""\
+grace: 3000000h
+children:
+  - {name: a, cmd: [{H}, touch, {T}/started]}
+""")
+    code, out, err, _ = tr.run(["check", str(spec)])
+    assert code == 1, (out, err)
+    assert f"{spec}:1:8: `grace`: `3000000h` is too long: a duration is at most 100 years (876000h)" in err
+    ok = tr.spec("children:\n  - {name: a, cmd: [{H}, touch, {T}/started]}\n", name="ok.yaml")
+    for flag in ("--grace", "--timeout"):
+        res = tr.up(ok, flag, "3000000h")
+        assert res.code == 125, res.describe()
+        assert f"{flag}: '3000000h' is too long: a duration is at most 100 years" in res.stderr
+        assert not tr.path("started").exists()
+    # The bound itself is fine: the run does not time out at once.
+    res = tr.up(ok, "--timeout", "876000h", "--grace", "876000h")
+    assert res.code == 0, res.describe()

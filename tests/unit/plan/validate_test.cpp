@@ -218,6 +218,24 @@ children:
       {"`interval`: bad duration `1x`", 10, 44},
       {"`max` must be a whole number, not `many`", 11, 20}}},
 
+    {"durations past 100 years say their bound", R"(grace: 3000000h
+timeout: 876001h
+children:
+  - name: a
+    cmd: x
+    timeout: 99999999999999999999s
+    ready: {exec: "true", timeout: 876000h, interval: 1000000h}
+    on_failure: restart
+    restart: {within: 876000h1s, backoff: 876000h}
+)",
+     {{"`grace`: `3000000h` is too long: a duration is at most 100 years (876000h)", 1, 8},
+      {"`timeout`: `876001h` is too long", 2, 10},
+      {"`timeout`: `99999999999999999999s` is too long", 6, 14},
+      {"`interval`: `1000000h` is too long", 7, 55},
+      {"`within`: `876000h1s` is too long", 9, 23}},
+     count(5)},
+    {"the longest duration is fine", "grace: 876000h\nchildren:\n  - {name: a, cmd: x, timeout: 52560000m}\n", {}},
+
     {"ready with no probe, several probes, or a bad one", R"(children:
   - {name: a, cmd: x, ready: {}}
   - {name: b, cmd: x, ready: {timeout: 5s}}
