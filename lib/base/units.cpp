@@ -182,6 +182,14 @@ std::optional<int> parse_signal(std::string_view text) {
   return parse_realtime(s);
 }
 
+std::vector<std::string> signal_names() {
+  std::vector<std::string> out;
+  for (const auto& e : kSignals) out.push_back(std::string("SIG") + e.name);
+  out.push_back("SIGRTMIN");
+  out.push_back("SIGRTMAX");
+  return out;
+}
+
 std::string signal_name(int sig) {
   for (const auto& e : kSignals)
     if (e.num == sig) return std::string("SIG") + e.name;

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace treerun {
 
@@ -32,6 +33,10 @@ std::optional<std::size_t> parse_size(std::string_view text);
 
 /// "SIGTERM", "TERM", "term", "15", "SIGRTMIN+2". Returns 1..64.
 std::optional<int> parse_signal(std::string_view text);
+
+/// Every signal name parse_signal reads, with the SIG prefix ("SIGHUP" ... "SIGRTMAX"),
+/// for suggestions.
+std::vector<std::string> signal_names();
 
 /// 15 -> "SIGTERM"; 35 -> "SIGRTMIN+1"; one we have no name for -> "SIG<n>".
 std::string signal_name(int sig);

@@ -25,6 +25,7 @@ std::vector<RawNode> read_children(YamlReader& r, const YAML::Node& v, const Sou
                                    ReadContext& ctx, int depth);
 
 void read_name(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n) {
+  n.name_written = v.IsScalar() ? v.Scalar() : "";
   auto s = r.scalar(v, "name", at);
   if (!s) return;
   SourcePos p = r.pos(v, at);
@@ -121,7 +122,7 @@ RawNode read_node(YamlReader& r, const YAML::Node& v, ReadContext& ctx, int dept
     if (read_default_key(r, key.value, value, key.pos, n.defaults, ctx)) continue;
     read_behaviour_key(r, key.value, value, key.pos, n);
   }
-  if (!n.name && !ctx.budget.exhausted) r.error(n.pos, "a node needs a `name`");
+  if (!n.name_written && !ctx.budget.exhausted) r.error(n.pos, "a node needs a `name`");
   return n;
 }
 

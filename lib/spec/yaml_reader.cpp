@@ -76,6 +76,24 @@ auto parsed(YamlReader& r, const YAML::Node& v, std::string_view key, const Sour
   return std::nullopt;
 }
 
+char upper(char c) { return (c >= 'a' && c <= 'z') ? char(c - 'a' + 'A') : c; }
+
+/// " (did you mean `SIGTERM`?)" for SIGTERMM, TERMM or sigterm_: the nearest signal
+/// name, one edit away (two for names of five letters or more past the SIG).
+std::string signal_hint(std::string_view text) {
+  std::string word;
+  for (char c : text.substr(0, 64)) word += upper(c);
+  if (word.rfind("SIG", 0) != 0) word = "SIG" + word;
+  std::size_t cap = word.size() >= 8 ? 2 : 1;
+  std::string best;
+  std::size_t best_d = cap + 1;
+  for (const auto& name : signal_names()) {
+    std::size_t d = edit_distance(word, name, cap);
+    if (d < best_d) best_d = d, best = name;
+  }
+  return best.empty() ? "" : " (did you mean `" + best + "`?)";
+}
+
 }  // namespace
 
 std::optional<Millis> YamlReader::duration(const YAML::Node& v, std::string_view key,
@@ -99,7 +117,7 @@ std::optional<std::size_t> YamlReader::size(const YAML::Node& v, std::string_vie
 std::optional<int> YamlReader::signal(const YAML::Node& v, std::string_view key,
                                       const SourcePos& at) {
   return parsed(*this, v, key, at, parse_signal,
-                [](const std::string& s) { return "unknown signal `" + shorten(s) + "`"; });
+                [](const std::string& s) { return "unknown signal `" + shorten(s) + "`" + signal_hint(s); });
 }
 
 std::optional<Command> YamlReader::command(const YAML::Node& v, std::string_view key,

@@ -91,6 +91,16 @@ TEST_CASE("signals parse by name, short name or number", "[units]") {
     CHECK_FALSE(parse_signal(bad).has_value());
 }
 
+TEST_CASE("signal_names lists what parse_signal reads", "[units]") {
+  auto names = signal_names();
+  CHECK(names.size() > 30);
+  for (const auto& n : names) {
+    INFO(n);
+    CHECK(n.rfind("SIG", 0) == 0);
+    CHECK(parse_signal(n).has_value());
+  }
+}
+
 TEST_CASE("signal names", "[units]") {
   CHECK(signal_name(15) == "SIGTERM");
   CHECK(signal_name(9) == "SIGKILL");

@@ -86,6 +86,16 @@ children:
     {"a spec that is not a mapping", "- a\n- b\n",
      {{"a spec must be a mapping (name:, children:, ...), not a list", 1, 1}}},
 
+    {"a bad name is reported once, at the name", R"(children:
+  - name: "has space"
+    cmd: x
+  - name: [a]
+    cmd: x
+  - {name: b, cmd: x, after: ["has space"]}
+)",
+     {{"bad name `has space`", 2, 11}, {"`name` must be a string, not a list", 4, 11}},
+     count(2, {"needs a `name`", "no node"})},
+
     {"missing or bad names", R"(children:
   - cmd: x
   - name: "has space"
@@ -141,7 +151,28 @@ children:
     after: [count]
     children: [{name: count, cmd: "wc -l"}]
 )",
-     {{"`after`: no node `count` next to `pipeline` (did you mean `/pipeline/count`?)", 3, 13}}},
+     {{"`after`: no node `count` next to `pipeline` (`/pipeline/count` exists: use `/pipeline/count`)", 3, 13}}},
+    {"after a node at the root from inside a group names its path, never the node itself", R"(children:
+  - {name: db, cmd: x, daemon: true}
+  - name: g
+    children:
+      - {name: a, cmd: x, after: [db]}
+  - name: h
+    children:
+      - {name: ab, cmd: x, after: [abc]}
+)",
+     {{"`after`: no node `db` next to `a` (`/db` exists: use `/db`)", 5, 35},
+      {"`after`: no node `abc` next to `ab` (use /a/b for a path from the root)", 8, 36}},
+     count(2, {"did you mean `a`", "did you mean `ab`"})},
+    {"a name found in several places names them", R"(children:
+  - {name: g, children: [{name: db, cmd: x}]}
+  - {name: h, children: [{name: db, cmd: x}]}
+  - {name: a, cmd: x, after: [db, /databse, /g/dbb]}
+)",
+     {{"`after`: no node `db` next to `a` (`/g/db`, `/h/db` exist: use one of them)", 4, 31},
+      {"`after`: no node at `/databse`", 4, 35},
+      {"`after`: no node at `/g/dbb` (did you mean `/g/db`?)", 4, 45}},
+     count(3)},
 
     {"bad stream sources", R"(children:
   - {name: g, children: [{name: x, cmd: x}]}
@@ -217,6 +248,18 @@ children:
       {"`timeout` must be more than 0", 10, 30},
       {"`interval`: bad duration `1x`", 10, 44},
       {"`max` must be a whole number, not `many`", 11, 20}}},
+
+    {"a signal one typo away gets a suggestion", R"(stop_signal: SIGTERMM
+children:
+  - {name: a, cmd: x, stop_signal: kil}
+  - {name: b, cmd: x, stop_signal: SIGFOO}
+  - {name: c, cmd: x, stop_signal: usr3}
+)",
+     {{"`stop_signal`: unknown signal `SIGTERMM` (did you mean `SIGTERM`?)", 1, 14},
+      {"`stop_signal`: unknown signal `kil` (did you mean `SIGKILL`?)", 3, 36},
+      {"`stop_signal`: unknown signal `SIGFOO`", 4, 36},
+      {"`stop_signal`: unknown signal `usr3` (did you mean `SIGUSR1`?)", 5, 36}},
+     count(4, {"`SIGFOO` (did"})},
 
     {"durations past 100 years say their bound", R"(grace: 3000000h
 timeout: 876001h
