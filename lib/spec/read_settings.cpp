@@ -1,5 +1,11 @@
 #include "spec/read_settings.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #define PCRE2_CODE_UNIT_WIDTH 8  // we only match bytes
 #include <pcre2.h>
 
@@ -41,6 +47,17 @@ void read_env_map(YamlReader& r, const YAML::Node& v, const SourcePos& at, EnvLi
   env_merge(out, pairs);
 }
 
+/// Why PATH cannot be a node's working folder ("No such file or directory", "Not a
+/// directory", "Permission denied"), or "" when it can. Checked when the spec is read,
+/// so a typo is a `check` error rather than a node that fails to start.
+std::string folder_problem(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::strerror(errno);
+  if (!S_ISDIR(st.st_mode)) return std::strerror(ENOTDIR);
+  if (::access(path.c_str(), X_OK) != 0) return std::strerror(errno);
+  return "";
+}
+
 void read_env_files(YamlReader& r, const YAML::Node& v, const SourcePos& at, EnvList& out,
                     ReadContext& ctx) {
   auto list = r.strings(v, "env_file", at);
@@ -73,7 +90,9 @@ bool read_default_key(YamlReader& r, const std::string& key, const YAML::Node& v
   } else if (key == "cwd") {
     if (auto s = r.scalar(v, "cwd", at)) {
       if (s->empty()) r.error(p, "`cwd` is empty");
-      else d.cwd = At<std::string>{r.absolute(*s), p};
+      else if (std::string abs = r.absolute(*s), why = folder_problem(abs); !why.empty())
+        r.error(p, "cannot use `cwd` `" + shorten(*s) + "`: " + why);
+      else d.cwd = At<std::string>{abs, p};
     }
   } else {
     return false;

@@ -107,3 +107,15 @@ children:
     # The bound itself is fine: the run does not time out at once.
     res = tr.up(ok, "--timeout", "876000h", "--grace", "876000h")
     assert res.code == 0, res.describe()
+
+
+def test_check_reports_a_missing_cwd_at_its_position(tr):
+    spec = tr.spec("""\
+children:
+  - name: a
+    cmd: [{H}, exit, "0"]
+    cwd: no-such-folder
+""")
+    code, out, err, _ = tr.run(["check", str(spec)])
+    assert code == 1, (out, err)
+    assert f"{spec}:4:10: cannot use `cwd` `no-such-folder`: No such file or directory" in err, err

@@ -376,6 +376,18 @@ children:
       {"`lag` must be block or drop, not `fast`", 6, 45},
       {"not `lgo` (did you mean `log`?)", 7, 31}}},
 
+    {"a cwd that is not a folder", R"(cwd: /nonexistent-treerun-folder
+children:
+  - {name: a, cmd: x, cwd: nope}
+  - {name: b, cmd: x, cwd: /dev/null}
+  - {name: c, cmd: x, cwd: /tmp}
+  - {name: d, cmd: x, cwd: .}
+)",
+     {{"cannot use `cwd` `/nonexistent-treerun-folder`: No such file or directory", 1, 6},
+      {"cannot use `cwd` `nope`: No such file or directory", 3, 28},
+      {"cannot use `cwd` `/dev/null`: Not a directory", 4, 28}},
+     count(3)},
+
     {"env names treerun sets itself", "env: {TREERUN_NODE: x}\nchildren: [{name: a, cmd: x}]",
      {{"`TREERUN_NODE` is set by treerun", 1, 7}}},
 
