@@ -181,6 +181,35 @@ void read_document(YamlReader& r, const YAML::Node& doc, RawFile& f, ReadContext
     r.error(start, "a spec has at least one node: `children` is missing");
 }
 
+/// Line LINENO (1-based) of TEXT, without its newline; empty past the end.
+std::string_view line_of(std::string_view text, int lineno) {
+  for (int i = 1; i < lineno; ++i) {
+    std::size_t nl = text.find('\n');
+    if (nl == std::string_view::npos) return {};
+    text.remove_prefix(nl + 1);
+  }
+  return text.substr(0, text.find('\n'));
+}
+
+/// What yaml-cpp's words leave out, for the mistakes people make most: a tab in the
+/// indentation, and a plain value holding `: ` (`cmd: echo a: b`).
+std::string yaml_error_hint(std::string_view text, int lineno, const std::string& msg) {
+  std::string_view line = line_of(text, lineno);
+  std::size_t indent = line.find_first_not_of(" \t");
+  if (line.substr(0, indent).find('\t') != std::string_view::npos || msg.find("tab") != std::string::npos)
+    return " (YAML forbids tabs for indentation: indent with spaces)";
+  if (msg != "illegal map value") return "";
+  // KEY: VALUE where VALUE holds ": ": suggest the quoted value.
+  std::size_t colon = line.find(": ", indent == std::string_view::npos ? 0 : indent);
+  if (colon == std::string_view::npos) return " (quote a value that holds `: `)";
+  std::string_view key = line.substr(indent, colon - indent), value = line.substr(colon + 2);
+  if (key.rfind("- ", 0) == 0) key.remove_prefix(2);
+  if (value.find('"') != std::string_view::npos || value.find('\\') != std::string_view::npos ||
+      value.size() > 60 || key.size() > 30)
+    return " (quote a value that holds `: `)";
+  return " (quote a value that holds `: `, as in `" + std::string(key) + ": \"" + std::string(value) + "\"`)";
+}
+
 }  // namespace
 
 std::shared_ptr<RawFile> read_spec_text(std::string_view text, const std::string& file,
@@ -199,7 +228,7 @@ std::shared_ptr<RawFile> read_spec_text(std::string_view text, const std::string
     doc = YAML::Load(std::string(text));
   } catch (const YAML::Exception& e) {
     SourcePos p{file, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
-    ctx.diags.add(p, "bad YAML: " + e.msg);
+    ctx.diags.add(p, "bad YAML: " + e.msg + yaml_error_hint(text, p.line, e.msg));
     return f;
   } catch (const std::exception& e) {
     ctx.diags.add({file, 0, 0}, std::string("bad YAML: ") + e.what());

@@ -192,10 +192,22 @@ void read_ready(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode
   n.ready = pr;
 }
 
+/// docker compose's `restart: always` (and its kin) is treerun's `on_failure: restart`.
+std::string compose_restart_hint(const YAML::Node& v) {
+  if (!v.IsScalar()) return "";
+  const std::string& s = v.Scalar();
+  if (s == "always" || s == "unless-stopped" || s == "on-failure" || s.rfind("on-failure:", 0) == 0)
+    return " (did you mean `on_failure: restart`?)";
+  if (s == "no" || s == "false" || s == "never")
+    return " (leave `restart` out: only `on_failure: restart` restarts a node)";
+  return "";
+}
+
 void read_restart(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n) {
   SourcePos p = r.pos(v, at);
   if (!v.IsMap()) {
-    if (r.spend(p)) r.error(p, "`restart` must be a mapping {max: N, within: DUR, backoff: DUR}, not " + kind_of(v));
+    if (r.spend(p)) r.error(p, "`restart` must be a mapping {max: N, within: DUR, backoff: DUR}, not " + kind_of(v) +
+                                   compose_restart_hint(v));
     return;
   }
   RestartPolicy rp;

@@ -94,7 +94,33 @@ std::string signal_hint(std::string_view text) {
   return best.empty() ? "" : " (did you mean `" + best + "`?)";
 }
 
+/// The keys people bring from docker compose, process-compose and supervisord, and
+/// treerun's word for each (a key, or a key and its value).
+struct ForeignKey {
+  std::string_view key;
+  std::string_view ours;
+};
+constexpr ForeignKey kForeignKeys[] = {
+    // docker compose
+    {"command", "cmd"}, {"environment", "env"}, {"depends_on", "after"}, {"healthcheck", "ready"},
+    {"working_dir", "cwd"}, {"stop_grace_period", "grace"}, {"services", "children"},
+    // process-compose
+    {"readiness_probe", "ready"}, {"processes", "children"},
+    // supervisord
+    {"directory", "cwd"}, {"stopwaitsecs", "grace"}, {"autorestart", "on_failure: restart"},
+};
+
 }  // namespace
+
+std::string key_hint(std::string_view key, const std::vector<std::string_view>& known) {
+  for (const auto& f : kForeignKeys) {
+    if (f.key != key) continue;
+    std::string_view ours = f.ours.substr(0, f.ours.find(':'));
+    for (auto k : known)
+      if (k == ours) return " (did you mean `" + std::string(f.ours) + "`?)";
+  }
+  return did_you_mean(key, known);
+}
 
 std::optional<Millis> YamlReader::duration(const YAML::Node& v, std::string_view key,
                                            const SourcePos& at) {
@@ -202,7 +228,7 @@ std::vector<std::pair<At<std::string>, YAML::Node>> YamlReader::entries(
     bool ok = false;
     for (auto k : known) ok = ok || k == key;
     if (!ok) {
-      error(kp, "unknown key `" + shorten(key) + "` in " + std::string(where) + did_you_mean(key, known));
+      error(kp, "unknown key `" + shorten(key) + "` in " + std::string(where) + key_hint(key, known));
       continue;
     }
     if (!seen.insert(key).second) {
@@ -238,7 +264,7 @@ void YamlReader::merge_entries(const YAML::Node& v, const std::vector<std::strin
       bool ok = false;
       for (auto k : known) ok = ok || k == key;
       if (!ok)
-        error(kp, "unknown key `" + shorten(key) + "` in " + std::string(where) + did_you_mean(key, known));
+        error(kp, "unknown key `" + shorten(key) + "` in " + std::string(where) + key_hint(key, known));
       else if (seen.insert(key).second)  // keys written in the mapping itself win
         out.push_back({{key, kp}, it->second});
     }

@@ -354,6 +354,37 @@ children:
 
     {"restart without on_failure: restart", "children:\n  - {name: a, cmd: x, restart: {max: 1}}\n",
      {{"`restart` applies only with `on_failure: restart`", 2, 23}}},
+    {"the keys of docker compose and its kin name treerun's", R"(services: {}
+children:
+  - name: a
+    command: x
+    environment: {A: "1"}
+    depends_on: [b]
+    healthcheck: {exec: "true"}
+    working_dir: /tmp
+    stop_grace_period: 10s
+  - name: b
+    cmd: x
+    restart: always
+    autorestart: true
+  - {name: c, cmd: x, restart: "no"}
+)",
+     {{"unknown key `services` in the spec's top level (did you mean `children`?)", 1, 1},
+      {"unknown key `command` in a node (did you mean `cmd`?)", 4, 5},
+      {"unknown key `environment` in a node (did you mean `env`?)", 5, 5},
+      {"unknown key `depends_on` in a node (did you mean `after`?)", 6, 5},
+      {"unknown key `healthcheck` in a node (did you mean `ready`?)", 7, 5},
+      {"unknown key `working_dir` in a node (did you mean `cwd`?)", 8, 5},
+      {"unknown key `stop_grace_period` in a node (did you mean `grace`?)", 9, 5},
+      {"`restart` must be a mapping {max: N, within: DUR, backoff: DUR}, not `always` (did you mean `on_failure: restart`?)", 12, 14},
+      {"unknown key `autorestart` in a node (did you mean `on_failure: restart`?)", 13, 5},
+      {"not `no` (leave `restart` out: only `on_failure: restart` restarts a node)", 14, 32}},
+     count(10)},
+    {"a foreign key is named only where treerun's key belongs",
+     "children:\n  - {name: a, cmd: x, ready: {command: x}}\n",
+     {{"unknown key `command` in `ready`", 2, 31}},
+     count(1, {"did you mean"})},
+
     {"a bad on_failure", "children:\n  - {name: a, cmd: x, on_failure: retry}\n",
      {{"`on_failure` must be cancel, ignore or restart, not `retry`", 2, 35}}},
 
@@ -387,6 +418,13 @@ children:
       {"cannot use `cwd` `nope`: No such file or directory", 3, 28},
       {"cannot use `cwd` `/dev/null`: Not a directory", 4, 28}},
      count(3)},
+
+    {"a plain value holding `: ` is told to be quoted", "children:\n  - name: a\n    cmd: echo a: b\n",
+     {{"bad YAML: illegal map value (quote a value that holds `: `, as in `cmd: \"echo a: b\"`)", 3, 16}}},
+    {"a tab in the indentation is named", "children:\n  - name: a\n\tcmd: echo\n",
+     {{"(YAML forbids tabs for indentation: indent with spaces)", 3, 1}}},
+    {"a tab before a list item is named", "children:\n\t- name: a\n\t  cmd: echo\n",
+     {{"(YAML forbids tabs for indentation: indent with spaces)", 2, 2}}},
 
     {"env names treerun sets itself", "env: {TREERUN_NODE: x}\nchildren: [{name: a, cmd: x}]",
      {{"`TREERUN_NODE` is set by treerun", 1, 7}}},
