@@ -210,6 +210,43 @@ std::string yaml_error_hint(std::string_view text, int lineno, const std::string
   return " (quote a value that holds `: `, as in `" + std::string(key) + ": \"" + std::string(value) + "\"`)";
 }
 
+/// Whether LINE is a YAML document marker, `---` or `...`, alone or before a space.
+bool is_marker(std::string_view line, std::string_view marker) {
+  return line.substr(0, 3) == marker &&
+         (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+}
+
+/// The line where a second YAML document starts in TEXT, or 0. yaml-cpp's Load reads
+/// the first and drops the rest without a word (its LoadAll can take gigabytes on
+/// junk). A `---` or `...` at column 0 is always a marker in YAML, so lines tell: a
+/// `---` after the document's content or after another `---`, or content after `...`.
+int second_document_line(std::string_view text) {
+  bool content = false, opened = false, ended = false;
+  int lineno = 0;
+  while (!text.empty()) {
+    std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    ++lineno;
+    std::size_t first = line.find_first_not_of(" \t\r");
+    if (is_marker(line, "---")) {
+      if (content || opened || ended) return lineno;
+      opened = true;
+      std::size_t rest = line.find_first_not_of(" \t\r", 3);
+      content = rest != std::string_view::npos && line[rest] != '#';  // `--- {a: 1}`
+    } else if (is_marker(line, "...")) {
+      ended = true;
+    } else if (first == std::string_view::npos || line[first] == '#' || (line[0] == '%' && !content)) {
+      continue;  // blank, a comment, a directive (%YAML) before the document
+    } else if (ended) {
+      return lineno;  // a bare document after `...`
+    } else {
+      content = true;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::shared_ptr<RawFile> read_spec_text(std::string_view text, const std::string& file,
@@ -225,13 +262,17 @@ std::shared_ptr<RawFile> read_spec_text(std::string_view text, const std::string
   }
   YAML::Node doc;
   try {
-    doc = YAML::Load(std::string(text));
+    doc = YAML::Load(std::string(text));  // the first document only
   } catch (const YAML::Exception& e) {
     SourcePos p{file, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
     ctx.diags.add(p, "bad YAML: " + e.msg + yaml_error_hint(text, p.line, e.msg));
     return f;
   } catch (const std::exception& e) {
     ctx.diags.add({file, 0, 0}, std::string("bad YAML: ") + e.what());
+    return f;
+  }
+  if (int line = second_document_line(text)) {
+    ctx.diags.add({file, line, 1}, "a second YAML document: a spec is one document (put another spec in a file of its own)");
     return f;
   }
   ctx.chain.push_back(canonical);

@@ -215,9 +215,13 @@ void read_restart(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNo
     if (key.value == "max") {
       auto s = r.scalar(value, "max", key.pos);
       if (!s) continue;
-      if (s->empty() || s->size() > 6 || s->find_first_not_of("0123456789") != std::string::npos)
-        r.error(r.pos(value, key.pos), "`max` must be a whole number, not `" + shorten(*s) + "`");
-      else rp.max = std::stoi(*s);
+      SourcePos vp = r.pos(value, key.pos);
+      if (s->empty() || s->find_first_not_of("0123456789") != std::string::npos)
+        r.error(vp, "`max` must be a whole number, not `" + shorten(*s) + "`");
+      else if (std::string digits = s->substr(std::min(s->find_first_not_of('0'), s->size() - 1));
+               digits.size() > 7 || std::stoi(digits) > kMaxRestarts)
+        r.error(vp, "`max` must be at most " + std::to_string(kMaxRestarts) + ", not `" + shorten(*s) + "`");
+      else rp.max = std::stoi(digits);
     } else if (auto d = r.duration(value, key.value, key.pos)) {
       if (key.value == "within" && d->count() <= 0) r.error(r.pos(value, key.pos), "`within` must be more than 0");
       (key.value == "within" ? rp.within : rp.backoff) = *d;

@@ -119,3 +119,14 @@ children:
     code, out, err, _ = tr.run(["check", str(spec)])
     assert code == 1, (out, err)
     assert f"{spec}:4:10: cannot use `cwd` `no-such-folder`: No such file or directory" in err, err
+
+
+def test_an_env_file_with_a_byte_order_mark_reads_its_first_key(tr):
+    tr.path("vars.env").write_bytes(b"\xef\xbb\xbfGREETING=hello\n")
+    spec = tr.spec("""\
+env_file: vars.env
+children:
+  - {name: a, cmd: [{H}, exit, "0"]}
+""")
+    code, out, err, _ = tr.run(["check", str(spec)])
+    assert code == 0, (out, err)

@@ -279,6 +279,15 @@ children:
      count(5)},
     {"the longest duration is fine", "grace: 876000h\nchildren:\n  - {name: a, cmd: x, timeout: 52560000m}\n", {}},
 
+    {"restarts past a million say their bound", R"(children:
+  - {name: a, cmd: x, on_failure: restart, restart: {max: 1000001}}
+  - {name: b, cmd: x, on_failure: restart, restart: {max: 1000000}}
+  - {name: c, cmd: x, on_failure: restart, restart: {max: 99999999999999999999}}
+)",
+     {{"`max` must be at most 1000000, not `1000001`", 2, 59},
+      {"`max` must be at most 1000000, not `99999999999999999999`", 4, 59}},
+     count(2)},
+
     {"ready with no probe, several probes, or a bad one", R"(children:
   - {name: a, cmd: x, ready: {}}
   - {name: b, cmd: x, ready: {timeout: 5s}}
@@ -418,6 +427,23 @@ children:
       {"cannot use `cwd` `nope`: No such file or directory", 3, 28},
       {"cannot use `cwd` `/dev/null`: Not a directory", 4, 28}},
      count(3)},
+
+    {"a second YAML document is refused where it starts", R"(children:
+  - {name: a, cmd: x}
+---
+children:
+  - {name: b, cmd: x}
+)",
+     {{"a second YAML document: a spec is one document (put another spec in a file of its own)", 3, 1}},
+     count(1)},
+    {"an empty second document is one too", "children: [{name: a, cmd: x}]\n--- # more\n",
+     {{"a second YAML document", 2, 1}}},
+    {"a document after an end marker is one too", "children: [{name: a, cmd: x}]\n...\n# x\nname: b\n",
+     {{"a second YAML document", 4, 1}}},
+    {"a document start and end marker are fine",
+     "%YAML 1.2\n# c\n---\nchildren: [{name: a, cmd: x}]\nx-text: |\n  ---\n...\n", {}},
+    {"a document that starts on its marker line", "--- {children: [{name: a, cmd: x}]}\n---\n",
+     {{"a second YAML document", 2, 1}}},
 
     {"a plain value holding `: ` is told to be quoted", "children:\n  - name: a\n    cmd: echo a: b\n",
      {{"bad YAML: illegal map value (quote a value that holds `: `, as in `cmd: \"echo a: b\"`)", 3, 16}}},
