@@ -130,3 +130,55 @@ children:
 """)
     code, out, err, _ = tr.run(["check", str(spec)])
     assert code == 0, (out, err)
+
+
+def test_up_check_and_tree_use_treerun_yaml_without_a_spec(tr):
+    tr.spec("children:\n  - {name: a, cmd: [{H}, touch, {T}/started]}\n", name="treerun.yaml")
+    code, out, err, _ = tr.run(["check"])
+    assert code == 0, (out, err)
+    assert "treerun.yaml: ok" in out
+    code, out, err, _ = tr.run(["tree"])
+    assert code == 0, (out, err)
+    res = tr.run(["up", "--logs", "stderr"])
+    assert res.code == 0, res.describe()
+    assert tr.path("started").exists()
+    assert find(res.events, event="spawn", node="a"), res.describe()
+
+
+def test_without_a_spec_or_treerun_yaml_it_is_a_usage_error_that_says_so(tr):
+    for cmd in (["up"], ["check"], ["tree"]):
+        code, out, err, _ = tr.run(cmd)
+        assert code == 125, (cmd, out, err)
+        assert "no SPEC given, and no treerun.yaml in " + str(tr.dir) in err, (cmd, err)
+
+
+def test_check_takes_several_files_and_fails_if_any_is_invalid(tr):
+    good = tr.spec("children:\n  - {name: a, cmd: [{H}, exit, \"0\"]}\n", name="good.yaml")
+    bad = tr.spec("children:\n  - {name: a, cmd: [{H}, exit, \"0\"], daemon: maybe}\n", name="bad.yaml")
+    also = tr.spec("children:\n  - {name: b, cmd: [{H}, exit, \"0\"]}\n", name="also.yaml")
+    code, out, err, _ = tr.run(["check", str(good), str(bad), str(also)])
+    assert code == 1, (out, err)
+    assert f"{good}: ok (1 nodes)" in out and f"{also}: ok (1 nodes)" in out, out
+    assert f"{bad}:2:" in err and "`daemon` must be true or false" in err, err
+    code, out, err, _ = tr.run(["check", str(good), str(also)])
+    assert code == 0, (out, err)
+    code, out, err, _ = tr.run(["check", "-", "-"], stdin="children: [{name: a, cmd: x}]\n")
+    assert code == 125, (out, err)
+
+
+def test_events_and_logs_naming_one_file_are_refused(tr):
+    spec = tr.spec("children:\n  - {name: a, cmd: [{H}, touch, {T}/started]}\n")
+    target = tr.path("out.txt")
+    (tr.dir / "sub").mkdir()
+    for events, logs in ((target, target), (tr.dir / "sub" / ".." / "out.txt", "out.txt")):
+        res = tr.run(["up", str(spec), "--events", str(events), "--logs", str(logs)])
+        assert res.code == 125, res.describe()
+        assert "--events and --logs both name" in res.stderr, res.describe()
+        assert not tr.path("started").exists()
+    # The spec's `logs` too.
+    spec2 = tr.spec("logs: out.txt\nchildren:\n  - {name: a, cmd: [{H}, touch, {T}/started]}\n",
+                    name="spec2.yaml")
+    res = tr.run(["up", str(spec2), "--events", str(target)])
+    assert res.code == 125, res.describe()
+    assert "--events and the spec's `logs` both name" in res.stderr, res.describe()
+    assert not tr.path("started").exists()
