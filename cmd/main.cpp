@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -63,9 +64,40 @@ int report(const LoadResult& loaded) {
 
 std::optional<Millis> duration_flag(const std::string& name, const std::string& value) {
   if (value.empty()) return std::nullopt;
-  auto d = parse_duration(value);
+  bool too_long = false;
+  auto d = parse_duration(value, &too_long);
+  if (!d && too_long)
+    throw CLI::ValidationError(name, "'" + value + "' is too long: a duration is at most " + std::string(kMaxDurationText));
   if (!d) throw CLI::ValidationError(name, "not a duration: '" + value + "' (try 1.5s, 250ms, 2m)");
   return d;
+}
+
+constexpr const char* kDefaultSpec = "treerun.yaml";
+
+/// The SPEC a command was given, or treerun.yaml in the current folder (as docker
+/// compose finds compose.yaml); empty, said on stderr, when there is neither.
+std::optional<std::string> spec_or_default(const std::string& given, bool was_given) {
+  if (was_given) return given;
+  std::error_code ec;
+  if (std::filesystem::exists(kDefaultSpec, ec)) return std::string(kDefaultSpec);
+  std::filesystem::path here = std::filesystem::current_path(ec);
+  std::cerr << "treerun: no SPEC given, and no " << kDefaultSpec << " in "
+            << (ec ? std::string("the current folder") : here.string())
+            << ": name a spec file (or - for standard input)\n";
+  return std::nullopt;
+}
+
+/// Whether the event log at EVENTS would be the log stream's file LOGS too: the same
+/// path, or two names of one regular file. Two descriptors on one file, each writing
+/// from its own offset, overwrite each other. A device (/dev/null) is no such file.
+bool same_file(const std::string& events, const LogTarget& logs) {
+  namespace fs = std::filesystem;
+  if (logs.type != LogTarget::Type::file) return false;
+  std::error_code ec;
+  fs::file_status st = fs::status(events, ec);
+  if (fs::exists(st) && !fs::is_regular_file(st)) return false;
+  if (fs::path(events).lexically_normal() == fs::path(logs.path).lexically_normal()) return true;
+  return fs::equivalent(events, logs.path, ec) && !ec;
 }
 
 bool wants_color(const LogTarget& logs, bool no_color) {
@@ -93,7 +125,13 @@ int cmd_up(const UpFlags& f) {
   run.timestamps = f.timestamps;
   run.quiet = f.quiet;
   run.verbose = f.verbose;
-  if (!f.events.empty()) run.events_path = std::filesystem::absolute(f.events).string();
+  if (!f.events.empty()) run.events_path = std::filesystem::absolute(f.events).lexically_normal().string();
+  if (!run.events_path.empty() && same_file(run.events_path, run.logs)) {
+    std::cerr << "treerun: --events and " << (opts.logs ? "--logs" : "the spec's `logs`") << " both name "
+              << run.logs.path << ": the event log and the log stream would overwrite each other; "
+              << "give each a file of its own\ntreerun: nothing was started\n";
+    return kUsageError;
+  }
   // The start-up checklist: treerun's own dispositions, then the launcher (which forks
   // the guardian and notes what children must get back), then the run.
   ignore_run_signals();
@@ -108,18 +146,26 @@ int cmd_up(const UpFlags& f) {
   return result.code;
 }
 
-int cmd_check(const std::string& spec, bool json) {
-  LoadResult loaded = load_plan(spec);
-  if (json) {  // on stdout, valid or not: a tool reads one answer from one place
-    std::cout << render_problems_json(loaded.ok(), loaded.problems) << std::flush;
-    return loaded.ok() ? 0 : 1;
+/// Checks each of SPECS in turn: its problems, or "SPEC: ok"; 1 if any is invalid. With
+/// JSON, one answer for all of them on stdout, valid or not: a tool reads one place.
+int cmd_check(const std::vector<std::string>& specs, bool json) {
+  int code = 0;
+  std::vector<Diagnostic> problems;
+  for (const auto& spec : specs) {
+    LoadResult loaded = load_plan(spec);
+    if (!loaded.ok()) code = 1;
+    if (json) {
+      problems.insert(problems.end(), loaded.problems.begin(), loaded.problems.end());
+      continue;
+    }
+    if (!loaded.ok()) {
+      report(loaded);
+      continue;
+    }
+    std::cout << spec << ": ok (" << loaded.plan->nodes.size() - 1 << " nodes)" << std::endl;
   }
-  if (!loaded.ok()) {
-    report(loaded);
-    return 1;
-  }
-  std::cout << spec << ": ok (" << loaded.plan->nodes.size() - 1 << " nodes)\n";
-  return 0;
+  if (json) std::cout << render_problems_json(code == 0, problems) << std::flush;
+  return code;
 }
 
 int cmd_tree(const std::string& spec, bool json) {
@@ -152,7 +198,7 @@ int main(int argc, char** argv) {
   auto* up_cmd = app.add_subcommand("up", "Run the tree until its workers are done, then tear it down");
   up_cmd->footer("Exit codes: 0 ok; 1-123 the first failure's code; 124 timeout; 125 treerun failed;\n"
                  "126/127 cannot execute / not found; 128+N signal N.");
-  up_cmd->add_option("SPEC", up.spec, "The spec file (- for standard input)")->required();
+  auto* up_spec = up_cmd->add_option("SPEC", up.spec, "The spec file (- for standard input; default: treerun.yaml)");
   up_cmd->add_option("--timeout", up.timeout, "Deadline for the whole run (e.g. 30s); then exit 124")
       ->type_name("DUR");
   up_cmd->add_option("--grace", up.grace, "Default time between the graceful stop and SIGKILL")->type_name("DUR");
@@ -163,15 +209,17 @@ int main(int argc, char** argv) {
   up_cmd->add_flag("--quiet", up.quiet, "No summary at the end");
   up_cmd->add_flag("-v,--verbose", up.verbose, "More of treerun's own messages (-vv: every state change)");
 
-  std::string check_spec, tree_spec, help_topic;
+  std::vector<std::string> check_specs;
+  std::string tree_spec, help_topic;
   bool check_json = false, tree_json = false;
-  auto* check_cmd = app.add_subcommand("check", "Validate a spec; print every problem as FILE:LINE:COL: message");
-  check_cmd->add_option("SPEC", check_spec, "The spec file (- for standard input)")->required();
+  auto* check_cmd = app.add_subcommand("check", "Validate specs; print every problem as FILE:LINE:COL: message");
+  check_cmd->add_option("SPEC", check_specs, "The spec files (- for standard input; default: treerun.yaml)");
   check_cmd->add_flag("--json", check_json,
                       "Print {\"ok\": BOOL, \"problems\": [{file, line, col, message}]} on stdout instead");
-  check_cmd->footer("Exit codes: 0 valid; 1 invalid or unreadable; 125 usage error.");
+  check_cmd->footer("Exit codes: 0 all valid; 1 one invalid or unreadable; 125 usage error.");
   auto* tree_cmd = app.add_subcommand("tree", "Print the plan: tree, start and stop order, streams, stop sequences");
-  tree_cmd->add_option("SPEC", tree_spec, "The spec file (- for standard input)")->required();
+  auto* tree_spec_opt =
+      tree_cmd->add_option("SPEC", tree_spec, "The spec file (- for standard input; default: treerun.yaml)");
   tree_cmd->add_flag("--json", tree_json, "Print the plan as one JSON object (see treerun(1)) instead");
   tree_cmd->footer("Exit codes: 0 printed; 1 invalid or unreadable spec; 125 usage error.");
   auto* help_cmd = app.add_subcommand("help", "Show help for a command");
@@ -205,10 +253,30 @@ int main(int argc, char** argv) {
       std::cerr << "treerun: no command '" << help_topic << "' (commands: up, check, tree, help)\n";
       return kUsageError;
     }
-    if (*up_cmd) return cmd_up(up);  // the supervisor releases them once it listens
+    if (*up_cmd) {
+      auto spec = spec_or_default(up.spec, up_spec->count() > 0);
+      if (!spec) return kUsageError;
+      up.spec = *spec;
+      return cmd_up(up);  // the supervisor releases them once it listens
+    }
     release_stop_signals();
-    if (*check_cmd) return cmd_check(check_spec, check_json);
-    if (*tree_cmd) return cmd_tree(tree_spec, tree_json);
+    if (*check_cmd) {
+      if (check_specs.empty()) {
+        auto spec = spec_or_default("", false);
+        if (!spec) return kUsageError;
+        check_specs.push_back(*spec);
+      }
+      if (std::count(check_specs.begin(), check_specs.end(), "-") > 1) {
+        std::cerr << "treerun: check: `-` (standard input) can be read only once\n";
+        return kUsageError;
+      }
+      return cmd_check(check_specs, check_json);
+    }
+    if (*tree_cmd) {
+      auto spec = spec_or_default(tree_spec, tree_spec_opt->count() > 0);
+      if (!spec) return kUsageError;
+      return cmd_tree(*spec, tree_json);
+    }
   } catch (const CLI::Error& e) {
     std::cerr << "treerun: " << e.what() << '\n';
     return kUsageError;

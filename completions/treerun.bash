@@ -107,9 +107,10 @@ _treerun() {
             fi
             ;;
         check | tree)
+            # check takes several SPECs; tree one.
             if [[ $cur == -* ]]; then
                 _treerun_add compgen -W '-h --help --json' -- "$cur"
-            elif [[ -z $have_arg ]]; then
+            elif [[ -z $have_arg || $cmd == check ]]; then
                 _treerun_add _treerun_specs "$cur"
                 compopt -o filenames 2>/dev/null
             fi

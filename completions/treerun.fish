@@ -10,11 +10,12 @@ function __treerun_specs
     string match -r -- '^.*(?:\.ya?ml|/)(?:\t.*)?$' (__fish_complete_path (commandline -ct))
 end
 
-# True while the subcommand's SPEC (or help's COMMAND) is still to come.
+# True while the subcommand's SPEC (or help's COMMAND) is still to come; always for
+# check, which takes several SPECs.
 function __treerun_needs_arg
     set -l words (commandline -opc)
     set -e words[1]
-    set -l seen_cmd 0
+    set -l cmd ''
     set -l skip 0
     for w in $words
         if test $skip = 1
@@ -26,10 +27,10 @@ function __treerun_needs_arg
                 set skip 1
             case '-*'
             case '*'
-                if test $seen_cmd = 1
+                if test -n "$cmd"; and test "$cmd" != check
                     return 1
                 end
-                set seen_cmd 1
+                test -z "$cmd"; and set cmd $w
         end
     end
     return 0

@@ -42,10 +42,16 @@ std::optional<std::int64_t> unit_ms(std::string_view unit) {
 
 /// One "NUMBER[.FRACTION]UNIT" segment, in milliseconds (fractions of a ms round
 /// down: nobody means 0.4ms in a process supervisor).
-std::optional<std::int64_t> parse_segment(std::string_view& s, bool allow_bare) {
+/// OVERFLOW: the segment is well formed but its value is past int64 (then empty).
+std::optional<std::int64_t> parse_segment(std::string_view& s, bool allow_bare, bool& overflow) {
   std::uint64_t whole = 0;
   std::size_t nd = 0;
-  if (!read_uint(s, whole, nd)) return std::nullopt;
+  if (!read_uint(s, whole, nd)) {
+    if (nd == 0) return std::nullopt;
+    // Too many digits: skip the rest of them, and say so only if the unit is good.
+    while (!s.empty() && is_digit(s.front())) s.remove_prefix(1);
+    whole = UINT64_MAX;
+  }
   std::uint64_t frac = 0, scale = 1;
   if (!s.empty() && s.front() == '.') {
     s.remove_prefix(1);
@@ -66,22 +72,37 @@ std::optional<std::int64_t> parse_segment(std::string_view& s, bool allow_bare) 
   s.remove_prefix(ulen);
   std::int64_t ms = 0;
   if (whole > std::uint64_t(INT64_MAX) ||
-      __builtin_mul_overflow(std::int64_t(whole), *per, &ms))
+      __builtin_mul_overflow(std::int64_t(whole), *per, &ms)) {
+    overflow = true;
     return std::nullopt;
-  return ms + std::int64_t(frac * std::uint64_t(*per) / scale);
+  }
+  if (__builtin_add_overflow(ms, std::int64_t(frac * std::uint64_t(*per) / scale), &ms)) {
+    overflow = true;
+    return std::nullopt;
+  }
+  return ms;
 }
 
 }  // namespace
 
-std::optional<Millis> parse_duration(std::string_view text) {
+std::optional<Millis> parse_duration(std::string_view text, bool* too_long) {
+  if (too_long) *too_long = false;
   if (text.empty() || !is_digit(text.front())) return std::nullopt;  // also rejects "-1s"
   // A bare number is seconds, but only alone: "1m30" is more likely a typo than 1m30s.
   bool bare = text.find_first_not_of("0123456789.") == std::string_view::npos;
   std::string_view s = text;
   std::int64_t total = 0;
+  bool overflow = false;
   while (!s.empty()) {
-    auto seg = parse_segment(s, bare);
-    if (!seg || __builtin_add_overflow(total, *seg, &total)) return std::nullopt;
+    bool seg_overflow = false;
+    auto seg = parse_segment(s, bare, seg_overflow);
+    if (!seg && !seg_overflow) return std::nullopt;
+    // Past int64 is past the bound too; read on, so "1xh" is still called malformed.
+    overflow = overflow || seg_overflow || __builtin_add_overflow(total, *seg, &total);
+  }
+  if (overflow || total > kMaxDuration.count()) {
+    if (too_long) *too_long = true;
+    return std::nullopt;
   }
   return Millis(total);
 }
@@ -159,6 +180,14 @@ std::optional<int> parse_signal(std::string_view text) {
   for (const auto& e : kSignals)
     if (iequals(s, e.name)) return e.num;
   return parse_realtime(s);
+}
+
+std::vector<std::string> signal_names() {
+  std::vector<std::string> out;
+  for (const auto& e : kSignals) out.push_back(std::string("SIG") + e.name);
+  out.push_back("SIGRTMIN");
+  out.push_back("SIGRTMAX");
+  return out;
 }
 
 std::string signal_name(int sig) {

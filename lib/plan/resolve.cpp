@@ -39,33 +39,56 @@ class Resolver {
     return it == by_path_.end() ? std::nullopt : std::optional(it->second);
   }
 
-  /// Why REF names nothing, with a sibling one edit or two away, or else the path of
-  /// a node of that name elsewhere.
+  /// Why REF names nothing, with the likeliest meaning: a node that REF names from
+  /// elsewhere in the tree (`db` from inside a group, where `/db` is at the root), else
+  /// a name one edit or two away (never FROM itself).
   std::string missing(NodeId from, const std::string& ref) const {
-    if (!ref.empty() && ref.front() == '/') return "no node at `" + shorten(ref) + "`";
-    const PlanNode& parent = nodes_[*nodes_[from].parent];
-    std::string hint;
-    if (ref.find('/') == std::string::npos && parent.children.size() <= 1000) {
-      std::vector<std::string_view> names;
-      for (NodeId c : parent.children) names.push_back(nodes_[c].name);
-      hint = did_you_mean(ref, names);
+    bool absolute = !ref.empty() && ref.front() == '/';
+    std::string text = absolute ? "no node at `" + shorten(ref) + "`"
+                                : "no node `" + shorten(ref) + "` next to `" + nodes_[from].name + "`";
+    if (nodes_.size() > 10'000) return text;  // a hint is not worth a quadratic check
+    std::string tail = absolute ? ref.substr(1) : ref;
+    std::vector<std::string> elsewhere;
+    for (const auto& n : nodes_)
+      if (n.id != 0 && n.id != from && !n.name.empty() &&
+          (n.path == tail || (n.path.size() > tail.size() && n.path.ends_with("/" + tail))))
+        elsewhere.push_back("`/" + n.path + "`");
+    if (elsewhere.size() == 1) return text + " (" + elsewhere[0] + " exists: use " + elsewhere[0] + ")";
+    if (elsewhere.size() > 1) {
+      std::string list = elsewhere[0] + ", " + elsewhere[1] + (elsewhere.size() > 2 ? ", ..." : "");
+      return text + " (" + list + " exist: use one of them)";
     }
-    if (hint.empty() && nodes_.size() <= 10'000)  // the same name elsewhere?
+    std::vector<std::string> paths;  // candidates, spelt as REF would be
+    if (absolute) {
       for (const auto& n : nodes_)
-        if (n.name == ref && n.id != from) {
-          hint = " (did you mean `/" + n.path + "`?)";
-          break;
-        }
-    return "no node `" + shorten(ref) + "` next to `" + nodes_[from].name + "`" +
-           (hint.empty() ? " (use /a/b for a path from the root)" : hint);
+        if (n.id != 0 && n.id != from) paths.push_back("/" + n.path);
+    } else if (ref.find('/') == std::string::npos) {
+      for (NodeId c : nodes_[*nodes_[from].parent].children)
+        if (c != from) paths.push_back(nodes_[c].name);
+    }
+    std::string hint = did_you_mean(ref, std::vector<std::string_view>(paths.begin(), paths.end()));
+    if (hint.empty() && !absolute) hint = " (use /a/b for a path from the root)";
+    return text + hint;
+  }
+
+  /// Whether REF, from FROM, names a sibling whose own `name` was refused (and
+  /// reported there): saying that REF names nothing would report it twice. (A source
+  /// cannot: a bad name is no source syntax, which spec/read_stdio.cpp reports.)
+  bool names_a_bad_sibling(NodeId from, const std::string& ref) const {
+    for (NodeId c : nodes_[*nodes_[from].parent].children) {
+      const RawNode* raw = built_.raw[c];
+      if (!raw->name && raw->name_written && *raw->name_written == ref) return true;
+    }
+    return false;
   }
 
   void resolve_after(NodeId id, const RawNode& raw) {
     PlanNode& n = nodes_[id];
     for (const auto& a : raw.after) {
       auto target = find(id, a.value);
-      if (!target) diags_.add(a.pos, "`after`: " + missing(id, a.value));
-      else if (*target == id) diags_.add(a.pos, "`" + n.name + "` is after itself");
+      if (!target) {
+        if (!names_a_bad_sibling(id, a.value)) diags_.add(a.pos, "`after`: " + missing(id, a.value));
+      } else if (*target == id) diags_.add(a.pos, "`" + n.name + "` is after itself");
       else if (std::find(n.after.begin(), n.after.end(), *target) == n.after.end()) {
         n.after.push_back(*target);
         built_.where[id].after.push_back(a.pos);

@@ -55,10 +55,13 @@ std::vector<std::string> path_candidates(const Command& cmd, const std::vector<s
   return out;
 }
 
+/// 127 only for a command that is not there; anything else that stops it (a missing
+/// `cwd` included) is a command that could not be executed, 126.
 [[noreturn]] void child_fail(ChildPlan& p, const char* step, int err) {
   p.error = err;
   p.step = step;
-  _exit(err == ENOENT || err == ENOTDIR ? 127 : 126);
+  bool not_found = std::strcmp(step, "exec") == 0 && (err == ENOENT || err == ENOTDIR);
+  _exit(not_found ? 127 : 126);
 }
 
 /// Runs in the vfork child. Async-signal-safe calls only, and never returns.

@@ -192,9 +192,13 @@ void Supervisor::spawned(NodeId id, const SpawnRequest& req, const SpawnResult& 
   n.run.started = Clock::now();
   events_.spawn(n.spec->path, r.proc.pid, r.proc.pgid);
   if (r.exec_error) {
-    n.run.start_error = r.exec_error == std::errc::no_such_file_or_directory
-                            ? fmt::format("command not found: {}", req.cmd.shell ? "/bin/sh" : req.cmd.argv.front())
-                            : fmt::format("cannot {} {}: {}", r.failed_step, req.cmd.display(), r.exec_error.message());
+    // Only exec's ENOENT means the command is not there: chdir's means the folder is not.
+    if (r.failed_step == "chdir")
+      n.run.start_error = fmt::format("cannot chdir to {}: {}", req.cwd, r.exec_error.message());
+    else if (r.failed_step == "exec" && r.exec_error == std::errc::no_such_file_or_directory)
+      n.run.start_error = fmt::format("command not found: {}", req.cmd.shell ? "/bin/sh" : req.cmd.argv.front());
+    else
+      n.run.start_error = fmt::format("cannot {} {}: {}", r.failed_step, req.cmd.display(), r.exec_error.message());
     log_->note(n.log_source, n.run.start_error);
   } else {
     log_->note(n.log_source, fmt::format("started (pid {})", r.proc.pid));

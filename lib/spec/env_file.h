@@ -12,9 +12,10 @@ namespace treerun {
 
 using EnvList = std::vector<std::pair<std::string, std::string>>;
 
-/// Parses TEXT (named FILE in messages): blank lines and `#` comments are skipped, an
-/// optional `export ` prefix is dropped, and one pair of matching quotes around the
-/// value is stripped. A malformed line is reported at FILE:LINE:COL.
+/// Parses TEXT (named FILE in messages): a UTF-8 byte-order mark at the start, blank
+/// lines and `#` comments are skipped, an optional `export ` prefix is dropped, and one
+/// pair of matching quotes around the value is stripped. A malformed line is reported
+/// at FILE:LINE:COL.
 EnvList parse_env_text(std::string_view text, const std::string& file, Diagnostics& diags);
 
 /// Sets each of OVER in INTO: in place where the key is present (so the first position

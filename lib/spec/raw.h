@@ -44,6 +44,9 @@ struct RawFile;
 struct RawNode {
   SourcePos pos;  // of the node's mapping
   std::optional<At<std::string>> name;
+  /// `name:` was written, even if it was wrong (reported once, where it is): its text
+  /// when it was a string, so a reference to it is not reported a second time.
+  std::optional<std::string> name_written;
   std::optional<At<Command>> cmd;
   bool cmd_given = false;     // `cmd:` was written (even if it was wrong)
   bool unknown_keys = false;  // some key was not one we know (already reported)

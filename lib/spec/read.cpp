@@ -25,6 +25,7 @@ std::vector<RawNode> read_children(YamlReader& r, const YAML::Node& v, const Sou
                                    ReadContext& ctx, int depth);
 
 void read_name(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n) {
+  n.name_written = v.IsScalar() ? v.Scalar() : "";
   auto s = r.scalar(v, "name", at);
   if (!s) return;
   SourcePos p = r.pos(v, at);
@@ -121,7 +122,7 @@ RawNode read_node(YamlReader& r, const YAML::Node& v, ReadContext& ctx, int dept
     if (read_default_key(r, key.value, value, key.pos, n.defaults, ctx)) continue;
     read_behaviour_key(r, key.value, value, key.pos, n);
   }
-  if (!n.name && !ctx.budget.exhausted) r.error(n.pos, "a node needs a `name`");
+  if (!n.name_written && !ctx.budget.exhausted) r.error(n.pos, "a node needs a `name`");
   return n;
 }
 
@@ -180,6 +181,72 @@ void read_document(YamlReader& r, const YAML::Node& doc, RawFile& f, ReadContext
     r.error(start, "a spec has at least one node: `children` is missing");
 }
 
+/// Line LINENO (1-based) of TEXT, without its newline; empty past the end.
+std::string_view line_of(std::string_view text, int lineno) {
+  for (int i = 1; i < lineno; ++i) {
+    std::size_t nl = text.find('\n');
+    if (nl == std::string_view::npos) return {};
+    text.remove_prefix(nl + 1);
+  }
+  return text.substr(0, text.find('\n'));
+}
+
+/// What yaml-cpp's words leave out, for the mistakes people make most: a tab in the
+/// indentation, and a plain value holding `: ` (`cmd: echo a: b`).
+std::string yaml_error_hint(std::string_view text, int lineno, const std::string& msg) {
+  std::string_view line = line_of(text, lineno);
+  std::size_t indent = line.find_first_not_of(" \t");
+  if (line.substr(0, indent).find('\t') != std::string_view::npos || msg.find("tab") != std::string::npos)
+    return " (YAML forbids tabs for indentation: indent with spaces)";
+  if (msg != "illegal map value") return "";
+  // KEY: VALUE where VALUE holds ": ": suggest the quoted value.
+  std::size_t colon = line.find(": ", indent == std::string_view::npos ? 0 : indent);
+  if (colon == std::string_view::npos) return " (quote a value that holds `: `)";
+  std::string_view key = line.substr(indent, colon - indent), value = line.substr(colon + 2);
+  if (key.rfind("- ", 0) == 0) key.remove_prefix(2);
+  if (value.find('"') != std::string_view::npos || value.find('\\') != std::string_view::npos ||
+      value.size() > 60 || key.size() > 30)
+    return " (quote a value that holds `: `)";
+  return " (quote a value that holds `: `, as in `" + std::string(key) + ": \"" + std::string(value) + "\"`)";
+}
+
+/// Whether LINE is a YAML document marker, `---` or `...`, alone or before a space.
+bool is_marker(std::string_view line, std::string_view marker) {
+  return line.substr(0, 3) == marker &&
+         (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
+}
+
+/// The line where a second YAML document starts in TEXT, or 0. yaml-cpp's Load reads
+/// the first and drops the rest without a word (its LoadAll can take gigabytes on
+/// junk). A `---` or `...` at column 0 is always a marker in YAML, so lines tell: a
+/// `---` after the document's content or after another `---`, or content after `...`.
+int second_document_line(std::string_view text) {
+  bool content = false, opened = false, ended = false;
+  int lineno = 0;
+  while (!text.empty()) {
+    std::size_t nl = text.find('\n');
+    std::string_view line = text.substr(0, nl);
+    text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
+    ++lineno;
+    std::size_t first = line.find_first_not_of(" \t\r");
+    if (is_marker(line, "---")) {
+      if (content || opened || ended) return lineno;
+      opened = true;
+      std::size_t rest = line.find_first_not_of(" \t\r", 3);
+      content = rest != std::string_view::npos && line[rest] != '#';  // `--- {a: 1}`
+    } else if (is_marker(line, "...")) {
+      ended = true;
+    } else if (first == std::string_view::npos || line[first] == '#' || (line[0] == '%' && !content)) {
+      continue;  // blank, a comment, a directive (%YAML) before the document
+    } else if (ended) {
+      return lineno;  // a bare document after `...`
+    } else {
+      content = true;
+    }
+  }
+  return 0;
+}
+
 }  // namespace
 
 std::shared_ptr<RawFile> read_spec_text(std::string_view text, const std::string& file,
@@ -195,13 +262,17 @@ std::shared_ptr<RawFile> read_spec_text(std::string_view text, const std::string
   }
   YAML::Node doc;
   try {
-    doc = YAML::Load(std::string(text));
+    doc = YAML::Load(std::string(text));  // the first document only
   } catch (const YAML::Exception& e) {
     SourcePos p{file, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
-    ctx.diags.add(p, "bad YAML: " + e.msg);
+    ctx.diags.add(p, "bad YAML: " + e.msg + yaml_error_hint(text, p.line, e.msg));
     return f;
   } catch (const std::exception& e) {
     ctx.diags.add({file, 0, 0}, std::string("bad YAML: ") + e.what());
+    return f;
+  }
+  if (int line = second_document_line(text)) {
+    ctx.diags.add({file, line, 1}, "a second YAML document: a spec is one document (put another spec in a file of its own)");
     return f;
   }
   ctx.chain.push_back(canonical);

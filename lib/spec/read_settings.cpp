@@ -1,5 +1,11 @@
 #include "spec/read_settings.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #define PCRE2_CODE_UNIT_WIDTH 8  // we only match bytes
 #include <pcre2.h>
 
@@ -41,6 +47,17 @@ void read_env_map(YamlReader& r, const YAML::Node& v, const SourcePos& at, EnvLi
   env_merge(out, pairs);
 }
 
+/// Why PATH cannot be a node's working folder ("No such file or directory", "Not a
+/// directory", "Permission denied"), or "" when it can. Checked when the spec is read,
+/// so a typo is a `check` error rather than a node that fails to start.
+std::string folder_problem(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::strerror(errno);
+  if (!S_ISDIR(st.st_mode)) return std::strerror(ENOTDIR);
+  if (::access(path.c_str(), X_OK) != 0) return std::strerror(errno);
+  return "";
+}
+
 void read_env_files(YamlReader& r, const YAML::Node& v, const SourcePos& at, EnvList& out,
                     ReadContext& ctx) {
   auto list = r.strings(v, "env_file", at);
@@ -73,7 +90,9 @@ bool read_default_key(YamlReader& r, const std::string& key, const YAML::Node& v
   } else if (key == "cwd") {
     if (auto s = r.scalar(v, "cwd", at)) {
       if (s->empty()) r.error(p, "`cwd` is empty");
-      else d.cwd = At<std::string>{r.absolute(*s), p};
+      else if (std::string abs = r.absolute(*s), why = folder_problem(abs); !why.empty())
+        r.error(p, "cannot use `cwd` `" + shorten(*s) + "`: " + why);
+      else d.cwd = At<std::string>{abs, p};
     }
   } else {
     return false;
@@ -173,10 +192,22 @@ void read_ready(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode
   n.ready = pr;
 }
 
+/// docker compose's `restart: always` (and its kin) is treerun's `on_failure: restart`.
+std::string compose_restart_hint(const YAML::Node& v) {
+  if (!v.IsScalar()) return "";
+  const std::string& s = v.Scalar();
+  if (s == "always" || s == "unless-stopped" || s == "on-failure" || s.rfind("on-failure:", 0) == 0)
+    return " (did you mean `on_failure: restart`?)";
+  if (s == "no" || s == "false" || s == "never")
+    return " (leave `restart` out: only `on_failure: restart` restarts a node)";
+  return "";
+}
+
 void read_restart(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n) {
   SourcePos p = r.pos(v, at);
   if (!v.IsMap()) {
-    if (r.spend(p)) r.error(p, "`restart` must be a mapping {max: N, within: DUR, backoff: DUR}, not " + kind_of(v));
+    if (r.spend(p)) r.error(p, "`restart` must be a mapping {max: N, within: DUR, backoff: DUR}, not " + kind_of(v) +
+                                   compose_restart_hint(v));
     return;
   }
   RestartPolicy rp;
@@ -184,9 +215,13 @@ void read_restart(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNo
     if (key.value == "max") {
       auto s = r.scalar(value, "max", key.pos);
       if (!s) continue;
-      if (s->empty() || s->size() > 6 || s->find_first_not_of("0123456789") != std::string::npos)
-        r.error(r.pos(value, key.pos), "`max` must be a whole number, not `" + shorten(*s) + "`");
-      else rp.max = std::stoi(*s);
+      SourcePos vp = r.pos(value, key.pos);
+      if (s->empty() || s->find_first_not_of("0123456789") != std::string::npos)
+        r.error(vp, "`max` must be a whole number, not `" + shorten(*s) + "`");
+      else if (std::string digits = s->substr(std::min(s->find_first_not_of('0'), s->size() - 1));
+               digits.size() > 7 || std::stoi(digits) > kMaxRestarts)
+        r.error(vp, "`max` must be at most " + std::to_string(kMaxRestarts) + ", not `" + shorten(*s) + "`");
+      else rp.max = std::stoi(digits);
     } else if (auto d = r.duration(value, key.value, key.pos)) {
       if (key.value == "within" && d->count() <= 0) r.error(r.pos(value, key.pos), "`within` must be more than 0");
       (key.value == "within" ? rp.within : rp.backoff) = *d;

@@ -33,6 +33,9 @@ struct Probe {
 
 enum class OnFailure { cancel, ignore, restart };
 
+/// The most restarts a `restart: {max: N}` may allow.
+inline constexpr int kMaxRestarts = 1'000'000;
+
 struct RestartPolicy {
   int max = 3;
   Millis within{60'000};

@@ -65,34 +65,85 @@ std::optional<bool> YamlReader::boolean(const YAML::Node& v, std::string_view ke
 namespace {
 
 /// What duration(), size() and signal() share: a scalar read with PARSE (base/units.h),
-/// or the problem "`KEY`: BAD `TEXT`HINT" at the value.
-template <class Parse>
+/// or the problem "`KEY`: " + BAD(TEXT) at the value.
+template <class Parse, class Bad>
 auto parsed(YamlReader& r, const YAML::Node& v, std::string_view key, const SourcePos& at, Parse parse,
-            std::string_view bad, std::string_view hint) -> decltype(parse(std::string_view{})) {
+            Bad bad) -> decltype(parse(std::string_view{})) {
   auto s = r.scalar(v, key, at);
   if (!s) return std::nullopt;
   if (auto x = parse(*s)) return x;
-  r.error(r.pos(v, at), "`" + std::string(key) + "`: " + std::string(bad) + " `" + shorten(*s) + "`" +
-                            std::string(hint));
+  r.error(r.pos(v, at), "`" + std::string(key) + "`: " + bad(*s));
   return std::nullopt;
 }
 
+char upper(char c) { return (c >= 'a' && c <= 'z') ? char(c - 'a' + 'A') : c; }
+
+/// " (did you mean `SIGTERM`?)" for SIGTERMM, TERMM or sigterm_: the nearest signal
+/// name, one edit away (two for names of five letters or more past the SIG).
+std::string signal_hint(std::string_view text) {
+  std::string word;
+  for (char c : text.substr(0, 64)) word += upper(c);
+  if (word.rfind("SIG", 0) != 0) word = "SIG" + word;
+  std::size_t cap = word.size() >= 8 ? 2 : 1;
+  std::string best;
+  std::size_t best_d = cap + 1;
+  for (const auto& name : signal_names()) {
+    std::size_t d = edit_distance(word, name, cap);
+    if (d < best_d) best_d = d, best = name;
+  }
+  return best.empty() ? "" : " (did you mean `" + best + "`?)";
+}
+
+/// The keys people bring from docker compose, process-compose and supervisord, and
+/// treerun's word for each (a key, or a key and its value).
+struct ForeignKey {
+  std::string_view key;
+  std::string_view ours;
+};
+constexpr ForeignKey kForeignKeys[] = {
+    // docker compose
+    {"command", "cmd"}, {"environment", "env"}, {"depends_on", "after"}, {"healthcheck", "ready"},
+    {"working_dir", "cwd"}, {"stop_grace_period", "grace"}, {"services", "children"},
+    // process-compose
+    {"readiness_probe", "ready"}, {"processes", "children"},
+    // supervisord
+    {"directory", "cwd"}, {"stopwaitsecs", "grace"}, {"autorestart", "on_failure: restart"},
+};
+
 }  // namespace
+
+std::string key_hint(std::string_view key, const std::vector<std::string_view>& known) {
+  for (const auto& f : kForeignKeys) {
+    if (f.key != key) continue;
+    std::string_view ours = f.ours.substr(0, f.ours.find(':'));
+    for (auto k : known)
+      if (k == ours) return " (did you mean `" + std::string(f.ours) + "`?)";
+  }
+  return did_you_mean(key, known);
+}
 
 std::optional<Millis> YamlReader::duration(const YAML::Node& v, std::string_view key,
                                            const SourcePos& at) {
-  return parsed(*this, v, key, at, parse_duration, "bad duration",
-                " (a number with ms, s, m or h: 250ms, 1.5s, 2m)");
+  bool too_long = false;
+  return parsed(*this, v, key, at, [&](std::string_view s) { return parse_duration(s, &too_long); },
+                [&](const std::string& s) {
+                  if (too_long)
+                    return "`" + shorten(s) + "` is too long: a duration is at most " + std::string(kMaxDurationText);
+                  return "bad duration `" + shorten(s) + "` (a number with ms, s, m or h: 250ms, 1.5s, 2m)";
+                });
 }
 
 std::optional<std::size_t> YamlReader::size(const YAML::Node& v, std::string_view key,
                                             const SourcePos& at) {
-  return parsed(*this, v, key, at, parse_size, "bad size", " (bytes, or a number with KiB, MiB, GiB)");
+  return parsed(*this, v, key, at, parse_size, [](const std::string& s) {
+    return "bad size `" + shorten(s) + "` (bytes, or a number with KiB, MiB, GiB)";
+  });
 }
 
 std::optional<int> YamlReader::signal(const YAML::Node& v, std::string_view key,
                                       const SourcePos& at) {
-  return parsed(*this, v, key, at, parse_signal, "unknown signal", "");
+  return parsed(*this, v, key, at, parse_signal,
+                [](const std::string& s) { return "unknown signal `" + shorten(s) + "`" + signal_hint(s); });
 }
 
 std::optional<Command> YamlReader::command(const YAML::Node& v, std::string_view key,
@@ -178,7 +229,7 @@ std::vector<std::pair<At<std::string>, YAML::Node>> YamlReader::entries(
     bool ok = false;
     for (auto k : known) ok = ok || k == key;
     if (!ok) {
-      error(kp, "unknown key `" + shorten(key) + "` in " + std::string(where) + did_you_mean(key, known));
+      error(kp, "unknown key `" + shorten(key) + "` in " + std::string(where) + key_hint(key, known));
       continue;
     }
     if (!seen.insert(key).second) {
@@ -214,7 +265,7 @@ void YamlReader::merge_entries(const YAML::Node& v, const std::vector<std::strin
       bool ok = false;
       for (auto k : known) ok = ok || k == key;
       if (!ok)
-        error(kp, "unknown key `" + shorten(key) + "` in " + std::string(where) + did_you_mean(key, known));
+        error(kp, "unknown key `" + shorten(key) + "` in " + std::string(where) + key_hint(key, known));
       else if (seen.insert(key).second)  // keys written in the mapping itself win
         out.push_back({{key, kp}, it->second});
     }

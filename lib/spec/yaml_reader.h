@@ -79,6 +79,11 @@ class YamlReader {
   ReadBudget& budget_;
 };
 
+/// " (did you mean `X`?)" for an unknown KEY: treerun's word for a key of docker compose
+/// and its kin (`command`: `cmd`, `depends_on`: `after`), where KNOWN has it; else the
+/// nearest of KNOWN within two edits; else "".
+std::string key_hint(std::string_view key, const std::vector<std::string_view>& known);
+
 /// "a mapping", "a list", "a string", "empty": for "must be X, not Y" messages.
 std::string kind_of(const YAML::Node& v);
 

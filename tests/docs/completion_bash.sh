@@ -53,6 +53,8 @@ done
 expect_all "$(offers treerun up sub/)" "sub/c.yaml" "treerun up sub/<TAB>"
 expect_all "$(offers treerun up --timeout 5s a)" "a.yaml" "treerun up --timeout 5s a<TAB>"
 [[ -z $(offers treerun up a.yaml '') ]] || fail "treerun up a.yaml <TAB>: offers a second SPEC"
+[[ -z $(offers treerun tree a.yaml '') ]] || fail "treerun tree a.yaml <TAB>: offers a second SPEC"
+expect_all "$(offers treerun check a.yaml '')" "a.yaml b.yml sub" "treerun check a.yaml <TAB> (several SPECs)"
 expect_all "$(offers treerun help '')" "up check tree" "treerun help <TAB>"
 
 # With the bash-completion package loaded first, it still works the same.

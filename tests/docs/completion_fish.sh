@@ -37,6 +37,8 @@ for cmd in up check tree; do
   grep -qxF notes.txt <<<"$got" && fail "treerun $cmd <TAB>: offers notes.txt"
 done
 [[ -z $(offers 'treerun up a.yaml ') ]] || fail "treerun up a.yaml <TAB>: offers a second SPEC"
+[[ -z $(offers 'treerun tree a.yaml ') ]] || fail "treerun tree a.yaml <TAB>: offers a second SPEC"
+expect_all "$(offers 'treerun check a.yaml ')" "a.yaml b.yml sub/ -" "treerun check a.yaml <TAB> (several SPECs)"
 expect_all "$(offers 'treerun help ')" "up check tree" "treerun help <TAB>"
 for cmd in check tree; do
   expect_all "$(offers "treerun $cmd -")" "$(help_long_options $cmd)" "treerun $cmd -<TAB>"

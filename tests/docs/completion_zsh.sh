@@ -16,8 +16,8 @@ cd "$SCRATCH/work"
 touch a.yaml b.yml notes.txt
 
 lines=('treerun u' 'treerun ' 'treerun up --lo' 'treerun up -' 'treerun up --logs '
-  'treerun up --timeout ' 'treerun up --grace=' 'treerun up ' 'treerun check ' 'treerun help '
-  'treerun check -' 'treerun tree -')
+  'treerun up --timeout ' 'treerun up --grace=' 'treerun up ' 'treerun check ' 'treerun check a.yaml '
+  'treerun help ' 'treerun check -' 'treerun tree -')
 out=$(HOME=$SCRATCH ZDOTDIR=$SCRATCH timeout 30 zsh -f "$HERE/zsh_capture.zsh" "$SCRATCH/fpath" "${lines[@]}") ||
   fail "the zsh session failed or timed out"
 offers() { awk -v line="== $1" '/^== / { on = ($0 == line); next } on' <<<"$out"; }
@@ -35,6 +35,7 @@ for cmd in up check; do
   expect_all "$got" "a.yaml b.yml sub" "treerun $cmd <TAB>"
   grep -qxF notes.txt <<<"$got" && fail "treerun $cmd <TAB>: offers notes.txt"
 done
+expect_all "$(offers 'treerun check a.yaml ')" "a.yaml b.yml sub" "treerun check a.yaml <TAB> (several SPECs)"
 expect_all "$(offers 'treerun help ')" "up check tree" "treerun help <TAB>"
 for cmd in check tree; do
   expect_all "$(offers "treerun $cmd -")" "$(help_long_options $cmd)" "treerun $cmd -<TAB>"

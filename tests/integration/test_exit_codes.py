@@ -147,3 +147,19 @@ children:
     for node in ("d", "w"):
         assert one(res.events, event="exit", node=node)["outcome"] == "cancelled"
         assert list(signal_counts(tr.path(f"{node}.sig")).values()) == [1]
+
+
+def test_a_cwd_gone_at_start_says_cannot_chdir_and_gives_126(tr):
+    # The folder is there when the spec is checked and gone when `b` starts: the
+    # message names the folder (not "command not found"), and the code is 126, not 127.
+    tr.path("work").mkdir()
+    spec = tr.spec("""\
+logs: stderr
+children:
+  - {name: rm, cmd: [rmdir, {T}/work]}
+  - {name: b, cmd: [echo, hi], cwd: work, after: [rm]}
+""")
+    res = tr.up(spec)
+    assert res.code == 126, res.describe()
+    assert f"cannot chdir to {tr.path('work')}: No such file or directory" in res.stderr, res.describe()
+    assert "not found" not in res.stdout + res.stderr, res.describe()

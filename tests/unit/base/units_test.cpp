@@ -26,6 +26,29 @@ TEST_CASE("bad durations are refused", "[units]") {
     CHECK_FALSE(parse_duration(bad).has_value());
 }
 
+TEST_CASE("durations stop at 100 years, and say when length is the only problem", "[units]") {
+  CHECK(kMaxDuration == std::chrono::hours(876'000));
+  CHECK(parse_duration("876000h") == kMaxDuration);
+  CHECK(parse_duration("52560000m") == kMaxDuration);
+  bool too_long = true;
+  CHECK(parse_duration("1s", &too_long) == 1s);
+  CHECK_FALSE(too_long);
+  // 3000000h fits an int64 of milliseconds, but not now + it in a clock of nanoseconds.
+  for (const char* big : {"876000h1ms", "876001h", "3000000h", "31536000000s", "99999999999999999999s",
+                          "9223372036854775807h", "9223372036854775.999s", "1h99999999999999999999m"}) {
+    INFO(big);
+    too_long = false;
+    CHECK_FALSE(parse_duration(big, &too_long).has_value());
+    CHECK(too_long);
+  }
+  for (const char* bad : {"99999999999999999999x", "1x", "", "-3000000h"}) {
+    INFO(bad);
+    too_long = true;
+    CHECK_FALSE(parse_duration(bad, &too_long).has_value());
+    CHECK_FALSE(too_long);
+  }
+}
+
 TEST_CASE("durations format to the shortest spelling", "[units]") {
   CHECK(format_duration(1500ms) == "1.5s");
   CHECK(format_duration(250ms) == "250ms");
@@ -66,6 +89,16 @@ TEST_CASE("signals parse by name, short name or number", "[units]") {
   for (const char* bad : {"", "0", "65", "-15", "SIGFOO", "SIG", "15x", "SIGRTMIN+99", "SIGRTMIN-1",
                           "SIGRTMAX+1", "99999999999999999999", "SIG TERM"})
     CHECK_FALSE(parse_signal(bad).has_value());
+}
+
+TEST_CASE("signal_names lists what parse_signal reads", "[units]") {
+  auto names = signal_names();
+  CHECK(names.size() > 30);
+  for (const auto& n : names) {
+    INFO(n);
+    CHECK(n.rfind("SIG", 0) == 0);
+    CHECK(parse_signal(n).has_value());
+  }
 }
 
 TEST_CASE("signal names", "[units]") {

@@ -20,6 +20,8 @@ const PlanNode& at(const Plan& p, const std::string& path) {
 }  // namespace
 
 TEST_CASE("every node key is read into the plan", "[load]") {
+  TempDir dir;  // `cwd` must name a folder that is there
+  std::filesystem::create_directories(dir / "work");
   auto r = load(R"(
 name: full
 timeout: 1m
@@ -58,7 +60,7 @@ children:
     cmd: cat
     stdin: {from: ["db:stderr", /load], lag: drop, buffer: 64KiB}
     stdout: "null"
-)", "/srv/spec");
+)", dir.path());
   REQUIRE_LOADS(r);
   const Plan& p = *r.plan;
   CHECK(p.name == "full");
@@ -67,7 +69,7 @@ children:
   CHECK(p.logs.type == LogTarget::Type::stderr_);
   CHECK(p.root().path.empty());
   CHECK(p.root().is_group());
-  CHECK(p.root().cwd == "/srv/spec/work");
+  CHECK(p.root().cwd == dir / "work");
 
   const PlanNode& db = at(p, "db");
   CHECK(db.daemon);
@@ -91,7 +93,7 @@ children:
   CHECK((db.env == EnvList{{"TOP", "1"}, {"PORT", "6390"}}));
   CHECK(db.cwd == "/var/tmp");
   CHECK(db.stdout_spec.type == OutputSpec::Type::file);
-  CHECK(db.stdout_spec.path == "/srv/spec/db.log");
+  CHECK(db.stdout_spec.path == dir / "db.log");
   CHECK(db.stdout_spec.append);
   CHECK(db.stderr_spec.type == OutputSpec::Type::log);
   CHECK(db.stderr_spec.log_explicit);
@@ -210,6 +212,7 @@ TEST_CASE("env, env_file, cwd, grace and stop_signal are inherited and layered",
   TempDir dir;
   dir.write("top.env", "# defaults\nA=from-top-file\nexport B=\"quoted\"\n\nC='single'\n");
   dir.write("sub/node.env", "A=from-node-file\nD=d\n");
+  std::filesystem::create_directories(dir / "elsewhere");
   auto r = load(R"(
 grace: 5s
 stop_signal: HUP
@@ -278,6 +281,7 @@ children:
     include: lib/db.yaml
   - {name: app, cmd: z, after: [/db/migrate]}
 )");
+  std::filesystem::create_directories(dir / "lib/data");
   auto r = load_plan(dir / "main.yaml");
   REQUIRE_LOADS(r);
   const Plan& p = *r.plan;
@@ -311,11 +315,13 @@ TEST_CASE("a problem in an included file points into that file", "[load][include
 }
 
 TEST_CASE("a spec on standard input is named stdin and resolves against the cwd", "[load]") {
-  auto r = load_plan_from_string("children: [{name: a, cmd: x, cwd: sub}]", "-", "/srv");
+  TempDir dir;
+  std::filesystem::create_directories(dir / "sub");
+  auto r = load_plan_from_string("children: [{name: a, cmd: x, cwd: sub}]", "-", dir.path());
   REQUIRE_LOADS(r);
   CHECK(r.plan->name == "stdin");
   CHECK(r.plan->spec_file == "-");
-  CHECK(at(*r.plan, "a").cwd == "/srv/sub");
+  CHECK(at(*r.plan, "a").cwd == dir / "sub");
   auto bad = load_plan_from_string("children: [{name: a, cmd: x, dameon: true}]", "-", "/srv");
   REQUIRE(bad.problems.size() == 1);
   CHECK(bad.problems[0].str() == "-:1:30: unknown key `dameon` in a node (did you mean `daemon`?)");

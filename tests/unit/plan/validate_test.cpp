@@ -86,6 +86,16 @@ children:
     {"a spec that is not a mapping", "- a\n- b\n",
      {{"a spec must be a mapping (name:, children:, ...), not a list", 1, 1}}},
 
+    {"a bad name is reported once, at the name", R"(children:
+  - name: "has space"
+    cmd: x
+  - name: [a]
+    cmd: x
+  - {name: b, cmd: x, after: ["has space"]}
+)",
+     {{"bad name `has space`", 2, 11}, {"`name` must be a string, not a list", 4, 11}},
+     count(2, {"needs a `name`", "no node"})},
+
     {"missing or bad names", R"(children:
   - cmd: x
   - name: "has space"
@@ -141,7 +151,28 @@ children:
     after: [count]
     children: [{name: count, cmd: "wc -l"}]
 )",
-     {{"`after`: no node `count` next to `pipeline` (did you mean `/pipeline/count`?)", 3, 13}}},
+     {{"`after`: no node `count` next to `pipeline` (`/pipeline/count` exists: use `/pipeline/count`)", 3, 13}}},
+    {"after a node at the root from inside a group names its path, never the node itself", R"(children:
+  - {name: db, cmd: x, daemon: true}
+  - name: g
+    children:
+      - {name: a, cmd: x, after: [db]}
+  - name: h
+    children:
+      - {name: ab, cmd: x, after: [abc]}
+)",
+     {{"`after`: no node `db` next to `a` (`/db` exists: use `/db`)", 5, 35},
+      {"`after`: no node `abc` next to `ab` (use /a/b for a path from the root)", 8, 36}},
+     count(2, {"did you mean `a`", "did you mean `ab`"})},
+    {"a name found in several places names them", R"(children:
+  - {name: g, children: [{name: db, cmd: x}]}
+  - {name: h, children: [{name: db, cmd: x}]}
+  - {name: a, cmd: x, after: [db, /databse, /g/dbb]}
+)",
+     {{"`after`: no node `db` next to `a` (`/g/db`, `/h/db` exist: use one of them)", 4, 31},
+      {"`after`: no node at `/databse`", 4, 35},
+      {"`after`: no node at `/g/dbb` (did you mean `/g/db`?)", 4, 45}},
+     count(3)},
 
     {"bad stream sources", R"(children:
   - {name: g, children: [{name: x, cmd: x}]}
@@ -261,6 +292,45 @@ children:
       {"`interval`: bad duration `1x`", 10, 44},
       {"`max` must be a whole number, not `many`", 11, 20}}},
 
+    {"a signal one typo away gets a suggestion", R"(stop_signal: SIGTERMM
+children:
+  - {name: a, cmd: x, stop_signal: kil}
+  - {name: b, cmd: x, stop_signal: SIGFOO}
+  - {name: c, cmd: x, stop_signal: usr3}
+)",
+     {{"`stop_signal`: unknown signal `SIGTERMM` (did you mean `SIGTERM`?)", 1, 14},
+      {"`stop_signal`: unknown signal `kil` (did you mean `SIGKILL`?)", 3, 36},
+      {"`stop_signal`: unknown signal `SIGFOO`", 4, 36},
+      {"`stop_signal`: unknown signal `usr3` (did you mean `SIGUSR1`?)", 5, 36}},
+     count(4, {"`SIGFOO` (did"})},
+
+    {"durations past 100 years say their bound", R"(grace: 3000000h
+timeout: 876001h
+children:
+  - name: a
+    cmd: x
+    timeout: 99999999999999999999s
+    ready: {exec: "true", timeout: 876000h, interval: 1000000h}
+    on_failure: restart
+    restart: {within: 876000h1s, backoff: 876000h}
+)",
+     {{"`grace`: `3000000h` is too long: a duration is at most 100 years (876000h)", 1, 8},
+      {"`timeout`: `876001h` is too long", 2, 10},
+      {"`timeout`: `99999999999999999999s` is too long", 6, 14},
+      {"`interval`: `1000000h` is too long", 7, 55},
+      {"`within`: `876000h1s` is too long", 9, 23}},
+     count(5)},
+    {"the longest duration is fine", "grace: 876000h\nchildren:\n  - {name: a, cmd: x, timeout: 52560000m}\n", {}},
+
+    {"restarts past a million say their bound", R"(children:
+  - {name: a, cmd: x, on_failure: restart, restart: {max: 1000001}}
+  - {name: b, cmd: x, on_failure: restart, restart: {max: 1000000}}
+  - {name: c, cmd: x, on_failure: restart, restart: {max: 99999999999999999999}}
+)",
+     {{"`max` must be at most 1000000, not `1000001`", 2, 59},
+      {"`max` must be at most 1000000, not `99999999999999999999`", 4, 59}},
+     count(2)},
+
     {"ready with no probe, several probes, or a bad one", R"(children:
   - {name: a, cmd: x, ready: {}}
   - {name: b, cmd: x, ready: {timeout: 5s}}
@@ -336,6 +406,37 @@ children:
 
     {"restart without on_failure: restart", "children:\n  - {name: a, cmd: x, restart: {max: 1}}\n",
      {{"`restart` applies only with `on_failure: restart`", 2, 23}}},
+    {"the keys of docker compose and its kin name treerun's", R"(services: {}
+children:
+  - name: a
+    command: x
+    environment: {A: "1"}
+    depends_on: [b]
+    healthcheck: {exec: "true"}
+    working_dir: /tmp
+    stop_grace_period: 10s
+  - name: b
+    cmd: x
+    restart: always
+    autorestart: true
+  - {name: c, cmd: x, restart: "no"}
+)",
+     {{"unknown key `services` in the spec's top level (did you mean `children`?)", 1, 1},
+      {"unknown key `command` in a node (did you mean `cmd`?)", 4, 5},
+      {"unknown key `environment` in a node (did you mean `env`?)", 5, 5},
+      {"unknown key `depends_on` in a node (did you mean `after`?)", 6, 5},
+      {"unknown key `healthcheck` in a node (did you mean `ready`?)", 7, 5},
+      {"unknown key `working_dir` in a node (did you mean `cwd`?)", 8, 5},
+      {"unknown key `stop_grace_period` in a node (did you mean `grace`?)", 9, 5},
+      {"`restart` must be a mapping {max: N, within: DUR, backoff: DUR}, not `always` (did you mean `on_failure: restart`?)", 12, 14},
+      {"unknown key `autorestart` in a node (did you mean `on_failure: restart`?)", 13, 5},
+      {"not `no` (leave `restart` out: only `on_failure: restart` restarts a node)", 14, 32}},
+     count(10)},
+    {"a foreign key is named only where treerun's key belongs",
+     "children:\n  - {name: a, cmd: x, ready: {command: x}}\n",
+     {{"unknown key `command` in `ready`", 2, 31}},
+     count(1, {"did you mean"})},
+
     {"a bad on_failure", "children:\n  - {name: a, cmd: x, on_failure: retry}\n",
      {{"`on_failure` must be cancel, ignore or restart, not `retry`", 2, 35}}},
 
@@ -357,6 +458,42 @@ children:
       {"`stdin` needs `from: SOURCE`", 5, 30},
       {"`lag` must be block or drop, not `fast`", 6, 45},
       {"not `lgo` (did you mean `log`?)", 7, 31}}},
+
+    {"a cwd that is not a folder", R"(cwd: /nonexistent-treerun-folder
+children:
+  - {name: a, cmd: x, cwd: nope}
+  - {name: b, cmd: x, cwd: /dev/null}
+  - {name: c, cmd: x, cwd: /tmp}
+  - {name: d, cmd: x, cwd: .}
+)",
+     {{"cannot use `cwd` `/nonexistent-treerun-folder`: No such file or directory", 1, 6},
+      {"cannot use `cwd` `nope`: No such file or directory", 3, 28},
+      {"cannot use `cwd` `/dev/null`: Not a directory", 4, 28}},
+     count(3)},
+
+    {"a second YAML document is refused where it starts", R"(children:
+  - {name: a, cmd: x}
+---
+children:
+  - {name: b, cmd: x}
+)",
+     {{"a second YAML document: a spec is one document (put another spec in a file of its own)", 3, 1}},
+     count(1)},
+    {"an empty second document is one too", "children: [{name: a, cmd: x}]\n--- # more\n",
+     {{"a second YAML document", 2, 1}}},
+    {"a document after an end marker is one too", "children: [{name: a, cmd: x}]\n...\n# x\nname: b\n",
+     {{"a second YAML document", 4, 1}}},
+    {"a document start and end marker are fine",
+     "%YAML 1.2\n# c\n---\nchildren: [{name: a, cmd: x}]\nx-text: |\n  ---\n...\n", {}},
+    {"a document that starts on its marker line", "--- {children: [{name: a, cmd: x}]}\n---\n",
+     {{"a second YAML document", 2, 1}}},
+
+    {"a plain value holding `: ` is told to be quoted", "children:\n  - name: a\n    cmd: echo a: b\n",
+     {{"bad YAML: illegal map value (quote a value that holds `: `, as in `cmd: \"echo a: b\"`)", 3, 16}}},
+    {"a tab in the indentation is named", "children:\n  - name: a\n\tcmd: echo\n",
+     {{"(YAML forbids tabs for indentation: indent with spaces)", 3, 1}}},
+    {"a tab before a list item is named", "children:\n\t- name: a\n\t  cmd: echo\n",
+     {{"(YAML forbids tabs for indentation: indent with spaces)", 2, 2}}},
 
     {"env names treerun sets itself", "env: {TREERUN_NODE: x}\nchildren: [{name: a, cmd: x}]",
      {{"`TREERUN_NODE` is set by treerun", 1, 7}}},

@@ -11,6 +11,16 @@ TEST_CASE("env files: comments, export, quotes, last value wins", "[env_file]") 
   CHECK((env == EnvList{{"A", "again"}, {"B", "two words"}, {"C", "q"}, {"D", "s"}, {"E", ""}, {"F", "a=b"}}));
 }
 
+TEST_CASE("env files: a UTF-8 byte-order mark is not part of the first key", "[env_file]") {
+  Diagnostics d;
+  auto env = parse_env_text("\xEF\xBB\xBF" "A=1\nB=2\n", "x.env", d);
+  CHECK(d.empty());
+  CHECK((env == EnvList{{"A", "1"}, {"B", "2"}}));
+  parse_env_text("\xEF\xBB\xBF" "1A=1\n", "x.env", d);  // still a bad name, at column 1
+  REQUIRE(d.size() == 1);
+  CHECK(d.sorted()[0].str() == "x.env:1:1: bad variable name `1A`");
+}
+
 TEST_CASE("env files: malformed lines point at FILE:LINE:COL", "[env_file]") {
   Diagnostics d;
   parse_env_text("OK=1\nnot a pair\n   =x\n1A=2\n", "dir/x.env", d);
