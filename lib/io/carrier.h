@@ -1,7 +1,8 @@
 // io/: the bytes and lines that pass through treerun — a node's output on its way to
 // the log stream (LogStream, through LineReader and LineCutter), the streams that
 // treerun carries from a producer to its consumers (a Carrier: LineRelay or
-// SpliceFanout), and the event log (EventLog). What goes where is decided above, in
+// SpliceFanout), the event log (EventLog), and the outputs that the log stream and the
+// event log are written to (Outlet, never blocking). What goes where is decided above, in
 // run/, from the plan: io/ knows no spec, plan or process, and includes only base/.
 //
 // A Carrier is one stream that passes through treerun (treerun(1), SEMANTICS ›

@@ -231,7 +231,7 @@ void Supervisor::lend_terminal(NodeId id, SpawnRequest& req) {
   if (!terminal_ || !terminal_->available() || terminal_->holder() != id) return;
   req.tty_fd = req.stdin_fd = req.stdout_fd = req.stderr_fd = terminal_->fd();
   nodes_[id].run.holds_terminal = true;
-  if (log_->fd() >= 0 && isatty(log_->fd())) log_->hold(true);
+  if (log_->on_terminal()) log_->hold(true);
 }
 
 void Supervisor::take_terminal_back(NodeId id) {
