@@ -23,6 +23,8 @@ namespace treerun {
 struct LogCopy {
   LineCutter lines;
   std::function<void()> after_batch;  // once per read, after its lines
+  /// As LineReader::Callbacks::hold_back: true holds the stream back until RESUME.
+  std::function<bool(const std::function<void()>& resume)> hold_back = nullptr;
 };
 
 /// A stream that passes through treerun, from the producer's pipe to its consumers and,
@@ -50,6 +52,10 @@ class Carrier {
   void log_bytes(std::string_view data);
   /// The producer's pipe is at EOF: a last line without a newline is still logged.
   void log_end();
+  /// The log copy cannot take more yet: true, and RESUME is called once it can.
+  bool log_holds_back(const std::function<void()>& resume) const {
+    return log_ && log_->hold_back && log_->hold_back(resume);
+  }
 
   std::unique_ptr<LogCopy> log_;
 };

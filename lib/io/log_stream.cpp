@@ -121,4 +121,14 @@ void LogStream::flush() {
   if (out_ && !held_) out_->flush();
 }
 
+bool LogStream::wait_for_room(const std::function<void()>& resume) {
+  if (!out_ || held_ || !out_->full()) return false;
+  out_->when_room(resume);
+  return true;
+}
+
+void LogStream::wake_waiters() {
+  if (out_) out_->wake_waiters();
+}
+
 }  // namespace treerun

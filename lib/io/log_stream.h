@@ -47,6 +47,11 @@ class LogStream {
   bool on_terminal() const;
   /// Holds lines back (bounded) instead of writing them; release() writes them.
   void hold(bool on);
+  /// Backpressure: when the output is close to its bound, a reader that can wait
+  /// (a node's pipe) waits: this returns true and RESUME is called once there is room.
+  bool wait_for_room(const std::function<void()>& resume);
+  /// Readers that wait look again now (a node began to stop: its lines are not held up).
+  void wake_waiters();
 
  private:
   void prefix(int source, char mark);

@@ -1,7 +1,8 @@
 // treerun's own outputs (treerun(1), SEMANTICS › Outputs): stdout, stderr, --logs FILE
-// and --events FILE. Each is an Outlet (io/outlet.h), which never blocks the loop; a
-// failure is said once where it can still be read; what was dropped is counted in the
-// `done` event.
+// and --events FILE. Each is an Outlet (io/outlet.h), which never blocks the loop: a
+// reader that stalls holds back only the nodes' log lines, and only while nothing is
+// stopping; a failure is said once where it can still be read; what was dropped is
+// counted in the `done` event.
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -63,6 +64,20 @@ void Supervisor::output_failed(const Outlet& o, const std::string& why) {
   std::string what = fmt::format("cannot write {} ({}): what goes there is dropped", describe(o), why);
   if (&o != stderr_.get() && !stderr_->broken()) stderr_->write("treerun: " + what + "\n");
   else if (log_->outlet() && log_->outlet() != &o) log_->note(-1, what);
+}
+
+/// A node's lines may wait for a slow log reader (backpressure through its pipe) only
+/// while it runs undisturbed: not before it is ready (a `log:` probe must see its lines),
+/// nor once anything stops it or the run (a node being stopped must never block on its
+/// log pipe). Otherwise its lines are read, and dropped past the outlet's bound.
+bool Supervisor::may_hold_back(NodeId id) const {
+  const Node& n = nodes_[id];
+  return n.run.was_ready && !n.run.stop_sent() && !n.cancelled && !nodes_[0].cancelled;
+}
+
+/// What a reader of ID's output asks before each read (LineReader, LogCopy).
+std::function<bool(const std::function<void()>&)> Supervisor::hold_back(NodeId id) {
+  return [this, id](const std::function<void()>& resume) { return may_hold_back(id) && log_->wait_for_room(resume); };
 }
 
 /// The end of the run: the summary and the last lines go out, then `done` with what was

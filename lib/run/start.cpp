@@ -67,6 +67,7 @@ void Supervisor::open_log_pipe(NodeId id, int& child_fd, UniqueFd& keep, std::er
   cb.on_eof = [this, id, gen] {
     if (nodes_[id].run.generation == gen) on_pipe_eof(id);
   };
+  cb.hold_back = hold_back(id);
   auto reader = std::make_shared<LineReader>(io_, std::move(p.read), kMaxLogLine, std::move(cb));
   run.readers.push_back(reader);
   run.open_pipes++;

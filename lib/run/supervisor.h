@@ -183,6 +183,8 @@ class Supervisor final : public ProbeHost {
   std::vector<Outlet*> outlets() const;
   std::string describe(const Outlet& o) const;
   void output_failed(const Outlet& o, const std::string& why);
+  bool may_hold_back(NodeId id) const;
+  std::function<bool(const std::function<void()>&)> hold_back(NodeId id);
   void finish_outputs(int code, double duration);
   void drain(const std::vector<Outlet*>& outlets, Clock::time_point deadline);
 
