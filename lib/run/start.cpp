@@ -14,10 +14,11 @@
 namespace treerun {
 namespace {
 
+/// A node's `{file: PATH}`, opened without waiting: a FIFO with no reader yet would
+/// otherwise hold the whole loop in open(). The node gets a plain blocking fd.
 UniqueFd open_output_file(const OutputSpec& out, std::error_code& ec) {
-  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (out.append ? O_APPEND : O_TRUNC);
-  UniqueFd fd(::open(out.path.c_str(), flags, 0644));
-  if (!fd) ec.assign(errno, std::system_category());
+  UniqueFd fd = open_without_waiting(out.path, out.append, ec);
+  if (fd) ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
   return fd;
 }
 
