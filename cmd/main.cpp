@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -107,6 +109,17 @@ int cmd_up(const UpFlags& f) {
   return result.code;
 }
 
+/// check and tree end here: output that could not be written (a full disk, a hung-up
+/// terminal) is said on stderr and fails the command, as it would for cat or ls.
+int printed(int code) {
+  errno = 0;
+  std::cout.flush();
+  if (std::cout) return code;
+  int err = errno;
+  std::cerr << "treerun: cannot write stdout" << (err ? std::string(": ") + std::strerror(err) : "") << '\n';
+  return kUsageError;
+}
+
 int cmd_check(const std::string& spec) {
   LoadResult loaded = load_plan(spec);
   if (!loaded.ok()) {
@@ -114,7 +127,7 @@ int cmd_check(const std::string& spec) {
     return 1;
   }
   std::cout << spec << ": ok (" << loaded.plan->nodes.size() - 1 << " nodes)\n";
-  return 0;
+  return printed(0);
 }
 
 int cmd_tree(const std::string& spec) {
@@ -125,7 +138,7 @@ int cmd_tree(const std::string& spec) {
   }
   const char* nc = std::getenv("NO_COLOR");
   std::cout << render_plan(*loaded.plan, isatty(STDOUT_FILENO) && !(nc && *nc));
-  return 0;
+  return printed(0);
 }
 
 }  // namespace
