@@ -73,12 +73,6 @@ std::shared_ptr<Outlet> Outlet::open(boost::asio::io_context& io, const std::str
   return std::make_shared<Outlet>(io, std::move(name), shown, std::move(fd), mode);
 }
 
-bool Outlet::same_file(int a, int b) {
-  struct stat sa {}, sb {};
-  if (::fstat(a, &sa) != 0 || ::fstat(b, &sb) != 0) return false;
-  return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
-}
-
 Outlet::Outlet(boost::asio::io_context& io, std::string name, int shown_fd, UniqueFd fd, Mode mode)
     : io_(io), name_(std::move(name)), shown_fd_(shown_fd), descriptor_(io), retry_(io), mode_(mode) {
   if (mode == Mode::nonblocking) {

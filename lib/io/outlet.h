@@ -59,10 +59,6 @@ class Outlet : public std::enable_shared_from_this<Outlet> {
   /// PATH, opened by treerun for itself: appended to (--logs) or truncated (--events).
   static std::shared_ptr<Outlet> open(boost::asio::io_context& io, const std::string& path, bool append,
                                       std::string name, std::error_code& ec);
-  /// Whether fds A and B are the same file (`2>&1`, one terminal): then one outlet
-  /// serves both, so their lines keep one order.
-  static bool same_file(int a, int b);
-
   Outlet(boost::asio::io_context& io, std::string name, int shown_fd, UniqueFd fd, Mode mode);
 
   /// Queues BYTES whole, or drops them whole (counted) when they do not fit or the

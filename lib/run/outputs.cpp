@@ -15,8 +15,8 @@ namespace treerun {
 /// treerun's own failure before anything started (125).
 void Supervisor::open_outputs() {
   stdout_ = Outlet::inherited(io_, STDOUT_FILENO, "stdout");
-  stderr_ = Outlet::same_file(STDOUT_FILENO, STDERR_FILENO) ? stdout_
-                                                            : Outlet::inherited(io_, STDERR_FILENO, "stderr");
+  // One file for both (`2>&1`, one terminal): one outlet, so their lines keep one order.
+  stderr_ = same_file(STDOUT_FILENO, STDERR_FILENO) ? stdout_ : Outlet::inherited(io_, STDERR_FILENO, "stderr");
   LogStream::Options log;
   log.color = options_.color;
   log.timestamps = options_.timestamps;

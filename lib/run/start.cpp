@@ -1,7 +1,6 @@
 // Starting a node's process: its stdio (streams, log pipes, files, the terminal), the
 // spawn itself through the Launcher, and the deadlines that start with it.
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -20,13 +19,6 @@ UniqueFd open_output_file(const OutputSpec& out, std::error_code& ec) {
   UniqueFd fd = open_without_waiting(out.path, out.append, ec);
   if (fd) ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
   return fd;
-}
-
-/// Whether A and B are open on the same file (a link or another spelling of one path).
-bool same_file(const UniqueFd& a, const UniqueFd& b) {
-  struct stat sa {}, sb {};
-  return a && b && ::fstat(a.get(), &sa) == 0 && ::fstat(b.get(), &sb) == 0 && sa.st_dev == sb.st_dev &&
-         sa.st_ino == sb.st_ino;
 }
 
 /// True when a stop for this node could still come after a restart, so the stream
@@ -127,7 +119,7 @@ std::string Supervisor::wire_stdio(NodeId id, SpawnRequest& req, OutputEnds& end
   // lines. Each was opened as its own settings say (a truncation included), as a shell
   // would; stdout's description then serves both.
   if (error.empty() && spec.stdout_spec.type == OutputSpec::Type::file &&
-      spec.stderr_spec.type == OutputSpec::Type::file && same_file(ends.out, ends.err)) {
+      spec.stderr_spec.type == OutputSpec::Type::file && same_file(ends.out.get(), ends.err.get())) {
     req.stderr_fd = req.stdout_fd;
     ends.err.reset();
   }
