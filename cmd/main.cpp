@@ -5,7 +5,9 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <filesystem>
 #include <iostream>
@@ -146,6 +148,17 @@ int cmd_up(const UpFlags& f) {
   return result.code;
 }
 
+/// check and tree end here: output that could not be written (a full disk, a hung-up
+/// terminal) is said on stderr and fails the command, as it would for cat or ls.
+int printed(int code) {
+  errno = 0;
+  std::cout.flush();
+  if (std::cout) return code;
+  int err = errno;
+  std::cerr << "treerun: cannot write stdout" << (err ? std::string(": ") + std::strerror(err) : "") << '\n';
+  return kUsageError;
+}
+
 /// Checks each of SPECS in turn: its problems, or "SPEC: ok"; 1 if any is invalid. With
 /// JSON, one answer for all of them on stdout, valid or not: a tool reads one place.
 int cmd_check(const std::vector<std::string>& specs, bool json) {
@@ -164,8 +177,8 @@ int cmd_check(const std::vector<std::string>& specs, bool json) {
     }
     std::cout << spec << ": ok (" << loaded.plan->nodes.size() - 1 << " nodes)" << std::endl;
   }
-  if (json) std::cout << render_problems_json(code == 0, problems) << std::flush;
-  return code;
+  if (json) std::cout << render_problems_json(code == 0, problems);
+  return printed(code);
 }
 
 int cmd_tree(const std::string& spec, bool json) {
@@ -175,12 +188,12 @@ int cmd_tree(const std::string& spec, bool json) {
     return 1;
   }
   if (json) {
-    std::cout << render_plan_json(*loaded.plan) << std::flush;
-    return 0;
+    std::cout << render_plan_json(*loaded.plan);
+    return printed(0);
   }
   const char* nc = std::getenv("NO_COLOR");
   std::cout << render_plan(*loaded.plan, isatty(STDOUT_FILENO) && !(nc && *nc));
-  return 0;
+  return printed(0);
 }
 
 }  // namespace

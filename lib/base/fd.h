@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -74,6 +75,13 @@ inline int size_pipe(int pipe, std::size_t bytes) {
 /// must give EAGAIN, not block the loop. Only our end changes: a pipe's two ends are
 /// separate open files, so the process at the other end is unaffected.
 inline void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
+
+/// Whether fds A and B are the same file (device and inode): `>f 2>&1`, one terminal.
+inline bool same_file(int a, int b) {
+  struct stat sa {}, sb {};
+  return a >= 0 && b >= 0 && ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+         sa.st_ino == sb.st_ino;
+}
 
 /// Whether bytes or EOF wait on FD right now.
 inline bool fd_readable(int fd) {

@@ -1,7 +1,8 @@
 // io/: the bytes and lines that pass through treerun — a node's output on its way to
 // the log stream (LogStream, through LineReader and LineCutter), the streams that
 // treerun carries from a producer to its consumers (a Carrier: LineRelay or
-// SpliceFanout), and the event log (EventLog). What goes where is decided above, in
+// SpliceFanout), the event log (EventLog), and the outputs that the log stream and the
+// event log are written to (Outlet, never blocking). What goes where is decided above, in
 // run/, from the plan: io/ knows no spec, plan or process, and includes only base/.
 //
 // A Carrier is one stream that passes through treerun (treerun(1), SEMANTICS ›
@@ -22,6 +23,8 @@ namespace treerun {
 struct LogCopy {
   LineCutter lines;
   std::function<void()> after_batch;  // once per read, after its lines
+  /// As LineReader::Callbacks::hold_back: true holds the stream back until RESUME.
+  std::function<bool(const std::function<void()>& resume)> hold_back = nullptr;
 };
 
 /// A stream that passes through treerun, from the producer's pipe to its consumers and,
@@ -49,6 +52,10 @@ class Carrier {
   void log_bytes(std::string_view data);
   /// The producer's pipe is at EOF: a last line without a newline is still logged.
   void log_end();
+  /// The log copy cannot take more yet: true, and RESUME is called once it can.
+  bool log_holds_back(const std::function<void()>& resume) const {
+    return log_ && log_->hold_back && log_->hold_back(resume);
+  }
 
   std::unique_ptr<LogCopy> log_;
 };

@@ -1,9 +1,5 @@
 #include "io/event_log.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cerrno>
 #include <fmt/format.h>
 
 #include "base/units.h"
@@ -31,35 +27,26 @@ std::string json_string(std::string_view s) {
 }
 
 namespace {
+constexpr std::size_t kFlushAt = 4096;
+
 /// The root's path is empty; the log names it "/".
 std::string node_field(std::string_view node) { return ",\"node\":" + json_string(node.empty() ? "/" : node); }
 }  // namespace
 
-EventLog::~EventLog() {
-  if (file_) std::fclose(file_);
-}
-
-void EventLog::open(const std::string& path, std::error_code& ec) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    ec.assign(errno, std::system_category());
-    return;
-  }
-  file_ = ::fdopen(fd, "w");
-  if (!file_) {
-    ec.assign(errno, std::system_category());
-    ::close(fd);
-  }
-}
-
+/// One whole line to the outlet: kept or dropped whole, written at flush().
 void EventLog::write(std::string_view event, const std::string& fields) {
-  if (!file_) return;
+  if (!out_) return;
   double t = std::chrono::duration<double>(Clock::now() - start_).count();
-  fmt::print(file_, "{{\"t\":{:.6f},\"event\":\"{}\"{}}}\n", t, event, fields);
+  line_.clear();
+  fmt::format_to(std::back_inserter(line_), "{{\"t\":{:.6f},\"event\":\"{}\"{}}}\n", t, event, fields);
+  out_->append(line_);
+  // A burst (a large start-up) is written as it goes, a page at a time, not only at
+  // the end of the loop's turn: whoever follows the log sees it happen.
+  if (out_->pending() >= kFlushAt) out_->flush();
 }
 
 void EventLog::flush() {
-  if (file_) std::fflush(file_);
+  if (out_) out_->flush();
 }
 
 void EventLog::spawn(std::string_view node, int pid, int pgid) {
@@ -99,8 +86,15 @@ void EventLog::restart(std::string_view node, int attempt) {
   write("restart", node_field(node) + fmt::format(",\"attempt\":{}", attempt));
 }
 
-void EventLog::done(int code, double duration) {
-  write("done", fmt::format(",\"code\":{},\"duration\":{:.6f}", code, duration));
+void EventLog::done(int code, double duration, const Dropped& dropped) {
+  std::string fields = fmt::format(",\"code\":{},\"duration\":{:.6f}", code, duration);
+  if (!dropped.empty()) {
+    fields += ",\"output_dropped\":{";
+    for (std::size_t i = 0; i < dropped.size(); ++i)
+      fields += fmt::format("{}{}:{}", i ? "," : "", json_string(dropped[i].first), dropped[i].second);
+    fields += '}';
+  }
+  write("done", fields);
 }
 
 }  // namespace treerun

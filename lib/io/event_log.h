@@ -1,13 +1,17 @@
 // The event log (--events FILE): JSON Lines, one object per event, flushed as it
 // happens (at the end of each turn of the loop), so a test or a tool can follow a run.
+// Its file is an Outlet (io/outlet.h): a FIFO that nobody reads never blocks the loop.
 #pragma once
 
 #include <chrono>
-#include <cstdio>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "io/outlet.h"
 
 namespace treerun {
 
@@ -15,14 +19,17 @@ class EventLog {
  public:
   using Clock = std::chrono::steady_clock;
 
+  /// Bytes of output that treerun dropped, by output ("stdout"), for `done`.
+  using Dropped = std::vector<std::pair<std::string, unsigned long long>>;
+
   explicit EventLog(Clock::time_point start) : start_(start) {}
-  ~EventLog();
   EventLog(const EventLog&) = delete;
   EventLog& operator=(const EventLog&) = delete;
 
-  /// Opens PATH for writing (truncated, close-on-exec). Without it, events go nowhere.
-  void open(const std::string& path, std::error_code& ec);
-  bool enabled() const { return file_ != nullptr; }
+  /// Where events go (the file, opened truncated). Without it, they go nowhere.
+  void set_output(std::shared_ptr<Outlet> out) { out_ = std::move(out); }
+  bool enabled() const { return out_ != nullptr; }
+  Outlet* outlet() const { return out_.get(); }
 
   void spawn(std::string_view node, int pid, int pgid);
   void ready(std::string_view node);
@@ -33,7 +40,9 @@ class EventLog {
   void cancel(std::string_view node, std::string_view cause, std::string_view by);
   void lag(std::string_view node, std::string_view source, unsigned long long dropped_bytes);
   void restart(std::string_view node, int attempt);
-  void done(int code, double duration);
+  /// DROPPED: only the outputs that lost bytes; none, no field (an extension of the
+  /// contract's `done`: `output_dropped`, an object of byte counts).
+  void done(int code, double duration, const Dropped& dropped = {});
   /// Events are buffered within one turn of the loop and flushed at its end, so a
   /// reader sees each event as it happens at the cost of one write per turn.
   void flush();
@@ -42,7 +51,8 @@ class EventLog {
   void write(std::string_view event, const std::string& fields);
 
   Clock::time_point start_;
-  std::FILE* file_ = nullptr;
+  std::shared_ptr<Outlet> out_;
+  std::string line_;
 };
 
 /// A JSON string literal for S, quotes included.

@@ -21,6 +21,7 @@ void LineReader::read_some() {
                          [self = shared_from_this()](const boost::system::error_code& ec) {
                            if (!self->descriptor_.is_open()) return;
                            if (ec) return self->finish();
+                           if (self->cb_.hold_back && self->cb_.hold_back([self] { self->read_some(); })) return;
                            auto& buf = scratch_buffer();
                            ssize_t n = ::read(self->descriptor_.native_handle(), buf.data(), buf.size());
                            if (n < 0 && (errno == EAGAIN || errno == EINTR)) return self->read_some();

@@ -20,6 +20,9 @@ class LineReader : public std::enable_shared_from_this<LineReader> {
     std::function<void(std::string_view line)> on_line;
     std::function<void()> after_batch;  // once per read, after its lines
     std::function<void()> on_eof;       // after the last line; the reader is closed
+    /// Before each read: true when the lines have nowhere to go yet (a slow log
+    /// reader); the bytes then wait in the pipe (backpressure) until RESUME is called.
+    std::function<bool(const std::function<void()>& resume)> hold_back;
   };
 
   LineReader(boost::asio::io_context& io, UniqueFd fd, std::size_t max_line, Callbacks callbacks);

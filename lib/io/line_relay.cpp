@@ -148,6 +148,7 @@ void LineRelay::read_some() {
       t.sink->on_drain([self = shared_from_this()] { self->read_some(); });
       return;
     }
+  if (log_holds_back([self = shared_from_this()] { self->read_some(); })) return;
   if (!log_) {
     bool any_open = false;
     for (auto& t : targets_) any_open = any_open || !t.sink->closed();

@@ -2,12 +2,8 @@
 
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <ctime>
 #include <fmt/format.h>
-
-#include "base/fd.h"
 
 namespace treerun {
 namespace {
@@ -19,13 +15,12 @@ const char* const kColors[] = {"36", "33", "32", "35", "34", "96", "93", "92", "
 
 }  // namespace
 
-LogStream::LogStream(Options options) : options_(std::move(options)), fd_(options_.fd) {
+LogStream::LogStream(Options options) : out_(std::move(options.out)), options_(std::move(options)) {
   names_.push_back("treerun");
 }
 
 LogStream::~LogStream() {
-  held_ = false;
-  flush();
+  hold(false);
 }
 
 int LogStream::add_source(std::string name) {
@@ -35,20 +30,23 @@ int LogStream::add_source(std::string name) {
   return static_cast<int>(names_.size() - 1);
 }
 
+bool LogStream::on_terminal() const { return out_ && ::isatty(out_->shown_fd()); }
+
 void LogStream::prefix(int source, char mark) {
+  line_.clear();
   if (options_.timestamps) {
     timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
     tm local{};
     localtime_r(&ts.tv_sec, &local);
-    fmt::format_to(std::back_inserter(buf_), "{:02}:{:02}:{:02}.{:03} ", local.tm_hour, local.tm_min,
+    fmt::format_to(std::back_inserter(line_), "{:02}:{:02}:{:02}.{:03} ", local.tm_hour, local.tm_min,
                    local.tm_sec, ts.tv_nsec / 1'000'000);
   }
   std::size_t at = static_cast<std::size_t>(source < 0 ? 0 : source);
   if (prefixes_.size() != names_.size()) build_prefixes();
-  buf_ += prefixes_[at];
-  buf_ += mark;
-  buf_ += ' ';
+  line_ += prefixes_[at];
+  line_ += mark;
+  line_ += ' ';
 }
 
 /// "name<pad> ", coloured, once per source: the hot path only copies it.
@@ -70,48 +68,67 @@ void LogStream::build_prefixes() {
 }
 
 void LogStream::line(int source, std::string_view text) {
-  if (fd_ < 0) return;
-  if (held_ && buf_.size() + text.size() > kHoldLimit) {
+  if (!out_) return;
+  if (held_ && held_lines_.size() + text.size() > kHoldLimit) {
     dropped_while_held_ += text.size() + 1;
     return;
   }
   prefix(source, '|');
-  buf_.append(text);
-  buf_ += '\n';
-  if (!held_ && buf_.size() >= kFlushAt) flush();
+  line_.append(text);
+  line_ += '\n';
+  emit();
 }
 
 void LogStream::note(int source, std::string_view text) {
-  if (fd_ < 0) return;
+  if (!out_) return;
   prefix(source, '*');
-  if (options_.color) fmt::format_to(std::back_inserter(buf_), "\x1b[2m{}\x1b[0m\n", text);
-  else fmt::format_to(std::back_inserter(buf_), "{}\n", text);
-  if (buf_.size() >= kFlushAt) flush();
+  if (options_.color) fmt::format_to(std::back_inserter(line_), "\x1b[2m{}\x1b[0m\n", text);
+  else fmt::format_to(std::back_inserter(line_), "{}\n", text);
+  emit();
+}
+
+/// The line made goes out whole: held back, or to the outlet (written in batches).
+void LogStream::emit() {
+  if (held_) {
+    held_lines_ += line_;
+    return;
+  }
+  out_->append(line_);
+  if (out_->pending() >= kFlushAt) out_->flush();
 }
 
 void LogStream::hold(bool on) {
   held_ = on;
-  if (!on) {
-    if (dropped_while_held_) {
-      std::size_t dropped = dropped_while_held_;
-      dropped_while_held_ = 0;
-      note(-1, fmt::format("{} bytes of log lines were dropped while a node held the terminal", dropped));
-    }
-    flush();
+  if (on || !out_) return;
+  // Line by line: the outlet keeps or drops each whole.
+  std::string_view rest = held_lines_;
+  while (!rest.empty()) {
+    std::size_t end = rest.find('\n');
+    end = end == std::string_view::npos ? rest.size() : end + 1;
+    out_->append(rest.substr(0, end));
+    rest.remove_prefix(end);
   }
+  held_lines_.clear();
+  if (dropped_while_held_) {
+    std::size_t dropped = dropped_while_held_;
+    dropped_while_held_ = 0;
+    note(-1, fmt::format("{} bytes of log lines were dropped while a node held the terminal", dropped));
+  }
+  flush();
 }
 
 void LogStream::flush() {
-  if (held_ || buf_.empty() || fd_ < 0) return;
-  if (!write_all(fd_, buf_)) {
-    // EPIPE: nobody reads the log stream any more. Any other error: say so once, where
-    // a person will see it. Either way, carry on without the log stream.
-    int err = errno;
-    if (fd_ != STDERR_FILENO && err != EPIPE)
-      fmt::print(stderr, "treerun: cannot write the log stream ({}): dropping it\n", std::strerror(err));
-    fd_ = -1;
-  }
-  buf_.clear();
+  if (out_ && !held_) out_->flush();
+}
+
+bool LogStream::wait_for_room(const std::function<void()>& resume) {
+  if (!out_ || held_ || !out_->full()) return false;
+  out_->when_room(resume);
+  return true;
+}
+
+void LogStream::wake_waiters() {
+  if (out_) out_->wake_waiters();
 }
 
 }  // namespace treerun

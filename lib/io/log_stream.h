@@ -1,26 +1,27 @@
 // The merged log stream: every node's lines, each whole and prefixed with the node's
 // name, plus treerun's own lines (started, ready, stopping, exited), set apart.
 //
-// Lines are appended to one buffer and written with one write() per batch, so no line
-// is ever split or interleaved with another, whatever the number of producers.
+// Each line goes to the Outlet whole or not at all, so no line is ever split or
+// interleaved with another, whatever the number of producers; the outlet writes them
+// when its fd takes them (io/outlet.h), so a reader that stalls never blocks the loop.
 #pragma once
 
 #include <chrono>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
-#include <system_error>
 #include <vector>
 
-#include "base/fd.h"
+#include "io/outlet.h"
 
 namespace treerun {
 
 class LogStream {
  public:
   struct Options {
-    int fd = -1;         // where lines go; -1: nowhere (the log stream is off)
-    UniqueFd owned;      // set when FD is a file opened for the log stream
-    bool color = false;        // decided by the caller: a terminal, no --no-color, no NO_COLOR
+    std::shared_ptr<Outlet> out;  // where lines go; null: nowhere (the log stream is off)
+    bool color = false;           // decided by the caller: a terminal, no --no-color, no NO_COLOR
     bool timestamps = false;
   };
 
@@ -36,24 +37,34 @@ class LogStream {
   void line(int source, std::string_view text);
   /// One of treerun's own lines, about SOURCE (-1: about the run).
   void note(int source, std::string_view text);
-  /// Writes what is buffered. Called after each batch of input.
+  /// Writes what is buffered, as far as the output takes it now. Called after each
+  /// batch of input.
   void flush();
-  bool enabled() const { return fd_ >= 0; }
-  /// The fd lines go to, or -1.
-  int fd() const { return fd_; }
+  bool enabled() const { return out_ != nullptr; }
+  /// The outlet lines go to, or null.
+  Outlet* outlet() const { return out_.get(); }
+  /// Whether the lines go to a terminal.
+  bool on_terminal() const;
   /// Holds lines back (bounded) instead of writing them; release() writes them.
   void hold(bool on);
+  /// Backpressure: when the output is close to its bound, a reader that can wait
+  /// (a node's pipe) waits: this returns true and RESUME is called once there is room.
+  bool wait_for_room(const std::function<void()>& resume);
+  /// Readers that wait look again now (a node began to stop: its lines are not held up).
+  void wake_waiters();
 
  private:
   void prefix(int source, char mark);
   void build_prefixes();
+  void emit();
 
+  std::shared_ptr<Outlet> out_;
   Options options_;
-  int fd_ = -1;
   std::vector<std::string> names_;
   std::vector<std::string> prefixes_;
   std::size_t width_ = 0;
-  std::string buf_;
+  std::string line_;  // the line being made
+  std::string held_lines_;
   bool held_ = false;
   std::size_t dropped_while_held_ = 0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();

@@ -50,6 +50,7 @@ void SpliceFanout::start() { wait_input(); }
 void SpliceFanout::wait_input() {
   if (!in_.is_open() || waiting_input_ || !all_drained()) return;
   if (!log_ && !any_open()) return close();  // every consumer is gone: the producer gets EPIPE
+  if (log_holds_back([self = shared_from_this()] { self->wait_input(); })) return;
   waiting_input_ = true;
   in_.async_wait(asio::posix::descriptor_base::wait_read, [self = shared_from_this()](const error_code& ec) {
     self->waiting_input_ = false;

@@ -6,7 +6,7 @@
 // Reading order: run.h (what runs) → plan/plan.h (what it runs) → run/node.h and
 // run/table.cpp (what happens to a node) → proc/launcher.h (how a process comes and
 // goes) → the file of whatever you change: start.cpp, exit.cpp, stop.cpp, failure.cpp,
-// shutdown.cpp, streams.cpp, summary.cpp.
+// shutdown.cpp, streams.cpp, outputs.cpp, summary.cpp.
 #pragma once
 
 #include <boost/asio/io_context.hpp>

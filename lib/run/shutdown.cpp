@@ -51,6 +51,12 @@ void Supervisor::on_signal(int sig) {
   signals_.async_wait([this](const boost::system::error_code& ec, int next) {
     if (!ec) on_signal(next);
   });
+  // The run is over and only its last output is being written: a signal now means
+  // "do not wait for the reader", not another stop.
+  if (run_finished_) {
+    outputs_abandoned_ = true;
+    return;
+  }
   // Only a second SIGINT forces: a closing terminal sends SIGHUP twice, and a service
   // manager may repeat its SIGTERM; neither may take the graces away.
   if (sig == SIGINT && sigints_++ > 0) return force_all();

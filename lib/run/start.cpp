@@ -1,7 +1,6 @@
 // Starting a node's process: its stdio (streams, log pipes, files, the terminal), the
 // spawn itself through the Launcher, and the deadlines that start with it.
 #include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -14,18 +13,12 @@
 namespace treerun {
 namespace {
 
+/// A node's `{file: PATH}`, opened without waiting: a FIFO with no reader yet would
+/// otherwise hold the whole loop in open(). The node gets a plain blocking fd.
 UniqueFd open_output_file(const OutputSpec& out, std::error_code& ec) {
-  int flags = O_WRONLY | O_CREAT | O_CLOEXEC | (out.append ? O_APPEND : O_TRUNC);
-  UniqueFd fd(::open(out.path.c_str(), flags, 0644));
-  if (!fd) ec.assign(errno, std::system_category());
+  UniqueFd fd = open_without_waiting(out.path, out.append, ec);
+  if (fd) ::fcntl(fd.get(), F_SETFL, ::fcntl(fd.get(), F_GETFL) & ~O_NONBLOCK);
   return fd;
-}
-
-/// Whether A and B are open on the same file (a link or another spelling of one path).
-bool same_file(const UniqueFd& a, const UniqueFd& b) {
-  struct stat sa {}, sb {};
-  return a && b && ::fstat(a.get(), &sa) == 0 && ::fstat(b.get(), &sb) == 0 && sa.st_dev == sb.st_dev &&
-         sa.st_ino == sb.st_ino;
 }
 
 /// True when a stop for this node could still come after a restart, so the stream
@@ -67,6 +60,7 @@ void Supervisor::open_log_pipe(NodeId id, int& child_fd, UniqueFd& keep, std::er
   cb.on_eof = [this, id, gen] {
     if (nodes_[id].run.generation == gen) on_pipe_eof(id);
   };
+  cb.hold_back = hold_back(id);
   auto reader = std::make_shared<LineReader>(io_, std::move(p.read), kMaxLogLine, std::move(cb));
   run.readers.push_back(reader);
   run.open_pipes++;
@@ -125,7 +119,7 @@ std::string Supervisor::wire_stdio(NodeId id, SpawnRequest& req, OutputEnds& end
   // lines. Each was opened as its own settings say (a truncation included), as a shell
   // would; stdout's description then serves both.
   if (error.empty() && spec.stdout_spec.type == OutputSpec::Type::file &&
-      spec.stderr_spec.type == OutputSpec::Type::file && same_file(ends.out, ends.err)) {
+      spec.stderr_spec.type == OutputSpec::Type::file && same_file(ends.out.get(), ends.err.get())) {
     req.stderr_fd = req.stdout_fd;
     ends.err.reset();
   }
@@ -235,7 +229,7 @@ void Supervisor::lend_terminal(NodeId id, SpawnRequest& req) {
   if (!terminal_ || !terminal_->available() || terminal_->holder() != id) return;
   req.tty_fd = req.stdin_fd = req.stdout_fd = req.stderr_fd = terminal_->fd();
   nodes_[id].run.holds_terminal = true;
-  if (log_->fd() >= 0 && isatty(log_->fd())) log_->hold(true);
+  if (log_->on_terminal()) log_->hold(true);
 }
 
 void Supervisor::take_terminal_back(NodeId id) {

@@ -35,6 +35,8 @@ void Supervisor::cancel(std::span<const NodeId> ids, Cancel c) {
   } restore{*this, std::exchange(cancel_, std::move(c)), !marking_};
   marking_ = true;
   for (NodeId id : ids) on(id, Event::cancel);
+  // Readers held back by a slow log reader look again: a cancelled node's are not.
+  log_->wake_waiters();
 }
 
 void Supervisor::cancel(NodeId id, Cancel c) { cancel(std::span<const NodeId>(&id, 1), std::move(c)); }
@@ -140,6 +142,7 @@ void Supervisor::run_step(NodeId id, bool leftovers) {
     run.stop_how = signal_name(step.sig);
   }
   events_.stop(spec.path, run.stop_how);
+  log_->wake_waiters();  // its lines, if a slow log reader held them back, are not now
   log_->note(n.log_source, fmt::format("stopping{} ({}, SIGKILL after {})", leftovers ? " what it left running" : "",
                                        run.stop_how == "command" ? "`" + spec.stop->display() + "`" : run.stop_how,
                                        format_duration(step.wait)));

@@ -113,7 +113,7 @@ std::unique_ptr<LogCopy> Supervisor::log_copy(const StreamWiring& s) {
   NodeId producer = s.source.node;
   return std::make_unique<LogCopy>(
       LogCopy{LineCutter(kMaxLogLine, [this, producer](std::string_view line) { output_line(producer, line); }),
-              [this] { log_->flush(); }});
+              [this] { log_->flush(); }, hold_back(producer)});
 }
 
 }  // namespace treerun

@@ -1,10 +1,7 @@
 // The summary `up` prints at the end (treerun(1), SEMANTICS › Summary): each node's outcome, status, run
 // time and how it was stopped; then each failure with the last lines of its output.
-#include <unistd.h>
-
 #include <fmt/format.h>
 
-#include "base/fd.h"
 #include "base/units.h"
 #include "run/supervisor.h"
 
@@ -77,11 +74,11 @@ void Supervisor::print_summary(int code) const {
       out += fmt::format("  {}: {}\n", n.spec->path, n.skip_reason);
   out += fmt::format("exit code {}\n", code);
   // The summary is treerun's own: never on a stdout that carries a node's raw data.
-  int fd = options_.logs.type == LogTarget::Type::stdout_ ? STDOUT_FILENO : STDERR_FILENO;
-  if (fd == STDOUT_FILENO)
-    for (const PlanNode& spec : plan_.nodes)
-      if (spec.stdout_spec.type == OutputSpec::Type::inherit) fd = STDERR_FILENO;
-  write_all(fd, out);
+  bool to_stdout = options_.logs.type == LogTarget::Type::stdout_;
+  for (const PlanNode& spec : plan_.nodes)
+    if (spec.stdout_spec.type == OutputSpec::Type::inherit) to_stdout = false;
+  // Written as the output takes it (a stalled or broken one drops it, counted).
+  (to_stdout ? stdout_ : stderr_)->append(out);
 }
 
 }  // namespace treerun

@@ -1,7 +1,6 @@
 // The Supervisor's frame: set-up as a checklist, the loop, and what probes may ask.
 #include "run/supervisor.h"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -11,34 +10,12 @@
 #include "run/environment.h"
 
 namespace treerun {
-namespace {
-
-/// The log stream's fd: stdout, stderr, none, or a file opened (appending) for it.
-LogStream::Options log_options(const RunOptions& options) {
-  LogStream::Options out;
-  out.color = options.color;
-  out.timestamps = options.timestamps;
-  switch (options.logs.type) {
-    case LogTarget::Type::stdout_: out.fd = STDOUT_FILENO; break;
-    case LogTarget::Type::stderr_: out.fd = STDERR_FILENO; break;
-    case LogTarget::Type::none: out.fd = -1; break;
-    case LogTarget::Type::file:
-      out.owned.reset(::open(options.logs.path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644));
-      if (!out.owned) throw std::system_error(errno, std::system_category(), "cannot open the log file " + options.logs.path);
-      out.fd = out.owned.get();
-      break;
-  }
-  return out;
-}
-
-}  // namespace
 
 Supervisor::Supervisor(const Plan& plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher)
     : plan_(plan),
       options_(options),
       io_(io),
       launcher_(launcher),
-      log_(std::make_unique<LogStream>(log_options(options))),
       signals_(io, SIGINT, SIGTERM, SIGHUP),
       run_timer_(io),
       progress_timer_(io),
@@ -46,11 +23,7 @@ Supervisor::Supervisor(const Plan& plan, const RunOptions& options, boost::asio:
       nodes_(plan.nodes.size()),
       base_env_(inherited_env()),
       run_id_(options.run_id.empty() ? make_run_id() : options.run_id) {
-  if (!options.events_path.empty()) {
-    std::error_code ec;
-    events_.open(options.events_path, ec);
-    if (ec) throw std::system_error(ec, "cannot open the event log " + options.events_path);
-  }
+  open_outputs();
   for (const PlanNode& spec : plan.nodes) {
     Node& n = nodes_[spec.id];
     n.spec = &spec;
@@ -90,11 +63,9 @@ RunResult Supervisor::run() {
       cancel(0, {"failure", "", true});
     }
   }
+  run_finished_ = true;
   int code = signalled_ ? 128 + signalled_ : first_code_.value_or(0);
-  events_.done(code, std::chrono::duration<double>(Clock::now() - start_).count());
-  events_.flush();
-  log_->flush();
-  if (!options_.quiet) print_summary(code);
+  finish_outputs(code, std::chrono::duration<double>(Clock::now() - start_).count());
   return RunResult{code, signalled_};
 }
 

@@ -7,6 +7,7 @@
 //   failure.cpp   on_failure: cancel, ignore, restart
 //   shutdown.cpp  signals to the run, force, progress lines, the final sweep of strays
 //   streams.cpp   opening the pipes and carriers of the plan's streams
+//   outputs.cpp   treerun's own outputs: opening them, their failures, the last drain
 //   summary.cpp   the summary `up` prints at the end
 #pragma once
 
@@ -175,6 +176,18 @@ class Supervisor final : public ProbeHost {
   std::vector<LineRelay::Target> relay_targets(const StreamWiring& s, std::vector<std::shared_ptr<StreamSink>>& sinks);
   std::unique_ptr<LogCopy> log_copy(const StreamWiring& s);
 
+  // outputs.cpp
+  void open_outputs();
+  std::shared_ptr<Outlet> open_own_file(const std::string& path, bool append, const char* name,
+                                        const char* what);
+  std::vector<Outlet*> outlets() const;
+  std::string describe(const Outlet& o) const;
+  void output_failed(const Outlet& o, const std::string& why);
+  bool may_hold_back(NodeId id) const;
+  std::function<bool(const std::function<void()>&)> hold_back(NodeId id);
+  void finish_outputs(int code, double duration);
+  void drain(const std::vector<Outlet*>& outlets, Clock::time_point deadline);
+
   // summary.cpp
   void print_summary(int code) const;
 
@@ -185,6 +198,8 @@ class Supervisor final : public ProbeHost {
   boost::asio::io_context& io_;
   Launcher& launcher_;
   Clock::time_point start_ = Clock::now();
+  std::shared_ptr<Outlet> stdout_, stderr_;  // one outlet when they are the same file
+  std::shared_ptr<Outlet> logs_file_;         // --logs PATH
   EventLog events_{start_};
   std::unique_ptr<LogStream> log_;
   boost::asio::signal_set signals_;
@@ -200,6 +215,7 @@ class Supervisor final : public ProbeHost {
   bool run_finished_ = false;
   bool sweeping_ = false;
   bool strays_killed_ = false;
+  bool outputs_abandoned_ = false;  // a signal during the last drain: drop what is left
   std::optional<int> first_code_;  // the first failure's (or timeout's) exit code
   std::optional<Cancel> cancel_;   // the payload of the cancel being delivered
   std::string reason_;             // the payload of probe_failed

@@ -88,8 +88,9 @@ class Harness:
     def up(self, spec, *args, timeout: float = 60, stdin=None, env=None) -> Result:
         return self.run(["up", str(spec), *args], timeout=timeout, stdin=stdin, env=env)
 
-    def start(self, args, stdin=None, env=None) -> TreerunProc:
-        p = TreerunProc(args, self.env(env), self.dir, self._events(), stdin=stdin)
+    def start(self, args, stdin=None, env=None, **outputs) -> TreerunProc:
+        """OUTPUTS: stdout=, stderr= for Popen (default: pipes that wait() reads)."""
+        p = TreerunProc(args, self.env(env), self.dir, self._events(), stdin=stdin, **outputs)
         self.procs.append(p)
         return p
 

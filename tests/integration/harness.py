@@ -197,14 +197,17 @@ def with_events(args: list[str], events_path: Path) -> list[str]:
 class TreerunProc:
     """treerun running in the background (its own session, pipes for stdout/stderr)."""
 
-    def __init__(self, args, env, cwd, events_path: Path, stdin=None):
+    def __init__(self, args, env, cwd, events_path: Path, stdin=None,
+                 stdout=subprocess.PIPE, stderr=subprocess.PIPE):
+        """STDOUT, STDERR: as for Popen (an fd or a file for outputs the test shapes;
+        then wait() has nothing of them to return)."""
         self.events_path = Path(events_path)
         self.argv = [TREERUN_BIN, *with_events(args, events_path)]
         stdin_arg = subprocess.PIPE if isinstance(stdin, (bytes, str)) else (
             stdin if stdin is not None else subprocess.DEVNULL)
         self._input = stdin.encode() if isinstance(stdin, str) else stdin
         self.proc = subprocess.Popen(
-            self.argv, stdin=stdin_arg, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            self.argv, stdin=stdin_arg, stdout=stdout, stderr=stderr,
             env=env, cwd=cwd, start_new_session=True)
         self.waiter = EventWaiter(self.events_path, alive=lambda: self.proc.poll() is None)
         self.pid = self.proc.pid
@@ -224,10 +227,13 @@ class TreerunProc:
         except subprocess.TimeoutExpired:
             kill_group(self.proc.pid)
             out, err = self.proc.communicate()
-            res = Result(self.proc.returncode, out.decode(errors="replace"),
-                         err.decode(errors="replace"), parse_events(self.events_path), out)
+            res = self._result(out, err)
             raise AssertionError(f"treerun did not finish within {timeout}s: {self.argv}\n"
                                  + res.describe())
+        return self._result(out, err)
+
+    def _result(self, out: bytes | None, err: bytes | None) -> Result:
+        out, err = out or b"", err or b""
         return Result(self.proc.returncode, out.decode(errors="replace"),
                       err.decode(errors="replace"), parse_events(self.events_path), out)
 
