@@ -10,7 +10,11 @@
 #pragma once
 
 #include <boost/asio/io_context.hpp>
+#include <functional>
+#include <memory>
 #include <string>
+
+#include "control/target.h"
 
 #include "plan/plan.h"
 #include "proc/launcher.h"
@@ -25,6 +29,8 @@ struct RunOptions {
   int verbose = 0;  // 1: -v, treerun's details; 2: -vv, every state change of every node
   std::string events_path;
   std::string run_id;  // TREERUN_RUN_ID of every node; made here when empty
+  std::string name;    // the run's name (contract 6.1), for `ls`
+  std::string spec_path;  // the spec file's absolute path, "-" for standard input
 };
 
 /// How a run ended: an exit code, or a signal treerun should die by.
@@ -38,5 +44,22 @@ struct RunResult {
 /// again. Never throws for what a node does; only for treerun's own failures before
 /// anything started (reported as 125 by the caller).
 RunResult run_plan(const Plan& plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher);
+
+class Supervisor;
+
+/// A run for a caller that also serves its control socket: make it, hand target() to
+/// the server (control/), then run(). run_plan() is this without a server.
+class Run {
+ public:
+  Run(const Plan& plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher);
+  ~Run();
+  /// Valid until the Run is destroyed; after run() it answers from the ended run.
+  control::Target& target();
+  /// As run_plan(); once it returns, the loop has stopped and `done` is written.
+  RunResult run();
+
+ private:
+  std::unique_ptr<Supervisor> supervisor_;
+};
 
 }  // namespace treerun

@@ -101,17 +101,24 @@ void Supervisor::stop_beside(long handle) {
   launcher_.signal({pid, pid}, SIGKILL);
 }
 
-RunResult run_plan(const Plan& plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher) {
-  RunResult result;
-  {
-    Supervisor supervisor(plan, options, io, launcher);
-    result = supervisor.run();
-    // The run is over and `done` is written: a late SIGTERM must not kill us now with
-    // another status. Blocked before the signal set goes, which puts the default
-    // action back. (The caller unblocks the one signal it re-raises.)
-    hold_stop_signals();
-  }
+Run::Run(const Plan& plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher)
+    : supervisor_(std::make_unique<Supervisor>(plan, options, io, launcher)) {}
+
+Run::~Run() = default;
+
+control::Target& Run::target() { return *supervisor_; }
+
+RunResult Run::run() {
+  RunResult result = supervisor_->run();
+  // The run is over and `done` is written: a late SIGTERM must not kill us now with
+  // another status. Blocked before the signal set goes, which puts the default action
+  // back. (The caller unblocks the one signal it re-raises.)
+  hold_stop_signals();
   return result;
+}
+
+RunResult run_plan(const Plan& plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher) {
+  return Run(plan, options, io, launcher).run();
 }
 
 }  // namespace treerun

@@ -22,6 +22,7 @@
 #include <string>
 #include <vector>
 
+#include "control/target.h"
 #include "io/event_log.h"
 #include "io/line_relay.h"
 #include "io/log_stream.h"
@@ -42,7 +43,7 @@ class Supervisor;
 using TableAction = void (Supervisor::*)(NodeId);
 TableAction table_cell(bool group, State s, Event e);
 
-class Supervisor final : public ProbeHost {
+class Supervisor final : public ProbeHost, public control::Target {
  public:
   Supervisor(const Plan& plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher);
   ~Supervisor();
@@ -55,6 +56,18 @@ class Supervisor final : public ProbeHost {
   void note(NodeId id, const std::function<std::string()>& text, bool verbose_only) override;
   long run_beside(NodeId id, const Command& cmd, std::function<void(ExitStatus)> on_exit, std::string& why) override;
   void stop_beside(long handle) override;
+
+  // control::Target (control.cpp): what the control socket may ask and do.
+  control::RunStatus status() const override;
+  std::vector<control::NodeStatus> ps() const override;
+  std::string check_nodes(const std::vector<std::string>& paths) const override;
+  void act(control::Verb verb, const std::vector<std::string>& paths, int sig, control::Peer peer,
+           std::function<void(std::string error)> done) override;
+  control::Subscription logs(const std::vector<std::string>& paths, std::size_t n, bool follow,
+                             std::function<void(std::string_view node, std::string_view line)> line) override;
+  control::Subscription events(bool follow, std::function<void(std::string_view json)> event) override;
+  control::Subscription console(std::function<void(std::string_view text)> text) override;
+  control::Subscription on_end(std::function<void(int code)> ended) override;
 
   /// For tests: the nodes as they stand.
   const Node& node(NodeId id) const { return nodes_[id]; }
@@ -190,6 +203,10 @@ class Supervisor final : public ProbeHost {
 
   // summary.cpp
   void print_summary(int code) const;
+
+  // control.cpp
+  std::optional<NodeId> find_node(std::string_view path) const;
+  control::NodeStatus node_status(const Node& n) const;
 
   void verbose(NodeId id, const std::function<std::string()>& text) { note(id, text, true); }
 

@@ -1,0 +1,107 @@
+// The run as the control socket sees it (control::Target): what `ls` and `ps` show, and
+// node paths as clients name them. treerun(1), A RUNNING TREE.
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include "base/exit_status.h"
+#include "base/units.h"
+#include "spec/diagnostics.h"
+#include "run/supervisor.h"
+
+namespace treerun {
+namespace {
+
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+const char* kind_of(const PlanNode& spec) {
+  return spec.is_group() ? "group" : spec.daemon ? "daemon" : "worker";
+}
+
+/// The states of contract 6.2, from the table's finer ones.
+const char* shown_state(const Node& n) {
+  switch (n.state) {
+    case State::pending:
+    case State::awaiting_tty:
+    case State::restart_due: return "waiting";
+    case State::starting: return "starting";
+    case State::ready: return n.is_group() || n.spec->daemon ? "ready" : "running";
+    case State::cancelling:
+    case State::stopping:
+    case State::killing: return "stopping";
+    case State::draining:
+    case State::exited: return n.cancelled ? "stopping" : "exited";
+    case State::finished:
+      return n.outcome == Outcome::cancelled || n.outcome == Outcome::killed || n.outcome == Outcome::not_started
+                 ? "stopped"
+                 : "exited";
+  }
+  return "waiting";
+}
+
+}  // namespace
+
+control::RunStatus Supervisor::status() const {
+  control::RunStatus s{options_.name, static_cast<long>(getpid()), options_.spec_path, seconds_since(start_), 0};
+  for (const Node& n : nodes_) s.running += !n.is_group() && n.leader_alive();
+  return s;
+}
+
+control::NodeStatus Supervisor::node_status(const Node& n) const {
+  control::NodeStatus s;
+  s.path = n.spec->path;
+  s.kind = kind_of(*n.spec);
+  s.state = shown_state(n);
+  s.restarts = n.attempt;
+  if (n.has_processes()) s.pid = n.run.proc.pid;
+  if (n.leader_alive()) s.uptime = seconds_since(n.run.started);
+  if (n.run.status) {
+    if (n.run.status->kind == ExitStatus::Kind::signaled) s.signal = signal_name(n.run.status->value);
+    else s.code = n.run.status->value;
+  }
+  if (n.outcome != Outcome::none) s.outcome = name(n.outcome);
+  return s;
+}
+
+std::vector<control::NodeStatus> Supervisor::ps() const {
+  std::vector<control::NodeStatus> rows;
+  for (const Node& n : nodes_)
+    if (n.spec->id != 0) rows.push_back(node_status(n));
+  return rows;
+}
+
+std::optional<NodeId> Supervisor::find_node(std::string_view path) const {
+  if (path.starts_with('/')) path.remove_prefix(1);
+  for (const PlanNode& spec : plan_.nodes)
+    if (spec.id != 0 && spec.path == path) return spec.id;
+  return std::nullopt;
+}
+
+std::string Supervisor::check_nodes(const std::vector<std::string>& paths) const {
+  for (const std::string& path : paths) {
+    if (find_node(path)) continue;
+    std::vector<std::string_view> known;
+    std::string list;
+    for (const PlanNode& spec : plan_.nodes) {
+      if (spec.id == 0) continue;
+      known.push_back(spec.path);
+      list += (list.empty() ? "" : " ") + spec.path;
+    }
+    return fmt::format("no node `{}`{}; the nodes are: {}", path, did_you_mean(path, known), list);
+  }
+  return "";
+}
+
+// Not built yet (issue 16, the h-run branch): acting, logs, events, console, on_end.
+void Supervisor::act(control::Verb, const std::vector<std::string>&, int, control::Peer,
+                     std::function<void(std::string)> done) {
+  done("not built yet");
+}
+control::Subscription Supervisor::logs(const std::vector<std::string>&, std::size_t, bool,
+                                       std::function<void(std::string_view, std::string_view)>) {
+  return {};
+}
+control::Subscription Supervisor::events(bool, std::function<void(std::string_view)>) { return {}; }
+control::Subscription Supervisor::console(std::function<void(std::string_view)>) { return {}; }
+control::Subscription Supervisor::on_end(std::function<void(int)>) { return {}; }
+
+}  // namespace treerun
