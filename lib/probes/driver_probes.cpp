@@ -157,16 +157,19 @@ class HttpProbe final : public TcpProbe {
         guard->cancel();
         return done(self->miss("send to", ec));
       }
-      auto buf = std::make_shared<asio::streambuf>(4096);
+      auto buf = std::make_shared<asio::streambuf>(kMaxStatusLine);
       asio::async_read_until(*socket, *buf, "\r\n", [self, socket, guard, buf, done](const error_code& ec, std::size_t) {
         guard->cancel();
         std::string line(asio::buffers_begin(buf->data()), asio::buffers_end(buf->data()));
         socket->close();
+        if (ec == asio::error::not_found)  // the buffer filled before a line ended
+          return done(fmt::format("{} answered a status line longer than {} bytes", self->target_, kMaxStatusLine));
         if (ec) return done(self->miss("read from", ec));
         line = line.substr(0, line.find("\r\n"));
-        auto space = line.find(' ');  // "HTTP/1.x 2xx ..."
-        bool ok = space != std::string::npos && line.size() > space + 1 && line[space + 1] == '2';
-        done(ok ? "" : fmt::format("{} answered \"{}\"", self->target_, line.substr(0, 200)));
+        std::optional<int> status = http_status(line);
+        if (status && *status / 100 == 2) return done("");
+        done(fmt::format("{} answered \"{}\"{}", self->target_, line.substr(0, 200),
+                         status ? "" : " (not an HTTP status line)"));
       });
     });
   }
@@ -176,6 +179,18 @@ class HttpProbe final : public TcpProbe {
 };
 
 }  // namespace
+
+std::optional<int> http_status(std::string_view line) {
+  // "HTTP/" DIGIT "." DIGIT SP 3DIGIT [SP reason] (RFC 9112, 4); HTTP/2-style "HTTP/2 200" too.
+  if (!line.starts_with("HTTP/")) return std::nullopt;
+  auto space = line.find(' ');
+  if (space == std::string_view::npos || line.size() < space + 4) return std::nullopt;
+  std::string_view code = line.substr(space + 1, 3);
+  for (char c : code)
+    if (c < '0' || c > '9') return std::nullopt;
+  if (line.size() > space + 4 && line[space + 4] != ' ') return std::nullopt;
+  return (code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0');
+}
 
 std::shared_ptr<ReadinessProbe> make_log_probe(ProbeHost& host, NodeId id, const Probe& spec) {
   return std::make_shared<LogProbe>(host, id, spec);

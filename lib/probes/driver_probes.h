@@ -4,6 +4,8 @@
 #pragma once
 
 #include <memory>
+#include <optional>
+#include <string_view>
 
 #include "probes/probe.h"
 
@@ -15,5 +17,12 @@ std::shared_ptr<ReadinessProbe> make_log_probe(ProbeHost& host, NodeId id, const
 std::shared_ptr<ReadinessProbe> make_tcp_probe(ProbeHost& host, NodeId id, const Probe& spec);
 /// `http: URL`: a GET answers 2xx.
 std::shared_ptr<ReadinessProbe> make_http_probe(ProbeHost& host, NodeId id, const Probe& spec);
+
+/// The status code of an HTTP status line ("HTTP/1.1 200 OK"): three digits after the
+/// version and one space, then a space or the end. Anything else is no status.
+std::optional<int> http_status(std::string_view line);
+
+/// The longest status line an `http:` probe reads before it gives up on the answer.
+constexpr std::size_t kMaxStatusLine = 4096;
 
 }  // namespace treerun

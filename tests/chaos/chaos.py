@@ -534,6 +534,36 @@ def node_index(root: Node) -> dict[str, Node]:
     return {n.path: n for n in root.walk() if n.parent is not None}
 
 
+def after_targets(n: Node, idx: dict[str, Node]) -> list[Node]:
+    out = []
+    for a in n.after:
+        target = a[1:] if a.startswith("/") else (f"{n.parent.path}/{a}" if n.parent.path else a)
+        if target in idx:
+            out.append(idx[target])
+    return out
+
+
+def skipped_for_lost_dependency(n: Node | None, idx: dict[str, Node], events: list[dict], t: float,
+                                depth: int = 0) -> bool:
+    """Whether N never started because something it waits for (`after`) failed before T:
+    treerun(1), SEMANTICS › Nurseries: skipped work is a failure of its own, code 1."""
+    if n is None or depth > len(idx):
+        return False
+    if any(e.get("event") == "spawn" and e.get("node") == n.path and e["t"] <= t for e in events):
+        return False
+    for dep in after_targets(n, idx):
+        exits = [e for e in events if e.get("event") == "exit" and e.get("node") == dep.path and e["t"] <= t]
+        if exits and exits[-1].get("outcome") != "ok":
+            return True
+        # A group has no exit event: its failure shows as its cancel for a failure.
+        if any(e.get("event") == "cancel" and e.get("node") == dep.path and e.get("cause") == "failure"
+               and e["t"] <= t for e in events):
+            return True
+        if skipped_for_lost_dependency(dep, idx, events, t, depth + 1):
+            return True
+    return False
+
+
 def failure_code(node: Node | None, exit_ev: dict | None, node_events: list[dict]) -> int | None:
     if any(e.get("event") == "cancel" and e.get("cause") == "timeout" for e in node_events):
         return 124
@@ -634,6 +664,8 @@ def check(root: Node, plan: Plan, events: list[dict], rc: int, sent, killed, run
                 node_evs = node_evs[spawns[-1]:]  # timeout does not make this one 124)
             exits = [e for e in node_evs if e.get("event") == "exit"]
             code = failure_code(idx.get(by), exits[-1] if exits else None, node_evs)
+            if code is None and skipped_for_lost_dependency(idx.get(by), idx, events, deciding["t"]):
+                code = 1
             if code is None:
                 v.append(f"root cancel by {by!r}: no exit/timeout of that node before it")
                 base = None
@@ -765,18 +797,23 @@ def check_rest(root, plan, events, run_dir, tag, idx, first, done, sent) -> list
     if not forced and first is not None:
         tail = [e for e in events if e["t"] >= first["t"]]
         stop_t, exit_t = {}, {}
+        # A leader that exited before its stop: that stop is for what it left in its
+        # group, whose end no event reports, so its order cannot be checked here.
+        leftovers_only = set()
         for e in tail:
             if e.get("event") == "stop":
                 stop_t.setdefault(e["node"], e["t"])
             elif e.get("event") == "exit" and e["node"] in stop_t:
                 exit_t.setdefault(e["node"], e["t"])
+            elif e.get("event") == "exit":
+                leftovers_only.add(e["node"])
 
         def procs(n: Node):
             return [m for m in n.walk() if m.has_cmd()]
 
         def must_precede(first_nodes, later_nodes, why):
             for x in first_nodes:
-                if x.path not in stop_t:
+                if x.path not in stop_t or x.path in leftovers_only:
                     continue
                 for y in later_nodes:
                     if y.path in stop_t and x.path != y.path:

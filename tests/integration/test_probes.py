@@ -492,3 +492,37 @@ children:
     assert res.code == 126, res.describe()
     assert f"127.0.0.1:{port} already accepts connections before it started" in res.stdout, res.describe()
     assert not find(res.events, event="spawn"), res.describe()
+
+
+# argv: PORT STATUSLINE: every connection gets STATUSLINE, CRLF and a short body.
+RAW_HTTP_SERVER = """
+import socket, sys
+port, line = int(sys.argv[1]), sys.argv[2]
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", port))
+s.listen(64)
+while True:
+    c, _ = s.accept()
+    try:
+        c.recv(65536)
+        c.sendall(line.encode() + b"\\r\\n\\r\\nbody")
+    except OSError:
+        pass
+    c.close()
+"""
+
+
+@pytest.mark.parametrize("line,said", [
+    ("HTTP/1.1 2000000 OK", r'answered "HTTP/1\.1 2000000 OK" \(not an HTTP status line\)'),
+    ("HTTP/1.1 " + "2" * 5000, r"answered a status line longer than 4096 bytes"),
+], ids=["seven-digit-status", "over-long-status-line"])
+def test_http_probe_is_not_fooled_by_a_status_that_only_starts_with_2(tr, line, said):
+    port = free_port()
+    spec = tr.spec(children(daemon("d", py(RAW_HTTP_SERVER, str(port), line),
+                                   f'{{http: "http://127.0.0.1:{port}/", timeout: 800ms, interval: 50ms}}')))
+    res = tr.up(spec, timeout=15)
+    assert res.code == 124, res.describe()
+    assert not find(res.events, event="ready", node="d"), res.describe()
+    assert re.search(r"readiness probe timed out \(last check: / " + said, res.stdout), res.describe()
+    assert "Element not found" not in res.stdout, res.describe()
