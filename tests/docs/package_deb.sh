@@ -65,6 +65,16 @@ dpkg-deb -x "$DEB" "$SCRATCH/root"
 cmp -s "$SCRATCH/root/usr/share/man/man1/treerun.1" "$SRC/man/treerun.1" ||
   [[ -f $SCRATCH/root/usr/share/man/man1/treerun.1.gz ]] || fail "the packaged man page differs"
 
+# `cmake --install` under /usr/local puts each completion where Debian's shell finds it
+# there: zsh's site-functions (in its default fpath), fish's /etc/fish/completions.
+DESTDIR="$SCRATCH/local" cmake --install "$BUILD" --prefix /usr/local >"$SCRATCH/install.log" 2>&1 ||
+  { cat "$SCRATCH/install.log" >&2; fail "cmake --install --prefix /usr/local"; }
+for path in usr/local/bin/treerun usr/local/share/man/man1/treerun.1 \
+  usr/local/share/bash-completion/completions/treerun usr/local/share/zsh/site-functions/_treerun \
+  etc/fish/completions/treerun.fish; do
+  [[ -f $SCRATCH/local/$path ]] || fail "cmake --install under /usr/local lacks $path"
+done
+
 if [[ $(id -u) -eq 0 && (-n ${CI:-} || ${TREERUN_TEST_INSTALL:-} == 1) ]]; then
   installed() { dpkg-query -W -f='${Status}' treerun 2>/dev/null | grep -q 'ok installed'; }
   if installed || [[ -e /usr/bin/treerun ]]; then
