@@ -59,6 +59,9 @@ class Launcher {
   virtual SpawnResult spawn(const SpawnRequest& request, ExitHandler on_exit, std::error_code& ec) = 0;
   /// Signals every process of P's group. A group already gone is not an error.
   virtual void signal(const ProcHandle& p, int sig) = 0;
+  /// Whether P's leader has exited and waits to be collected (its ON_EXIT is on its way):
+  /// a stop sent now would judge what it did, a failure racing the cancel, as cancelled.
+  virtual bool exited(const ProcHandle& p) = 0;
   /// Whether some process of P's group is still there (its leader may be gone).
   virtual bool group_alive(const ProcHandle& p) = 0;
   /// P's group is empty for good: the launcher stops insuring it (it will never be

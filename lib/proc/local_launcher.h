@@ -30,6 +30,7 @@ class LocalLauncher final : public Launcher {
   LocalLauncher(boost::asio::io_context& io, const std::string& run_id = "");
   SpawnResult spawn(const SpawnRequest& request, ExitHandler on_exit, std::error_code& ec) override;
   void signal(const ProcHandle& p, int sig) override;
+  bool exited(const ProcHandle& p) override;
   bool group_alive(const ProcHandle& p) override;
   void forget(const ProcHandle& p) override;
   std::vector<pid_t> strays() override;

@@ -131,6 +131,14 @@ void Supervisor::run_step(NodeId id, bool leftovers) {
   const PlanNode& spec = *n.spec;
   Incarnation& run = n.run;
   const StopStep& step = spec.stop_sequence.front();
+  if (!leftovers && launcher_.exited(run.proc)) {
+    // Its exit came before the stop: it is judged by what it did (a failure racing the
+    // cancel stays a failure). Its exit is on its way; the grace only guards against a
+    // report that never comes, and what it left in its group is stopped after it.
+    verbose(id, [] { return "had already exited when its stop was due: judged by its exit"; });
+    arm_grace(id, step.wait);
+    return;
+  }
   run.stop_step = 0;
   run.stop_sent_at = Clock::now();
   if (step.kind == StopStep::Kind::command && !leftovers && run_stop_command(id)) {

@@ -1,5 +1,9 @@
 """§4.2: failure propagation and the summary."""
 
+import os
+import signal
+import time
+
 from harness import find, one, signal_counts
 
 
@@ -92,3 +96,41 @@ def test_summary_keeps_last_lines_when_the_log_stream_is_off(tr):
     assert res.code == 4, res.describe()
     failures = _failures_section(res)
     assert "alpha-last-words" in failures and "beta-last-words" in failures, res.describe()
+
+
+def test_failures_waiting_together_are_each_a_failure_not_cancelled(tr):
+    """Every error collected (issue 18, item 5): 25 workers fail while treerun is stopped
+    (SIGSTOP), so all their exits wait together when it goes on. Each is judged by what it
+    did: collected before any stop goes out, and a stop is never sent to a process that
+    has already exited. (The narrower race, an exit that lands between the reaper's pass
+    and the stop, is the unit test "a failure racing the cancel".)"""
+    n = 25
+    workers = "\n".join(
+        f"  - {{name: w{i}, cmd: [{{H}}, wait-file, {{T}}/go, exit, \"3\"]}}" for i in range(n))
+    spec = tr.spec("children:\n" + workers + "\n  - {name: d, daemon: true, cmd: [{H}, sleep, forever]}\n")
+    p = tr.start(["up", str(spec)])
+    pids = [p.wait_for(event="spawn", node=f"w{i}")["pid"] for i in range(n)]
+    p.wait_for(event="spawn", node="d")
+    os.kill(p.pid, signal.SIGSTOP)
+    try:
+        tr.path("go").touch()
+        deadline = time.monotonic() + 20
+        while not all(zombie(pid) for pid in pids):  # their exits wait for treerun
+            assert time.monotonic() < deadline, "the workers did not exit"
+            time.sleep(0.01)
+    finally:
+        os.kill(p.pid, signal.SIGCONT)
+    res = p.wait(30)
+    assert res.code == 3, res.describe()
+    exits = [e for e in res.events if e["event"] == "exit" and e["node"].startswith("w")]
+    assert len(exits) == n and all(e["outcome"] == "failed" for e in exits), res.describe()
+    assert not [e for e in res.events if e["event"] == "stop" and e["node"].startswith("w")], res.describe()
+    assert one(res.events, event="exit", node="d")["outcome"] == "cancelled"
+
+
+def zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return False

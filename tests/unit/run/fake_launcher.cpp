@@ -158,6 +158,11 @@ void FakeLauncher::signal(const ProcHandle& h, int sig) {
   if (on_signal) on_signal(signals_.back());
 }
 
+bool FakeLauncher::exited(const ProcHandle& h) {
+  FakeProcess* p = find(h.pgid);
+  return p && !p->leader && !p->collected;
+}
+
 bool FakeLauncher::group_alive(const ProcHandle& h) {
   FakeProcess* p = find(h.pgid);
   return p && (p->leader || p->group);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 
+#include <boost/asio/post.hpp>
 #include <catch.hpp>
 
 #include "run_fixture.h"
@@ -296,4 +297,36 @@ children:
   CHECK(rig.outcome("d") == Outcome::failed);
   CHECK(rig.outcome("x") == Outcome::not_started);
   CHECK(rig.launcher.alive().empty());
+}
+
+TEST_CASE("run: a failure racing the cancel is judged by what it did, not as cancelled", "[run][failure]") {
+  RunRig rig(R"(
+children:
+  - {name: a, cmd: "a"}
+  - {name: b, cmd: "b"}
+  - {name: c, cmd: "c"}
+)", /*events=*/true);
+  rig.launcher.script("a", Script::runs());
+  rig.launcher.script("b", Script::runs());
+  rig.launcher.script("c", Script::runs_then_exits(0));
+  // a fails, and b's failure is already waiting to be collected when the root's cancel
+  // comes to stop it: b gets no stop signal and ends failed; c, still running, cancelled.
+  bool once = false;
+  rig.launcher.on_spawn = [&](const FakeProcess& p) {
+    if (p.node != "c" || once) return;
+    once = true;
+    boost::asio::post(rig.io, [&] { rig.launcher.exit(rig.launcher.pid_of("a"), ExitStatus::exited(3)); });
+  };
+  rig.launcher.after_exit = [&](const FakeProcess& p, ExitStatus) {
+    // a's failure has been handled and the stops it calls for are due next turn.
+    if (p.node == "a") rig.launcher.exit(rig.launcher.pid_of("b"), ExitStatus::exited(4));
+  };
+  REQUIRE(rig.run().code == 3);
+  INFO(lines(rig.launcher.journal()));
+  CHECK(rig.launcher.signals_to("b").empty());
+  CHECK(rig.launcher.signals_to("c") == Signals{SIGTERM});
+  CHECK(rig.outcome("a") == Outcome::failed);
+  CHECK(rig.outcome("b") == Outcome::failed);
+  CHECK(rig.outcome("c") == Outcome::cancelled);
+  CHECK(rig.event_index({R"("event":"exit","node":"b","pid":101,"code":4,"signal":null,"outcome":"failed")"}) >= 0);
 }
