@@ -163,3 +163,12 @@ children:
     assert res.code == 126, res.describe()
     assert f"cannot chdir to {tr.path('work')}: No such file or directory" in res.stderr, res.describe()
     assert "not found" not in res.stdout + res.stderr, res.describe()
+
+
+@pytest.mark.parametrize("code", [124, 126, 200, 255])
+def test_a_workers_own_code_passes_through_even_past_123(tr, code):
+    spec = tr.spec(f'children:\n  - {{name: w, cmd: [{{H}}, exit, "{code}"]}}\n')
+    res = tr.up(spec)
+    assert res.code == code, res.describe()
+    assert one(res.events, event="exit", node="w")["code"] == code
+    assert not find(res.events, event="cancel", cause="timeout"), res.describe()
