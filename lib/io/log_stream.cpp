@@ -17,6 +17,7 @@ const char* const kColors[] = {"36", "33", "32", "35", "34", "96", "93", "92", "
 
 LogStream::LogStream(Options options) : out_(std::move(options.out)), options_(std::move(options)) {
   names_.push_back("treerun");
+  prefix_after_cr_ = on_terminal();
 }
 
 LogStream::~LogStream() {
@@ -74,9 +75,22 @@ void LogStream::line(int source, std::string_view text) {
     return;
   }
   prefix(source, '|');
-  line_.append(text);
+  if (prefix_after_cr_ && text.find('\r') != std::string_view::npos) append_redrawn(text);
+  else line_.append(text);
   line_ += '\n';
   emit();
+}
+
+/// TEXT with the prefix again after each carriage return that more text follows:
+/// "10%\r20%" shows as "web | 10%\rweb | 20%", each redraw keeping its prefix.
+void LogStream::append_redrawn(std::string_view text) {
+  const std::string head = line_;  // what prefix() made: time, name, mark
+  for (std::size_t cr; (cr = text.find('\r')) != std::string_view::npos && cr + 1 < text.size();) {
+    line_.append(text.substr(0, cr + 1));
+    line_ += head;
+    text.remove_prefix(cr + 1);
+  }
+  line_.append(text);
 }
 
 void LogStream::note(int source, std::string_view text) {

@@ -55,6 +55,7 @@ class LogStream {
 
  private:
   void prefix(int source, char mark);
+  void append_redrawn(std::string_view text);
   void build_prefixes();
   void emit();
 
@@ -66,6 +67,9 @@ class LogStream {
   std::string line_;  // the line being made
   std::string held_lines_;
   bool held_ = false;
+  /// On a terminal, a carriage return inside a line (a progress bar redrawing itself)
+  /// starts the line again, so it gets the prefix again; files keep it as it came.
+  bool prefix_after_cr_ = false;
   std::size_t dropped_while_held_ = 0;
   std::chrono::steady_clock::time_point start_ = std::chrono::steady_clock::now();
 };

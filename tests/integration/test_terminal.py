@@ -559,3 +559,22 @@ children:
     assert one(events, event="exit", node="t")["outcome"] == "killed"
     assert one(events, event="done")["code"] == 143
     assert list(signal_counts(tr.path("t.sig")).values()) == [1]
+
+
+def test_a_carriage_return_redraws_with_the_prefix_on_a_terminal_and_stays_as_is_in_a_file(tr):
+    spec = tr.spec(r"""
+children:
+  - {name: bar, cmd: 'printf "10%%\r20%%\r30%%\n"'}
+""")
+    s = tr.pty(["up", str(spec), "--no-color"])
+    status = s.wait(10)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, (status, s.text)
+    raw = s.buf.decode(errors="replace")
+    # Each redraw starts with the node's prefix, so the line left on screen keeps it.
+    assert re.search(r"bar +\| 10%\rbar +\| 20%\rbar +\| 30%\r?\n", raw), repr(raw)
+
+    log = tr.path("log.txt")
+    res = tr.up(spec, "--logs", str(log))
+    assert res.code == 0, res.describe()
+    text = log.read_bytes().decode()  # read_text() would turn each \r into \n
+    assert re.search(r"^bar +\| 10%\r20%\r30%$", text, re.M), repr(text)
