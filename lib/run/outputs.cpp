@@ -88,7 +88,7 @@ void Supervisor::finish_outputs(int code, double duration) {
   progress_timer_.cancel();
   sweep_timer_.cancel();
   auto deadline = Clock::now() + plan_.root().grace;
-  if (!options_.quiet) print_summary(code);
+  print_summary(code, duration);
   log_->flush();
   std::vector<Outlet*> others = outlets();
   std::erase(others, events_.outlet());

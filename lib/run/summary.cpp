@@ -38,7 +38,7 @@ std::vector<std::string> last_lines(const std::string& tail) {
 
 }  // namespace
 
-void Supervisor::print_summary(int code) const {
+std::string Supervisor::summary_table() const {
   std::string out = "\nsummary:\n";
   std::size_t width = 4;
   for (const Node& n : nodes_) width = std::max(width, n.spec->path.size());
@@ -56,12 +56,16 @@ void Supervisor::print_summary(int code) const {
       stop = p.stop_how + " to what it left";
     out += fmt::format("  {:<{}}  {:<16} {:<10} {:>8}  {}\n", n.spec->path, width, outcome_of(n), status, time, stop);
   }
-  bool header = false;
+  return out;
+}
+
+/// Each failure with its last lines, what `lag: drop` lost, what was skipped and why.
+std::string Supervisor::summary_failures() const {
+  std::string out;
   for (const Node& n : nodes_) {
     if (n.failure_reason.empty() || (n.spec->is_group() && n.spec->id != 0)) continue;
     if (n.spec->id == 0) continue;
-    if (!header) out += "failures:\n";
-    header = true;
+    if (out.empty()) out += "failures:\n";
     out += fmt::format("  {}: {}{}\n", n.spec->path, n.failure_reason, ignored(n) ? " (ignored)" : "");
     for (const auto& line : last_lines(n.tail)) out += fmt::format("    | {}\n", line);
   }
@@ -72,7 +76,18 @@ void Supervisor::print_summary(int code) const {
     if (n.outcome == Outcome::not_started && n.failure_reason.empty() && !n.skip_reason.empty() &&
         n.skip_reason != "not started: cancelled")
       out += fmt::format("  {}: {}\n", n.spec->path, n.skip_reason);
-  out += fmt::format("exit code {}\n", code);
+  return out;
+}
+
+/// The summary at the end; under --quiet only the failures, if any, on stderr: a quiet
+/// run that fails still says why.
+void Supervisor::print_summary(int code, double duration) const {
+  std::string failures = summary_failures();
+  if (options_.quiet) {
+    if (!failures.empty()) stderr_->append(failures + fmt::format("exit code {}\n", code));
+    return;
+  }
+  std::string out = summary_table() + failures + fmt::format("exit code {} after {:.2f}s\n", code, duration);
   // The summary is treerun's own: never on a stdout that carries a node's raw data.
   bool to_stdout = options_.logs.type == LogTarget::Type::stdout_;
   for (const PlanNode& spec : plan_.nodes)

@@ -202,7 +202,9 @@ class Supervisor final : public ProbeHost, public control::Target {
   void drain(const std::vector<Outlet*>& outlets, Clock::time_point deadline);
 
   // summary.cpp
-  void print_summary(int code) const;
+  void print_summary(int code, double duration) const;
+  std::string summary_table() const;
+  std::string summary_failures() const;
 
   // control.cpp
   std::optional<NodeId> find_node(std::string_view path) const;

@@ -182,3 +182,17 @@ def test_events_and_logs_naming_one_file_are_refused(tr):
     assert res.code == 125, res.describe()
     assert "--events and the spec's `logs` both name" in res.stderr, res.describe()
     assert not tr.path("started").exists()
+
+
+def test_quiet_still_says_why_a_run_failed_on_stderr(tr):
+    spec = tr.spec('children:\n  - {name: w, cmd: [{H}, echo, "the-last-words", exit, "3"]}\n'
+                   '  - {name: fine, cmd: [{H}, exit, "0"]}\n')
+    res = tr.up(spec, "--quiet", "--logs", "none")
+    assert res.code == 3, res.describe()
+    assert res.stdout == "", res.describe()
+    assert "summary:" not in res.stderr, res.describe()  # no table: only what went wrong
+    assert re.search(r"^failures:\n  w: exit 3\n    \| the-last-words\nexit code 3$", res.stderr, re.M), res.describe()
+
+    ok = tr.spec('children:\n  - {name: fine, cmd: [{H}, exit, "0"]}\n', name="ok.yaml")
+    res = tr.up(ok, "--quiet", "--logs", "none")
+    assert (res.code, res.stdout, res.stderr) == (0, "", ""), res.describe()

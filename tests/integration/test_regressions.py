@@ -180,7 +180,7 @@ children:
     out = strip_ansi(res.stdout)
     assert re.search(r"^  w +ok +exit 0 ", out, re.M), res.describe()
     assert "failures:" not in out, res.describe()
-    assert re.search(r"^exit code 0$", out, re.M), res.describe()
+    assert re.search(r"^exit code 0 after \d+\.\d\ds$", out, re.M), res.describe()
 
 
 def test_tree_and_the_run_agree_on_after_a_daemon_with_worker_children(tr):
