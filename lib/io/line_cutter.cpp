@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 namespace treerun {
 namespace {
@@ -10,14 +11,17 @@ constexpr std::size_t kTailBytes = 2048;
 
 void LineCutter::feed(std::string_view data) {
   remember(data);
-  if (cut_at_limit_ && !data.empty() && data.front() == '\n') data.remove_prefix(1);  // that line's own end
+  if (cut_at_limit_ && !data.empty() && data.front() == '\n') {  // that line's own end
+    data.remove_prefix(1);
+    continued_ = false;
+  }
   cut_at_limit_ = false;
   while (!data.empty()) {
     const void* nl = std::memchr(data.data(), '\n', data.size());
     std::size_t len = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - data.data()) : data.size();
     std::size_t room = max_line_ - partial_.size();
     if (partial_.empty() && nl && len <= max_line_) {  // the common case: no copy
-      on_line_(data.substr(0, len));
+      on_line_(data.substr(0, len), std::exchange(continued_, false));
       data.remove_prefix(len + 1);
       continue;
     }
@@ -27,7 +31,7 @@ void LineCutter::feed(std::string_view data) {
     bool line_ends = nl && take == len;
     if (line_ends) data.remove_prefix(1);
     if (line_ends || partial_.size() >= max_line_) {  // a whole line, or a full piece of one
-      on_line_(partial_);
+      on_line_(partial_, std::exchange(continued_, !line_ends));
       partial_.clear();
       cut_at_limit_ = !line_ends && data.empty();
     }
@@ -36,7 +40,7 @@ void LineCutter::feed(std::string_view data) {
 
 bool LineCutter::finish() {
   if (partial_.empty()) return false;
-  on_line_(partial_);
+  on_line_(partial_, std::exchange(continued_, false));
   partial_.clear();
   return true;
 }

@@ -1,5 +1,7 @@
 // Cuts a byte stream into lines for the log stream and the `log:` probe. A line longer
-// than the limit goes on in pieces, each whole; the last bytes are kept for the summary.
+// than the limit goes on in pieces, each whole, the later ones marked as continuing it
+// (so a piece never passes for a line of its own); the last bytes are kept for the
+// summary.
 #pragma once
 
 #include <cstddef>
@@ -12,7 +14,8 @@ namespace treerun {
 
 class LineCutter {
  public:
-  using OnLine = std::function<void(std::string_view line)>;  // without its newline
+  /// LINE without its newline; CONTINUED: it goes on from the piece before it.
+  using OnLine = std::function<void(std::string_view line, bool continued)>;
   LineCutter(std::size_t max_line, OnLine on_line) : max_line_(max_line), on_line_(std::move(on_line)) {}
 
   void feed(std::string_view data);
@@ -31,6 +34,7 @@ class LineCutter {
   std::string partial_;
   std::string tail_;
   bool cut_at_limit_ = false;  // the last read ended a full piece: a newline next ends no new line
+  bool continued_ = false;     // the next piece goes on from a piece cut at the limit
 };
 
 }  // namespace treerun

@@ -1,5 +1,6 @@
 // Reads a pipe that treerun owns and cuts it into lines, for the log stream and the
-// `log:` probe. A line longer than the limit is passed on in pieces, each whole.
+// `log:` probe. A line longer than the limit is passed on in pieces, each whole, the
+// later ones marked as continuing it.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -17,7 +18,7 @@ namespace treerun {
 class LineReader : public std::enable_shared_from_this<LineReader> {
  public:
   struct Callbacks {
-    std::function<void(std::string_view line)> on_line;
+    LineCutter::OnLine on_line;
     std::function<void()> after_batch;  // once per read, after its lines
     std::function<void()> on_eof;       // after the last line; the reader is closed
     /// Before each read: true when the lines have nowhere to go yet (a slow log

@@ -68,13 +68,13 @@ void LogStream::build_prefixes() {
   }
 }
 
-void LogStream::line(int source, std::string_view text) {
+void LogStream::line(int source, std::string_view text, bool continued) {
   if (!out_) return;
   if (held_ && held_lines_.size() + text.size() > kHoldLimit) {
     dropped_while_held_ += text.size() + 1;
     return;
   }
-  prefix(source, '|');
+  prefix(source, continued ? '+' : '|');
   if (prefix_after_cr_ && text.find('\r') != std::string_view::npos) append_redrawn(text);
   else line_.append(text);
   line_ += '\n';

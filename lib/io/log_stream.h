@@ -33,8 +33,9 @@ class LogStream {
   /// Registers a prefix; returns its id. Call for every name before the run starts,
   /// so the names line up.
   int add_source(std::string name);
-  /// One line of a node's output, without its newline.
-  void line(int source, std::string_view text);
+  /// One line of a node's output, without its newline. CONTINUED: a piece of a line
+  /// longer than the limit, after the first: marked `+` instead of `|`.
+  void line(int source, std::string_view text, bool continued = false);
   /// One of treerun's own lines, about SOURCE (-1: about the run).
   void note(int source, std::string_view text);
   /// Writes what is buffered, as far as the output takes it now. Called after each

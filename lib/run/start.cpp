@@ -51,7 +51,9 @@ void Supervisor::open_log_pipe(NodeId id, int& child_fd, UniqueFd& keep, std::er
   LineReader::Callbacks cb;
   // A line from an earlier incarnation's pipe (held open by what escaped it) is logged,
   // but must not make this incarnation ready.
-  cb.on_line = [this, id, gen](std::string_view line) { output_line(id, line, nodes_[id].run.generation == gen); };
+  cb.on_line = [this, id, gen](std::string_view line, bool continued) {
+    output_line(id, line, nodes_[id].run.generation == gen, continued);
+  };
   cb.after_batch = [this, id, gen] {
     log_->flush();
     // Drained while a process outside the group keeps the pipe open: report now.
@@ -69,8 +71,8 @@ void Supervisor::open_log_pipe(NodeId id, int& child_fd, UniqueFd& keep, std::er
   keep = std::move(p.write);
 }
 
-void Supervisor::output_line(NodeId id, std::string_view line, bool current) {
-  log_->line(nodes_[id].log_source, line);
+void Supervisor::output_line(NodeId id, std::string_view line, bool current, bool continued) {
+  log_->line(nodes_[id].log_source, line, continued);
   if (auto& probe = nodes_[id].run.probe; probe && current) probe->on_line(line);
 }
 

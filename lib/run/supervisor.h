@@ -33,8 +33,9 @@
 
 namespace treerun {
 
-/// The longest line the log stream passes whole; longer ones go on in pieces.
-constexpr std::size_t kMaxLogLine = 64 * 1024;
+/// The longest line the log stream passes whole, a stream's default `buffer`; longer
+/// ones go on in pieces, each after the first marked `+` (treerun(1), Streams).
+constexpr std::size_t kMaxLogLine = 1024 * 1024;
 /// Spawns per turn of the loop: a few milliseconds, so signals and deadlines are heard.
 constexpr int kStartBatch = 32;
 
@@ -137,8 +138,9 @@ class Supervisor final : public ProbeHost, public control::Target {
   void spawned(NodeId id, const SpawnRequest& req, const SpawnResult& r);
   void arm_node_timeout(NodeId id);
   void open_log_pipe(NodeId id, int& child_fd, UniqueFd& keep, std::error_code& ec);
-  /// A line of the node's output: to the log stream, and to its `log:` probe.
-  void output_line(NodeId id, std::string_view line, bool current = true);
+  /// A line of the node's output (or a piece of a long one, CONTINUED after the first):
+  /// to the log stream, and to its `log:` probe.
+  void output_line(NodeId id, std::string_view line, bool current = true, bool continued = false);
   void release_stream_ends(NodeId id);
   void open_terminal();
   void lend_terminal(NodeId id, SpawnRequest& req);

@@ -140,3 +140,19 @@ children:
     assert res.code == 0, res.describe()
     assert "y" in node_lines(res.stdout, "first")
     assert one(res.events, event="exit", node="produce")["outcome"] != "failed"
+
+
+def test_a_long_line_reaches_the_log_whole_and_a_longer_one_in_marked_pieces(tr):
+    """Contract 4.6: no split line. Up to the stream buffer's default (1 MiB) a line is one
+    log line; past it, it goes on in pieces, each after the first marked `+`, so that no
+    piece passes for a line of its own."""
+    mib = 1024 * 1024
+    spec = tr.spec("""\
+children:
+  - {name: long, cmd: [python3, -c, "import sys; sys.stdout.write('a' * 300000 + '\\\\n' + 'b' * (2 * 1048576 + 5) + '\\\\nshort\\\\n')"]}
+""")
+    log = tr.path("log.txt")
+    res = tr.up(spec, "--logs", str(log), "--no-color")
+    assert res.code == 0, res.describe()
+    pieces = [(m[1], len(m[2])) for m in re.finditer(r"^long +([|+]) (.*)$", log.read_text(), re.M)]
+    assert pieces == [("|", 300000), ("|", mib), ("+", mib), ("+", 5), ("|", 5)], pieces

@@ -10,7 +10,9 @@ namespace {
 struct Cut {
   std::vector<std::string> lines;
   LineCutter cutter;
-  explicit Cut(std::size_t max) : cutter(max, [this](std::string_view l) { lines.emplace_back(l); }) {}
+  // A piece that continues the one before it is recorded with a leading "+".
+  explicit Cut(std::size_t max)
+      : cutter(max, [this](std::string_view l, bool continued) { lines.push_back((continued ? "+" : "") + std::string(l)); }) {}
 };
 }  // namespace
 
@@ -28,7 +30,7 @@ TEST_CASE("a line longer than the limit goes on in whole pieces", "[lines]") {
   Cut c(4);
   c.cutter.feed("abcdefghij\nxy");
   c.cutter.feed("zw\n");
-  CHECK(c.lines == std::vector<std::string>{"abcd", "efgh", "ij", "xyzw"});
+  CHECK(c.lines == std::vector<std::string>{"abcd", "+efgh", "+ij", "xyzw"});
   Cut exact(4);
   exact.cutter.feed("abcd\n");  // exactly the limit: one line, not a piece and an empty one
   CHECK(exact.lines == std::vector<std::string>{"abcd"});
@@ -40,11 +42,21 @@ TEST_CASE("a piece that fills the limit is passed on before its newline arrives"
   c.cutter.feed("cdef");
   CHECK(c.lines == std::vector<std::string>{"abcd"});
   c.cutter.feed("\n");
-  CHECK(c.lines == std::vector<std::string>{"abcd", "ef"});
+  CHECK(c.lines == std::vector<std::string>{"abcd", "+ef"});
   Cut edge(4);
   edge.cutter.feed("abcd");  // a line of exactly the limit, its newline in the next read
   edge.cutter.feed("\nnext\n");
   CHECK(edge.lines == std::vector<std::string>{"abcd", "next"});
+}
+
+TEST_CASE("a line cut at the limit that ends at EOF ends continued; the next is its own", "[lines]") {
+  Cut c(3);
+  c.cutter.feed("abcdefg");
+  CHECK(c.lines == std::vector<std::string>{"abc", "+def"});
+  CHECK(c.cutter.finish());
+  CHECK(c.lines.back() == "+g");
+  c.cutter.feed("new\nline\n");
+  CHECK(c.lines == std::vector<std::string>{"abc", "+def", "+g", "new", "lin", "+e"});
 }
 
 TEST_CASE("the tail keeps the last bytes seen, bounded", "[lines]") {

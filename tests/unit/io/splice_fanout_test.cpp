@@ -39,7 +39,7 @@ struct Rig {
     std::unique_ptr<LogCopy> log;
     if (with_log)
       log = std::make_unique<LogCopy>(
-          LogCopy{LineCutter(1 << 16, [this](std::string_view l) { logged.emplace_back(l); }), [] {}});
+          LogCopy{LineCutter(1 << 16, [this](std::string_view l, bool) { logged.emplace_back(l); }), [] {}});
     set_nonblocking(in.write.get());
     producer = std::move(in.write);
     fanout = std::make_shared<SpliceFanout>(io, std::move(in.read), std::move(ends), std::move(log));
