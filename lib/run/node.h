@@ -121,6 +121,9 @@ struct Node {
   std::shared_ptr<Carrier> log_carriers[2];  // stdout, stderr: a stream that is also logged
   // Stream ends this node's process is given: kept while the node may be respawned.
   UniqueFd stdin_end, stdout_end, stderr_end;
+  /// The pipes its stdout and stderr streams start with (inodes; 0: none), to name who
+  /// still holds one open after it is gone.
+  ino_t out_pipes[2] = {0, 0};
   std::string tail;  // last bytes of its output, for the summary
   std::map<std::string, unsigned long long> lag_dropped;  // lag: drop, bytes lost per source
 

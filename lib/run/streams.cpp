@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "io/splice_fanout.h"
+#include "proc/fd_holders.h"
 #include "run/supervisor.h"
 
 namespace treerun {
@@ -25,6 +26,27 @@ std::string source_name(const Plan& plan, SourceRef s) {
 }
 
 }  // namespace
+
+/// ID is finished, its group empty, yet a consumer of its output still reads: whatever
+/// holds the stream's pipe open escaped ID's group (setsid, a double fork). As in a shell
+/// pipeline, the consumer reads on until that closes it; say who it is.
+void Supervisor::name_pipe_holders(NodeId id) {
+  for (bool is_stderr : {false, true}) {
+    ino_t pipe = nodes_[id].out_pipes[is_stderr];
+    const StreamWiring* s = pipe ? plan_.stream_of({id, is_stderr}) : nullptr;
+    if (!s) continue;
+    std::string readers;
+    for (NodeId c : s->consumers)
+      if (nodes_[c].leader_alive()) readers += (readers.empty() ? "" : ", ") + plan_[c].path;
+    if (readers.empty()) continue;
+    for (const PipeHolder& h : pipe_holders(pipe, launcher_.strays()))
+      log_->note(nodes_[id].log_source,
+                 fmt::format("its {} is still held open by pid {} ({}), which left its group: {} read{} on "
+                             "until that closes it, as in a shell pipeline",
+                             is_stderr ? "stderr" : "stdout", h.pid, h.name, readers,
+                             readers.find(',') == std::string::npos ? "s" : ""));
+  }
+}
 
 /// For -v: "stdout → a, b: spliced (tee/splice), also logged".
 std::string Supervisor::describe(const StreamWiring& s) const {
@@ -60,6 +82,7 @@ void Supervisor::open_streams(std::optional<NodeId> within) {
     verbose(s.source.node, [&] { return describe(s); });
     Pipe p = new_pipe();
     Node& producer = nodes_[s.source.node];
+    producer.out_pipes[s.source.is_stderr] = pipe_inode(p.write.get());
     (s.source.is_stderr ? producer.stderr_end : producer.stdout_end) = std::move(p.write);
     std::shared_ptr<Carrier> relay;
     switch (s.carrier) {

@@ -186,6 +186,7 @@ class Supervisor final : public ProbeHost, public control::Target {
 
   // streams.cpp
   void open_streams(std::optional<NodeId> within = std::nullopt);
+  void name_pipe_holders(NodeId id);
   bool stream_within(const StreamWiring& s, NodeId top) const;
   std::string describe(const StreamWiring& s) const;
   std::vector<LineRelay::Target> relay_targets(const StreamWiring& s, std::vector<std::shared_ptr<StreamSink>>& sinks);

@@ -341,6 +341,7 @@ void Supervisor::drop_restart(NodeId id) {
 /// order (a node's stop waits for its children and dependents) and the start order.
 void Supervisor::notify_finished(NodeId id) {
   release_stream_ends(id);
+  name_pipe_holders(id);
   if (id == 0) return sweep_strays();
   for (NodeId dep : nodes_[id].dependents) consider_start(dep);
   for (NodeId target : plan_[id].after) consider_stop_subtree(target);

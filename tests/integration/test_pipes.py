@@ -478,3 +478,45 @@ children:
     run("three", "false")
     assert tr.path("out.txt").read_text() == "three\n"
     assert tr.path("err.txt").read_text() == "err-three\n"
+
+
+ESCAPER = r"""
+import os, sys, time
+T = sys.argv[1]
+if os.fork() == 0:          # keeps stdout, the stream's write end, and leaves the group
+    os.setsid()
+    open(f"{T}/escaped.pid", "w").write(str(os.getpid()))
+    while not os.path.exists(f"{T}/release"):
+        time.sleep(0.02)
+    os._exit(0)
+while not os.path.exists(f"{T}/escaped.pid"):
+    time.sleep(0.01)
+print("hi", flush=True)
+"""
+
+
+def test_a_pipe_held_by_an_escapee_is_named_and_the_consumer_reads_on_as_in_a_shell(tr):
+    """Issue 15, item 10: a producer's descendant that left its group keeps the stream's
+    write end; the consumer gets EOF only when it closes it (the shell's rule), and treerun
+    says which process holds it."""
+    tr.path("esc.py").write_text(ESCAPER)
+    spec = tr.spec("""\
+children:
+  - {name: p, cmd: [python3, {T}/esc.py, {T}]}
+  - {name: c, cmd: [cat], stdin: p}
+""")
+    log = tr.path("log.txt")
+    p = tr.start(["up", str(spec), "--logs", str(log), "--no-color"])
+    p.wait_for(event="exit", node="p")
+    escapee = int(tr.path("escaped.pid").read_text())
+    deadline = time.monotonic() + 10
+    said = rf"^p +\* its stdout is still held open by pid {escapee} \(python3\), which left its group: c reads on"
+    while not re.search(said, log.read_text(), re.M):
+        assert time.monotonic() < deadline, log.read_text()
+        time.sleep(0.02)
+    assert not find(p.events(), event="exit", node="c"), "c reads on while the pipe is held"
+    tr.path("release").touch()
+    res = p.wait(20)
+    assert res.code == 0, res.describe()
+    assert one(res.events, event="exit", node="c")["outcome"] == "ok"
+    assert re.search(r"^c +\| hi$", log.read_text(), re.M)
