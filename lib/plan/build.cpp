@@ -30,11 +30,12 @@ std::string line_ref(const SourcePos& first, const SourcePos& here) {
   return first.file + ":" + std::to_string(first.line);
 }
 
-/// PATH made absolute against DIR.
+/// PATH made absolute against DIR, without a trailing `/` (`cwd: .` is DIR).
 std::string absolute_in(const std::string& dir, const std::string& path) {
   std::filesystem::path p(path);
-  if (p.is_absolute()) return p.lexically_normal().string();
-  return (std::filesystem::path(dir) / p).lexically_normal().string();
+  std::string out = (p.is_absolute() ? p : std::filesystem::path(dir) / p).lexically_normal().string();
+  if (out.size() > 1 && out.ends_with('/')) out.pop_back();
+  return out;
 }
 
 /// "`${D}/x` (`/srv/x`)": a value as written, and what it became when that differs.
