@@ -1,6 +1,10 @@
 // `replicas: N` (contract 8): a group of N copies named 0 to N-1.
 #include <catch.hpp>
 
+#include <nlohmann/json.hpp>
+
+#include "plan/render.h"
+#include "plan/render_json.h"
 #include "spec_fixture.h"
 
 using namespace treerun;
@@ -116,4 +120,16 @@ TEST_CASE("a replica's children are copied too, and references inside resolve", 
   const Plan& p = *r.plan;
   for (const char* s : {"shard/0", "shard/1"})
     CHECK(at(p, std::string(s) + "/app").after == std::vector<NodeId>{*p.find(std::string(s) + "/db")});
+}
+
+TEST_CASE("tree shows the replicas, each with its values expanded", "[load][replicas][render]") {
+  auto r = load("children:\n  - {name: web, replicas: 2, cmd: [serve, \"${TREERUN_REPLICA}\"]}\n");
+  REQUIRE_LOADS(r);
+  std::string text = render_plan(*r.plan, false);
+  CHECK(text.find("└─ web  group  replicas: 2\n   ├─ 0  worker  `serve 0`\n   └─ 1  worker  `serve 1`\n") !=
+        std::string::npos);
+  auto j = nlohmann::json::parse(render_plan_json(*r.plan));
+  CHECK(j["nodes"][0]["replicas"] == 2);
+  CHECK(j["nodes"][1]["replicas"].is_null());
+  CHECK(j["nodes"][2]["cmd"] == nlohmann::json({"serve", "1"}));
 }
