@@ -78,18 +78,29 @@ Plan cut(const Plan& plan, const std::vector<bool>& kept) {
   return out;
 }
 
-/// Why PATH names no node of PLAN: a near path, a node of that name elsewhere, or the
-/// paths there are.
+/// The path of the one node named NAME, or "".
+std::string only_path_named(const Plan& plan, std::string_view name) {
+  std::string found;
+  if (name.empty()) return found;
+  for (const PlanNode& n : plan.nodes)
+    if (n.id != 0 && n.name == name) {
+      if (!found.empty()) return "";
+      found = n.path;
+    }
+  return found;
+}
+
+/// Why PATH names no node of PLAN, with the likeliest meaning: a near path, the one
+/// node of that name (or a near one) elsewhere; else the top-level nodes there are.
 std::string unknown(const Plan& plan, const std::string& path) {
   std::string text = "no node `" + shorten(path) + "` in " + plan.spec_file;
-  std::vector<std::string_view> paths, same_name;
+  std::vector<std::string_view> paths, names;
   for (const PlanNode& n : plan.nodes)
-    if (n.id != 0) {
-      paths.push_back(n.path);
-      if (n.name == path) same_name.push_back(n.path);
-    }
-  if (same_name.size() == 1) return text + " (did you mean `" + std::string(same_name[0]) + "`?)";
+    if (n.id != 0) paths.push_back(n.path), names.push_back(n.name);
   if (std::string hint = did_you_mean(path, paths); !hint.empty()) return text + hint;
+  std::string named = only_path_named(plan, path);
+  if (named.empty()) named = only_path_named(plan, closest(path, names));
+  if (!named.empty()) return text + " (did you mean `" + named + "`?)";
   std::string list;
   for (NodeId c : plan.root().children) list += (list.empty() ? "" : ", ") + plan[c].path;
   return text + "; its top-level nodes: " + shorten(list, 200);

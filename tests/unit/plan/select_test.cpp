@@ -112,6 +112,7 @@ TEST_CASE("select: a worker that was a setup step is the part's work", "[select]
 TEST_CASE("select: an unknown node, with a did-you-mean", "[select]") {
   CHECK(select_nodes(full(), {"apj"}).problem == "no node `apj` in spec.yaml (did you mean `api`?)");
   CHECK(select_nodes(full(), {"keep"}).problem == "no node `keep` in spec.yaml (did you mean `pipeline/keep`?)");
+  CHECK(select_nodes(full(), {"kep"}).problem == "no node `kep` in spec.yaml (did you mean `pipeline/keep`?)");
   CHECK(select_nodes(full(), {"api", "zzzzzz"}).problem ==
         "no node `zzzzzz` in spec.yaml; its top-level nodes: db, cache, migrate, api, tools, pipeline, web");
   CHECK_FALSE(select_nodes(full(), {"/"}).plan);
