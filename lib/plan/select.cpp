@@ -90,17 +90,17 @@ std::string only_path_named(const Plan& plan, std::string_view name) {
   return found;
 }
 
-/// Why PATH names no node of PLAN, with the likeliest meaning: a near path, the one
-/// node of that name (or a near one) elsewhere; else the top-level nodes there are.
+/// Why PATH names no node of PLAN, with the likeliest meaning: the nearest path, or
+/// the one node whose name is PATH or near it; else the top-level nodes there are.
 std::string unknown(const Plan& plan, const std::string& path) {
   std::string text = "no node `" + shorten(path) + "` in " + plan.spec_file;
-  std::vector<std::string_view> paths, names;
+  std::vector<std::string_view> words;  // paths and names: `keep` finds pipeline/keep
   for (const PlanNode& n : plan.nodes)
-    if (n.id != 0) paths.push_back(n.path), names.push_back(n.name);
-  if (std::string hint = did_you_mean(path, paths); !hint.empty()) return text + hint;
-  std::string named = only_path_named(plan, path);
-  if (named.empty()) named = only_path_named(plan, closest(path, names));
-  if (!named.empty()) return text + " (did you mean `" + named + "`?)";
+    if (n.id != 0) words.push_back(n.path), words.push_back(n.name);
+  std::string_view near = closest(path, words);
+  if (!near.empty() && plan.find(std::string(near))) return text + " (did you mean `" + std::string(near) + "`?)";
+  if (std::string named = only_path_named(plan, near.empty() ? path : near); !named.empty())
+    return text + " (did you mean `" + named + "`?)";
   std::string list;
   for (NodeId c : plan.root().children) list += (list.empty() ? "" : ", ") + plan[c].path;
   return text + "; its top-level nodes: " + shorten(list, 200);
