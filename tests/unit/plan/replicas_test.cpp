@@ -10,22 +10,6 @@
 using namespace treerun;
 using namespace treerun::test;
 
-namespace {
-
-const PlanNode& at(const Plan& p, const std::string& path) {
-  auto id = p.find(path);
-  REQUIRE(id.has_value());
-  return p[*id];
-}
-
-std::string env_of(const PlanNode& n, const std::string& key) {
-  for (const auto& [k, v] : n.env)
-    if (k == key) return v;
-  return "(unset)";
-}
-
-}  // namespace
-
 TEST_CASE("replicas make a group of copies, each with its index", "[load][replicas]") {
   auto r = load(R"(children:
   - {name: db, daemon: true, cmd: x}

@@ -9,24 +9,11 @@ using namespace treerun::test;
 
 namespace {
 
-const PlanNode& at(const Plan& p, const std::string& path) {
-  auto id = p.find(path);
-  REQUIRE(id.has_value());
-  return p[*id];
-}
-
 /// Overrides whose environment (treerun's own) is ENV.
 Overrides with_env(EnvList env) {
   Overrides o;
   o.environment = std::move(env);
   return o;
-}
-
-std::string env_of(const PlanNode& n, const std::string& key) {
-  for (const auto& [k, v] : n.env)
-    if (k == key) return v;
-  FAIL("no " << key << " in " << n.path);
-  return "";
 }
 
 }  // namespace
