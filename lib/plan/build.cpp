@@ -106,7 +106,8 @@ class Builder {
     out.grace = d.grace ? d.grace->value : base.grace;
     out.stop_signal = d.stop_signal ? d.stop_signal->value : base.stop_signal;
     out.cwd = base.cwd;
-    std::size_t cost = base.env.size() + d.env_file.size() + d.env.size();
+    EnvList files = env_files(d, VarScope(base.env, outer_, path), at_node(path));
+    std::size_t cost = base.env.size() + files.size() + d.env.size();
     if ((env_entries_ += cost) > kMaxEnvEntries) {
       if (!env_reported_) diags_.add(at, "the spec is too large: its nodes' environments add up to more than " +
                                              std::to_string(kMaxEnvEntries) + " variables");
@@ -114,7 +115,7 @@ class Builder {
       return out;
     }
     out.env = base.env;
-    env_merge(out.env, env_files(d, VarScope(base.env, outer_, path), at_node(path)));  // env_file, then env: env wins
+    env_merge(out.env, files);  // env_file, then env: env wins
     EnvList own;
     VarScope with_files(out.env, outer_, path);
     for (const auto& [key, value] : d.env)
@@ -165,7 +166,7 @@ class Builder {
 
   void add_node(NodeId parent, const RawNode& raw, const Inherited& ctx) {
     std::string name = raw.name ? raw.name->value : "";
-    if (!raw.replicas || !within_node_budget(*raw.replicas)) {
+    if (!raw.replicas || !within_node_budget(raw)) {
       add_copy(parent, raw, ctx, name, std::nullopt);
       check_node(raw);
       return;
@@ -180,9 +181,18 @@ class Builder {
     }
   }
 
+  /// RAW and the nodes inside it, as written (counting stops past the cap).
+  static std::size_t written_size(const RawNode& raw) {
+    std::size_t n = 1;
+    for (const RawNode& c : raw.include ? raw.include->children : raw.children)
+      if ((n += written_size(c)) > kMaxPlanNodes) break;
+    return n;
+  }
+
   /// Replicas multiply nodes: keep the plan within what a spec may hold.
-  bool within_node_budget(const At<int>& replicas) {
-    if (out_.plan.nodes.size() + std::size_t(replicas.value) <= kMaxPlanNodes) return true;
+  bool within_node_budget(const RawNode& raw) {
+    const At<int>& replicas = *raw.replicas;
+    if (out_.plan.nodes.size() + replicas.value * written_size(raw) <= kMaxPlanNodes) return true;
     if (!nodes_reported_)
       diags_.add(replicas.pos, "the spec is too large: with its replicas it has more than " +
                                    std::to_string(kMaxPlanNodes) + " nodes");

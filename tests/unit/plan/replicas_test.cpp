@@ -90,6 +90,9 @@ TEST_CASE("replicas must be 1 to 1000, and the copies are bounded", "[load][repl
   REQUIRE_FALSE(r.plan);
   CHECK(r.problems.size() == 1);
   CHECK(r.problems[0].message.find("more than 100000 nodes") != std::string::npos);
+  std::string wide = "children:\n  - name: a\n    replicas: 1000\n    children:\n";
+  for (int i = 0; i < 100; ++i) wide += "      - {name: b" + std::to_string(i) + ", cmd: x}\n";
+  REQUIRE_PROBLEM(load(wide), "with its replicas it has more than 100000 nodes", 3, 15);
 }
 
 TEST_CASE("a replica's children are copied too, and references inside resolve", "[load][replicas]") {
