@@ -102,7 +102,8 @@ bool wants_color(const LogTarget& logs, bool no_color) {
 
 /// The --env-file option of up, check and tree: one FILE a time, repeatable.
 void add_env_file_option(CLI::App* cmd, std::vector<std::string>& files) {
-  cmd->add_option("--env-file", files, "Variables for ${...} and every node, as KEY=VALUE lines (repeatable; a later file wins)")
+  cmd->add_option("--env-file", files,
+                  "Variables for ${...} and every node, as KEY=VALUE lines (repeatable; a later file wins)")
       ->type_name("FILE")
       ->allow_extra_args(false);
 }
@@ -120,7 +121,7 @@ void add_spec_words(CLI::App* cmd, std::vector<std::string>& words, const std::s
       ->type_name("");
 }
 
-/// What `${...}` sees in check and tree: treerun's environment and the --env-file files.
+/// What `${...}` sees in up, check and tree: treerun's environment and the --env-file files.
 Overrides environment_overrides(const std::vector<std::string>& env_files) {
   Overrides opts;
   opts.env_files = env_files;
