@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <iostream>
 
+#include "import.h"
+#include "spec_args.h"
 #include "plan/render.h"
 #include "plan/render_json.h"
 #include "plan/load.h"
@@ -28,7 +30,10 @@ using namespace treerun;
 constexpr int kUsageError = 125;
 
 struct UpFlags {
+  std::vector<std::string> words;  // SPEC [NODE...], as typed
+  std::vector<std::string> env_files;
   std::string spec;
+  std::vector<std::string> nodes;
   std::string timeout, grace, events, logs;
   bool no_color = false, timestamps = false, quiet = false;
   int verbose = 0;
@@ -74,21 +79,6 @@ std::optional<Millis> duration_flag(const std::string& name, const std::string& 
   return d;
 }
 
-constexpr const char* kDefaultSpec = "treerun.yaml";
-
-/// The SPEC a command was given, or treerun.yaml in the current folder (as docker
-/// compose finds compose.yaml); empty, said on stderr, when there is neither.
-std::optional<std::string> spec_or_default(const std::string& given, bool was_given) {
-  if (was_given) return given;
-  std::error_code ec;
-  if (std::filesystem::exists(kDefaultSpec, ec)) return std::string(kDefaultSpec);
-  std::filesystem::path here = std::filesystem::current_path(ec);
-  std::cerr << "treerun: no SPEC given, and no " << kDefaultSpec << " in "
-            << (ec ? std::string("the current folder") : here.string())
-            << ": name a spec file (or - for standard input)\n";
-  return std::nullopt;
-}
-
 /// Whether the event log at EVENTS would be the log stream's file LOGS too: the same
 /// path, or two names of one regular file. Two descriptors on one file, each writing
 /// from its own offset, overwrite each other. A device (/dev/null) is no such file.
@@ -110,19 +100,49 @@ bool wants_color(const LogTarget& logs, bool no_color) {
   return false;
 }
 
-int cmd_up(const UpFlags& f) {
+/// The --env-file option of up, check and tree: one FILE a time, repeatable.
+void add_env_file_option(CLI::App* cmd, std::vector<std::string>& files) {
+  cmd->add_option("--env-file", files,
+                  "Variables for ${...} and every node, as KEY=VALUE lines (repeatable; a later file wins)")
+      ->type_name("FILE")
+      ->allow_extra_args(false);
+}
+
+/// `[SPEC] [NODE...]` of up and tree, into WORDS: two positionals for the help's sake,
+/// one list, which spec_and_nodes() splits by the rule of treerun(1).
+void add_spec_words(CLI::App* cmd, std::vector<std::string>& words, const std::string& verb) {
+  cmd->add_option_function<std::string>(
+         "SPEC", [&words](const std::string& w) { words.insert(words.begin(), w); },
+         "The spec file (- for standard input; default: treerun.yaml)")
+      ->type_name("");
+  cmd->add_option_function<std::vector<std::string>>(
+         "NODE", [&words](const std::vector<std::string>& w) { words.insert(words.end(), w.begin(), w.end()); },
+         "The nodes to " + verb + " (default: all), each with what it needs (a path: pipeline/keep)")
+      ->type_name("");
+}
+
+/// What `${...}` sees in up, check and tree: treerun's environment and the --env-file files.
+Overrides environment_overrides(const std::vector<std::string>& env_files) {
   Overrides opts;
+  opts.env_files = env_files;
+  opts.environment = own_environment();
+  return opts;
+}
+
+int cmd_up(const UpFlags& f) {
+  Overrides opts = environment_overrides(f.env_files);
   opts.grace = duration_flag("--grace", f.grace);
   opts.timeout = duration_flag("--timeout", f.timeout);
   opts.logs = parse_logs(f.logs);
   LoadResult loaded = load_plan(f.spec, opts);
-  if (!loaded.ok()) {
-    report(loaded);
+  if (!loaded.ok()) report(loaded);
+  std::optional<Plan> plan = loaded.ok() ? selected(std::move(*loaded.plan), f.nodes) : std::nullopt;
+  if (!plan) {
     std::cerr << "treerun: nothing was started\n";
     return kUsageError;
   }
   RunOptions run;
-  run.logs = loaded.plan->logs;
+  run.logs = plan->logs;
   run.color = wants_color(run.logs, f.no_color);
   run.timestamps = f.timestamps;
   run.quiet = f.quiet;
@@ -142,7 +162,7 @@ int cmd_up(const UpFlags& f) {
     boost::asio::io_context io;
     run.run_id = make_run_id();
     LocalLauncher launcher(io, run.run_id);
-    result = run_plan(*loaded.plan, run, io, launcher);
+    result = run_plan(*plan, run, io, launcher);
   }  // the guardian has its clean goodbye and is reaped before we die by a signal
   if (result.signal) die_by(result.signal);
   return result.code;
@@ -161,11 +181,11 @@ int printed(int code) {
 
 /// Checks each of SPECS in turn: its problems, or "SPEC: ok"; 1 if any is invalid. With
 /// JSON, one answer for all of them on stdout, valid or not: a tool reads one place.
-int cmd_check(const std::vector<std::string>& specs, bool json) {
+int cmd_check(const std::vector<std::string>& specs, const Overrides& opts, bool json) {
   int code = 0;
   std::vector<Diagnostic> problems;
   for (const auto& spec : specs) {
-    LoadResult loaded = load_plan(spec);
+    LoadResult loaded = load_plan(spec, opts);
     if (!loaded.ok()) code = 1;
     if (json) {
       problems.insert(problems.end(), loaded.problems.begin(), loaded.problems.end());
@@ -181,18 +201,20 @@ int cmd_check(const std::vector<std::string>& specs, bool json) {
   return printed(code);
 }
 
-int cmd_tree(const std::string& spec, bool json) {
-  LoadResult loaded = load_plan(spec);
+int cmd_tree(const SpecWords& words, const Overrides& opts, bool json) {
+  LoadResult loaded = load_plan(words.spec, opts);
   if (!loaded.ok()) {
     report(loaded);
     return 1;
   }
+  std::optional<Plan> plan = selected(std::move(*loaded.plan), words.nodes);
+  if (!plan) return kUsageError;
   if (json) {
-    std::cout << render_plan_json(*loaded.plan);
+    std::cout << render_plan_json(*plan);
     return printed(0);
   }
   const char* nc = std::getenv("NO_COLOR");
-  std::cout << render_plan(*loaded.plan, isatty(STDOUT_FILENO) && !(nc && *nc));
+  std::cout << render_plan(*plan, isatty(STDOUT_FILENO) && !(nc && *nc));
   return printed(0);
 }
 
@@ -211,7 +233,8 @@ int main(int argc, char** argv) {
   auto* up_cmd = app.add_subcommand("up", "Run the tree until its workers are done, then tear it down");
   up_cmd->footer("Exit codes: 0 ok; 1-123 the first failure's code; 124 timeout; 125 treerun failed;\n"
                  "126/127 cannot execute / not found; 128+N signal N.");
-  auto* up_spec = up_cmd->add_option("SPEC", up.spec, "The spec file (- for standard input; default: treerun.yaml)");
+  add_spec_words(up_cmd, up.words, "run");
+  add_env_file_option(up_cmd, up.env_files);
   up_cmd->add_option("--timeout", up.timeout, "Deadline for the whole run (e.g. 30s); then exit 124")
       ->type_name("DUR");
   up_cmd->add_option("--grace", up.grace, "Default time between the graceful stop and SIGKILL")->type_name("DUR");
@@ -222,21 +245,28 @@ int main(int argc, char** argv) {
   up_cmd->add_flag("--quiet", up.quiet, "No summary at the end");
   up_cmd->add_flag("-v,--verbose", up.verbose, "More of treerun's own messages (-vv: every state change)");
 
-  std::vector<std::string> check_specs;
-  std::string tree_spec, help_topic;
+  std::vector<std::string> check_specs, check_env_files, tree_words, tree_env_files;
+  std::string help_topic, import_kind, import_file;
   bool check_json = false, tree_json = false;
   auto* check_cmd = app.add_subcommand("check", "Validate specs; print every problem as FILE:LINE:COL: message");
   check_cmd->add_option("SPEC", check_specs, "The spec files (- for standard input; default: treerun.yaml)");
   check_cmd->add_flag("--json", check_json,
                       "Print {\"ok\": BOOL, \"problems\": [{file, line, col, message}]} on stdout instead");
+  add_env_file_option(check_cmd, check_env_files);
   check_cmd->footer("Exit codes: 0 all valid; 1 one invalid or unreadable; 125 usage error.");
   auto* tree_cmd = app.add_subcommand("tree", "Print the plan: tree, start and stop order, streams, stop sequences");
-  auto* tree_spec_opt =
-      tree_cmd->add_option("SPEC", tree_spec, "The spec file (- for standard input; default: treerun.yaml)");
+  add_spec_words(tree_cmd, tree_words, "show");
   tree_cmd->add_flag("--json", tree_json, "Print the plan as one JSON object (see treerun(1)) instead");
-  tree_cmd->footer("Exit codes: 0 printed; 1 invalid or unreadable spec; 125 usage error.");
+  add_env_file_option(tree_cmd, tree_env_files);
+  tree_cmd->footer("Exit codes: 0 printed; 1 invalid or unreadable spec; 125 usage error or unknown node.");
+  auto* import_cmd = app.add_subcommand("import", "Print a spec for another tool's file: `import procfile FILE`");
+  import_cmd->add_option("KIND", import_kind, "What FILE is: procfile (foreman, honcho, overmind)")
+      ->required()
+      ->check(CLI::IsMember({"procfile"}));
+  import_cmd->add_option("FILE", import_file, "The file to import")->required();
+  import_cmd->footer("Exit codes: 0 printed; 1 unreadable FILE or a bad line (FILE:LINE:COL); 125 usage error.");
   auto* help_cmd = app.add_subcommand("help", "Show help for a command");
-  help_cmd->add_option("COMMAND", help_topic, "up, check or tree");
+  help_cmd->add_option("COMMAND", help_topic, "up, check, tree or import");
 
   try {
     app.parse(argc, argv);
@@ -249,7 +279,7 @@ int main(int argc, char** argv) {
     return kUsageError;
   }
   if (app.get_subcommands().empty()) {
-    std::cerr << "treerun: a command is required (up, check, tree, help)\nRun with --help for more information.\n";
+    std::cerr << "treerun: a command is required (up, check, tree, import, help)\nRun with --help for more information.\n";
     return kUsageError;
   }
   try {
@@ -258,38 +288,40 @@ int main(int argc, char** argv) {
         std::cout << app.help();
         return 0;
       }
-      for (auto* sub : {up_cmd, check_cmd, tree_cmd, help_cmd})
+      for (auto* sub : {up_cmd, check_cmd, tree_cmd, import_cmd, help_cmd})
         if (sub->get_name() == help_topic) {
           std::cout << sub->help("treerun");
           return 0;
         }
-      std::cerr << "treerun: no command '" << help_topic << "' (commands: up, check, tree, help)\n";
+      std::cerr << "treerun: no command '" << help_topic << "' (commands: up, check, tree, import, help)\n";
       return kUsageError;
     }
     if (*up_cmd) {
-      auto spec = spec_or_default(up.spec, up_spec->count() > 0);
-      if (!spec) return kUsageError;
-      up.spec = *spec;
+      auto words = spec_and_nodes(up.words);
+      if (!words) return kUsageError;
+      up.spec = words->spec;
+      up.nodes = words->nodes;
       return cmd_up(up);  // the supervisor releases them once it listens
     }
     release_stop_signals();
     if (*check_cmd) {
       if (check_specs.empty()) {
-        auto spec = spec_or_default("", false);
-        if (!spec) return kUsageError;
-        check_specs.push_back(*spec);
+        auto words = spec_and_nodes({});
+        if (!words) return kUsageError;
+        check_specs.push_back(words->spec);
       }
       if (std::count(check_specs.begin(), check_specs.end(), "-") > 1) {
         std::cerr << "treerun: check: `-` (standard input) can be read only once\n";
         return kUsageError;
       }
-      return cmd_check(check_specs, check_json);
+      return cmd_check(check_specs, environment_overrides(check_env_files), check_json);
     }
     if (*tree_cmd) {
-      auto spec = spec_or_default(tree_spec, tree_spec_opt->count() > 0);
-      if (!spec) return kUsageError;
-      return cmd_tree(*spec, tree_json);
+      auto words = spec_and_nodes(tree_words);
+      if (!words) return kUsageError;
+      return cmd_tree(*words, environment_overrides(tree_env_files), tree_json);
     }
+    if (*import_cmd) return printed(import_procfile(import_file));
   } catch (const CLI::Error& e) {
     std::cerr << "treerun: " << e.what() << '\n';
     return kUsageError;

@@ -13,6 +13,19 @@ _treerun_specs() {
     done
 }
 
+# Whether the word $1 after up or tree is its SPEC (else it is a NODE of treerun.yaml).
+_treerun_is_spec() {
+    [[ $1 == - || $1 == *.yaml || $1 == *.yml || (-e $1 && ! -d $1) ]]
+}
+
+# Prints the node paths of spec $1 that complete $2, as `treerun tree --json` gives them.
+_treerun_nodes() {
+    [[ $1 == - ]] && return 0  # standard input is the run's to read
+    local paths
+    paths=$("${COMP_WORDS[0]}" tree --json -- "$1" 2>/dev/null | grep -o '"path":"[^"]*"' | cut -d'"' -f4 | sort -u)
+    compgen -W "$paths" -- "$2"
+}
+
 # Appends the lines that a command prints to COMPREPLY (file names may hold spaces).
 _treerun_add() {
     local line
@@ -42,10 +55,10 @@ _treerun() {
         prev=${COMP_WORDS[COMP_CWORD - 2]}
     fi
 
-    # The subcommand: the first word after "treerun" that is not an option; then
-    # whether its SPEC (or help's COMMAND) is already there.
+    # The subcommand: the first word after "treerun" that is not an option; then its
+    # first argument (up's and tree's SPEC, help's COMMAND), if it is already there.
     cmd=
-    local have_arg='' skip=''
+    local first_arg='' skip='' nargs=0
     for ((i = 1; i < COMP_CWORD; i++)); do
         word=${COMP_WORDS[i]}
         if [[ -n $skip ]]; then
@@ -53,17 +66,25 @@ _treerun() {
             continue
         fi
         case $word in
-            --timeout | --grace | --events | --logs | =) skip=1 ;;
+            --timeout | --grace | --events | --logs | --env-file | =) skip=1 ;;
             -*) ;;
             *)
                 if [[ -z $cmd ]]; then
                     cmd=$word
                 else
-                    have_arg=1
+                    [[ -z $first_arg ]] && first_arg=$word
+                    nargs=$((nargs + 1))
                 fi
                 ;;
         esac
     done
+
+    if [[ $prev == --env-file ]]; then
+        _treerun_add compgen -f -- "$cur"
+        compopt -o filenames 2>/dev/null
+        [[ -n $eq ]] && COMPREPLY=("${COMPREPLY[@]/#/$eq}")
+        return 0
+    fi
 
     if [[ $cmd == up ]]; then
         local value=1
@@ -94,32 +115,49 @@ _treerun() {
             if [[ $cur == -* ]]; then
                 _treerun_add compgen -W '-h --help --version' -- "$cur"
             else
-                _treerun_add compgen -W 'up check tree help' -- "$cur"
+                _treerun_add compgen -W 'up check tree import help' -- "$cur"
             fi
             ;;
-        up)
-            if [[ $cur == -* ]]; then
-                _treerun_add compgen -W '-h --help --timeout --grace --events --logs
+        up | tree)
+            # [SPEC] [NODE...]: a SPEC first (or a node of treerun.yaml), then its nodes.
+            if [[ $cur == -* && $cmd == up ]]; then
+                _treerun_add compgen -W '-h --help --env-file --timeout --grace --events --logs
                     --no-color --timestamps --quiet -v --verbose' -- "$cur"
-            elif [[ -z $have_arg ]]; then
+            elif [[ $cur == -* ]]; then
+                _treerun_add compgen -W '-h --help --json --env-file' -- "$cur"
+            elif [[ -z $first_arg ]]; then
+                _treerun_add _treerun_specs "$cur"
+                [[ -f treerun.yaml ]] && _treerun_add _treerun_nodes treerun.yaml "$cur"
+                compopt -o filenames 2>/dev/null
+            elif _treerun_is_spec "$first_arg"; then
+                _treerun_add _treerun_nodes "$first_arg" "$cur"
+            else
+                _treerun_add _treerun_nodes treerun.yaml "$cur"
+            fi
+            ;;
+        check)
+            if [[ $cur == -* ]]; then
+                _treerun_add compgen -W '-h --help --json --env-file' -- "$cur"
+            else
                 _treerun_add _treerun_specs "$cur"
                 compopt -o filenames 2>/dev/null
             fi
             ;;
-        check | tree)
-            # check takes several SPECs; tree one.
+        import)
             if [[ $cur == -* ]]; then
-                _treerun_add compgen -W '-h --help --json' -- "$cur"
-            elif [[ -z $have_arg || $cmd == check ]]; then
-                _treerun_add _treerun_specs "$cur"
+                _treerun_add compgen -W '-h --help' -- "$cur"
+            elif ((nargs == 0)); then
+                _treerun_add compgen -W 'procfile' -- "$cur"
+            elif ((nargs == 1)); then
+                _treerun_add compgen -f -- "$cur"
                 compopt -o filenames 2>/dev/null
             fi
             ;;
         help)
             if [[ $cur == -* ]]; then
                 _treerun_add compgen -W '-h --help' -- "$cur"
-            elif [[ -z $have_arg ]]; then
-                _treerun_add compgen -W 'up check tree' -- "$cur"
+            elif [[ -z $first_arg ]]; then
+                _treerun_add compgen -W 'up check tree import' -- "$cur"
             fi
             ;;
     esac

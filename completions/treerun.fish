@@ -3,37 +3,59 @@
 complete -c treerun -e
 complete -c treerun -f
 
-set -l __treerun_commands up check tree help
+set -l __treerun_commands up check tree import help
 
 # The spec files (*.yaml, *.yml) and directories that complete the current token.
 function __treerun_specs
     string match -r -- '^.*(?:\.ya?ml|/)(?:\t.*)?$' (__fish_complete_path (commandline -ct))
 end
 
-# True while the subcommand's SPEC (or help's COMMAND) is still to come; always for
-# check, which takes several SPECs.
-function __treerun_needs_arg
+# The subcommand's arguments so far: the words after it that are no option nor an
+# option's value.
+function __treerun_args
     set -l words (commandline -opc)
     set -e words[1]
-    set -l cmd ''
     set -l skip 0
+    set -l seen_cmd 0
     for w in $words
         if test $skip = 1
             set skip 0
             continue
         end
         switch $w
-            case --timeout --grace --events --logs
+            case --timeout --grace --events --logs --env-file
                 set skip 1
             case '-*'
             case '*'
-                if test -n "$cmd"; and test "$cmd" != check
-                    return 1
+                if test $seen_cmd = 1
+                    echo $w
+                else
+                    set seen_cmd 1
                 end
-                test -z "$cmd"; and set cmd $w
         end
     end
-    return 0
+end
+
+# True while the subcommand's SPEC (or help's COMMAND) is still to come; always for
+# check, which takes several SPECs.
+function __treerun_needs_arg
+    test (count (__treerun_args)) = 0; or __fish_seen_subcommand_from check
+end
+
+# The node paths of the spec that up or tree names first (or of treerun.yaml, when
+# the first word is a node), as `treerun tree --json` gives them.
+function __treerun_nodes
+    set -l args (__treerun_args)
+    set -l spec treerun.yaml
+    if set -q args[1]
+        if string match -qr -- '^-$|\.ya?ml$' $args[1]; or begin
+                test -e $args[1]; and not test -d $args[1]
+            end
+            set spec $args[1]
+        end
+    end
+    test "$spec" = -; and return  # standard input is the run's to read
+    treerun tree --json -- $spec 2>/dev/null | string match -ag -r '"path":"([^"]*)"' | sort -u
 end
 
 # Global options and the subcommands.
@@ -51,11 +73,21 @@ complete -c treerun -n "__fish_seen_subcommand_from $__treerun_commands" -s h -l
 complete -c treerun -n "__fish_seen_subcommand_from up check tree; and __treerun_needs_arg" -k -a '(__treerun_specs)'
 complete -c treerun -n "__fish_seen_subcommand_from up check tree; and __treerun_needs_arg" -a - -d 'Standard input'
 
-# Options of check and tree.
+# NODE for up and tree: the nodes of the SPEC; first, those of treerun.yaml too.
+complete -c treerun -n "__fish_seen_subcommand_from up tree; and not __treerun_needs_arg" -a '(__treerun_nodes)' -d Node
+complete -c treerun -n "__fish_seen_subcommand_from up tree; and __treerun_needs_arg; and test -f treerun.yaml" -a '(__treerun_nodes)' -d 'Node of treerun.yaml'
+
+# Options of check and tree; --env-file of up too.
 complete -c treerun -n "__fish_seen_subcommand_from check tree" -l json -d 'Print the answer as JSON on standard output'
+complete -c treerun -n "__fish_seen_subcommand_from up check tree" -l env-file -r -F -d 'Variables for ${...} and every node (repeatable)'
+
+# import procfile FILE
+complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a import -d 'Print a spec for a Procfile'
+complete -c treerun -n "__fish_seen_subcommand_from import; and __treerun_needs_arg" -a procfile -d 'A Procfile (foreman, honcho, overmind)'
+complete -c treerun -n "__fish_seen_subcommand_from import; and test (count (__treerun_args)) = 1" -F
 
 # help COMMAND
-complete -c treerun -n "__fish_seen_subcommand_from help; and __treerun_needs_arg" -a 'up check tree'
+complete -c treerun -n "__fish_seen_subcommand_from help; and __treerun_needs_arg" -a 'up check tree import'
 
 # Options of up.
 function __treerun_durations

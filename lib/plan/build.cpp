@@ -3,6 +3,11 @@
 #include <filesystem>
 #include <map>
 
+#include "spec/expand.h"
+#include "spec/file_read.h"
+#include "spec/read_context.h"
+#include "spec/read_settings.h"
+
 namespace treerun {
 namespace {
 
@@ -17,15 +22,32 @@ struct Inherited {
 // Every node holds a full copy of its environment: cap the sum, so a big env times
 // many nodes cannot take all the memory.
 constexpr std::size_t kMaxEnvEntries = 5'000'000;
+// What a spec may hold once its replicas are made: as many as it may write (spec/).
+constexpr std::size_t kMaxPlanNodes = kMaxNodes;
 
 std::string line_ref(const SourcePos& first, const SourcePos& here) {
   if (first.file == here.file) return "line " + std::to_string(first.line);
   return first.file + ":" + std::to_string(first.line);
 }
 
+/// PATH made absolute against DIR, without a trailing `/` (`cwd: .` is DIR).
+std::string absolute_in(const std::string& dir, const std::string& path) {
+  std::filesystem::path p(path);
+  std::string out = (p.is_absolute() ? p : std::filesystem::path(dir) / p).lexically_normal().string();
+  if (out.size() > 1 && out.ends_with('/')) out.pop_back();
+  return out;
+}
+
+/// "`${D}/x` (`/srv/x`)": a value as written, and what it became when that differs.
+std::string as_written(const RawText& text, const std::string& expanded) {
+  std::string out = "`" + shorten(text.value) + "`";
+  return text.value == expanded ? out : out + " (`" + shorten(expanded) + "`)";
+}
+
 class Builder {
  public:
-  Builder(const Overrides& overrides, Diagnostics& diags) : overrides_(overrides), diags_(diags) {}
+  Builder(const Overrides& overrides, Diagnostics& diags, std::size_t bytes_read)
+      : overrides_(overrides), diags_(diags), outer_(overrides.environment), bytes_(bytes_read) {}
 
   BuiltPlan run(const RawFile& main, const std::string& file_name) {
     Plan& plan = out_.plan;
@@ -39,7 +61,8 @@ class Builder {
 
     Inherited top;
     top.cwd = main.dir;
-    top = layer(top, main.defaults, {file_name, 1, 1});
+    top.env = command_line_env();
+    top = layer(top, main.defaults, {file_name, 1, 1}, "");
     if (overrides_.grace) top.grace = *overrides_.grace;  // the command line replaces the top level
     PlanNode root;
     root.name = plan.name;
@@ -62,12 +85,29 @@ class Builder {
     return stem.empty() ? "spec" : stem;
   }
 
-  Inherited layer(const Inherited& base, const RawDefaults& d, const SourcePos& at) {
+  /// `--env-file FILE...`, in turn: the bottom of every node's environment.
+  EnvList command_line_env() {
+    EnvList env;
+    std::error_code ec;
+    std::string here = overrides_.env_files.empty() ? "" : std::filesystem::current_path(ec).string();
+    for (const auto& file : overrides_.env_files) {
+      SourcePos at{file, 0, 0};
+      std::string abs = absolute_in(ec ? "/" : here, file);
+      env_merge(env, read_env_file(abs, file, "--env-file `" + shorten(file) + "`", at, diags_, bytes_));
+    }
+    return env;
+  }
+
+  /// BASE with the defaults D of the node at PATH laid over it. `${...}` in an env_file
+  /// path sees what the node inherits; in an env value, that and its env_file; in cwd,
+  /// all of its environment.
+  Inherited layer(const Inherited& base, const RawDefaults& d, const SourcePos& at, const std::string& path) {
     Inherited out;
     out.grace = d.grace ? d.grace->value : base.grace;
     out.stop_signal = d.stop_signal ? d.stop_signal->value : base.stop_signal;
-    out.cwd = d.cwd ? d.cwd->value : base.cwd;
-    std::size_t cost = base.env.size() + d.env_file.size() + d.env.size();
+    out.cwd = base.cwd;
+    EnvList files = env_files(d, VarScope(base.env, outer_, path), at_node(path));
+    std::size_t cost = base.env.size() + files.size() + d.env.size();
     if ((env_entries_ += cost) > kMaxEnvEntries) {
       if (!env_reported_) diags_.add(at, "the spec is too large: its nodes' environments add up to more than " +
                                              std::to_string(kMaxEnvEntries) + " variables");
@@ -75,10 +115,41 @@ class Builder {
       return out;
     }
     out.env = base.env;
-    env_merge(out.env, d.env_file);  // env_file, then env: env wins
-    env_merge(out.env, d.env);
+    env_merge(out.env, files);  // env_file, then env: env wins
+    EnvList own;
+    VarScope with_files(out.env, outer_, path);
+    for (const auto& [key, value] : d.env)
+      own.emplace_back(key, expand(value, with_files, at_node(path)).value_or(""));
+    env_merge(out.env, own);
+    if (d.cwd) {
+      auto written = expand(*d.cwd, VarScope(out.env, outer_, path), at_node(path));
+      std::string abs = written ? absolute_in(d.dir, *written) : "";
+      if (std::string why = written ? folder_problem(abs) : ""; !why.empty())
+        diags_.add(d.cwd->pos, "cannot use `cwd` " + as_written(*d.cwd, *written) + ": " + why);
+      else if (written) out.cwd = abs;
+    }
     return out;
   }
+
+  EnvList env_files(const RawDefaults& d, const VarScope& scope, NodeId from) {
+    EnvList out;
+    for (const RawText& file : d.env_file) {
+      auto written = expand(file, scope, from);
+      if (!written) continue;
+      std::string shown = display_path(d.file, *written);
+      env_merge(out, read_env_file(absolute_in(d.dir, *written), shown, "env_file " + as_written(file, *written),
+                                   file.pos, diags_, bytes_));
+    }
+    return out;
+  }
+
+  std::optional<std::string> expand(const RawText& text, const VarScope& scope, NodeId from) {
+    return expand_text(text, scope, diags_, out_.hosts, from);
+  }
+
+  /// The node whose values are being read, for `${host:PATH}` relative to it: the node
+  /// being added (a replica's group, where the user wrote it), or the root.
+  NodeId at_node(const std::string& path) const { return path.empty() ? 0 : written_in_; }
 
   void add_children(NodeId parent, const std::vector<RawNode>& children, const Inherited& ctx) {
     std::map<std::string, SourcePos> seen;
@@ -94,25 +165,94 @@ class Builder {
   }
 
   void add_node(NodeId parent, const RawNode& raw, const Inherited& ctx) {
-    NodeId id = out_.plan.nodes.size();
+    std::string name = raw.name ? raw.name->value : "";
+    if (!raw.replicas || !within_node_budget(raw)) {
+      add_copy(parent, raw, ctx, name, std::nullopt);
+      check_node(raw);
+      return;
+    }
+    NodeId group = add_replica_group(parent, raw, ctx, name);
+    check_node(raw);
+    int count = raw.replicas->value;
+    for (int i = 0; i < count; ++i) {
+      Inherited copy = ctx;
+      env_merge(copy.env, {{"TREERUN_REPLICA", std::to_string(i)}, {"TREERUN_REPLICAS", std::to_string(count)}});
+      add_copy(group, raw, copy, std::to_string(i), group);
+    }
+  }
+
+  /// RAW and the nodes inside it, as written (counting stops past the cap).
+  static std::size_t written_size(const RawNode& raw) {
+    std::size_t n = 1;
+    for (const RawNode& c : raw.include ? raw.include->children : raw.children)
+      if ((n += written_size(c)) > kMaxPlanNodes) break;
+    return n;
+  }
+
+  /// Replicas multiply nodes: keep the plan within what a spec may hold.
+  bool within_node_budget(const RawNode& raw) {
+    const At<int>& replicas = *raw.replicas;
+    if (out_.plan.nodes.size() + replicas.value * written_size(raw) <= kMaxPlanNodes) return true;
+    if (!nodes_reported_)
+      diags_.add(replicas.pos, "the spec is too large: with its replicas it has more than " +
+                                   std::to_string(kMaxPlanNodes) + " nodes");
+    nodes_reported_ = true;
+    return false;
+  }
+
+  /// The group `replicas: N` makes of RAW: it has the node's name and `after`; its
+  /// copies have everything else.
+  NodeId add_replica_group(NodeId parent, const RawNode& raw, const Inherited& ctx, const std::string& name) {
+    PlanNode g = new_node(parent, raw, name);
+    g.env = ctx.env;
+    g.cwd = ctx.cwd;
+    g.grace = ctx.grace;
+    g.stop_signal = ctx.stop_signal;
+    g.replicas = raw.replicas->value;
+    NodeWhere w;
+    if (raw.name) w.name = raw.name->pos;
+    if (raw.stdin_ && raw.stdin_->type != StdinKind::null)
+      diags_.add(raw.stdin_->pos, "`" + name + "` has `replicas`: a replicated node cannot read " +
+                                      (raw.stdin_->type == StdinKind::inherit ? "treerun's stdin" : "a stream") +
+                                      " (`stdin`)");
+    return push(std::move(g), std::move(w), raw);
+  }
+
+  /// One node made of RAW under PARENT, named NAME; REPLICA_OF: the group it is a copy in.
+  void add_copy(NodeId parent, const RawNode& raw, const Inherited& ctx, const std::string& name,
+                std::optional<NodeId> replica_of) {
+    PlanNode n = new_node(parent, raw, name);
+    written_in_ = replica_of.value_or(n.id);
+    Inherited mine = layer(ctx, raw.defaults, raw.pos, n.path);
+    copy_settings(raw, mine, n);
+    if (replica_of) n.stdin_spec = {};  // reported on the group
+    NodeId id = push(std::move(n), where_of(raw), raw);
+    if (raw.include) {
+      written_in_ = id;
+      add_children(id, raw.include->children, layer(mine, raw.include->defaults, raw.include_pos, out_.plan.nodes[id].path));
+    } else {
+      add_children(id, raw.children, mine);
+    }
+  }
+
+  PlanNode new_node(NodeId parent, const RawNode& raw, const std::string& name) const {
     PlanNode n;
-    n.id = id;
+    n.id = out_.plan.nodes.size();
     n.parent = parent;
-    n.name = raw.name ? raw.name->value : "";
+    n.name = name;
     const std::string& ppath = out_.plan.nodes[parent].path;
     n.path = ppath.empty() ? n.name : ppath + "/" + n.name;
     n.pos = raw.pos;
-    Inherited mine = layer(ctx, raw.defaults, raw.pos);
-    copy_settings(raw, mine, n);
-    out_.plan.nodes[parent].children.push_back(id);
+    return n;
+  }
+
+  NodeId push(PlanNode n, NodeWhere where, const RawNode& raw) {
+    NodeId id = n.id;
+    out_.plan.nodes[*n.parent].children.push_back(id);
     out_.plan.nodes.push_back(std::move(n));
-    out_.where.push_back(where_of(raw));
+    out_.where.push_back(std::move(where));
     out_.raw.push_back(&raw);
-    check_node(raw);
-    if (raw.include)
-      add_children(id, raw.include->children, layer(mine, raw.include->defaults, raw.include_pos));
-    else
-      add_children(id, raw.children, mine);
+    return id;
   }
 
   static NodeWhere where_of(const RawNode& raw) {
@@ -125,7 +265,7 @@ class Builder {
     return w;
   }
 
-  static void copy_settings(const RawNode& raw, const Inherited& ctx, PlanNode& n) {
+  void copy_settings(const RawNode& raw, const Inherited& ctx, PlanNode& n) {
     if (raw.cmd) n.cmd = raw.cmd->value;
     n.daemon = raw.daemon && raw.daemon->value;
     if (raw.ready) n.ready = *raw.ready;
@@ -145,7 +285,32 @@ class Builder {
     if (raw.stdout_) n.stdout_spec = raw.stdout_->value;
     if (raw.stderr_) n.stderr_spec = raw.stderr_->value;
     n.tty = raw.tty && raw.tty->value;
+    expand_settings(raw, n);
     if (n.cmd) n.stop_sequence = make_stop_sequence(n.stop, n.stop_signal, n.grace);
+  }
+
+  /// A list `cmd`, the probe's target and the output files, with `${...}` replaced
+  /// from N's whole environment; paths then made absolute against N's file's folder.
+  void expand_settings(const RawNode& raw, PlanNode& n) {
+    VarScope scope(n.env, outer_, n.path);
+    for (std::size_t i = 0; n.cmd && i < raw.cmd_args.size() && i < n.cmd->argv.size(); ++i) {
+      auto arg = expand(raw.cmd_args[i], scope, written_in_);
+      if (i == 0 && arg && arg->empty())
+        diags_.add(raw.cmd_args[0].pos, "`cmd` names no program: `" + shorten(raw.cmd_args[0].value) + "` is empty");
+      if (arg) n.cmd->argv[i] = std::move(*arg);
+    }
+    if (raw.ready_target) {
+      auto target = expand(*raw.ready_target, scope, written_in_);
+      std::string why = target && has_variables(raw.ready_target->value) ? probe_target_problem(n.ready.type, *target) : "";
+      if (!why.empty()) diags_.add(raw.ready_target->pos, why + " (from " + as_written(*raw.ready_target, *target) + ")");
+      if (target) n.ready.arg = n.ready.type == Probe::Type::file ? absolute_in(raw.dir, *target) : *target;
+    }
+    auto output_file = [&](const std::optional<RawText>& file, OutputSpec& out) {
+      if (!file || out.type != OutputSpec::Type::file) return;
+      if (auto path = expand(*file, scope, written_in_)) out.path = absolute_in(raw.dir, *path);
+    };
+    output_file(raw.stdout_file, n.stdout_spec);
+    output_file(raw.stderr_file, n.stderr_spec);
   }
 
   /// What only this node's own keys can tell.
@@ -177,16 +342,20 @@ class Builder {
 
   const Overrides& overrides_;
   Diagnostics& diags_;
+  OuterEnv outer_;
+  std::size_t bytes_;  // read from all files, against kMaxTotalBytes
   BuiltPlan out_;
+  NodeId written_in_ = 0;  // the node whose values are being expanded (a replica: its group)
   std::size_t env_entries_ = 0;
   bool env_reported_ = false;
+  bool nodes_reported_ = false;
 };
 
 }  // namespace
 
 BuiltPlan build_plan(const RawFile& main, const std::string& file_name, const Overrides& overrides,
-                     Diagnostics& diags) {
-  return Builder(overrides, diags).run(main, file_name);
+                     Diagnostics& diags, std::size_t bytes_read) {
+  return Builder(overrides, diags, bytes_read).run(main, file_name);
 }
 
 }  // namespace treerun

@@ -31,7 +31,7 @@ LoadResult load_text(std::string_view text, const std::string& file_name, const 
     auto raw = read_spec_text(text, file_name, dir, canonical, ctx, 1);
     // Past a budget the raw tree is cut short: building it would only add noise.
     if (!ctx.budget.exhausted) {
-      BuiltPlan built = build_plan(*raw, file_name, overrides, diags);
+      BuiltPlan built = build_plan(*raw, file_name, overrides, diags, ctx.budget.bytes);
       resolve_references(built, diags);
       derive_workers(built.plan);
       classify_streams(built, diags);

@@ -12,8 +12,6 @@
 
 namespace treerun {
 
-/// The old name of Overrides (plan/build.h), kept while cmd/ still spells it so.
-
 struct LoadResult {
   std::optional<Plan> plan;          // empty if there is any problem
   std::vector<Diagnostic> problems;  // in order of appearance (file, line, column)

@@ -65,6 +65,9 @@ struct PlanNode {
   OutputSpec stdout_spec;
   OutputSpec stderr_spec;
   bool tty = false;
+  /// > 0: a group made by `replicas: N`, whose children are the node's N copies, named
+  /// 0 to N-1. The group waits for what the node was `after`; its copies do not.
+  int replicas = 0;
 
   /// Derived (workers.h), the one rule for `after` and for a group being done: a node
   /// with a command is a worker unless it is a daemon; a group is a worker if one of
@@ -80,6 +83,7 @@ struct PlanNode {
   std::vector<StopStep> stop_sequence;
 
   bool is_group() const { return !cmd.has_value(); }
+  bool is_replica_group() const { return replicas > 0; }
   /// How messages name the node: its path, or "/" for the root.
   std::string label() const { return path.empty() ? "/" : path; }
 };

@@ -56,6 +56,7 @@ class Renderer {
 
   std::string details(const PlanNode& n) const {
     std::vector<std::string> parts;
+    if (n.replicas) parts.push_back("replicas: " + std::to_string(n.replicas));
     if (n.ready.type != Probe::Type::none) parts.push_back(probe(n.ready));
     if (!n.after.empty()) {
       std::string a = "after:";

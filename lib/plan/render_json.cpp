@@ -100,6 +100,7 @@ json node(const Plan& plan, const PlanNode& n) {
   if (n.on_failure == OnFailure::restart)
     j["restart"] = {{"max", n.restart.max}, {"within", seconds(n.restart.within)}, {"backoff", seconds(n.restart.backoff)}};
   j["tty"] = n.tty;
+  j["replicas"] = n.replicas ? json(n.replicas) : json(nullptr);
   j["cwd"] = n.cwd;
   json children = json::array();
   for (NodeId c : n.children) children.push_back(plan[c].path);

@@ -19,20 +19,31 @@ class Resolver {
 
   void run() {
     for (NodeId id = 1; id < nodes_.size(); ++id) {
+      // A replica's `after` and `stdin` are its group's (which reports a stdin).
+      if (is_replica(id)) continue;
       const RawNode& raw = *built_.raw[id];
       resolve_after(id, raw);
-      if (raw.stdin_ && raw.stdin_->type == StdinSpec::Type::sources) resolve_sources(id, raw);
+      if (raw.stdin_ && raw.stdin_->type == StdinSpec::Type::sources && !nodes_[id].is_replica_group())
+        resolve_sources(id, raw);
     }
+    for (const HostRef& h : built_.hosts)
+      if (!find(h.from, h.path)) diags_.add(h.pos, "`${host:" + shorten(h.path) + "}`: " + missing(h.from, h.path));
   }
 
  private:
+  bool is_replica(NodeId id) const { return nodes_[*nodes_[id].parent].is_replica_group(); }
+
+  /// The node whose children a relative reference written in FROM names: FROM's
+  /// parent (its siblings), or the root for what is written at the top level.
+  NodeId base_of(NodeId from) const { return from == 0 ? 0 : *nodes_[from].parent; }
+
   /// A reference as written in node FROM: "/a/b" from the root, else from FROM's parent.
   std::optional<NodeId> find(NodeId from, const std::string& ref) const {
     std::string key;
     if (!ref.empty() && ref.front() == '/') {
       key = ref.substr(1);
     } else {
-      const std::string& base = nodes_[*nodes_[from].parent].path;
+      const std::string& base = nodes_[base_of(from)].path;
       key = base.empty() ? ref : base + "/" + ref;
     }
     auto it = by_path_.find(key);
@@ -45,7 +56,8 @@ class Resolver {
   std::string missing(NodeId from, const std::string& ref) const {
     bool absolute = !ref.empty() && ref.front() == '/';
     std::string text = absolute ? "no node at `" + shorten(ref) + "`"
-                                : "no node `" + shorten(ref) + "` next to `" + nodes_[from].name + "`";
+                       : from == 0 ? "no node `" + shorten(ref) + "` at the top level"
+                                   : "no node `" + shorten(ref) + "` next to `" + nodes_[from].name + "`";
     if (nodes_.size() > 10'000) return text;  // a hint is not worth a quadratic check
     std::string tail = absolute ? ref.substr(1) : ref;
     std::vector<std::string> elsewhere;
@@ -63,7 +75,7 @@ class Resolver {
       for (const auto& n : nodes_)
         if (n.id != 0 && n.id != from) paths.push_back("/" + n.path);
     } else if (ref.find('/') == std::string::npos) {
-      for (NodeId c : nodes_[*nodes_[from].parent].children)
+      for (NodeId c : nodes_[base_of(from)].children)
         if (c != from) paths.push_back(nodes_[c].name);
     }
     std::string hint = did_you_mean(ref, std::vector<std::string_view>(paths.begin(), paths.end()));
@@ -75,7 +87,7 @@ class Resolver {
   /// reported there): saying that REF names nothing would report it twice. (A source
   /// cannot: a bad name is no source syntax, which spec/read_stdio.cpp reports.)
   bool names_a_bad_sibling(NodeId from, const std::string& ref) const {
-    for (NodeId c : nodes_[*nodes_[from].parent].children) {
+    for (NodeId c : nodes_[base_of(from)].children) {
       const RawNode* raw = built_.raw[c];
       if (!raw->name && raw->name_written && *raw->name_written == ref) return true;
     }
@@ -105,6 +117,7 @@ class Resolver {
       SourceRef ref{target.value_or(0), text->is_stderr};
       if (!target) diags_.add(s.pos, "`stdin`: " + missing(id, text->path));
       else if (*target == id) diags_.add(s.pos, "`" + n.name + "` reads its own output");
+      else if (nodes_[*target].is_replica_group()) add_replicas_as_sources(id, *target, text->is_stderr, s);
       else if (nodes_[*target].is_group())
         diags_.add(s.pos, "`" + shorten(text->path) + "` is a group: it has no output to read (name one of its nodes)");
       else if (std::find(n.stdin_spec.from.begin(), n.stdin_spec.from.end(), ref) != n.stdin_spec.from.end())
@@ -113,6 +126,20 @@ class Resolver {
         n.stdin_spec.from.push_back(ref);
         built_.where[id].sources.push_back(s.pos);
       }
+    }
+  }
+
+  /// A replicated source is its copies' outputs, merged line by line.
+  void add_replicas_as_sources(NodeId id, NodeId group, bool is_stderr, const At<std::string>& written) {
+    PlanNode& n = nodes_[id];
+    for (NodeId copy : nodes_[group].children) {
+      SourceRef ref{copy, is_stderr};
+      if (std::find(n.stdin_spec.from.begin(), n.stdin_spec.from.end(), ref) != n.stdin_spec.from.end()) {
+        diags_.add(written.pos, "`stdin` names `" + shorten(written.value) + "` twice");
+        return;
+      }
+      n.stdin_spec.from.push_back(ref);
+      built_.where[id].sources.push_back(written.pos);
     }
   }
 

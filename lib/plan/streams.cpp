@@ -24,8 +24,7 @@ void check_source_output(const BuiltPlan& b, const StreamWiring& w, const Output
 
 }  // namespace
 
-void classify_streams(BuiltPlan& b, Diagnostics& diags) {
-  Plan& plan = b.plan;
+void wire_streams(Plan& plan) {
   // Ordered by producer, then stdout before stderr; consumers in node order.
   std::map<std::pair<NodeId, bool>, StreamWiring> by_source;
   for (const auto& n : plan.nodes)
@@ -34,10 +33,10 @@ void classify_streams(BuiltPlan& b, Diagnostics& diags) {
       w.source = src;
       w.consumers.push_back(n.id);
     }
+  plan.streams.clear();
   for (auto& [key, w] : by_source) {
     const PlanNode& p = plan.nodes[w.source.node];
     const OutputSpec& out = w.source.is_stderr ? p.stderr_spec : p.stdout_spec;
-    check_source_output(b, w, out, diags);
     w.to_log = out.type == OutputSpec::Type::log && out.log_explicit;
     bool each_reads_only_this = true;  // and waits for it: lag block
     for (NodeId c : w.consumers)
@@ -48,6 +47,14 @@ void classify_streams(BuiltPlan& b, Diagnostics& diags) {
     else if (w.consumers.size() == 1 && !w.to_log) w.carrier = Carrier::pipe;
     else w.carrier = Carrier::splice;
     plan.streams.push_back(std::move(w));
+  }
+}
+
+void classify_streams(BuiltPlan& b, Diagnostics& diags) {
+  wire_streams(b.plan);
+  for (const StreamWiring& w : b.plan.streams) {
+    const PlanNode& p = b.plan.nodes[w.source.node];
+    check_source_output(b, w, w.source.is_stderr ? p.stderr_spec : p.stdout_spec, diags);
   }
 }
 

@@ -13,4 +13,7 @@ namespace treerun {
 /// output the spec sends elsewhere (inherit, null, a file).
 void classify_streams(BuiltPlan& built, Diagnostics& diags);
 
+/// The same for a plan already checked (select.h's part of one): sets plan.streams.
+void wire_streams(Plan& plan);
+
 }  // namespace treerun

@@ -26,7 +26,7 @@ void derive_workers(Plan& plan) {
   std::vector<std::vector<NodeId>> dependents(plan.nodes.size());
   for (const PlanNode& n : plan.nodes)
     for (NodeId t : n.after) dependents[t].push_back(n.id);
-  for (PlanNode& n : plan.nodes) n.is_worker = n.cmd && !n.daemon;
+  for (PlanNode& n : plan.nodes) n.is_worker = n.cmd && !n.daemon, n.setup_step = false;
   for (bool changed = true; changed;) {
     derive_groups(plan);
     changed = false;

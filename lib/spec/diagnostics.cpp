@@ -52,13 +52,18 @@ std::size_t edit_distance(std::string_view a, std::string_view b, std::size_t ca
   return std::min(row[b.size()], cap + 1);
 }
 
-std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& candidates) {
+std::string_view closest(std::string_view word, const std::vector<std::string_view>& candidates) {
   std::string_view best;
   std::size_t best_d = 3;
   for (auto c : candidates) {
     std::size_t d = edit_distance(word, c, 2);
     if (d < best_d) best_d = d, best = c;
   }
+  return best;
+}
+
+std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& candidates) {
+  std::string_view best = closest(word, candidates);
   if (best.empty()) return "";
   return " (did you mean `" + std::string(best) + "`?)";
 }

@@ -37,6 +37,9 @@ std::string shorten(std::string_view text, std::size_t max = 60);
 /// Levenshtein distance, capped: returns cap + 1 once it is certain to exceed cap.
 std::size_t edit_distance(std::string_view a, std::string_view b, std::size_t cap = 2);
 
+/// The closest of CANDIDATES to WORD within 2 edits, else "".
+std::string_view closest(std::string_view word, const std::vector<std::string_view>& candidates);
+
 /// " (did you mean `X`?)" for the closest of CANDIDATES within 2 edits, else "".
 std::string did_you_mean(std::string_view word, const std::vector<std::string_view>& candidates);
 

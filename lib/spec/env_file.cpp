@@ -2,6 +2,9 @@
 
 #include <unordered_map>
 
+#include "spec/file_read.h"
+#include "spec/yaml_reader.h"
+
 namespace treerun {
 namespace {
 
@@ -78,6 +81,17 @@ EnvList parse_env_text(std::string_view text, const std::string& file, Diagnosti
   EnvList out;
   env_merge(out, line_env);  // a key set twice keeps its last value
   return out;
+}
+
+EnvList read_env_file(const std::string& abs_path, const std::string& shown, const std::string& what,
+                      const SourcePos& at, Diagnostics& diags, std::size_t& bytes) {
+  FileText f = read_regular_file(abs_path);
+  if (f.ok && (bytes += f.text.size()) > kMaxTotalBytes) f = {false, {}, "over the size budget of all spec files"};
+  if (!f.ok) {
+    diags.add(at, "cannot read " + what + ": " + f.error);
+    return {};
+  }
+  return parse_env_text(f.text, shown, diags);
 }
 
 }  // namespace treerun

@@ -56,4 +56,12 @@ FileText read_regular_file(const std::string& path, std::size_t max) {
 
 FileText read_stdin(std::size_t max) { return read_fd(STDIN_FILENO, max); }
 
+std::string folder_problem(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::strerror(errno);
+  if (!S_ISDIR(st.st_mode)) return std::strerror(ENOTDIR);
+  if (::access(path.c_str(), X_OK) != 0) return std::strerror(errno);
+  return "";
+}
+
 }  // namespace treerun

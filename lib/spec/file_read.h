@@ -19,6 +19,11 @@ struct FileText {
 /// would block or never end) and anything over MAX bytes.
 FileText read_regular_file(const std::string& path, std::size_t max = kMaxSpecBytes);
 
+/// Why PATH cannot be a node's working folder ("No such file or directory", "Not a
+/// directory", "Permission denied"), or "" when it can. Checked when the spec is
+/// loaded, so a typo is a `check` error rather than a node that fails to start.
+std::string folder_problem(const std::string& path);
+
 /// Reads standard input to its end, refusing more than MAX bytes.
 FileText read_stdin(std::size_t max = kMaxSpecBytes);
 

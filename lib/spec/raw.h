@@ -15,6 +15,9 @@
 
 namespace treerun {
 
+/// The most copies `replicas: N` may ask for.
+inline constexpr int kMaxReplicas = 1000;
+
 /// A value and where it was written.
 template <class T>
 struct At {
@@ -22,13 +25,31 @@ struct At {
   SourcePos pos;
 };
 
+/// A string that may hold `${...}` (spec/expand.h), as written: plan/ expands it with
+/// the node's environment, then makes a path of it absolute.
+struct RawText {
+  std::string value;
+  SourcePos pos;  // of the value (its opening quote, if quoted)
+  /// Columns from POS to the text's first byte (1 past a quote); -1 when the text is
+  /// not on POS's line (a block scalar).
+  int lead = 0;
+  /// Where the text's OFFSET-th byte was written, as closely as known (escapes in a
+  /// quoted string are not counted).
+  SourcePos at(std::size_t offset) const {
+    if (lead < 0 || value.find('\n') != std::string::npos) return pos;
+    return {pos.file, pos.line, pos.col + lead + int(offset)};
+  }
+};
+
 /// Settings a file's top level and a node share, each inherited by the node's children.
 struct RawDefaults {
+  std::string file;  // the file they were written in, as shown in messages
+  std::string dir;   // its folder, absolute: their relative paths resolve against it
   std::optional<At<Millis>> grace;
   std::optional<At<int>> stop_signal;
-  EnvList env_file;  // already read and parsed
-  EnvList env;
-  std::optional<At<std::string>> cwd;  // absolute
+  std::vector<RawText> env_file;  // paths as written: read by plan/ once expanded
+  std::vector<std::pair<std::string, RawText>> env;  // a key once, with its last value
+  std::optional<RawText> cwd;     // as written
 };
 
 struct RawStdin {
@@ -43,11 +64,13 @@ struct RawFile;
 
 struct RawNode {
   SourcePos pos;  // of the node's mapping
+  std::string dir;  // the folder of its file, absolute
   std::optional<At<std::string>> name;
   /// `name:` was written, even if it was wrong (reported once, where it is): its text
   /// when it was a string, so a reference to it is not reported a second time.
   std::optional<std::string> name_written;
   std::optional<At<Command>> cmd;
+  std::vector<RawText> cmd_args;  // a list `cmd`'s items, to expand; empty for a string
   bool cmd_given = false;     // `cmd:` was written (even if it was wrong)
   bool unknown_keys = false;  // some key was not one we know (already reported)
   std::optional<At<bool>> daemon;
@@ -58,6 +81,9 @@ struct RawNode {
   std::vector<At<std::string>> after;
   std::optional<Probe> ready;
   SourcePos ready_pos;
+  /// The target of a `tcp`, `http` or `file` probe as written; Probe::arg is checked
+  /// (and a file made absolute) only when it holds no `${`: plan/ does it once expanded.
+  std::optional<RawText> ready_target;
   std::optional<At<Millis>> timeout;
   RawDefaults defaults;
   std::optional<At<Command>> stop;
@@ -66,7 +92,9 @@ struct RawNode {
   std::optional<RawStdin> stdin_;
   std::optional<At<OutputSpec>> stdout_;
   std::optional<At<OutputSpec>> stderr_;
+  std::optional<RawText> stdout_file, stderr_file;  // `{file: PATH}` as written
   std::optional<At<bool>> tty;
+  std::optional<At<int>> replicas;  // 1 to kMaxReplicas
 };
 
 /// One spec file: the main one, or one reached through `include`.

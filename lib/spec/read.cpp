@@ -18,7 +18,7 @@ const std::vector<std::string_view> kTopKeys = {"name",   "timeout", "grace",   
 const std::vector<std::string_view> kNodeKeys = {
     "name",  "cmd",         "children", "include",    "daemon",  "after",    "ready",
     "timeout", "grace",     "stop_signal", "stop",    "on_failure", "restart", "env",
-    "env_file", "cwd",      "stdin",    "stdout",     "stderr",  "tty"};
+    "env_file", "cwd",      "stdin",    "stdout",     "stderr",  "tty",      "replicas"};
 
 
 std::vector<RawNode> read_children(YamlReader& r, const YAML::Node& v, const SourcePos& at,
@@ -75,13 +75,30 @@ void read_include(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNo
                              depth);
 }
 
-/// Keys that shape the tree: name, cmd, children, include, daemon, after, tty.
+/// `replicas: N`, a whole number from 1 to kMaxReplicas.
+void read_replicas(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n) {
+  auto s = r.scalar(v, "replicas", at);
+  if (!s) return;
+  SourcePos p = r.pos(v, at);
+  bool digits = !s->empty() && s->size() <= 4 && s->find_first_not_of("0123456789") == std::string::npos;
+  int count = digits ? std::stoi(*s) : 0;
+  if (count < 1 || count > kMaxReplicas)
+    r.error(p, "`replicas` must be a whole number from 1 to " + std::to_string(kMaxReplicas) + ", not `" +
+                   shorten(*s) + "`");
+  else n.replicas = At<int>{count, p};
+}
+
+/// Keys that shape the tree: name, cmd, children, include, daemon, after, tty, replicas.
 bool read_structure_key(YamlReader& r, const std::string& key, const YAML::Node& v,
                         const SourcePos& at, RawNode& n, ReadContext& ctx, int depth) {
   if (key == "name") read_name(r, v, at, n);
   else if (key == "cmd") {
     n.cmd_given = true;
-    if (auto c = r.command(v, "cmd", at)) n.cmd = At<Command>{*c, r.pos(v, at)};
+    if (auto c = r.command(v, "cmd", at)) {
+      n.cmd = At<Command>{*c, r.pos(v, at)};
+      // A list's items may hold `${...}`; a string is its shell's to expand.
+      if (v.IsSequence()) n.cmd_args = r.texts(v, "cmd", at).value_or(std::vector<RawText>{});
+    }
   } else if (key == "children") {
     n.has_children = true;
     n.children = read_children(r, v, at, ctx, depth + 1);
@@ -92,13 +109,16 @@ bool read_structure_key(YamlReader& r, const std::string& key, const YAML::Node&
     if (auto b = r.boolean(v, "tty", at)) n.tty = At<bool>{*b, r.pos(v, at)};
   } else if (key == "after") {
     if (auto list = r.strings(v, "after", at)) n.after = *list;
-  } else return false;
+  } else if (key == "replicas") read_replicas(r, v, at, n);
+  else return false;
   return true;
 }
 
 RawNode read_node(YamlReader& r, const YAML::Node& v, ReadContext& ctx, int depth) {
   RawNode n;
   n.pos = r.pos(v);
+  n.dir = n.defaults.dir = r.dir();
+  n.defaults.file = r.file();
   if (!v.IsMap()) {
     if (r.spend(n.pos)) r.error(n.pos, "a node must be a mapping (name: ..., cmd: ...), not " + kind_of(v));
     return n;
@@ -119,7 +139,7 @@ RawNode read_node(YamlReader& r, const YAML::Node& v, ReadContext& ctx, int dept
   for (auto& [key, value] : entries) {
     if (ctx.budget.exhausted) break;
     if (read_structure_key(r, key.value, value, key.pos, n, ctx, depth)) continue;
-    if (read_default_key(r, key.value, value, key.pos, n.defaults, ctx)) continue;
+    if (read_default_key(r, key.value, value, key.pos, n.defaults)) continue;
     read_behaviour_key(r, key.value, value, key.pos, n);
   }
   if (!n.name_written && !ctx.budget.exhausted) r.error(n.pos, "a node needs a `name`");
@@ -143,7 +163,7 @@ std::vector<RawNode> read_children(YamlReader& r, const YAML::Node& v, const Sou
 
 void read_top_key(YamlReader& r, const std::string& key, const YAML::Node& v, const SourcePos& at,
                   RawFile& f, ReadContext& ctx, int depth) {
-  if (read_default_key(r, key, v, at, f.defaults, ctx)) return;
+  if (read_default_key(r, key, v, at, f.defaults)) return;
   SourcePos p = r.pos(v, at);
   if (key == "name") {
     if (auto s = r.scalar(v, "name", at)) {
@@ -277,6 +297,8 @@ std::shared_ptr<RawFile> read_spec_text(std::string_view text, const std::string
   }
   ctx.chain.push_back(canonical);
   ctx.chain_names.push_back(file);
+  f->defaults.file = file;
+  f->defaults.dir = dir;
   YamlReader r(file, dir, ctx.diags, ctx.budget);
   try {
     read_document(r, doc, *f, ctx, depth);

@@ -1,83 +1,83 @@
 #include "spec/read_settings.h"
 
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cerrno>
-#include <cstring>
+#include <unordered_map>
 
 #define PCRE2_CODE_UNIT_WIDTH 8  // we only match bytes
 #include <pcre2.h>
 
-#include "spec/file_read.h"
+#include "spec/expand.h"
 #include "spec/read_stdio.h"
 
 namespace treerun {
 namespace {
 
-void read_env_map(YamlReader& r, const YAML::Node& v, const SourcePos& at, EnvList& out) {
-  EnvList pairs;
-  auto add = [&](const std::string& key, const std::string& value, const SourcePos& p) {
+bool is_treerun_variable(const std::string& key) {
+  for (const char* k : {"TREERUN_NODE", "TREERUN_RUN_ID", "TREERUN_REPLICA", "TREERUN_REPLICAS"})
+    if (key == k) return true;
+  return false;
+}
+
+/// Sets KEY to VALUE in ENV: in place when it is there (its first position kept, as
+/// env_merge does), else at the end. Linear: an index, so a hostile env of a million
+/// keys is read in linear time.
+class RawEnvBuilder {
+ public:
+  explicit RawEnvBuilder(std::vector<std::pair<std::string, RawText>>& env) : env_(env) {
+    for (std::size_t i = 0; i < env_.size(); ++i) at_.emplace(env_[i].first, i);
+  }
+  void set(const std::string& key, RawText value) {
+    auto [it, fresh] = at_.emplace(key, env_.size());
+    if (fresh) env_.emplace_back(key, std::move(value));
+    else env_[it->second].second = std::move(value);
+  }
+
+ private:
+  std::vector<std::pair<std::string, RawText>>& env_;
+  std::unordered_map<std::string, std::size_t> at_;
+};
+
+void read_env_map(YamlReader& r, const YAML::Node& v, const SourcePos& at,
+                  std::vector<std::pair<std::string, RawText>>& out) {
+  RawEnvBuilder env(out);
+  auto add = [&](const std::string& key, RawText value, const SourcePos& p) {
     if (key.empty() || key.find('=') != std::string::npos)
       r.error(p, "bad variable name `" + shorten(key) + "`");
-    else if (key == "TREERUN_NODE" || key == "TREERUN_RUN_ID")
+    else if (key.starts_with("TREERUN_") && is_treerun_variable(key))
       r.error(p, "`" + key + "` is set by treerun");
     else
-      pairs.emplace_back(key, value);
+      env.set(key, std::move(value));
   };
   if (v.IsMap()) {
     for (auto it = v.begin(); it != v.end() && !r.budget().exhausted; ++it) {
       SourcePos kp = r.pos(it->first, at);
       auto key = r.scalar(it->first, "env", kp);
       // An empty value (`KEY:`) is the empty string, as in a shell's `KEY=`.
-      auto value = it->second.IsNull() ? std::optional<std::string>("")
-                                       : r.scalar(it->second, "env", r.pos(it->second, kp));
-      if (key && value) add(*key, *value, kp);
+      auto value = it->second.IsNull() ? std::optional<RawText>(RawText{"", kp, 0})
+                                       : r.text(it->second, "env", r.pos(it->second, kp));
+      if (key && value) add(*key, std::move(*value), kp);
     }
   } else if (v.IsSequence()) {  // ["KEY=VALUE", ...], as docker compose allows
-    auto list = r.strings(v, "env", at);
-    for (const auto& s : list.value_or(std::vector<At<std::string>>{})) {
+    auto list = r.texts(v, "env", at);
+    for (auto& s : list.value_or(std::vector<RawText>{})) {
       auto eq = s.value.find('=');
-      if (eq == std::string::npos) r.error(s.pos, "`env` entries are KEY=VALUE, not `" + shorten(s.value) + "`");
-      else add(s.value.substr(0, eq), s.value.substr(eq + 1), s.pos);
+      if (eq == std::string::npos) {
+        r.error(s.pos, "`env` entries are KEY=VALUE, not `" + shorten(s.value) + "`");
+        continue;
+      }
+      std::string key = s.value.substr(0, eq);
+      // The value's text starts past `KEY=`; a block scalar stays at its value.
+      RawText value{s.value.substr(eq + 1), s.pos, s.lead < 0 ? -1 : s.lead + int(eq) + 1};
+      add(key, std::move(value), s.pos);
     }
   } else if (r.spend(r.pos(v, at))) {
     r.error(r.pos(v, at), "`env` must be a mapping of names to values, not " + kind_of(v));
-  }
-  env_merge(out, pairs);
-}
-
-/// Why PATH cannot be a node's working folder ("No such file or directory", "Not a
-/// directory", "Permission denied"), or "" when it can. Checked when the spec is read,
-/// so a typo is a `check` error rather than a node that fails to start.
-std::string folder_problem(const std::string& path) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return std::strerror(errno);
-  if (!S_ISDIR(st.st_mode)) return std::strerror(ENOTDIR);
-  if (::access(path.c_str(), X_OK) != 0) return std::strerror(errno);
-  return "";
-}
-
-void read_env_files(YamlReader& r, const YAML::Node& v, const SourcePos& at, EnvList& out,
-                    ReadContext& ctx) {
-  auto list = r.strings(v, "env_file", at);
-  if (!list) return;
-  for (const auto& path : *list) {
-    FileText f = read_regular_file(r.absolute(path.value));
-    if (f.ok && (ctx.budget.bytes += f.text.size()) > kMaxTotalBytes)
-      f = {false, {}, "over the size budget of all spec files"};
-    if (!f.ok) {
-      r.error(path.pos, "cannot read env_file `" + shorten(path.value) + "`: " + f.error);
-      continue;
-    }
-    env_merge(out, parse_env_text(f.text, display_path(r.file(), path.value), r.diags()));
   }
 }
 
 }  // namespace
 
 bool read_default_key(YamlReader& r, const std::string& key, const YAML::Node& v,
-                      const SourcePos& at, RawDefaults& d, ReadContext& ctx) {
+                      const SourcePos& at, RawDefaults& d) {
   SourcePos p = r.pos(v, at);
   if (key == "grace") {
     if (auto x = r.duration(v, "grace", at)) d.grace = At<Millis>{*x, p};
@@ -86,13 +86,11 @@ bool read_default_key(YamlReader& r, const std::string& key, const YAML::Node& v
   } else if (key == "env") {
     read_env_map(r, v, at, d.env);
   } else if (key == "env_file") {
-    read_env_files(r, v, at, d.env_file, ctx);
+    if (auto list = r.texts(v, "env_file", at)) d.env_file = std::move(*list);
   } else if (key == "cwd") {
-    if (auto s = r.scalar(v, "cwd", at)) {
-      if (s->empty()) r.error(p, "`cwd` is empty");
-      else if (std::string abs = r.absolute(*s), why = folder_problem(abs); !why.empty())
-        r.error(p, "cannot use `cwd` `" + shorten(*s) + "`: " + why);
-      else d.cwd = At<std::string>{abs, p};
+    if (auto s = r.text(v, "cwd", at)) {
+      if (s->value.empty()) r.error(p, "`cwd` is empty");
+      else d.cwd = std::move(*s);
     }
   } else {
     return false;
@@ -130,7 +128,7 @@ bool valid_host_port(const std::string& s) {
 }
 
 void read_probe_arg(YamlReader& r, const std::string& key, const YAML::Node& v,
-                    const SourcePos& at, Probe& pr) {
+                    const SourcePos& at, RawNode& n, Probe& pr) {
   SourcePos p = r.pos(v, at);
   pr.pos = p;
   if (key == "notify") {
@@ -139,27 +137,23 @@ void read_probe_arg(YamlReader& r, const std::string& key, const YAML::Node& v,
     pr.type = Probe::Type::notify;
     return;
   }
-  auto s = r.scalar(v, key, at);
+  auto s = r.text(v, key, at);
   if (!s) return;
-  pr.arg = *s;
+  pr.arg = s->value;
   if (key == "log") {
     pr.type = Probe::Type::log;
-    check_regex(r, *s, p);
-  } else if (key == "tcp") {
-    pr.type = Probe::Type::tcp;
-    if (!valid_host_port(*s)) r.error(p, "`tcp` must be HOST:PORT, not `" + shorten(*s) + "`");
-  } else if (key == "http") {
-    pr.type = Probe::Type::http;
-    if (s->rfind("http://", 0) != 0 || s->size() <= 7)
-      r.error(p, "`http` must be a URL starting with http://, not `" + shorten(*s) + "`");
-  } else if (key == "exec") {
-    pr.type = Probe::Type::exec;
-    if (s->find_first_not_of(" \t\r\n") == std::string::npos) r.error(p, "`exec` is empty");
-  } else if (key == "file") {
-    pr.type = Probe::Type::file;
-    if (s->empty()) r.error(p, "`file` is empty");
-    else pr.arg = r.absolute(*s);
+    check_regex(r, s->value, p);
+    return;
   }
+  if (key == "exec") {
+    pr.type = Probe::Type::exec;
+    if (s->value.find_first_not_of(" \t\r\n") == std::string::npos) r.error(p, "`exec` is empty");
+    return;
+  }
+  pr.type = key == "tcp" ? Probe::Type::tcp : key == "http" ? Probe::Type::http : Probe::Type::file;
+  n.ready_target = *s;
+  if (has_variables(s->value)) return;  // plan/ checks it once expanded
+  if (std::string why = probe_target_problem(pr.type, s->value); !why.empty()) r.error(p, why);
 }
 
 void read_ready(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n) {
@@ -185,7 +179,7 @@ void read_ready(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode
       r.error(key.pos, "`ready` has several probes (`" + first + "` and `" + key.value + "`): keep one");
     } else {
       first = key.value;
-      read_probe_arg(r, key.value, value, key.pos, pr);
+      read_probe_arg(r, key.value, value, key.pos, n, pr);
     }
   }
   if (first.empty() && !key_problem) r.error(p, "`ready` needs a probe: log, tcp, http, exec, file or notify");
@@ -256,8 +250,20 @@ void read_behaviour_key(YamlReader& r, const std::string& key, const YAML::Node&
   } else if (key == "on_failure") read_on_failure(r, v, at, n);
   else if (key == "restart") read_restart(r, v, at, n);
   else if (key == "stdin") n.stdin_ = read_stdin_spec(r, v, at);
-  else if (key == "stdout") n.stdout_ = read_output(r, v, at, "stdout");
-  else if (key == "stderr") n.stderr_ = read_output(r, v, at, "stderr");
+  else if (key == "stdout") n.stdout_ = read_output(r, v, at, "stdout", n.stdout_file);
+  else if (key == "stderr") n.stderr_ = read_output(r, v, at, "stderr", n.stderr_file);
+}
+
+std::string probe_target_problem(Probe::Type type, const std::string& text) {
+  switch (type) {
+    case Probe::Type::tcp:
+      return valid_host_port(text) ? "" : "`tcp` must be HOST:PORT, not `" + shorten(text) + "`";
+    case Probe::Type::http:
+      if (text.rfind("http://", 0) == 0 && text.size() > 7) return "";
+      return "`http` must be a URL starting with http://, not `" + shorten(text) + "`";
+    case Probe::Type::file: return text.empty() ? "`file` is empty" : "";
+    default: return "";
+  }
 }
 
 std::optional<LogTarget> read_log_target(YamlReader& r, const YAML::Node& v, const SourcePos& at) {

@@ -7,14 +7,19 @@
 #include <string>
 
 #include "spec/raw.h"
-#include "spec/read_context.h"
 #include "spec/yaml_reader.h"
 
 namespace treerun {
 
-/// grace, stop_signal, env, env_file, cwd (at the top or in a node). False: not one of them.
+/// grace, stop_signal, env, env_file, cwd (at the top or in a node). False: not one of
+/// them. Values that may hold `${...}` (env values, env_file and cwd paths) are kept as
+/// written: plan/ expands them, then reads the env files and checks the folder.
 bool read_default_key(YamlReader& r, const std::string& key, const YAML::Node& v,
-                      const SourcePos& at, RawDefaults& d, ReadContext& ctx);
+                      const SourcePos& at, RawDefaults& d);
+
+/// Why TEXT cannot be the target of a probe of type TYPE (tcp: HOST:PORT, http: a URL),
+/// or "". For a target written with `${...}`, plan/ asks once it is expanded.
+std::string probe_target_problem(Probe::Type type, const std::string& text);
 
 /// ready, timeout, stop, on_failure, restart, stdin, stdout, stderr.
 void read_behaviour_key(YamlReader& r, const std::string& key, const YAML::Node& v,

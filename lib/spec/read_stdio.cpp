@@ -64,7 +64,7 @@ std::optional<RawStdin> read_stdin_spec(YamlReader& r, const YAML::Node& v, cons
 }
 
 std::optional<At<OutputSpec>> read_output(YamlReader& r, const YAML::Node& v, const SourcePos& at,
-                                          const std::string& key) {
+                                          const std::string& key, std::optional<RawText>& file) {
   SourcePos p = r.pos(v, at);
   OutputSpec o;
   if (v.IsNull()) {
@@ -76,9 +76,9 @@ std::optional<At<OutputSpec>> read_output(YamlReader& r, const YAML::Node& v, co
     for (auto& [k, value] : r.entries(v, {"file", "append"}, "`" + key + "`")) {
       if (k.value == "file") {
         file_key = true;
-        auto s = r.scalar(value, "file", k.pos);
-        if (s && s->empty()) r.error(r.pos(value, k.pos), "`file` is empty");
-        else if (s) o.path = r.absolute(*s), has_file = true;
+        auto s = r.text(value, "file", k.pos);
+        if (s && s->value.empty()) r.error(r.pos(value, k.pos), "`file` is empty");
+        else if (s) o.path = s->value, file = std::move(*s), has_file = true;
       } else if (auto b = r.boolean(value, "append", k.pos)) {
         o.append = *b;
       }

@@ -181,24 +181,42 @@ std::optional<Command> YamlReader::command(const YAML::Node& v, std::string_view
 std::optional<std::vector<At<std::string>>> YamlReader::strings(const YAML::Node& v,
                                                                std::string_view key,
                                                                const SourcePos& at) {
+  auto list = texts(v, key, at);
+  if (!list) return std::nullopt;
   std::vector<At<std::string>> out;
+  for (auto& t : *list) out.push_back({std::move(t.value), t.pos});
+  return out;
+}
+
+std::optional<RawText> YamlReader::text(const YAML::Node& v, std::string_view key, const SourcePos& at) {
+  auto s = scalar(v, key, at);
+  if (!s) return std::nullopt;
+  // yaml-cpp tags a plain scalar `?` and a quoted or block one `!`; a block scalar's
+  // text starts on the next line.
+  int lead = v.Tag() == "!" ? 1 : 0;
+  if (lead && s->find('\n') != std::string::npos) lead = -1;
+  return RawText{std::move(*s), pos(v, at), lead};
+}
+
+std::optional<std::vector<RawText>> YamlReader::texts(const YAML::Node& v, std::string_view key,
+                                                      const SourcePos& at) {
+  std::vector<RawText> out;
   SourcePos p = pos(v, at);
-  if (v.IsSequence()) {
-    bool ok = true;
-    for (const auto& item : v) {
-      SourcePos ip = pos(item, p);
-      if (auto s = scalar(item, key, ip)) out.push_back({*s, ip});
-      else ok = false;
-      if (budget_.exhausted) return std::nullopt;
-    }
-    return ok ? std::optional(out) : std::nullopt;
-  }
   if (v.IsScalar()) {
-    if (auto s = scalar(v, key, p)) return std::vector<At<std::string>>{{*s, p}};
+    if (auto t = text(v, key, p)) return std::vector<RawText>{std::move(*t)};
     return std::nullopt;
   }
-  if (spend(p)) error(p, "`" + std::string(key) + "` must be a string or a list of strings, not " + kind_of(v));
-  return std::nullopt;
+  if (!v.IsSequence()) {
+    if (spend(p)) error(p, "`" + std::string(key) + "` must be a string or a list of strings, not " + kind_of(v));
+    return std::nullopt;
+  }
+  bool ok = true;
+  for (const auto& item : v) {
+    if (auto t = text(item, key, pos(item, p))) out.push_back(std::move(*t));
+    else ok = false;
+    if (budget_.exhausted) return std::nullopt;
+  }
+  return ok ? std::optional(std::move(out)) : std::nullopt;
 }
 
 std::string YamlReader::absolute(const std::string& path) const {

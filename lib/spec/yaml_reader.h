@@ -56,6 +56,10 @@ class YamlReader {
   /// A list is the argv; a string is command_from_string()'s (base/command.h): plain
   /// words run directly, anything else by `/bin/sh -c`.
   std::optional<Command> command(const YAML::Node& v, std::string_view key, const SourcePos& at);
+  /// A string that may hold `${...}`: scalar() with where its text starts.
+  std::optional<RawText> text(const YAML::Node& v, std::string_view key, const SourcePos& at);
+  /// A string or a list of them, each as text().
+  std::optional<std::vector<RawText>> texts(const YAML::Node& v, std::string_view key, const SourcePos& at);
   /// A string or a list of strings.
   std::optional<std::vector<At<std::string>>> strings(const YAML::Node& v, std::string_view key,
                                                       const SourcePos& at);

@@ -55,7 +55,26 @@ expect_all "$(offers treerun up --timeout 5s a)" "a.yaml" "treerun up --timeout 
 [[ -z $(offers treerun up a.yaml '') ]] || fail "treerun up a.yaml <TAB>: offers a second SPEC"
 [[ -z $(offers treerun tree a.yaml '') ]] || fail "treerun tree a.yaml <TAB>: offers a second SPEC"
 expect_all "$(offers treerun check a.yaml '')" "a.yaml b.yml sub" "treerun check a.yaml <TAB> (several SPECs)"
-expect_all "$(offers treerun help '')" "up check tree" "treerun help <TAB>"
+expect_all "$(offers treerun help '')" "up check tree import" "treerun help <TAB>"
+
+# --env-file takes a file, on up, check and tree; import takes a kind, then a file.
+for cmd in up check tree; do
+  expect_all "$(offers treerun $cmd --env-file '')" "a.yaml notes.txt" "treerun $cmd --env-file <TAB>"
+done
+expect_only "$(offers treerun import '')" "procfile" "treerun import <TAB>"
+expect_all "$(offers treerun import procfile '')" "notes.txt sub" "treerun import procfile <TAB>"
+[[ -z $(offers treerun import procfile notes.txt '') ]] || fail "treerun import procfile FILE <TAB>: offers more"
+
+# NODE: after a SPEC, its node paths (as `treerun tree --json` gives them); a first word
+# that is no spec is a node of treerun.yaml.
+PATH=$(dirname "$BIN"):$PATH
+printf 'children:\n  - {name: db, cmd: x}\n  - {name: web, replicas: 2, cmd: x}\n' >dev.yaml
+expect_all "$(offers treerun up dev.yaml '')" "db web web/0 web/1" "treerun up dev.yaml <TAB>"
+expect_only "$(offers treerun tree dev.yaml --env-file notes.txt w)" "web web/0 web/1" "treerun tree dev.yaml w<TAB>"
+cp dev.yaml treerun.yaml
+expect_all "$(offers treerun up '')" "a.yaml db web/1" "treerun up <TAB> (with a treerun.yaml)"
+expect_all "$(offers treerun up db '')" "web/0" "treerun up db <TAB>"
+rm treerun.yaml
 
 # With the bash-completion package loaded first, it still works the same.
 if [[ -r /usr/share/bash-completion/bash_completion ]]; then

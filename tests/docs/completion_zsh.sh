@@ -14,10 +14,13 @@ mkdir "$SCRATCH/fpath" "$SCRATCH/work" "$SCRATCH/work/sub"
 cp "$COMPLETION" "$SCRATCH/fpath/"
 cd "$SCRATCH/work"
 touch a.yaml b.yml notes.txt
+printf 'children:\n  - {name: db, cmd: x}\n  - {name: web, replicas: 2, cmd: x}\n' >dev.yaml
+PATH=$(dirname "$BIN"):$PATH  # node paths come from `treerun tree --json`
 
 lines=('treerun u' 'treerun ' 'treerun up --lo' 'treerun up -' 'treerun up --logs '
   'treerun up --timeout ' 'treerun up --grace=' 'treerun up ' 'treerun check ' 'treerun check a.yaml '
-  'treerun help ' 'treerun check -' 'treerun tree -')
+  'treerun help ' 'treerun check -' 'treerun tree -' 'treerun up dev.yaml ' 'treerun tree dev.yaml db w'
+  'treerun import ' 'treerun import procfile ' 'treerun up --env-file ')
 out=$(HOME=$SCRATCH ZDOTDIR=$SCRATCH timeout 30 zsh -f "$HERE/zsh_capture.zsh" "$SCRATCH/fpath" "${lines[@]}") ||
   fail "the zsh session failed or timed out"
 offers() { awk -v line="== $1" '/^== / { on = ($0 == line); next } on' <<<"$out"; }
@@ -36,7 +39,12 @@ for cmd in up check; do
   grep -qxF notes.txt <<<"$got" && fail "treerun $cmd <TAB>: offers notes.txt"
 done
 expect_all "$(offers 'treerun check a.yaml ')" "a.yaml b.yml sub" "treerun check a.yaml <TAB> (several SPECs)"
-expect_all "$(offers 'treerun help ')" "up check tree" "treerun help <TAB>"
+expect_all "$(offers 'treerun help ')" "up check tree import" "treerun help <TAB>"
+expect_all "$(offers 'treerun up dev.yaml ')" "db web web/0 web/1" "treerun up dev.yaml <TAB>"
+expect_only "$(offers 'treerun tree dev.yaml db w')" "web web/0 web/1" "treerun tree dev.yaml db w<TAB>"
+expect_only "$(offers 'treerun import ')" "procfile" "treerun import <TAB>"
+expect_all "$(offers 'treerun import procfile ')" "notes.txt" "treerun import procfile <TAB>"
+expect_all "$(offers 'treerun up --env-file ')" "notes.txt" "treerun up --env-file <TAB>"
 for cmd in check tree; do
   expect_all "$(offers "treerun $cmd -")" "$(help_long_options $cmd)" "treerun $cmd -<TAB>"
 done

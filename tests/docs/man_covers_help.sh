@@ -26,7 +26,7 @@ done
 
 # The spec keys (contract section 3), with their defaults where they have one.
 for key in name timeout grace stop_signal logs env env_file cwd children cmd include daemon \
-  after ready stop on_failure restart stdin stdout stderr tty; do
+  after ready stop on_failure restart stdin stdout stderr tty replicas; do
   grep -qE "^ +([a-z_]+, )*$key(,| |\$)" <<<"$spec" || fail "spec key $key has no entry"
 done
 for word in 'log: REGEX' 'tcp: HOST:PORT' 'http: URL' 'exec: CMD' 'file: PATH' 'notify: true' \
@@ -45,7 +45,7 @@ done
 for word in pgid dropped_bytes attempt duration outcome sigint sigterm sighup failure; do
   has_word "$word" || fail "the event log section lacks '$word'"
 done
-for var in NO_COLOR TREERUN_NODE TREERUN_RUN_ID NOTIFY_SOCKET TMPDIR; do
+for var in NO_COLOR TREERUN_NODE TREERUN_RUN_ID TREERUN_REPLICA TREERUN_REPLICAS NOTIFY_SOCKET TMPDIR; do
   grep -qE "^ +$var( |\$)" <<<"$environment" || fail "environment variable $var has no entry"
 done
 for ref in 'systemd.service(5)' 'docker-compose(1)' 'sd_notify(3)'; do

@@ -66,3 +66,15 @@ def test_debugger_example_waits_for_the_person_at_the_prompt(tr):
     status = s.wait(timeout=20)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3, s.buf.decode(errors="replace")
     assert not [e for e in s.waiter.events() if e["event"] == "kill" and e["node"] == "app"]
+
+
+def test_replicas_example_merges_its_copies_and_takes_rounds_from_the_environment(tr):
+    res = tr.up(CONFIGS / "replicas.yaml", "--no-color")
+    assert res.code == 0, res.describe()
+    assert node_lines(res.stdout, "tally") == ["9"], res.describe()
+    assert node_lines(res.stdout, "report") == ["every replica ran 3 rounds"], res.describe()
+    report = [e["t"] for e in res.events if e["event"] == "spawn" and e["node"] == "report"]
+    assert report and all(e["t"] <= report[0] for e in res.events
+                          if e["event"] == "exit" and e["node"].startswith("worker/")), res.describe()
+    res = tr.up(CONFIGS / "replicas.yaml", "--no-color", env={"ROUNDS": "5"})
+    assert node_lines(res.stdout, "tally") == ["15"], res.describe()

@@ -50,6 +50,20 @@ inline LoadResult load(const std::string& text, const std::string& dir = "/tmp",
   return load_plan_from_string(text, "spec.yaml", dir, overrides);
 }
 
+/// The node at PATH of P (it must be there).
+inline const PlanNode& at(const Plan& p, const std::string& path) {
+  auto id = p.find(path);
+  REQUIRE(id.has_value());
+  return p[*id];
+}
+
+/// The value of KEY in N's environment, or "(unset)".
+inline std::string env_of(const PlanNode& n, const std::string& key) {
+  for (const auto& [k, v] : n.env)
+    if (k == key) return v;
+  return "(unset)";
+}
+
 /// Every problem, one per line, for failure messages.
 inline std::string problems(const LoadResult& r) {
   std::string out;

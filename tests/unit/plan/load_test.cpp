@@ -9,16 +9,6 @@
 using namespace treerun;
 using namespace treerun::test;
 
-namespace {
-
-const PlanNode& at(const Plan& p, const std::string& path) {
-  auto id = p.find(path);
-  REQUIRE(id.has_value());
-  return p[*id];
-}
-
-}  // namespace
-
 TEST_CASE("every node key is read into the plan", "[load]") {
   TempDir dir;  // `cwd` must name a folder that is there
   std::filesystem::create_directories(dir / "work");
