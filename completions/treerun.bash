@@ -21,6 +21,19 @@ _treerun_add() {
     done < <("$@")
 }
 
+# Prints the node paths of the live run (the one -r names, or the only one), one a line:
+# what `treerun ps --json` lists. Quietly nothing when no run answers within 2 s.
+_treerun_nodes() {
+    local run=$1
+    timeout 2 "${COMP_WORDS[0]}" ps --json ${run:+--run "$run"} 2>/dev/null |
+        grep -o '"path":"[^"]*"' | cut -d'"' -f4
+}
+
+# Prints the names of this user's live runs.
+_treerun_runs() {
+    timeout 2 "${COMP_WORDS[0]}" ls -q 2>/dev/null
+}
+
 _treerun() {
     local cur prev cmd i word
     COMPREPLY=()
@@ -43,27 +56,52 @@ _treerun() {
     fi
 
     # The subcommand: the first word after "treerun" that is not an option; then
-    # whether its SPEC (or help's COMMAND) is already there.
+    # whether its SPEC (or help's COMMAND) is already there, how many words it has
+    # after it, and the run that -r/--run names.
     cmd=
-    local have_arg='' skip=''
+    local have_arg='' skip='' nargs=0 run=''
     for ((i = 1; i < COMP_CWORD; i++)); do
         word=${COMP_WORDS[i]}
         if [[ -n $skip ]]; then
-            skip=
+            [[ $skip == run && $word != = ]] && run=$word
+            [[ $word == = ]] || skip=
             continue
         fi
         case $word in
-            --timeout | --grace | --events | --logs | =) skip=1 ;;
+            -r | --run) skip=run ;;
+            --run=*) run=${word#--run=} ;;
+            --timeout | --grace | --events | --logs | --name | -n | --lines | =) skip=1 ;;
             -*) ;;
             *)
                 if [[ -z $cmd ]]; then
                     cmd=$word
                 else
                     have_arg=1
+                    ((nargs++))
                 fi
                 ;;
         esac
     done
+
+    # The value of -r/--run: the live runs; of -n/--lines: a few counts.
+    case $prev in
+        -r | --run)
+            if [[ -n $cmd && $cmd != up ]]; then
+                _treerun_add compgen -W "$(_treerun_runs)" -- "$cur"
+                [[ -n $eq ]] && COMPREPLY=("${COMPREPLY[@]/#/$eq}")
+                return 0
+            fi
+            ;;
+        -n | --lines)
+            if [[ $cmd == logs ]]; then
+                _treerun_add compgen -W '10 100 1000' -- "$cur"
+                return 0
+            fi
+            ;;
+        --name)
+            [[ $cmd == up ]] && return 0
+            ;;
+    esac
 
     if [[ $cmd == up ]]; then
         local value=1
@@ -94,13 +132,14 @@ _treerun() {
             if [[ $cur == -* ]]; then
                 _treerun_add compgen -W '-h --help --version' -- "$cur"
             else
-                _treerun_add compgen -W 'up check tree help' -- "$cur"
+                _treerun_add compgen -W 'up check tree help ls ps logs events stop start restart
+                    signal down wait' -- "$cur"
             fi
             ;;
         up)
             if [[ $cur == -* ]]; then
                 _treerun_add compgen -W '-h --help --timeout --grace --events --logs
-                    --no-color --timestamps --quiet -v --verbose' -- "$cur"
+                    --no-color --timestamps --quiet -v --verbose --name' -- "$cur"
             elif [[ -z $have_arg ]]; then
                 _treerun_add _treerun_specs "$cur"
                 compopt -o filenames 2>/dev/null
@@ -119,7 +158,36 @@ _treerun() {
             if [[ $cur == -* ]]; then
                 _treerun_add compgen -W '-h --help' -- "$cur"
             elif [[ -z $have_arg ]]; then
-                _treerun_add compgen -W 'up check tree' -- "$cur"
+                _treerun_add compgen -W 'up check tree ls ps logs events stop start restart signal
+                    down wait' -- "$cur"
+            fi
+            ;;
+        ls)
+            [[ $cur == -* ]] && _treerun_add compgen -W '-h --help -q --quiet' -- "$cur"
+            ;;
+        ps)
+            [[ $cur == -* ]] && _treerun_add compgen -W '-h --help -r --run --json' -- "$cur"
+            ;;
+        events)
+            [[ $cur == -* ]] && _treerun_add compgen -W '-h --help -r --run -f --follow' -- "$cur"
+            ;;
+        down | wait)
+            [[ $cur == -* ]] && _treerun_add compgen -W '-h --help -r --run' -- "$cur"
+            ;;
+        logs | stop | start | restart | signal)
+            if [[ $cur == -* ]]; then
+                if [[ $cmd == logs ]]; then
+                    _treerun_add compgen -W '-h --help -r --run -f --follow -n --lines' -- "$cur"
+                else
+                    _treerun_add compgen -W '-h --help -r --run' -- "$cur"
+                fi
+            elif [[ $cmd == signal && $nargs == 0 ]]; then
+                _treerun_add compgen -W 'SIGHUP SIGINT SIGQUIT SIGUSR1 SIGUSR2 SIGTERM SIGKILL SIGCONT
+                    SIGSTOP SIGWINCH' -- "$cur"
+            else
+                local nodes
+                nodes=$(_treerun_nodes "$run")
+                [[ -n $nodes ]] && _treerun_add compgen -W "$nodes" -- "$cur"
             fi
             ;;
     esac
