@@ -79,13 +79,23 @@ void print_message(const json& m, const std::string& raw) {
 /// messages are printed, the last reply goes to DONE, whose value is the exit code.
 int converse(const std::string& run_name, const Request& request, int timeout_ms,
              const std::function<int(const json& final)>& done) {
-  std::string why;
-  auto run = control::find_run(control::socket_folder(), run_name, kAnswerMs, why);
-  if (!run) return fail(why);
+  std::string why, folder = control::socket_folder();
   int err = 0;
-  control::Client client = control::Client::connect(run->socket, err);
-  if (!client.valid()) return fail(connect_error(*run, err));
-  if (!client.send(request, why)) return fail(why);
+  control::Client client;
+  std::optional<control::LiveRun> run;
+  // -r RUN: straight to its socket (in a folder that is ours); find_run() only to say
+  // why not (and remove a stale socket on the way).
+  if (!run_name.empty() && control::check_folder(folder, false).empty() && control::check_run_name(run_name).empty()) {
+    run = control::LiveRun{run_name, control::socket_path(folder, run_name), std::nullopt, ""};
+    client = control::Client::connect(run->socket, err);
+  }
+  if (!client.valid()) {
+    run = control::find_run(folder, run_name, kAnswerMs, why);
+    if (!run) return fail(why);
+    client = control::Client::connect(run->socket, err);
+    if (!client.valid()) return fail(connect_error(*run, err));
+  }
+  if (!client.send(request, why)) return fail(why.empty() ? cut_short(*run, false) : why);
   bool heard = false;
   while (auto message = client.next(why, timeout_ms)) {
     heard = true;
@@ -157,7 +167,8 @@ int ClientCommands::run_command(const CLI::App& cmd) {
   if (name == "ls") return ls();
   if (name == "ps") return ps();
   Request r = control::request_for(*control::cmd_named(name));
-  r.nodes = f_.nodes;
+  // "/web" is "web" (contract 6.1); the run is sent the path as the event log writes it.
+  for (std::string node : f_.nodes) r.nodes.push_back(node.starts_with('/') ? node.substr(1) : node);
   r.lines = f_.lines;
   r.follow = f_.follow;
   if (r.cmd == Cmd::signal) {

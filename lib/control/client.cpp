@@ -76,6 +76,9 @@ bool Client::send(const Request& request, std::string& why) {
         why = fmt::format("cannot send the request: {}", std::strerror(errno));
         return false;
       }
+    } else if (n < 0 && (errno == EPIPE || errno == ECONNRESET)) {
+      why.clear();  // the run closed on us before it read a thing: the caller says why
+      return false;
     } else if (n < 0 && errno != EINTR) {
       why = fmt::format("cannot send the request: {}", std::strerror(errno));
       return false;
@@ -141,7 +144,10 @@ nlohmann::ordered_json ask(const std::string& path, const Request& request, int 
     why = std::strerror(err);
     return nlohmann::ordered_json(nlohmann::ordered_json::value_t::discarded);
   }
-  if (!client.send(request, why)) return nlohmann::ordered_json(nlohmann::ordered_json::value_t::discarded);
+  if (!client.send(request, why)) {
+    if (why.empty()) why = "the run closed the connection without an answer";
+    return nlohmann::ordered_json(nlohmann::ordered_json::value_t::discarded);
+  }
   auto deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
   while (auto message = client.next(why, left_ms(deadline)))
     if (is_final(*message)) return *message;

@@ -23,7 +23,8 @@ class Client {
 
   Client() = default;
   bool valid() const { return fd_.valid(); }
-  /// Sends REQUEST; false (and WHY) when it cannot.
+  /// Sends REQUEST; false (and WHY) when it cannot; WHY empty: the run closed the
+  /// connection first (it refused this client).
   bool send(const Request& request, std::string& why);
   /// The next message, or nothing: at the end of the connection (WHY empty), or when it
   /// failed (WHY says how: a timeout after TIMEOUT_MS, a reply that is not JSON...).
