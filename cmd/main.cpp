@@ -220,7 +220,8 @@ int cmd_tree(const std::string& spec, bool json) {
 /// "up, check, tree, ...": every command, for messages.
 std::string command_names(const CLI::App& app) {
   std::string out;
-  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; })) out += (out.empty() ? "" : ", ") + sub->get_name();
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    out += (out.empty() ? "" : ", ") + sub->get_name();
   return out;
 }
 
