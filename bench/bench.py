@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -593,13 +594,77 @@ class Bench:
         self.notes.append(f"readiness floor: back-to-back fork+exec of the stamp helper from bash takes "
                           f"{med(gaps) * 1000:.1f} ms (median of {len(gaps)})")
 
+    # ------------------------------------------------------------------ 6. control socket
+    def bench_ps(self):
+        """`ps` over the control socket of a run of 500 sleepers: connect, send, read to
+        the end (the run closes after its last reply), as a tool would; then the CLI."""
+        n = 500
+        reps = 200 if self.quick else 500
+        spec = self.sleepers_spec(n, "ps500.yaml")
+        env = dict(os.environ, TMPDIR=self.tmp)
+        env.pop("XDG_RUNTIME_DIR", None)  # the socket goes under our TMPDIR
+        events = self.path("ps.events")
+        p = subprocess.Popen([self.treerun, "up", spec, "--events", events, "--logs", "none", "--quiet",
+                              "--name", "bench"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                             stderr=open(self.path("treerun.stderr"), "ab"), env=env)
+        ready = set()
+
+        def all_ready(ev):
+            if ev["event"] == "ready" and ev["node"] != "/":
+                ready.add(ev["node"])
+            return len(ready) >= n
+
+        self.tail_events(events, all_ready, p)
+        path = os.path.join(self.tmp, f"treerun-{os.geteuid()}", "bench.sock")
+        request = b'{"v":1,"cmd":"ps"}\n'
+        times, reply = [], b""
+        self.log(f"[6] ps round trip, 500 nodes, {reps} requests")
+        for _ in range(reps):
+            t0 = now()
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.connect(path)
+                s.sendall(request)
+                chunks = []
+                while True:
+                    d = s.recv(1 << 20)
+                    if not d:
+                        break
+                    chunks.append(d)
+            times.append(now() - t0)
+            reply = b"".join(chunks)
+        nodes = json.loads(reply)["nodes"]
+        if len(nodes) != n or any(x["state"] != "ready" for x in nodes):
+            self.failures.append(f"ps: {len(nodes)} nodes in the reply, expected {n} ready")
+        cli = []
+        for _ in range(max(20, reps // 10)):
+            t0 = now()
+            r = subprocess.run([self.treerun, "ps", "--json", "-r", "bench"], env=env, stdout=subprocess.PIPE)
+            cli.append(now() - t0)
+            if r.returncode != 0:
+                self.failures.append(f"ps: `treerun ps` exited {r.returncode}")
+                break
+        p.send_signal(signal.SIGINT)
+        self.wait_exit(p)
+        times.sort()
+        m, p95 = med(times), times[int(len(times) * 0.95)]
+        self.row(f"6. `ps` round trip over the socket, 500 nodes ({len(reply) // 1024} KiB; median / p95 of {reps})",
+                 f"{m * 1000:.2f} / {p95 * 1000:.2f} ms", "—", None, "< 5 ms", m < 0.005)
+        self.row("6. `treerun ps --json -r RUN`, 500 nodes (the CLI, process start included)",
+                 fmt_s(med(cli), "ms"), "—", None, "—", None)
+        self.raw["ps"] = {"socket": times, "cli": cli, "reply_bytes": len(reply)}
+        if shutil.which("supervisorctl"):
+            self.notes.append("supervisorctl is installed but not measured (no supervisord config here)")
+        else:
+            self.notes.append("supervisord is not installed: `supervisorctl status` on 500 programs not measured")
+
     # ------------------------------------------------------------------ main
     def run(self):
         self.raw = {}
         steps = [("startstop", self.bench_startstop), ("grace", self.bench_grace), ("idle", self.bench_idle),
                  ("stream_1to1", self.bench_stream_1to1), ("stream_fanout", self.bench_stream_fanout),
                  ("logstream", self.bench_logstream), ("ready_log", lambda: self.bench_ready("log")),
-                 ("ready_notify", lambda: self.bench_ready("notify")), ("ready_floor", self.bench_ready_baseline)]
+                 ("ready_notify", lambda: self.bench_ready("notify")), ("ready_floor", self.bench_ready_baseline),
+                 ("ps", self.bench_ps)]
         only = set(self.args.only.split(",")) if self.args.only else None
         t0 = now()
         for name, fn in steps:
@@ -657,7 +722,7 @@ def main():
     ap.add_argument("--treerun", required=True)
     ap.add_argument("--output", default=os.path.join(HERE, "results.md"))
     ap.add_argument("--only", help="comma-separated subset: startstop,grace,idle,stream_1to1,stream_fanout,"
-                                   "logstream,ready_log,ready_notify,ready_floor")
+                                   "logstream,ready_log,ready_notify,ready_floor,ps")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (specs, events, logs)")
     args = ap.parse_args()
     SLEEP = os.path.realpath(shutil.which("sleep"))

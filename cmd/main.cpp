@@ -12,6 +12,10 @@
 #include <filesystem>
 #include <iostream>
 
+#include "client.h"
+#include "control/claim.h"
+#include "control/folder.h"
+#include "control/server.h"
 #include "import.h"
 #include "spec_args.h"
 #include "plan/render.h"
@@ -28,13 +32,15 @@ namespace {
 using namespace treerun;
 
 constexpr int kUsageError = 125;
+/// After the run, how long the control socket's last replies (`wait`, `down`) may take.
+constexpr auto kLastReplies = std::chrono::seconds(1);
 
 struct UpFlags {
   std::vector<std::string> words;  // SPEC [NODE...], as typed
   std::vector<std::string> env_files;
   std::string spec;
   std::vector<std::string> nodes;
-  std::string timeout, grace, events, logs;
+  std::string timeout, grace, events, logs, name;
   bool no_color = false, timestamps = false, quiet = false;
   int verbose = 0;
 };
@@ -134,6 +140,8 @@ int cmd_up(const UpFlags& f) {
   opts.grace = duration_flag("--grace", f.grace);
   opts.timeout = duration_flag("--timeout", f.timeout);
   opts.logs = parse_logs(f.logs);
+  if (!f.name.empty())
+    if (std::string why = control::check_run_name(f.name); !why.empty()) throw CLI::ValidationError("--name", why);
   LoadResult loaded = load_plan(f.spec, opts);
   if (!loaded.ok()) report(loaded);
   std::optional<Plan> plan = loaded.ok() ? selected(std::move(*loaded.plan), f.nodes) : std::nullopt;
@@ -154,15 +162,28 @@ int cmd_up(const UpFlags& f) {
               << "give each a file of its own\ntreerun: nothing was started\n";
     return kUsageError;
   }
+  // The run's name is claimed before anything starts: a live run of that name refuses
+  // this one (125, nothing started); the claim removes the socket however `up` ends.
+  run.name = f.name.empty() ? control::run_name_from(plan->name) : f.name;
+  run.spec_path = f.spec == "-" ? "-" : std::filesystem::absolute(f.spec).lexically_normal().string();
+  std::string why;
+  auto claim = control::SocketClaim::claim(control::socket_folder(), run.name, why);
+  if (!claim) {
+    std::cerr << "treerun: " << why << "\ntreerun: nothing was started\n";
+    return kUsageError;
+  }
   // The start-up checklist: treerun's own dispositions, then the launcher (which forks
-  // the guardian and notes what children must get back), then the run.
+  // the guardian and notes what children must get back), then the run and its server.
   ignore_run_signals();
   RunResult result;
   {
     boost::asio::io_context io;
     run.run_id = make_run_id();
     LocalLauncher launcher(io, run.run_id);
-    result = run_plan(*plan, run, io, launcher);
+    Run tree(*plan, run, io, launcher);
+    control::Server server(io, tree.target(), std::move(*claim));  // goes before the Run
+    result = tree.run();
+    server.finish(result.code, std::chrono::steady_clock::now() + kLastReplies);
   }  // the guardian has its clean goodbye and is reaped before we die by a signal
   if (result.signal) die_by(result.signal);
   return result.code;
@@ -218,6 +239,14 @@ int cmd_tree(const SpecWords& words, const Overrides& opts, bool json) {
   return printed(0);
 }
 
+/// "up, check, tree, ...": every command, for messages.
+std::string command_names(const CLI::App& app) {
+  std::string out;
+  for (const auto* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    out += (out.empty() ? "" : ", ") + sub->get_name();
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -244,6 +273,8 @@ int main(int argc, char** argv) {
   up_cmd->add_flag("--timestamps", up.timestamps, "Prefix log lines with the time");
   up_cmd->add_flag("--quiet", up.quiet, "No summary at the end");
   up_cmd->add_flag("-v,--verbose", up.verbose, "More of treerun's own messages (-vv: every state change)");
+  up_cmd->add_option("--name", up.name, "The run's name, for ps, logs, down... (default: the spec's name)")
+      ->type_name("RUN");
 
   std::vector<std::string> check_specs, check_env_files, tree_words, tree_env_files;
   std::string help_topic, import_kind, import_file;
@@ -265,8 +296,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"procfile"}));
   import_cmd->add_option("FILE", import_file, "The file to import")->required();
   import_cmd->footer("Exit codes: 0 printed; 1 unreadable FILE or a bad line (FILE:LINE:COL); 125 usage error.");
+  ClientCommands client(app);
   auto* help_cmd = app.add_subcommand("help", "Show help for a command");
-  help_cmd->add_option("COMMAND", help_topic, "up, check, tree or import");
+  help_cmd->add_option("COMMAND", help_topic, "A command: up, check, tree, import, ps, logs...");
 
   try {
     app.parse(argc, argv);
@@ -279,7 +311,8 @@ int main(int argc, char** argv) {
     return kUsageError;
   }
   if (app.get_subcommands().empty()) {
-    std::cerr << "treerun: a command is required (up, check, tree, import, help)\nRun with --help for more information.\n";
+    std::cerr << "treerun: a command is required (" << command_names(app)
+              << ")\nRun with --help for more information.\n";
     return kUsageError;
   }
   try {
@@ -288,12 +321,12 @@ int main(int argc, char** argv) {
         std::cout << app.help();
         return 0;
       }
-      for (auto* sub : {up_cmd, check_cmd, tree_cmd, import_cmd, help_cmd})
+      for (auto* sub : app.get_subcommands([](CLI::App*) { return true; }))
         if (sub->get_name() == help_topic) {
           std::cout << sub->help("treerun");
           return 0;
         }
-      std::cerr << "treerun: no command '" << help_topic << "' (commands: up, check, tree, import, help)\n";
+      std::cerr << "treerun: no command '" << help_topic << "' (commands: " << command_names(app) << ")\n";
       return kUsageError;
     }
     if (*up_cmd) {
@@ -304,6 +337,7 @@ int main(int argc, char** argv) {
       return cmd_up(up);  // the supervisor releases them once it listens
     }
     release_stop_signals();
+    if (auto code = client.run()) return *code;
     if (*check_cmd) {
       if (check_specs.empty()) {
         auto words = spec_and_nodes({});

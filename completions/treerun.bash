@@ -26,6 +26,19 @@ _treerun_nodes() {
     compgen -W "$paths" -- "$2"
 }
 
+# Prints the node paths of the live run (the one -r names, or the only one), one a line:
+# what `treerun ps --json` lists. Quietly nothing when no run answers within 2 s.
+_treerun_live_nodes() {
+    local run=$1
+    timeout 2 "${COMP_WORDS[0]}" ps --json ${run:+--run "$run"} 2>/dev/null |
+        grep -o '"path":"[^"]*"' | cut -d'"' -f4
+}
+
+# Prints the names of this user's live runs.
+_treerun_runs() {
+    timeout 2 "${COMP_WORDS[0]}" ls -q 2>/dev/null
+}
+
 # Appends the lines that a command prints to COMPREPLY (file names may hold spaces).
 _treerun_add() {
     local line
@@ -56,17 +69,21 @@ _treerun() {
     fi
 
     # The subcommand: the first word after "treerun" that is not an option; then its
-    # first argument (up's and tree's SPEC, help's COMMAND), if it is already there.
+    # first argument (up's and tree's SPEC, help's COMMAND), if it is already there, how
+    # many words it has after it, and the run that -r/--run names.
     cmd=
-    local first_arg='' skip='' nargs=0
+    local first_arg='' skip='' nargs=0 run=
     for ((i = 1; i < COMP_CWORD; i++)); do
         word=${COMP_WORDS[i]}
         if [[ -n $skip ]]; then
-            skip=
+            [[ $skip == run && $word != = ]] && run=$word
+            [[ $word == = ]] || skip=
             continue
         fi
         case $word in
-            --timeout | --grace | --events | --logs | --env-file | =) skip=1 ;;
+            -r | --run) skip=run ;;
+            --run=*) run=${word#--run=} ;;
+            --timeout | --grace | --events | --logs | --env-file | --name | -n | --lines | =) skip=1 ;;
             -*) ;;
             *)
                 if [[ -z $cmd ]]; then
@@ -85,6 +102,26 @@ _treerun() {
         [[ -n $eq ]] && COMPREPLY=("${COMPREPLY[@]/#/$eq}")
         return 0
     fi
+
+    # The value of -r/--run: the live runs; of -n/--lines: a few counts.
+    case $prev in
+        -r | --run)
+            if [[ -n $cmd && $cmd != up ]]; then
+                _treerun_add compgen -W "$(_treerun_runs)" -- "$cur"
+                [[ -n $eq ]] && COMPREPLY=("${COMPREPLY[@]/#/$eq}")
+                return 0
+            fi
+            ;;
+        -n | --lines)
+            if [[ $cmd == logs ]]; then
+                _treerun_add compgen -W '10 100 1000' -- "$cur"
+                return 0
+            fi
+            ;;
+        --name)
+            [[ $cmd == up ]] && return 0
+            ;;
+    esac
 
     if [[ $cmd == up ]]; then
         local value=1
@@ -115,14 +152,15 @@ _treerun() {
             if [[ $cur == -* ]]; then
                 _treerun_add compgen -W '-h --help --version' -- "$cur"
             else
-                _treerun_add compgen -W 'up check tree import help' -- "$cur"
+                _treerun_add compgen -W 'up check tree import help ls ps logs events stop start
+                    restart signal down wait' -- "$cur"
             fi
             ;;
         up | tree)
             # [SPEC] [NODE...]: a SPEC first (or a node of treerun.yaml), then its nodes.
             if [[ $cur == -* && $cmd == up ]]; then
                 _treerun_add compgen -W '-h --help --env-file --timeout --grace --events --logs
-                    --no-color --timestamps --quiet -v --verbose' -- "$cur"
+                    --no-color --timestamps --quiet -v --verbose --name' -- "$cur"
             elif [[ $cur == -* ]]; then
                 _treerun_add compgen -W '-h --help --json --env-file' -- "$cur"
             elif [[ -z $first_arg ]]; then
@@ -157,7 +195,36 @@ _treerun() {
             if [[ $cur == -* ]]; then
                 _treerun_add compgen -W '-h --help' -- "$cur"
             elif [[ -z $first_arg ]]; then
-                _treerun_add compgen -W 'up check tree import' -- "$cur"
+                _treerun_add compgen -W 'up check tree import ls ps logs events stop start restart
+                    signal down wait' -- "$cur"
+            fi
+            ;;
+        ls)
+            [[ $cur == -* ]] && _treerun_add compgen -W '-h --help -q --quiet' -- "$cur"
+            ;;
+        ps)
+            [[ $cur == -* ]] && _treerun_add compgen -W '-h --help -r --run --json' -- "$cur"
+            ;;
+        events)
+            [[ $cur == -* ]] && _treerun_add compgen -W '-h --help -r --run -f --follow' -- "$cur"
+            ;;
+        down | wait)
+            [[ $cur == -* ]] && _treerun_add compgen -W '-h --help -r --run' -- "$cur"
+            ;;
+        logs | stop | start | restart | signal)
+            if [[ $cur == -* ]]; then
+                if [[ $cmd == logs ]]; then
+                    _treerun_add compgen -W '-h --help -r --run -f --follow -n --lines' -- "$cur"
+                else
+                    _treerun_add compgen -W '-h --help -r --run' -- "$cur"
+                fi
+            elif [[ $cmd == signal && $nargs == 0 ]]; then
+                _treerun_add compgen -W 'SIGHUP SIGINT SIGQUIT SIGUSR1 SIGUSR2 SIGTERM SIGKILL SIGCONT
+                    SIGSTOP SIGWINCH' -- "$cur"
+            else
+                local nodes
+                nodes=$(_treerun_live_nodes "$run")
+                [[ -n $nodes ]] && _treerun_add compgen -W "$nodes" -- "$cur"
             fi
             ;;
     esac

@@ -3,7 +3,8 @@
 complete -c treerun -e
 complete -c treerun -f
 
-set -l __treerun_commands up check tree import help
+set -l __treerun_commands up check tree import help ls ps logs events stop start restart signal down wait
+set -l __treerun_client ls ps logs events stop start restart signal down wait
 
 # The spec files (*.yaml, *.yml) and directories that complete the current token.
 function __treerun_specs
@@ -23,7 +24,7 @@ function __treerun_args
             continue
         end
         switch $w
-            case --timeout --grace --events --logs --env-file
+            case --timeout --grace --events --logs --env-file --name -r --run -n --lines
                 set skip 1
             case '-*'
             case '*'
@@ -65,6 +66,16 @@ complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a 
 complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a check -d 'Validate a spec; print every problem'
 complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a tree -d 'Print the plan: tree, order, streams, stop sequences'
 complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a help -d 'Show help for a command'
+complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a ls -d "List this user's live runs"
+complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a ps -d 'Show every node of a run'
+complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a logs -d 'Print the last lines of nodes, -f to follow'
+complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a events -d "Print a run's event log, -f to follow"
+complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a stop -d 'Stop nodes and their children'
+complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a start -d 'Start stopped or exited nodes again'
+complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a restart -d 'Stop, then start nodes'
+complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a signal -d "Send a signal to nodes' process groups"
+complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a down -d 'Cancel a run, exit with its code'
+complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a wait -d 'Wait for a run to end, exit with its code'
 
 # Every subcommand takes -h/--help.
 complete -c treerun -n "__fish_seen_subcommand_from $__treerun_commands" -s h -l help -d 'Print the help and exit'
@@ -87,7 +98,60 @@ complete -c treerun -n "__fish_seen_subcommand_from import; and __treerun_needs_
 complete -c treerun -n "__fish_seen_subcommand_from import; and test (count (__treerun_args)) = 1" -F
 
 # help COMMAND
-complete -c treerun -n "__fish_seen_subcommand_from help; and __treerun_needs_arg" -a 'up check tree import'
+complete -c treerun -n "__fish_seen_subcommand_from help; and __treerun_needs_arg" -a "up check tree import $__treerun_client"
+
+# The commands of a running tree. Node paths come from the live run (the one -r names,
+# or the only one): `treerun ps --json`, quietly nothing when no run answers.
+function __treerun_run_flag
+    set -l words (commandline -opc)
+    for i in (seq (count $words))
+        switch $words[$i]
+            case -r --run
+                set -l next (math $i + 1)
+                test $next -le (count $words); and printf '%s\n' --run $words[$next]
+            case '--run=*'
+                printf '%s\n' --run (string replace -- --run= '' $words[$i])
+        end
+    end
+end
+
+function __treerun_live_nodes
+    timeout 2 treerun ps --json (__treerun_run_flag) 2>/dev/null | string match -ra '"path":"[^"]*"' |
+        string replace -r '"path":"([^"]*)"' '$1'
+end
+
+function __treerun_runs
+    timeout 2 treerun ls -q 2>/dev/null
+end
+
+# True for signal while its SIG is still to come.
+function __treerun_needs_sig
+    set -l words (commandline -opc)
+    set -l n 0
+    set -l skip 0
+    for w in $words[2..-1]
+        if test $skip = 1
+            set skip 0
+            continue
+        end
+        switch $w
+            case -r --run
+                set skip 1
+            case '-*'
+            case '*'
+                set n (math $n + 1)
+        end
+    end
+    test $n -le 1
+end
+
+complete -c treerun -n "__fish_seen_subcommand_from ps logs events stop start restart signal down wait" -s r -l run -x -a '(__treerun_runs)' -d 'The run, by name'
+complete -c treerun -n "__fish_seen_subcommand_from ls" -s q -l quiet -d 'Print the run names only'
+complete -c treerun -n "__fish_seen_subcommand_from ps" -l json -d 'Print a JSON array of objects'
+complete -c treerun -n "__fish_seen_subcommand_from logs events" -s f -l follow -d 'Then follow until the run ends'
+complete -c treerun -n "__fish_seen_subcommand_from logs" -s n -l lines -x -a '10 100 1000' -d "How many of each node's last lines"
+complete -c treerun -n "__fish_seen_subcommand_from signal; and __treerun_needs_sig" -x -a 'SIGHUP SIGINT SIGQUIT SIGUSR1 SIGUSR2 SIGTERM SIGKILL SIGCONT SIGSTOP SIGWINCH'
+complete -c treerun -n "__fish_seen_subcommand_from logs stop start restart; or begin; __fish_seen_subcommand_from signal; and not __treerun_needs_sig; end" -x -a '(__treerun_live_nodes)'
 
 # Options of up.
 function __treerun_durations
@@ -108,3 +172,4 @@ complete -c treerun -n "__fish_seen_subcommand_from up" -l no-color -d 'No colou
 complete -c treerun -n "__fish_seen_subcommand_from up" -l timestamps -d 'Prefix log lines with the time'
 complete -c treerun -n "__fish_seen_subcommand_from up" -l quiet -d 'No summary at the end'
 complete -c treerun -n "__fish_seen_subcommand_from up" -s v -l verbose -d "More of treerun's own messages"
+complete -c treerun -n "__fish_seen_subcommand_from up" -l name -x -d "The run's name, for ps, logs, down..."

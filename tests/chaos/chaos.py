@@ -730,8 +730,13 @@ def check_rest(root, plan, events, run_dir, tag, idx, first, done, sent) -> list
     if z:
         v.append(f"zombie children: {z}")
     try:
-        if any(e.startswith("treerun-") for e in os.listdir(run_dir / "tmp")):
-            v.append(f"runtime dir left: {os.listdir(run_dir / 'tmp')}")
+        tmp = run_dir / "tmp"
+        sockets = f"treerun-{os.geteuid()}"  # the control socket's folder stays, empty
+        left = [e for e in os.listdir(tmp) if e.startswith("treerun-") and e != sockets]
+        if left:
+            v.append(f"runtime dir left: {left}")
+        if (tmp / sockets).is_dir() and os.listdir(tmp / sockets):
+            v.append(f"control socket left: {os.listdir(tmp / sockets)}")
     except OSError:
         pass
 

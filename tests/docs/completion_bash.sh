@@ -76,6 +76,26 @@ expect_all "$(offers treerun up '')" "a.yaml db web/1" "treerun up <TAB> (with a
 expect_all "$(offers treerun up db '')" "web/0" "treerun up db <TAB>"
 rm treerun.yaml
 
+# The commands of a running tree: their options, signal names, and with a run live, its
+# node paths and its name.
+for cmd in ls ps logs events stop start restart signal down wait; do
+  expect_all "$(offers treerun $cmd -)" "$(help_long_options $cmd) $(help_short_options $cmd)" "treerun $cmd -<TAB>"
+done
+expect_all "$(offers treerun help '')" "ps logs stop signal down wait" "treerun help <TAB> (client commands)"
+expect_all "$(offers treerun signal '')" "SIGHUP SIGTERM SIGUSR1" "treerun signal <TAB>"
+expect_all "$(offers treerun logs -n '')" "10 100" "treerun logs -n <TAB>"
+[[ -z $(offers treerun stop '') ]] || fail "treerun stop <TAB> offers nodes with no run live"
+start_live_run
+expect_all "$(offers treerun stop '')" "web g g/x" "treerun stop <TAB> (a live run)"
+expect_all "$(offers treerun restart web '')" "web g g/x" "treerun restart web <TAB>"
+expect_only "$(offers treerun start g)" "g g/x" "treerun start g<TAB>"
+expect_all "$(offers treerun signal SIGHUP '')" "web g/x" "treerun signal SIGHUP <TAB>"
+expect_all "$(offers treerun logs -f -r demo '')" "web g g/x" "treerun logs -f -r demo <TAB>"
+[[ -z $(offers treerun logs -r nope '') ]] || fail "treerun logs -r nope <TAB>: offers another run's nodes"
+expect_all "$(offers treerun ps -r '')" "demo" "treerun ps -r <TAB>"
+expect_all "$(offers treerun ps --run = d)" "demo" "treerun ps --run=d<TAB> (split at =)"
+stop_live_run
+
 # With the bash-completion package loaded first, it still works the same.
 if [[ -r /usr/share/bash-completion/bash_completion ]]; then
   got=$(bash --norc --noprofile -c '

@@ -60,4 +60,24 @@ rm treerun.yaml
 for cmd in check tree; do
   expect_all "$(offers "treerun $cmd -")" "$(help_long_options $cmd)" "treerun $cmd -<TAB>"
 done
+
+# The commands of a running tree: their options, signal names, and with a run live, its
+# node paths and its name.
+for cmd in ls ps logs events stop start restart signal down wait; do
+  expect_all "$(offers "treerun $cmd -")" "$(help_long_options $cmd) $(help_short_options $cmd)" \
+    "treerun $cmd -<TAB>"
+done
+expect_all "$(offers 'treerun help ')" "ps logs stop signal down wait" "treerun help <TAB> (client commands)"
+expect_all "$(offers 'treerun signal ')" "SIGHUP SIGTERM" "treerun signal <TAB>"
+expect_all "$(offers 'treerun logs -n ')" "10 100" "treerun logs -n <TAB>"
+start_live_run
+expect_all "$(offers 'treerun stop ')" "web g g/x" "treerun stop <TAB> (a live run)"
+expect_all "$(offers 'treerun restart web ')" "g g/x" "treerun restart web <TAB>"
+expect_all "$(offers 'treerun signal SIGHUP ')" "web g/x" "treerun signal SIGHUP <TAB>"
+got=$(offers 'treerun signal SIGHUP ')
+grep -qx SIGTERM <<<"$got" && fail "treerun signal SIGHUP <TAB>: offers a second signal"
+expect_all "$(offers 'treerun ps -r ')" "demo" "treerun ps -r <TAB>"
+expect_all "$(offers 'treerun logs -f -r demo ')" "web g g/x" "treerun logs -f -r demo <TAB>"
+[[ -z $(offers 'treerun logs -r nope ') ]] || fail "treerun logs -r nope <TAB>: offers another run's nodes"
+stop_live_run
 finish

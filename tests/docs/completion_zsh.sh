@@ -21,6 +21,11 @@ lines=('treerun u' 'treerun ' 'treerun up --lo' 'treerun up -' 'treerun up --log
   'treerun up --timeout ' 'treerun up --grace=' 'treerun up ' 'treerun check ' 'treerun check a.yaml '
   'treerun help ' 'treerun check -' 'treerun tree -' 'treerun up dev.yaml ' 'treerun tree dev.yaml db w'
   'treerun import ' 'treerun import procfile ' 'treerun up --env-file ')
+client=(ls ps logs events stop start restart signal down wait)
+for cmd in "${client[@]}"; do lines+=("treerun $cmd -"); done
+lines+=('treerun stop ' 'treerun restart web ' 'treerun signal ' 'treerun signal SIGHUP ' 'treerun ps -r '
+  'treerun logs -f -r demo ' 'treerun logs -n ')
+start_live_run  # its nodes and its name, for the lines above
 out=$(HOME=$SCRATCH ZDOTDIR=$SCRATCH timeout 30 zsh -f "$HERE/zsh_capture.zsh" "$SCRATCH/fpath" "${lines[@]}") ||
   fail "the zsh session failed or timed out"
 offers() { awk -v line="== $1" '/^== / { on = ($0 == line); next } on' <<<"$out"; }
@@ -48,4 +53,17 @@ expect_all "$(offers 'treerun up --env-file ')" "notes.txt" "treerun up --env-fi
 for cmd in check tree; do
   expect_all "$(offers "treerun $cmd -")" "$(help_long_options $cmd)" "treerun $cmd -<TAB>"
 done
+for cmd in "${client[@]}"; do
+  expect_all "$(offers "treerun $cmd -")" "$(help_long_options $cmd) $(help_short_options $cmd)" \
+    "treerun $cmd -<TAB>"
+done
+expect_all "$(offers 'treerun help ')" "ps logs stop signal down wait" "treerun help <TAB> (client commands)"
+expect_all "$(offers 'treerun stop ')" "web g g/x" "treerun stop <TAB> (a live run)"
+expect_all "$(offers 'treerun restart web ')" "g g/x" "treerun restart web <TAB>"
+expect_all "$(offers 'treerun signal ')" "SIGHUP SIGTERM" "treerun signal <TAB>"
+expect_all "$(offers 'treerun signal SIGHUP ')" "web g/x" "treerun signal SIGHUP <TAB>"
+expect_all "$(offers 'treerun ps -r ')" "demo" "treerun ps -r <TAB>"
+expect_all "$(offers 'treerun logs -f -r demo ')" "web g g/x" "treerun logs -f -r demo <TAB>"
+expect_all "$(offers 'treerun logs -n ')" "10 100" "treerun logs -n <TAB>"
+stop_live_run
 finish

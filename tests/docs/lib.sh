@@ -76,3 +76,36 @@ expect_only() {
     [[ " $allowed " == *" $line "* ]] || fail "$label: unexpected '$line'"
   done <<<"$got"
 }
+
+# A live run named "demo" (nodes web, g, g/x) for the completions of node paths and run
+# names, its socket in $SCRATCH/tmp; `treerun` on PATH, as a completion calls it.
+# Call after scratch; stop_live_run ends it.
+start_live_run() {
+  mkdir -p "$SCRATCH/bin" "$SCRATCH/tmp" "$SCRATCH/run"
+  ln -sf "$BIN" "$SCRATCH/bin/treerun"
+  export PATH="$SCRATCH/bin:$PATH" TMPDIR="$SCRATCH/tmp"
+  unset XDG_RUNTIME_DIR
+  cat >"$SCRATCH/run/demo.yaml" <<'YAML'
+children:
+  - {name: web, daemon: true, cmd: [sleep, "1000"]}
+  - name: g
+    children:
+      - {name: x, daemon: true, cmd: [sleep, "1000"]}
+YAML
+  "$BIN" up "$SCRATCH/run/demo.yaml" --logs none --quiet </dev/null >/dev/null 2>&1 &
+  LIVE_RUN=$!
+  trap 'stop_live_run; rm -rf "$SCRATCH"' EXIT
+  local i
+  for ((i = 0; i < 200; i++)); do  # up to 10 s for its socket to answer
+    "$BIN" ps -r demo >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+  fail "the live run never answered ps"
+}
+
+stop_live_run() {
+  [[ -n ${LIVE_RUN:-} ]] || return 0
+  kill -INT "$LIVE_RUN" 2>/dev/null || true
+  wait "$LIVE_RUN" 2>/dev/null || true
+  LIVE_RUN=
+}

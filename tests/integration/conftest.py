@@ -71,6 +71,8 @@ class Harness:
     def env(self, extra: dict | None = None) -> dict:
         env = dict(os.environ)
         env.pop("NO_COLOR", None)
+        # The control sockets go under TMPDIR then: each test sees its own runs only.
+        env.pop("XDG_RUNTIME_DIR", None)
         env.update(TRTEST_TAG=self.tag, TMPDIR=str(self.tmpdir))
         env.update(extra or {})
         return env
@@ -127,6 +129,23 @@ def _runtime_dirs(folder: Path) -> set[str]:
         return set()
 
 
+def socket_folder(h: "Harness") -> Path:
+    """The folder of the test's control sockets (TMPDIR/treerun-UID): it stays, as
+    /tmp/tmux-UID does, but it must hold no socket once every run has ended."""
+    return h.tmpdir / f"treerun-{os.geteuid()}"
+
+
+SOCKET_FOLDER_RE = re.compile(r"treerun-\d+")
+
+
+def _left_sockets(h: "Harness") -> list[str]:
+    left = []
+    for name in _runtime_dirs(h.tmpdir):
+        if SOCKET_FOLDER_RE.fullmatch(name):
+            left += [f"{name}/{e}" for e in sorted(os.listdir(h.tmpdir / name))]
+    return left
+
+
 def check_leaks(h: Harness, sys_tmp_before: set[str]) -> list[str]:
     """Kills what outlived the test and returns what was wrong (empty: all clean)."""
     problems = []
@@ -146,10 +165,13 @@ def check_leaks(h: Harness, sys_tmp_before: set[str]) -> list[str]:
             pass
     if zombies:
         problems.append(f"zombie children of the test process: {zombies}")
-    left = sorted(_runtime_dirs(h.tmpdir)) + sorted(
+    left = sorted(d for d in _runtime_dirs(h.tmpdir) if not SOCKET_FOLDER_RE.fullmatch(d)) + sorted(
         _runtime_dirs(Path(tempfile.gettempdir())) - sys_tmp_before)
     if left:
         problems.append(f"treerun left runtime dirs behind: {left}")
+    sockets = _left_sockets(h)
+    if sockets:
+        problems.append(f"treerun left control sockets behind in {h.tmpdir}: {sockets}")
     return problems
 
 

@@ -85,3 +85,5 @@ children:
     p.wait(5)
     for pid in pids:
         assert wait_gone(pid, 5.0), f"pid {pid} outlived a SIGKILLed treerun"
+    # Its control socket is left; the next `treerun ls` removes it (the leak check's).
+    assert tr.run(["ls"]).code == 0

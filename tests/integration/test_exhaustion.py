@@ -68,6 +68,7 @@ def _as_spare_user_with_nproc(n: int) -> list[str]:
 
 def test_nproc_limit_fails_the_node_that_cannot_start_and_tears_down_the_rest(tr):
     os.chmod(tr.dir, 0o777)  # the spare uid writes the events and count files here
+    os.chmod(tr.tmpdir, 0o777)  # and makes its control socket's folder in its TMPDIR
     spec = tr.spec("children:\n" + _daemons(10) +
                    "  - {name: w, cmd: [{H}, sleep, '0.3', exit, '0']}\n")
     os.chmod(spec, 0o644)
@@ -93,6 +94,7 @@ def test_nproc_limit_fails_the_node_that_cannot_start_and_tears_down_the_rest(tr
 @pytest.mark.skipif(harness.SANITIZED, reason="sanitizer runtime owns memory, fds and threads")
 def test_nproc_limit_of_one_fails_the_first_node_with_nothing_left(tr):
     os.chmod(tr.dir, 0o777)
+    os.chmod(tr.tmpdir, 0o777)
     spec = tr.spec("children:\n" + _daemons(3))
     os.chmod(spec, 0o644)
     res = run_limited(tr, spec, _as_spare_user_with_nproc(1))

@@ -97,6 +97,7 @@ children:
     p.signal(signal.SIGKILL)
     p.wait(5)
     assert wait_gone(orphan, 5.0), f"pid {orphan} outlived a SIGKILLed treerun"
+    assert tr.run(["ls"]).code == 0  # removes its control socket
 
 
 def test_a_notify_socket_that_cannot_be_made_fails_the_node_at_once(tr):
@@ -105,7 +106,9 @@ children:
   - {name: d, daemon: true, ready: {notify: true, timeout: 30s}, cmd: [{H}, sleep, forever]}
 """)
     t0 = time.monotonic()
-    res = tr.up(spec, "--logs", "stdout", timeout=25, env={"TMPDIR": str(tr.path("no-such-folder"))})
+    # TMPDIR for the notify socket only: the control socket goes to XDG_RUNTIME_DIR.
+    res = tr.up(spec, "--logs", "stdout", timeout=25,
+                env={"TMPDIR": str(tr.path("no-such-folder")), "XDG_RUNTIME_DIR": str(tr.dir)})
     assert time.monotonic() - t0 < 15, res.describe()  # far below the probe's 30 s
     assert res.code == 126, res.describe()  # it cannot start: it is not spawned
     assert "cannot make the notify socket's folder" in res.stdout, res.describe()
