@@ -38,7 +38,7 @@ std::vector<std::string> last_lines(const std::string& tail) {
 
 }  // namespace
 
-void Supervisor::print_summary(int code) const {
+void Supervisor::print_summary(int code) {
   std::string out = "\nsummary:\n";
   std::size_t width = 4;
   for (const Node& n : nodes_) width = std::max(width, n.spec->path.size());
@@ -79,6 +79,7 @@ void Supervisor::print_summary(int code) const {
     if (spec.stdout_spec.type == OutputSpec::Type::inherit) to_stdout = false;
   // Written as the output takes it (a stalled or broken one drops it, counted).
   (to_stdout ? stdout_ : stderr_)->append(out);
+  to_console(out);  // what `down` prints remotely
 }
 
 }  // namespace treerun
