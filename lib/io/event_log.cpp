@@ -35,10 +35,13 @@ std::string node_field(std::string_view node) { return ",\"node\":" + json_strin
 
 /// One whole line to the outlet: kept or dropped whole, written at flush().
 void EventLog::write(std::string_view event, const std::string& fields) {
-  if (!out_) return;
+  if (!out_ && !tap_) return;
   double t = std::chrono::duration<double>(Clock::now() - start_).count();
   line_.clear();
-  fmt::format_to(std::back_inserter(line_), "{{\"t\":{:.6f},\"event\":\"{}\"{}}}\n", t, event, fields);
+  fmt::format_to(std::back_inserter(line_), "{{\"t\":{:.6f},\"event\":\"{}\"{}}}", t, event, fields);
+  if (tap_) tap_(line_);
+  if (!out_) return;
+  line_ += '\n';
   out_->append(line_);
   // A burst (a large start-up) is written as it goes, a page at a time, not only at
   // the end of the loop's turn: whoever follows the log sees it happen.
@@ -82,8 +85,18 @@ void EventLog::lag(std::string_view node, std::string_view source, unsigned long
                    fmt::format(",\"dropped_bytes\":{}", dropped_bytes));
 }
 
-void EventLog::restart(std::string_view node, int attempt) {
-  write("restart", node_field(node) + fmt::format(",\"attempt\":{}", attempt));
+void EventLog::restart(std::string_view node, int attempt, std::string_view cause) {
+  write("restart", node_field(node) + fmt::format(",\"attempt\":{},\"cause\":", attempt) + json_string(cause));
+}
+
+void EventLog::control(std::string_view cmd, const std::vector<std::string>& nodes, std::optional<int> sig, long uid,
+                       long pid) {
+  std::string fields = ",\"cmd\":" + json_string(cmd) + ",\"nodes\":[";
+  for (std::size_t i = 0; i < nodes.size(); ++i) fields += (i ? "," : "") + json_string(nodes[i]);
+  fields += ']';
+  if (sig) fields += ",\"signal\":" + json_string(signal_name(*sig));
+  fields += fmt::format(",\"uid\":{},\"pid\":{}", uid, pid);
+  write("control", fields);
 }
 
 void EventLog::done(int code, double duration, const Dropped& dropped) {

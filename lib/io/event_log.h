@@ -4,6 +4,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,10 @@ class EventLog {
   /// Where events go (the file, opened truncated). Without it, they go nowhere.
   void set_output(std::shared_ptr<Outlet> out) { out_ = std::move(out); }
   bool enabled() const { return out_ != nullptr; }
+  /// Every event as its JSON object (without a newline), whether or not it goes to a
+  /// file: the control socket's history and followers read the run through it.
+  /// LINE is valid during the call only; the tap must not write events.
+  void set_tap(std::function<void(std::string_view line)> tap) { tap_ = std::move(tap); }
   Outlet* outlet() const { return out_.get(); }
 
   void spawn(std::string_view node, int pid, int pgid);
@@ -39,7 +44,12 @@ class EventLog {
             std::string_view outcome);
   void cancel(std::string_view node, std::string_view cause, std::string_view by);
   void lag(std::string_view node, std::string_view source, unsigned long long dropped_bytes);
-  void restart(std::string_view node, int attempt);
+  /// CAUSE: failure, control (contract 5; watch and reload add PATH later).
+  void restart(std::string_view node, int attempt, std::string_view cause);
+  /// An acting command from the control socket: SIG only for `signal`; UID and PID of
+  /// the client.
+  void control(std::string_view cmd, const std::vector<std::string>& nodes, std::optional<int> sig, long uid,
+               long pid);
   /// DROPPED: only the outputs that lost bytes; none, no field (an extension of the
   /// contract's `done`: `output_dropped`, an object of byte counts).
   void done(int code, double duration, const Dropped& dropped = {});
@@ -52,6 +62,7 @@ class EventLog {
 
   Clock::time_point start_;
   std::shared_ptr<Outlet> out_;
+  std::function<void(std::string_view)> tap_;
   std::string line_;
 };
 

@@ -43,42 +43,77 @@ void LogStream::prefix(int source, char mark) {
     fmt::format_to(std::back_inserter(line_), "{:02}:{:02}:{:02}.{:03} ", local.tm_hour, local.tm_min,
                    local.tm_sec, ts.tv_nsec / 1'000'000);
   }
-  std::size_t at = static_cast<std::size_t>(source < 0 ? 0 : source);
+  stamp_size_ = line_.size();
   if (prefixes_.size() != names_.size()) build_prefixes();
-  line_ += prefixes_[at];
+  line_ += prefixes_[static_cast<std::size_t>(source < 0 ? 0 : source)];
   line_ += mark;
   line_ += ' ';
+}
+
+/// The line's TEXT after its prefix (a note dimmed, on colour), its plain form to the
+/// tap, then its newline.
+void LogStream::complete(int source, char mark, std::string_view text) {
+  if (!options_.color) {
+    const std::size_t head = line_.size();
+    line_ += text;
+    if (tap_) tap_(source, line_, mark == '*');
+    if (redraws(mark, text)) {  // the tap keeps it as it came; the terminal redraws
+      line_.resize(head);
+      append_redrawn(text);
+    }
+  } else {
+    if (tap_) {
+      plain_.assign(line_, 0, stamp_size_);
+      plain_ += plain_prefixes_[static_cast<std::size_t>(source < 0 ? 0 : source)];
+      plain_ += mark;
+      plain_ += ' ';
+      plain_ += text;
+      tap_(source, plain_, mark == '*');
+    }
+    if (mark == '*') fmt::format_to(std::back_inserter(line_), "\x1b[2m{}\x1b[0m", text);
+    else if (redraws(mark, text)) append_redrawn(text);
+    else line_ += text;
+  }
+  line_ += '\n';
 }
 
 /// "name<pad> ", coloured, once per source: the hot path only copies it.
 void LogStream::build_prefixes() {
   prefixes_.clear();
+  plain_prefixes_.clear();
   for (std::size_t i = 0; i < names_.size(); ++i) {
     const std::string& name = names_[i];
     std::size_t pad = name.size() < width_ ? width_ - name.size() : 0;
-    std::string p;
+    std::string plain = name;
+    plain.append(pad + 1, ' ');
     if (options_.color) {
       const char* color = i == 0 ? "1" : kColors[i % std::size(kColors)];
-      p = fmt::format("\x1b[{}m{}\x1b[0m", color, name);
+      std::string p = fmt::format("\x1b[{}m{}\x1b[0m", color, name);
+      p.append(pad + 1, ' ');
+      prefixes_.push_back(std::move(p));
     } else {
-      p = name;
+      prefixes_.push_back(plain);
     }
-    p.append(pad + 1, ' ');
-    prefixes_.push_back(std::move(p));
+    plain_prefixes_.push_back(std::move(plain));
   }
 }
 
 void LogStream::line(int source, std::string_view text, bool continued) {
+  if (!out_ && !tap_) return;
+  const char mark = continued ? '+' : '|';
+  prefix(source, mark);
+  complete(source, mark, text);
   if (!out_) return;
   if (held_ && held_lines_.size() + text.size() > kHoldLimit) {
     dropped_while_held_ += text.size() + 1;
     return;
   }
-  prefix(source, continued ? '+' : '|');
-  if (prefix_after_cr_ && text.find('\r') != std::string_view::npos) append_redrawn(text);
-  else line_.append(text);
-  line_ += '\n';
   emit();
+}
+
+/// Whether a node's line TEXT redraws itself on the terminal it goes to.
+bool LogStream::redraws(char mark, std::string_view text) const {
+  return prefix_after_cr_ && mark != '*' && text.find('\r') != std::string_view::npos;
 }
 
 /// TEXT with the prefix again after each carriage return that more text follows:
@@ -94,11 +129,10 @@ void LogStream::append_redrawn(std::string_view text) {
 }
 
 void LogStream::note(int source, std::string_view text) {
-  if (!out_) return;
+  if (!out_ && !tap_) return;
   prefix(source, '*');
-  if (options_.color) fmt::format_to(std::back_inserter(line_), "\x1b[2m{}\x1b[0m\n", text);
-  else fmt::format_to(std::back_inserter(line_), "{}\n", text);
-  emit();
+  complete(source, '*', text);
+  if (out_) emit();
 }
 
 /// The line made goes out whole: held back, or to the outlet (written in batches).

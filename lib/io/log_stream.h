@@ -30,6 +30,13 @@ class LogStream {
   LogStream(const LogStream&) = delete;
   LogStream& operator=(const LogStream&) = delete;
 
+  /// Every line as the log stream shows it without colour and without its newline
+  /// (NOTE: one of treerun's own), whether or not the stream goes anywhere: the control
+  /// socket's histories and followers (run/control_feeds.cpp) read the run through it.
+  /// LINE is valid during the call only; the tap must not write to this stream.
+  using Tap = std::function<void(int source, std::string_view line, bool note)>;
+  void set_tap(Tap tap) { tap_ = std::move(tap); }
+
   /// Registers a prefix; returns its id. Call for every name before the run starts,
   /// so the names line up.
   int add_source(std::string name);
@@ -56,6 +63,8 @@ class LogStream {
 
  private:
   void prefix(int source, char mark);
+  void complete(int source, char mark, std::string_view text);
+  bool redraws(char mark, std::string_view text) const;
   void append_redrawn(std::string_view text);
   void build_prefixes();
   void emit();
@@ -64,8 +73,12 @@ class LogStream {
   Options options_;
   std::vector<std::string> names_;
   std::vector<std::string> prefixes_;
+  std::vector<std::string> plain_prefixes_;  // the same without colour, for the tap
   std::size_t width_ = 0;
   std::string line_;  // the line being made
+  std::size_t stamp_size_ = 0;  // of its timestamp
+  std::string plain_;  // the line being made, without colour (only when coloured)
+  Tap tap_;
   std::string held_lines_;
   bool held_ = false;
   /// On a terminal, a carriage return inside a line (a progress bar redrawing itself)

@@ -76,6 +76,13 @@ std::optional<NodeId> Supervisor::find_node(std::string_view path) const {
   return std::nullopt;
 }
 
+std::vector<NodeId> Supervisor::subtree(NodeId id) const {
+  std::vector<NodeId> out{id};
+  for (std::size_t i = 0; i < out.size(); ++i)
+    for (NodeId child : plan_[out[i]].children) out.push_back(child);
+  return out;
+}
+
 std::string Supervisor::check_nodes(const std::vector<std::string>& paths) const {
   for (const std::string& path : paths) {
     if (find_node(path)) continue;
@@ -90,18 +97,5 @@ std::string Supervisor::check_nodes(const std::vector<std::string>& paths) const
   }
   return "";
 }
-
-// Not built yet (issue 16, the h-run branch): acting, logs, events, console, on_end.
-void Supervisor::act(control::Verb, const std::vector<std::string>&, int, control::Peer,
-                     std::function<void(std::string)> done) {
-  done("not built yet");
-}
-control::Subscription Supervisor::logs(const std::vector<std::string>&, std::size_t, bool,
-                                       std::function<void(std::string_view, std::string_view)>) {
-  return {};
-}
-control::Subscription Supervisor::events(bool, std::function<void(std::string_view)>) { return {}; }
-control::Subscription Supervisor::console(std::function<void(std::string_view)>) { return {}; }
-control::Subscription Supervisor::on_end(std::function<void(int)>) { return {}; }
 
 }  // namespace treerun

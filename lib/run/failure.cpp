@@ -38,7 +38,7 @@ void Supervisor::propagate_failure(NodeId id, int code, const std::string& by) {
   NodeId parent = *plan_[id].parent;
   if (!nodes_[parent].failure_reason.empty()) return;  // it failed already
   events_.cancel(plan_[parent].path, "failure", by);
-  if (parent == 0 && !signalled_) log_->note(-1, fmt::format("{} failed: stopping everything", by));
+  if (parent == 0 && !signalled_ && !down_) log_->note(-1, fmt::format("{} failed: stopping everything", by));
   node_failed(parent, code, fmt::format("{} failed", by), by);
   // Under restart or ignore, node_failed has cancelled the group itself; cancelling it
   // again here would drop the restart it just scheduled.
@@ -67,7 +67,7 @@ void Supervisor::schedule_restart(NodeId id) {
   set_state(id, State::restart_due);
   n.restarts.push_back(Clock::now());
   n.attempt++;
-  events_.restart(n.spec->path, n.attempt);
+  events_.restart(n.spec->path, n.attempt, "failure");
   log_->note(n.log_source, fmt::format("restarting in {} (attempt {} of {})",
                                        format_duration(n.spec->restart.backoff), n.attempt, n.spec->restart.max));
   n.restart_timer = std::make_unique<boost::asio::steady_timer>(io_, n.spec->restart.backoff);

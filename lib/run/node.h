@@ -58,8 +58,9 @@ enum class Event : std::uint8_t {
   force,          // a second ctrl-c
   restart_timer,  // the restart's backoff is over
   workers_done,   // a group: every worker child is finished
+  start_asked,    // `start` (or the second half of `restart`) from the control socket
 };
-constexpr std::size_t kEvents = 15;
+constexpr std::size_t kEvents = 16;
 
 const char* name(State s);
 const char* name(Event e);
@@ -73,6 +74,21 @@ struct Cancel {
   std::string cause;  // parent, failure, done, timeout, sigint, sigterm, sighup, ...
   std::string by;     // the failed node at the bottom, if any
   bool emit = false;  // written to the event log (only where the cancel starts)
+  /// A `stop` from the control socket: the nodes that depend on what it stops are not
+  /// touched (as `docker compose stop`), at every level of the subtree it stops.
+  bool spare_dependents = false;
+};
+
+/// What the control socket's `stop` or `restart` left on a node (contract 6.2), until
+/// it starts again.
+enum class Hold : std::uint8_t {
+  none,
+  /// Stays stopped until `start`. For its group's *done* it counts as finished; a group
+  /// of daemons does not end because its daemons are stopped; what waits for it
+  /// (`after`) waits on instead of giving up.
+  stopped,
+  /// Its stop is under way and a start follows: nothing counts it as finished.
+  restarting,
 };
 
 /// One run of a node's process, from spawn to the end of its group. Replaced whole on
@@ -109,6 +125,7 @@ struct Node {
   Outcome outcome = Outcome::none;
   std::optional<Cancel> cancelled;  // set once, by the first cancel that reached it
   bool restart_wanted = false;      // the failure policy chose restart: at settle, restart_due
+  Hold held = Hold::none;
   std::string skip_reason;
   std::string failure_reason;
   int failure_code = 0;

@@ -62,6 +62,7 @@ std::string Supervisor::describe(const Outlet& o) const {
 /// stderr is what failed. With neither, only the `done` event counts what was lost.
 void Supervisor::output_failed(const Outlet& o, const std::string& why) {
   std::string what = fmt::format("cannot write {} ({}): what goes there is dropped", describe(o), why);
+  to_console("treerun: " + what + "\n");
   if (&o != stderr_.get() && !stderr_->broken()) stderr_->write("treerun: " + what + "\n");
   else if (log_->outlet() && log_->outlet() != &o) log_->note(-1, what);
 }
@@ -97,6 +98,7 @@ void Supervisor::finish_outputs(int code, double duration) {
   for (Outlet* o : outlets())
     if (o->dropped()) dropped.emplace_back(o->name(), o->dropped());
   events_.done(code, duration, dropped);
+  end_feeds(code);  // the control socket's clients are answered while the last bytes go
   drain({events_.outlet()}, deadline);
 }
 

@@ -31,6 +31,12 @@ struct RunOptions {
   std::string run_id;  // TREERUN_RUN_ID of every node; made here when empty
   std::string name;    // the run's name (contract 6.1), for `ls`
   std::string spec_path;  // the spec file's absolute path, "-" for standard input
+  /// Called once, on the loop, when the tree is up (contract 6.3, `up -d`): every
+  /// daemon ready (or stopped from the control socket) and every other node started.
+  /// Not for a run that failed or is being cancelled by then; a run that ends well
+  /// before its check came (every worker done at once) is told at its end, before
+  /// control::Target::on_end.
+  std::function<void()> on_up;
 };
 
 /// How a run ended: an exit code, or a signal treerun should die by.

@@ -31,6 +31,8 @@ std::string Supervisor::how_to_force(int sig) const {
       return fmt::format("{} holds the terminal: quit it to go on, or `kill -INT {}` to force", n.spec->path,
                          ::getpid());
   if (sigints_ > 0) return sig == SIGINT && signalled_ == SIGINT ? "ctrl-c again to force" : "SIGINT again to force";
+  // After `down`, the next ctrl-c forces: the down was the first.
+  if (down_) return fmt::format("ctrl-c in its terminal or `kill -INT {}` forces", ::getpid());
   return "two SIGINTs force";
 }
 
@@ -58,9 +60,15 @@ void Supervisor::on_signal(int sig) {
     return;
   }
   // Only a second SIGINT forces: a closing terminal sends SIGHUP twice, and a service
-  // manager may repeat its SIGTERM; neither may take the graces away.
-  if (sig == SIGINT && sigints_++ > 0) return force_all();
-  if (signalled_) {
+  // manager may repeat its SIGTERM; neither may take the graces away. A `down` was the
+  // first: a ctrl-c after it forces. A signal after a `down` is what the run ends by
+  // (a calling shell sees it), as if it had come first.
+  if (sig == SIGINT && (sigints_++ > 0 || down_)) {
+    if (!signalled_) signalled_ = sig;
+    return force_all();
+  }
+  if (signalled_ || down_) {
+    if (!signalled_) signalled_ = sig;
     log_->note(-1, fmt::format("{}: already stopping gracefully ({})", signal_name(sig), how_to_force(sig)));
     return;
   }

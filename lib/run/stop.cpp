@@ -51,12 +51,13 @@ void Supervisor::defer_stop_check(NodeId id) {
 }
 
 /// Cancels ID's children and, unless a group is done (it keeps the nodes that waited
-/// for it), its dependents, which need it.
+/// for it) or the control socket stops it (`stop` spares them), its dependents, which
+/// need it.
 void Supervisor::cancel_subtree(NodeId id, bool dependents) {
   Cancel c = *cancel_;
   c.emit = false;
   for (NodeId child : plan_[id].children) cancel(child, c);
-  if (dependents)
+  if (dependents && !c.spare_dependents)
     for (NodeId dep : nodes_[id].dependents) cancel(dep, c);
 }
 

@@ -81,10 +81,13 @@ std::string Supervisor::summary_failures() const {
 
 /// The summary at the end; under --quiet only the failures, if any, on stderr: a quiet
 /// run that fails still says why.
-void Supervisor::print_summary(int code, double duration) const {
+void Supervisor::print_summary(int code, double duration) {
   std::string failures = summary_failures();
   if (options_.quiet) {
-    if (!failures.empty()) stderr_->append(failures + fmt::format("exit code {}\n", code));
+    if (failures.empty()) return;
+    std::string out = failures + fmt::format("exit code {}\n", code);
+    stderr_->append(out);
+    to_console(out);  // what `down` prints remotely
     return;
   }
   std::string out = summary_table() + failures + fmt::format("exit code {} after {:.2f}s\n", code, duration);
@@ -94,6 +97,7 @@ void Supervisor::print_summary(int code, double duration) const {
     if (spec.stdout_spec.type == OutputSpec::Type::inherit) to_stdout = false;
   // Written as the output takes it (a stalled or broken one drops it, counted).
   (to_stdout ? stdout_ : stderr_)->append(out);
+  to_console(out);  // what `down` prints remotely
 }
 
 }  // namespace treerun

@@ -30,6 +30,7 @@ Supervisor::Supervisor(const Plan& plan, const RunOptions& options, boost::asio:
     n.log_source = spec.id == 0 ? 0 : log_->add_source(spec.path);
     for (NodeId dep : spec.after) nodes_[dep].dependents.push_back(spec.id);
   }
+  open_feeds();
   open_streams();
   open_terminal();
   launcher_.on_collected([this](bool stray) { on_collected(stray); });
@@ -64,6 +65,9 @@ RunResult Supervisor::run() {
     }
   }
   run_finished_ = true;
+  // What the last turns settled, before the end is told: a run that ended well was up.
+  consider_up();
+  end_controls();
   int code = signalled_ ? 128 + signalled_ : first_code_.value_or(0);
   finish_outputs(code, std::chrono::duration<double>(Clock::now() - start_).count());
   return RunResult{code, signalled_};

@@ -9,6 +9,10 @@
 //   streams.cpp   opening the pipes and carriers of the plan's streams
 //   outputs.cpp   treerun's own outputs: opening them, their failures, the last drain
 //   summary.cpp   the summary `up` prints at the end
+//   control.cpp   control::Target: what `ls` and `ps` show, node paths
+//   control_act.cpp    control::Target::act: stop, start, restart, signal, down
+//   control_feeds.cpp  control::Target's histories and subscriptions: logs, events,
+//                      console, on_end; and RunOptions::on_up
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -16,6 +20,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <deque>
 #include <functional>
+#include <list>
 #include <memory>
 #include <optional>
 #include <span>
@@ -25,17 +30,24 @@
 #include "control/target.h"
 #include "io/event_log.h"
 #include "io/line_relay.h"
+#include "io/line_ring.h"
 #include "io/log_stream.h"
 #include "probes/probe.h"
 #include "proc/terminal.h"
 #include "run/node.h"
 #include "run/run.h"
+#include "run/subscribers.h"
 
 namespace treerun {
 
 /// The longest line the log stream passes whole, a stream's default `buffer`; longer
 /// ones go on in pieces, each after the first marked `+` (treerun(1), Streams).
 constexpr std::size_t kMaxLogLine = 1024 * 1024;
+/// What the control socket replays from memory (contract 6.2): per node, its last lines
+/// as the log stream shows them; the event log from the start. Past a bound the oldest go.
+constexpr std::size_t kLogHistoryLines = 1000;
+constexpr std::size_t kLogHistoryBytes = 1 << 20;
+constexpr std::size_t kEventHistoryBytes = 16 << 20;
 /// Spawns per turn of the loop: a few milliseconds, so signals and deadlines are heard.
 constexpr int kStartBatch = 32;
 
@@ -105,6 +117,7 @@ class Supervisor final : public ProbeHost, public control::Target {
   void finish(NodeId id);
   void drop_restart(NodeId id);
   void restart(NodeId id);
+  void start_again(NodeId id);
 
  private:
   void set_state(NodeId id, State s) { nodes_[id].state = s; }
@@ -119,6 +132,8 @@ class Supervisor final : public ProbeHost, public control::Target {
   void consider_stop_subtree(NodeId id);
   void consider_settled(NodeId id);
   void consider_workers_done(NodeId id);
+  bool has_workers(NodeId id) const;
+  bool held_by_control(NodeId id) const;
   bool dependency_met(NodeId dep) const;
   bool dependency_lost(NodeId dep) const;
   bool group_ready(NodeId id) const;
@@ -205,13 +220,48 @@ class Supervisor final : public ProbeHost, public control::Target {
   void drain(const std::vector<Outlet*>& outlets, Clock::time_point deadline);
 
   // summary.cpp
-  void print_summary(int code, double duration) const;
+  void print_summary(int code, double duration);
   std::string summary_table() const;
   std::string summary_failures() const;
 
   // control.cpp
   std::optional<NodeId> find_node(std::string_view path) const;
   control::NodeStatus node_status(const Node& n) const;
+  /// ID and every node inside it, parents before children.
+  std::vector<NodeId> subtree(NodeId id) const;
+
+  // control_act.cpp
+  /// An acting command under way: DONE is called once it has taken effect.
+  struct ControlAction {
+    control::Verb verb;
+    std::vector<NodeId> nodes;
+    bool starting = false;  // the start (of `start`, or `restart` once stopped) is sent
+    std::function<void(std::string error)> done;
+  };
+  void tell_control(control::Verb verb, const std::vector<NodeId>& ids, int sig, control::Peer peer);
+  std::string refusal(control::Verb verb, const std::vector<NodeId>& ids, int sig) const;
+  std::string start_refusal(const std::vector<NodeId>& ids) const;
+  std::string stream_refusal(NodeId id) const;
+  std::string dependency_refusal(NodeId id, const std::vector<NodeId>& ids) const;
+  void stop_for_control(const std::vector<NodeId>& ids, Hold hold);
+  std::string send_signal(const std::vector<NodeId>& ids, int sig);
+  void down(control::Peer peer);
+  std::optional<std::string> progress(ControlAction& action);
+  std::optional<std::string> start_outcome(NodeId id) const;
+  /// After a change of state: pending actions and on_up are looked at in a later turn,
+  /// once the cascade of events it set off is over.
+  void after_change();
+  void check_controls();
+  void keep_stopped(const std::vector<NodeId>& ids);
+  void end_controls();
+
+  // control_feeds.cpp
+  void open_feeds();
+  void on_log_line(int source, std::string_view line, bool note);
+  void to_console(std::string_view text);
+  bool tree_up() const;
+  void consider_up();
+  void end_feeds(int code);
 
   void verbose(NodeId id, const std::function<std::string()>& text) { note(id, text, true); }
 
@@ -249,6 +299,22 @@ class Supervisor final : public ProbeHost, public control::Target {
   std::unique_ptr<TerminalLock> terminal_;  // only when some node has `tty: true`
   std::vector<pid_t> strays_;      // escaped processes that came back to us, still alive
   std::vector<NodeId> lingering_;  // nodes whose leader is gone but not its whole group
+
+  // The control socket's side (control_act.cpp, control_feeds.cpp).
+  bool down_ = false;               // a `down` cancelled the run
+  std::list<ControlAction> actions_;
+  bool check_posted_ = false;
+  bool up_told_ = false;
+  std::vector<LineRing> log_history_;   // by log source: 0 is treerun's lines about the run
+  std::vector<NodeId> source_node_;     // by log source
+  std::uint64_t log_seq_ = 0;
+  LineRing event_history_{SIZE_MAX, kEventHistoryBytes};
+  std::string console_text_;
+  Subscribers<std::size_t, std::string_view> log_followers_;  // (log source, line)
+  Subscribers<std::string_view> event_followers_;
+  Subscribers<std::string_view> console_followers_;
+  Subscribers<int> end_followers_;
+  std::optional<int> end_code_;
 };
 
 }  // namespace treerun

@@ -3,7 +3,8 @@
 // `bug` (cannot happen: aborts in debug builds). The man page's SEMANTICS sections read
 // against these rows: Start-up (pending, awaiting_tty, starting, ready), Stopping
 // (cancelling, stopping, killing), Failure (draining → exited: the outcome and
-// on_failure), Restart (restart_due).
+// on_failure), Restart (restart_due). The control socket's `stop` is a cancel, its
+// `start` the start_asked column (control_act.cpp decides when each is delivered).
 //
 // Conditions over several nodes (is every `after` met? are the children gone?) are
 // evaluated by the consider_* functions below, which raise the events; the cells act.
@@ -25,36 +26,36 @@ constexpr S::Action bug = &S::impossible;
 using Row = std::array<S::Action, kEvents>;
 
 // clang-format off
-//                         can_start        dep_lost       tty_free      probe_passed     probe_failed       timed_out          leader_exited   drained         settled    cancel                  unblocked             grace_expired  force          restart_timer workers_done
+//                         can_start        dep_lost       tty_free      probe_passed     probe_failed       timed_out          leader_exited   drained         settled    cancel                  unblocked             grace_expired  force          restart_timer workers_done start_asked
 constexpr std::array<Row, kStates> kProcess = {{
-  /* pending      */ {&S::start,         &S::skip_lost, bug,          bug,             bug,               bug,               bug,            bug,            bug,       &S::skip_cancelled,     bug,                  bug,           nop,           bug,          bug},
-  /* awaiting_tty */ {nop,               bug,           &S::spawn_now,bug,             bug,               bug,               bug,            bug,            bug,       &S::unqueue_cancelled,  bug,                  bug,           nop,           bug,          bug},
-  /* starting     */ {bug,               nop,           bug,          &S::become_ready,&S::fail_not_ready,&S::fail_timed_out,&S::leader_gone,bug,            bug,       &S::cancel_running,     bug,                  bug,           &S::force_kill,bug,          bug},
-  /* ready        */ {bug,               nop,           bug,          nop,             bug,               &S::fail_timed_out,&S::leader_gone,bug,            bug,       &S::cancel_running,     bug,                  bug,           &S::force_kill,bug,          bug},
-  /* cancelling   */ {bug,               nop,           bug,          nop,             nop,               nop,               &S::leader_gone,bug,            bug,       nop,                    &S::first_stop_step,  bug,           &S::force_kill,bug,          bug},
-  /* stopping     */ {bug,               nop,           bug,          nop,             nop,               nop,               &S::leader_gone,bug,            bug,       nop,                    bug,                  &S::next_stop_step, &S::force_kill, bug,     bug},
-  /* killing      */ {bug,               nop,           bug,          nop,             nop,               nop,               &S::leader_gone,bug,            bug,       nop,                    bug,                  nop,           nop,           bug,          bug},
-  /* draining     */ {bug,               nop,           bug,          bug,             bug,               nop,               bug,            &S::report_exit,bug,       &S::cancel_after_exit,  &S::stop_leftovers,   &S::expire_leftovers, &S::force_kill, bug,      bug},
-  /* exited       */ {bug,               nop,           bug,          bug,             bug,               nop,               bug,            bug,            &S::finish,&S::cancel_after_exit,  &S::stop_leftovers,   &S::expire_leftovers, &S::force_kill, bug,      bug},
-  /* finished     */ {bug,               nop,           bug,          bug,             bug,               nop,               bug,            bug,            bug,       nop,                    bug,                  nop,           nop,           bug,          bug},
-  /* restart_due  */ {bug,               nop,           bug,          bug,             bug,               nop,               bug,            bug,            bug,       &S::drop_restart,       bug,                  nop,           &S::drop_restart, &S::restart, bug},
+  /* pending      */ {&S::start,         &S::skip_lost, bug,          bug,             bug,               bug,               bug,            bug,            bug,       &S::skip_cancelled,     bug,                  bug,           nop,           bug,          bug,         nop},
+  /* awaiting_tty */ {nop,               bug,           &S::spawn_now,bug,             bug,               bug,               bug,            bug,            bug,       &S::unqueue_cancelled,  bug,                  bug,           nop,           bug,          bug,         nop},
+  /* starting     */ {bug,               nop,           bug,          &S::become_ready,&S::fail_not_ready,&S::fail_timed_out,&S::leader_gone,bug,            bug,       &S::cancel_running,     bug,                  bug,           &S::force_kill,bug,          bug,         nop},
+  /* ready        */ {bug,               nop,           bug,          nop,             bug,               &S::fail_timed_out,&S::leader_gone,bug,            bug,       &S::cancel_running,     bug,                  bug,           &S::force_kill,bug,          bug,         nop},
+  /* cancelling   */ {bug,               nop,           bug,          nop,             nop,               nop,               &S::leader_gone,bug,            bug,       nop,                    &S::first_stop_step,  bug,           &S::force_kill,bug,          bug,         bug},
+  /* stopping     */ {bug,               nop,           bug,          nop,             nop,               nop,               &S::leader_gone,bug,            bug,       nop,                    bug,                  &S::next_stop_step, &S::force_kill, bug,     bug,         bug},
+  /* killing      */ {bug,               nop,           bug,          nop,             nop,               nop,               &S::leader_gone,bug,            bug,       nop,                    bug,                  nop,           nop,           bug,          bug,         bug},
+  /* draining     */ {bug,               nop,           bug,          bug,             bug,               nop,               bug,            &S::report_exit,bug,       &S::cancel_after_exit,  &S::stop_leftovers,   &S::expire_leftovers, &S::force_kill, bug,      bug,         bug},
+  /* exited       */ {bug,               nop,           bug,          bug,             bug,               nop,               bug,            bug,            &S::finish,&S::cancel_after_exit,  &S::stop_leftovers,   &S::expire_leftovers, &S::force_kill, bug,      bug,         bug},
+  /* finished     */ {bug,               nop,           bug,          bug,             bug,               nop,               bug,            bug,            bug,       nop,                    bug,                  nop,           nop,           bug,          bug,         &S::start_again},
+  /* restart_due  */ {bug,               nop,           bug,          bug,             bug,               nop,               bug,            bug,            bug,       &S::drop_restart,       bug,                  nop,           &S::drop_restart, &S::restart, bug,        nop},
 }};
 
 // A group has no process: it is started (ready), cancelled, and finished when its
 // children are; when its last worker is done, it completes (cancels its daemons, ok).
-constexpr Row kNoGroupState = {bug, bug, bug, bug, bug, bug, bug, bug, bug, bug, bug, bug, bug, bug, bug};
+constexpr Row kNoGroupState = {bug, bug, bug, bug, bug, bug, bug, bug, bug, bug, bug, bug, bug, bug, bug, bug};
 constexpr std::array<Row, kStates> kGroup = {{
-  /* pending      */ {&S::start_group,   &S::skip_lost, bug,          bug,             bug,               bug,               bug,            bug,            bug,       &S::skip_cancelled,     bug,                  bug,           nop,           bug,          bug},
+  /* pending      */ {&S::start_group,   &S::skip_lost, bug,          bug,             bug,               bug,               bug,            bug,            bug,       &S::skip_cancelled,     bug,                  bug,           nop,           bug,          bug,         nop},
   /* awaiting_tty */ kNoGroupState,
   /* starting     */ kNoGroupState,
-  /* ready        */ {bug,               nop,           bug,          bug,             bug,               bug,               bug,            bug,            &S::finish,&S::cancel_group,       bug,                  bug,           nop,           bug,          &S::complete_group},
-  /* cancelling   */ {bug,               nop,           bug,          bug,             bug,               bug,               bug,            bug,            &S::finish,nop,                    bug,                  bug,           nop,           bug,          nop},
+  /* ready        */ {bug,               nop,           bug,          bug,             bug,               bug,               bug,            bug,            &S::finish,&S::cancel_group,       bug,                  bug,           nop,           bug,          &S::complete_group, nop},
+  /* cancelling   */ {bug,               nop,           bug,          bug,             bug,               bug,               bug,            bug,            &S::finish,nop,                    bug,                  bug,           nop,           bug,          nop,         bug},
   /* stopping     */ kNoGroupState,
   /* killing      */ kNoGroupState,
   /* draining     */ kNoGroupState,
   /* exited       */ kNoGroupState,
-  /* finished     */ {bug,               nop,           bug,          bug,             bug,               bug,               bug,            bug,            bug,       nop,                    bug,                  bug,           nop,           bug,          bug},
-  /* restart_due  */ {bug,               nop,           bug,          bug,             bug,               bug,               bug,            bug,            bug,       &S::drop_restart,       bug,                  bug,           &S::drop_restart, &S::restart, bug},
+  /* finished     */ {bug,               nop,           bug,          bug,             bug,               bug,               bug,            bug,            bug,       nop,                    bug,                  bug,           nop,           bug,          bug,         &S::start_again},
+  /* restart_due  */ {bug,               nop,           bug,          bug,             bug,               bug,               bug,            bug,            bug,       &S::drop_restart,       bug,                  bug,           &S::drop_restart, &S::restart, bug,        nop},
 }};
 // clang-format on
 
@@ -62,7 +63,8 @@ constexpr const char* kStateNames[kStates] = {"pending",  "awaiting_tty", "start
                                               "killing",  "draining",     "exited",   "finished", "restart_due"};
 constexpr const char* kEventNames[kEvents] = {"can_start",     "dep_lost", "tty_free", "probe_passed", "probe_failed",
                                               "timed_out",     "leader_exited", "drained", "settled", "cancel",
-                                              "unblocked",     "grace_expired", "force", "restart_timer", "workers_done"};
+                                              "unblocked",     "grace_expired", "force", "restart_timer", "workers_done",
+                                              "start_asked"};
 
 }  // namespace
 
@@ -90,6 +92,7 @@ void Supervisor::on(NodeId id, Event e) {
   const State before = nodes_[id].state;
   (this->*table_cell(nodes_[id].is_group(), before, e))(id);
   trace(id, before, e);
+  after_change();
 }
 
 /// -vv: "db  ready --cancel(failure)--> cancelling"
@@ -136,6 +139,7 @@ bool Supervisor::group_ready(NodeId id) const {
 bool Supervisor::dependency_lost(NodeId dep) const {
   const Node& d = nodes_[dep];
   if (d.restart_wanted || d.state == State::restart_due) return false;
+  if (held_by_control(dep)) return false;  // it may be started again: wait for it
   if (d.state == State::finished) return !dependency_met(dep);
   return d.cancelled.has_value();
 }
@@ -208,22 +212,47 @@ void Supervisor::consider_settled(NodeId id) {
   if (n.is_group() ? (n.state != State::ready && n.state != State::cancelling)
                    : (n.state != State::exited || !n.run.group_gone || n.run.stop_cmd))
     return;
-  for (NodeId child : n.spec->children)
-    if (nodes_[child].state != State::finished) return consider_workers_done(id);
+  // A child being restarted from the control socket is coming back, unless its group
+  // is going away.
+  bool running_group = n.is_group() && n.state == State::ready;
+  bool stopped_child = false;
+  for (NodeId child : n.spec->children) {
+    const Node& c = nodes_[child];
+    if (c.state != State::finished || (running_group && c.held == Hold::restarting))
+      return consider_workers_done(id);
+    stopped_child = stopped_child || c.held == Hold::stopped;
+  }
+  // A group of daemons runs until cancelled: the control socket stopping them all does
+  // not end it (they may be started again). A group with workers is done as usual.
+  if (running_group && stopped_child && !has_workers(id)) return;
   on(id, Event::settled);
 }
 
-/// A group that is not cancelled is done when every worker among its children is.
+/// The workers that make a group done: its worker children but its setup steps.
+bool Supervisor::has_workers(NodeId id) const {
+  for (NodeId child : plan_[id].children)
+    if (plan_[child].is_worker && !plan_[child].setup_step) return true;
+  return false;
+}
+
+/// A group that is not cancelled is done when every worker among its children is (one
+/// stopped from the control socket counts as finished; one being restarted does not).
 void Supervisor::consider_workers_done(NodeId id) {
   Node& n = nodes_[id];
-  if (!n.is_group() || n.state != State::ready) return;
-  bool any_worker = false;
+  if (!n.is_group() || n.state != State::ready || !has_workers(id)) return;
   for (NodeId child : n.spec->children) {
     if (!plan_[child].is_worker || plan_[child].setup_step) continue;  // setup steps do not end it
-    any_worker = true;
-    if (nodes_[child].state != State::finished) return;
+    if (nodes_[child].state != State::finished || nodes_[child].held == Hold::restarting) return;
   }
-  if (any_worker) on(id, Event::workers_done);
+  on(id, Event::workers_done);
+}
+
+/// Whether ID or a group above it was stopped from the control socket and not started
+/// again: it may come back.
+bool Supervisor::held_by_control(NodeId id) const {
+  for (std::optional<NodeId> at = id; at; at = plan_[*at].parent)
+    if (nodes_[*at].held != Hold::none) return true;
+  return false;
 }
 
 // ---- lifecycle actions ---------------------------------------------------------------
@@ -362,6 +391,7 @@ void Supervisor::restart(NodeId id) {
     n.outcome = Outcome::none;
     n.cancelled.reset();
     n.restart_wanted = false;
+    n.held = Hold::none;
     n.skip_reason.clear();
     n.failure_reason.clear();
     n.failure_code = 0;
@@ -370,6 +400,16 @@ void Supervisor::restart(NodeId id) {
   }
   if (!plan_[id].children.empty() && !reopen_streams(id)) return;
   consider_start(id);  // its `after` and its parent are checked again, as for a first start
+}
+
+/// `start` from the control socket (contract 6.2): a new incarnation of the node and of
+/// everything in it, once its `after` holds; a restart that does not count against its
+/// restart.max.
+void Supervisor::start_again(NodeId id) {
+  Node& n = nodes_[id];
+  n.attempt++;
+  events_.restart(n.spec->path, n.attempt, "control");
+  restart(id);
 }
 
 /// A group restarted as a whole gets fresh streams. Out of descriptors (EMFILE), it

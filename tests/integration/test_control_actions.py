@@ -16,7 +16,7 @@ import pytest
 from harness import children, daemon, find, group, node_lines, one, signal_counts, worker
 from test_control import sock, waiting_for_the_run
 
-pytestmark = pytest.mark.skip(reason="needs h-run: Target::act/logs/events/console/on_end")
+
 
 
 def counting(name: str, **settings: str) -> str:

@@ -1,6 +1,8 @@
 #include "fake_launcher.h"
 
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio/post.hpp>
 #include <cerrno>
@@ -10,6 +12,14 @@
 #include "base/units.h"
 
 namespace treerun::test {
+namespace {
+
+unsigned long inode_of(int fd) {
+  struct stat st {};
+  return fd >= 0 && ::fstat(fd, &st) == 0 ? static_cast<unsigned long>(st.st_ino) : 0;
+}
+
+}  // namespace
 
 void FakeLauncher::script(const std::string& node, std::vector<Script> scripts) {
   scripts_[node] = std::deque<Script>(scripts.begin(), scripts.end());
@@ -61,6 +71,13 @@ SpawnResult FakeLauncher::spawn(const SpawnRequest& request, ExitHandler on_exit
   p.beside = request.beside;
   p.script = s;
   p.on_exit = std::move(on_exit);
+  for (std::size_t done = 0; done < s.output.size();) {
+    ssize_t n = ::write(request.stdout_fd, s.output.data() + done, s.output.size() - done);
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+  p.stdin_ino = inode_of(request.stdin_fd);
+  p.stdout_ino = inode_of(request.stdout_fd);
   procs_.push_back(std::move(p));
   FakeProcess& proc = procs_.back();
   journal_.push_back("spawn " + proc.label());

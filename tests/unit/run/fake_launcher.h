@@ -44,6 +44,8 @@ struct Script {
   /// `ignores_term`), or the test calls end_group().
   bool lingers = false;
   int error = 0;  // cannot_spawn
+  /// Written to its stdout at its spawn (under a pipe's 64 KiB: the write blocks).
+  std::string output;
 
   static Script of(Kind kind, ExitStatus status = ExitStatus::exited(0)) {
     Script s;
@@ -70,6 +72,11 @@ struct Script {
   }
   static Script stop_command() { return of(Kind::stop_command); }
   static Script throws() { return of(Kind::throws); }
+  Script writing(std::string text) const {
+    Script s = *this;
+    s.output = std::move(text);
+    return s;
+  }
   Script lingering() const {
     Script s = *this;
     s.lingers = true;
@@ -89,6 +96,8 @@ struct FakeProcess {
   bool group = true;      // some process of its group is still there
   bool collected = false; // its exit handler has run
   int signals_taken = 0;  // signals that did not end it (SIGCONT not counted)
+  /// The files its stdin and stdout were, by inode (0: none): which pipe it was given.
+  unsigned long stdin_ino = 0, stdout_ino = 0;
   /// How the journal names it: "w", or "w[stop cmd]" for a helper beside w.
   std::string label() const { return beside ? node + "[" + cmd + "]" : node; }
 };

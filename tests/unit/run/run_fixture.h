@@ -4,6 +4,7 @@
 
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
+#include <functional>
 
 #include <algorithm>
 #include <boost/asio/io_context.hpp>
@@ -27,6 +28,8 @@ struct RunRig {
   std::unique_ptr<Supervisor> supervisor;
   std::string events_path;
   RunResult result;
+  std::function<void()> on_up;  // RunOptions::on_up
+  bool quiet = true;
 
   /// Loads YAML (as spec.yaml in a temp folder); with EVENTS, the run writes its event
   /// log there.
@@ -43,13 +46,20 @@ struct RunRig {
     o.logs.type = LogTarget::Type::none;
     o.quiet = true;
     o.events_path = events_path;
+    o.quiet = quiet;
+    o.on_up = on_up;
     return o;
+  }
+
+  /// The Supervisor, made on first use: a test may subscribe to it before the run.
+  Supervisor& sup() {
+    if (!supervisor) supervisor = std::make_unique<Supervisor>(plan, options(), io, launcher);
+    return *supervisor;
   }
 
   /// Makes the Supervisor (if a test has not already) and runs it to the end.
   RunResult run() {
-    if (!supervisor) supervisor = std::make_unique<Supervisor>(plan, options(), io, launcher);
-    result = supervisor->run();
+    result = sup().run();
     return result;
   }
 

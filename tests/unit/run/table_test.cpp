@@ -38,5 +38,5 @@ TEST_CASE("run: every state and event has a name of its own", "[run][table]") {
   }
   // The last enumerators are the tables' last rows and columns.
   CHECK(std::string(name(static_cast<State>(kStates - 1))) == "restart_due");
-  CHECK(std::string(name(static_cast<Event>(kEvents - 1))) == "workers_done");
+  CHECK(std::string(name(static_cast<Event>(kEvents - 1))) == "start_asked");
 }

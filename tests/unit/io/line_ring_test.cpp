@@ -1,0 +1,57 @@
+// LineRing: the bounded histories `treerun logs` and `treerun events` replay
+// (interface.md 6.2: 1 000 lines and 1 MiB per node, 16 MiB of events).
+#include <catch.hpp>
+#include <string>
+
+#include "io/line_ring.h"
+
+using namespace treerun;
+
+TEST_CASE("line ring: keeps the last lines up to its count, oldest first", "[io][history]") {
+  LineRing ring(1000, 1 << 20);
+  for (int i = 0; i < 1500; ++i) ring.push("line " + std::to_string(i), static_cast<std::uint64_t>(i));
+  REQUIRE(ring.size() == 1000);
+  CHECK(ring.line(0) == "line 500");
+  CHECK(ring.seq(0) == 500);
+  CHECK(ring.line(999) == "line 1499");
+  CHECK(ring.seq(999) == 1499);
+}
+
+TEST_CASE("line ring: keeps at most its bytes, dropping the oldest first", "[io][history]") {
+  const std::size_t kMiB = 1 << 20;
+  LineRing ring(1000, kMiB);
+  std::string big(4000, 'x');
+  for (int i = 0; i < 600; ++i) ring.push(std::to_string(i % 10) + big, static_cast<std::uint64_t>(i));  // 2.4 MB
+  CHECK(ring.bytes() <= kMiB);
+  CHECK(ring.bytes() > kMiB - 4001);  // full but for less than one line
+  CHECK(ring.size() == ring.bytes() / 4001);
+  CHECK(ring.seq(ring.size() - 1) == 599);
+  CHECK(ring.line(ring.size() - 1) == "9" + big);
+  for (std::size_t i = 0; i < ring.size(); ++i) {
+    INFO(i);
+    REQUIRE(ring.line(i).size() == 4001);
+    CHECK(ring.line(i)[0] == static_cast<char>('0' + ring.seq(i) % 10));
+  }
+}
+
+TEST_CASE("line ring: the event history's 16 MiB bound holds over many more events", "[io][history]") {
+  const std::size_t k16MiB = 16 << 20;
+  LineRing ring(SIZE_MAX, k16MiB);
+  std::string event = R"({"t":1.000000,"event":"spawn","node":"some/node","pid":1234,"pgid":1234})";
+  std::uint64_t n = 0;
+  for (std::size_t total = 0; total < 3 * k16MiB; total += event.size()) ring.push(event, n++);
+  CHECK(ring.bytes() <= k16MiB);
+  CHECK(ring.bytes() > k16MiB - event.size());
+  CHECK(ring.seq(ring.size() - 1) == n - 1);
+  CHECK(ring.line(0) == event);
+}
+
+TEST_CASE("line ring: a line longer than the bound is cut to it", "[io][history]") {
+  LineRing ring(10, 8);
+  ring.push("0123456789", 1);
+  REQUIRE(ring.size() == 1);
+  CHECK(ring.line(0) == "01234567");
+  ring.push("ab", 2);
+  CHECK(ring.size() == 1);
+  CHECK(ring.line(0) == "ab");
+}
