@@ -115,7 +115,9 @@ std::optional<nlohmann::ordered_json> Client::next(std::string& why, int timeout
     } else if (n == 0 || errno == ECONNRESET) {
       // ECONNRESET: the run closed while our request was still unread (it refused us,
       // or was cut short); what it sent before came first. Either way, the end.
-      if (!buf_.empty()) why = "the connection ended in the middle of a reply";
+      if (!buf_.empty())
+        why = "the connection ended in the middle of a reply: the run was killed, or this client fell more "
+              "than 4 MiB behind and was cut off";
       return std::nullopt;
     } else if (errno == EAGAIN) {
       if (!wait_for(fd_.get(), POLLIN, deadline)) {

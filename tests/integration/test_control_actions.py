@@ -112,9 +112,11 @@ def test_logs_last_lines_then_follow_until_the_run_ends(tr):
                             worker("w", '[{H}, wait-file, "{T}/end", exit, "0"]')))
     p = tr.start(["up", spec])
     p.wait_for(event="ready", node="d")
-    res = tr.run(["logs", "-n", "2", "d"])
+    # The last 3 of the log stream's lines about d: its own two, and treerun's "ready".
+    res = tr.run(["logs", "-n", "3", "d"])
     assert res.code == 0, res.describe()
-    assert node_lines(res.stdout, "d") == ["two", "three"]
+    assert node_lines(res.stdout, "d") == ["two", "three"], res.describe()
+    assert "ready" in res.stdout.splitlines()[-1], res.describe()
     follower = tr.start(["logs", "-f", "-n", "0", "-r", "spec", "d"])
     waiting_for_the_run(follower.pid)
     tr.path("go").touch()
