@@ -17,6 +17,7 @@ const char* const kColors[] = {"36", "33", "32", "35", "34", "96", "93", "92", "
 
 LogStream::LogStream(Options options) : out_(std::move(options.out)), options_(std::move(options)) {
   names_.push_back("treerun");
+  if (options_.history_lines) history_.emplace_back(options_.history_lines, options_.history_bytes);
 }
 
 LogStream::~LogStream() {
@@ -26,6 +27,7 @@ LogStream::~LogStream() {
 int LogStream::add_source(std::string name) {
   width_ = std::max(width_, std::min(name.size(), kMaxWidth));
   names_.push_back(std::move(name));
+  if (options_.history_lines) history_.emplace_back(options_.history_lines, options_.history_bytes);
   prefixes_.clear();
   return static_cast<int>(names_.size() - 1);
 }
@@ -49,25 +51,30 @@ void LogStream::prefix(int source, char mark) {
   line_ += ' ';
 }
 
-/// The line's TEXT after its prefix (a note dimmed, on colour), its plain form to the
-/// tap, then its newline.
+/// The line's TEXT after its prefix (a note dimmed, on colour), then its newline; its
+/// plain form is kept and tapped. Without colour, the line made is the plain form.
 void LogStream::complete(int source, char mark, std::string_view text) {
   if (!options_.color) {
     line_ += text;
-    if (tap_) tap_(source, line_, mark == '*');
+    keep(source, line_, mark == '*');
   } else {
-    if (tap_) {
-      plain_.assign(line_, 0, stamp_size_);
-      plain_ += plain_prefixes_[static_cast<std::size_t>(source < 0 ? 0 : source)];
-      plain_ += mark;
-      plain_ += ' ';
-      plain_ += text;
-      tap_(source, plain_, mark == '*');
-    }
-    if (mark == '*') fmt::format_to(std::back_inserter(line_), "\x1b[2m{}\x1b[0m", text);
-    else line_ += text;
+    complete_coloured(source, mark, text);
   }
   line_ += '\n';
+}
+
+void LogStream::complete_coloured(int source, char mark, std::string_view text) {
+  bool note = mark == '*';
+  if (!history_.empty() || tap_) {
+    plain_.assign(line_, 0, stamp_size_);
+    plain_ += plain_prefixes_[static_cast<std::size_t>(source < 0 ? 0 : source)];
+    plain_ += mark;
+    plain_ += ' ';
+    plain_ += text;
+    keep(source, plain_, note);
+  }
+  if (note) fmt::format_to(std::back_inserter(line_), "\x1b[2m{}\x1b[0m", text);
+  else line_ += text;
 }
 
 /// "name<pad> ", coloured, once per source: the hot path only copies it.
@@ -92,7 +99,7 @@ void LogStream::build_prefixes() {
 }
 
 void LogStream::line(int source, std::string_view text) {
-  if (!out_ && !tap_) return;
+  if (!out_ && !tap_ && history_.empty()) return;
   prefix(source, '|');
   complete(source, '|', text);
   if (!out_) return;
@@ -104,7 +111,7 @@ void LogStream::line(int source, std::string_view text) {
 }
 
 void LogStream::note(int source, std::string_view text) {
-  if (!out_ && !tap_) return;
+  if (!out_ && !tap_ && history_.empty()) return;
   prefix(source, '*');
   complete(source, '*', text);
   if (out_) emit();

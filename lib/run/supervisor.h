@@ -300,9 +300,7 @@ class Supervisor final : public ProbeHost, public control::Target {
   std::list<ControlAction> actions_;
   bool check_posted_ = false;
   bool up_told_ = false;
-  std::vector<LineRing> log_history_;   // by log source: 0 is treerun's lines about the run
-  std::vector<NodeId> source_node_;     // by log source
-  std::uint64_t log_seq_ = 0;
+  std::vector<NodeId> source_node_;     // by log source; the log stream keeps their lines
   LineRing event_history_{SIZE_MAX, kEventHistoryBytes};
   std::string console_text_;
   Subscribers<std::size_t, std::string_view> log_followers_;  // (log source, line)
