@@ -1,31 +1,40 @@
 #include "io/line_ring.h"
 
+#include <algorithm>
+#include <utility>
+
 namespace treerun {
 
-void LineRing::push(std::string_view line, std::uint64_t seq) {
-  if (max_lines_ == 0 || max_bytes_ == 0) return;
-  if (line.size() > max_bytes_) line = line.substr(0, max_bytes_);
-  lines_.push_back({seq, base_ + buf_.size(), static_cast<std::uint32_t>(line.size())});
-  buf_.append(line);
-  bytes_ += line.size();
-  while (lines_.size() > max_lines_ || bytes_ > max_bytes_) drop_oldest();
-  // The dead front is cut once it outweighs half of what is kept: each byte is moved a
-  // bounded number of times, and the buffer stays within 1.5 times the bound.
-  std::size_t dead = static_cast<std::size_t>(lines_.front().start - base_);
-  if (dead > 4096 && dead > bytes_ / 2) {
-    buf_.erase(0, dead);
-    base_ += dead;
+/// The next block: the spare if it is large enough, else one twice the last (a line
+/// longer than a block gets one of its own size).
+void LineRing::new_block(std::size_t at_least) {
+  std::size_t want = std::max(at_least, std::min(kBlock, current_ ? 2 * current_->size : kFirstBlock));
+  Block block = std::exchange(spare_, {});
+  if (block.size < want) block = Block{std::make_unique<char[]>(want), want, 0};
+  block.used = 0;
+  if (current_) ++last_block_;
+  blocks_.push_back(std::move(block));
+  current_ = &blocks_.back();
+}
+
+/// Twice the room, the oldest first again.
+void LineRing::grow_entries() {
+  std::vector<Entry> more(entries_.empty() ? 8 : 2 * entries_.size());
+  for (std::size_t i = 0; i < count_; ++i) more[i] = entry(i);
+  entries_ = std::move(more);
+  capacity_ = entries_.size();
+  mask_ = capacity_ - 1;
+  head_ = 0;
+}
+
+/// The blocks before the oldest line kept go (the last of them is kept for reuse).
+void LineRing::drop_blocks() {
+  std::uint64_t oldest_needed = count_ == 0 ? last_block_ : entries_[head_].block;
+  while (first_block_ < oldest_needed) {
+    spare_ = std::move(blocks_.front());
+    blocks_.pop_front();
+    ++first_block_;
   }
-}
-
-void LineRing::drop_oldest() {
-  bytes_ -= lines_.front().size;
-  lines_.pop_front();
-}
-
-std::string_view LineRing::line(std::size_t i) const {
-  const Entry& e = lines_[i];
-  return std::string_view(buf_).substr(static_cast<std::size_t>(e.start - base_), e.size);
 }
 
 }  // namespace treerun

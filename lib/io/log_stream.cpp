@@ -18,6 +18,7 @@ const char* const kColors[] = {"36", "33", "32", "35", "34", "96", "93", "92", "
 LogStream::LogStream(Options options) : out_(std::move(options.out)), options_(std::move(options)) {
   names_.push_back("treerun");
   prefix_after_cr_ = on_terminal();
+  if (options_.history_lines) history_.emplace_back(options_.history_lines, options_.history_bytes);
 }
 
 LogStream::~LogStream() {
@@ -27,6 +28,7 @@ LogStream::~LogStream() {
 int LogStream::add_source(std::string name) {
   width_ = std::max(width_, std::min(name.size(), kMaxWidth));
   names_.push_back(std::move(name));
+  if (options_.history_lines) history_.emplace_back(options_.history_lines, options_.history_bytes);
   prefixes_.clear();
   return static_cast<int>(names_.size() - 1);
 }
@@ -50,31 +52,36 @@ void LogStream::prefix(int source, char mark) {
   line_ += ' ';
 }
 
-/// The line's TEXT after its prefix (a note dimmed, on colour), its plain form to the
-/// tap, then its newline.
+/// The line's TEXT after its prefix (a note dimmed, on colour), then its newline; its
+/// plain form is kept and tapped. Without colour, the line made is the plain form.
 void LogStream::complete(int source, char mark, std::string_view text) {
   if (!options_.color) {
     const std::size_t head = line_.size();
     line_ += text;
-    if (tap_) tap_(source, line_, mark == '*');
-    if (redraws(mark, text)) {  // the tap keeps it as it came; the terminal redraws
+    keep(source, line_, mark == '*');
+    if (redraws(mark, text)) {  // the history keeps it as it came; the terminal redraws
       line_.resize(head);
       append_redrawn(text);
     }
   } else {
-    if (tap_) {
-      plain_.assign(line_, 0, stamp_size_);
-      plain_ += plain_prefixes_[static_cast<std::size_t>(source < 0 ? 0 : source)];
-      plain_ += mark;
-      plain_ += ' ';
-      plain_ += text;
-      tap_(source, plain_, mark == '*');
-    }
-    if (mark == '*') fmt::format_to(std::back_inserter(line_), "\x1b[2m{}\x1b[0m", text);
-    else if (redraws(mark, text)) append_redrawn(text);
-    else line_ += text;
+    complete_coloured(source, mark, text);
   }
   line_ += '\n';
+}
+
+void LogStream::complete_coloured(int source, char mark, std::string_view text) {
+  bool note = mark == '*';
+  if (!history_.empty() || tap_) {
+    plain_.assign(line_, 0, stamp_size_);
+    plain_ += plain_prefixes_[static_cast<std::size_t>(source < 0 ? 0 : source)];
+    plain_ += mark;
+    plain_ += ' ';
+    plain_ += text;
+    keep(source, plain_, note);
+  }
+  if (note) fmt::format_to(std::back_inserter(line_), "\x1b[2m{}\x1b[0m", text);
+  else if (redraws(mark, text)) append_redrawn(text);
+  else line_ += text;
 }
 
 /// "name<pad> ", coloured, once per source: the hot path only copies it.
@@ -99,7 +106,7 @@ void LogStream::build_prefixes() {
 }
 
 void LogStream::line(int source, std::string_view text, bool continued) {
-  if (!out_ && !tap_) return;
+  if (!out_ && !tap_ && history_.empty()) return;
   const char mark = continued ? '+' : '|';
   prefix(source, mark);
   complete(source, mark, text);
@@ -129,7 +136,7 @@ void LogStream::append_redrawn(std::string_view text) {
 }
 
 void LogStream::note(int source, std::string_view text) {
-  if (!out_ && !tap_) return;
+  if (!out_ && !tap_ && history_.empty()) return;
   prefix(source, '*');
   complete(source, '*', text);
   if (out_) emit();

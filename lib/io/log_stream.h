@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "io/line_ring.h"
 #include "io/outlet.h"
 
 namespace treerun {
@@ -23,6 +24,9 @@ class LogStream {
     std::shared_ptr<Outlet> out;  // where lines go; null: nowhere (the log stream is off)
     bool color = false;           // decided by the caller: a terminal, no --no-color, no NO_COLOR
     bool timestamps = false;
+    /// Each source's last lines kept in memory (history()): at most this many, and
+    /// this many bytes. 0: none.
+    std::size_t history_lines = 0, history_bytes = 0;
   };
 
   explicit LogStream(Options options);
@@ -32,10 +36,16 @@ class LogStream {
 
   /// Every line as the log stream shows it without colour and without its newline
   /// (NOTE: one of treerun's own), whether or not the stream goes anywhere: the control
-  /// socket's histories and followers (run/control_feeds.cpp) read the run through it.
+  /// socket's followers and console read the run through it. Notes always go to it, a
+  /// node's lines only while tap_lines() is on (the hot path pays for none otherwise).
   /// LINE is valid during the call only; the tap must not write to this stream.
   using Tap = std::function<void(int source, std::string_view line, bool note)>;
   void set_tap(Tap tap) { tap_ = std::move(tap); }
+  void tap_lines(bool on) { tap_lines_ = on; }
+  /// What is kept of SOURCE (-1 or 0: treerun's lines about the run), as the tap sees
+  /// it, with a sequence number over all sources; empty without Options::history_lines.
+  const LineRing& history(int source) const { return history_.at(static_cast<std::size_t>(source < 0 ? 0 : source)); }
+  std::size_t sources() const { return names_.size(); }
 
   /// Registers a prefix; returns its id. Call for every name before the run starts,
   /// so the names line up.
@@ -63,7 +73,13 @@ class LogStream {
 
  private:
   void prefix(int source, char mark);
-  void complete(int source, char mark, std::string_view text);
+  inline void complete(int source, char mark, std::string_view text);
+  void complete_coloured(int source, char mark, std::string_view text);
+  void keep(int source, std::string_view plain, bool note) {
+    std::size_t at = static_cast<std::size_t>(source < 0 ? 0 : source);
+    if (at < history_.size()) history_[at].push(plain, ++seq_);
+    if (tap_ && (note || tap_lines_)) tap_(source, plain, note);
+  }
   bool redraws(char mark, std::string_view text) const;
   void append_redrawn(std::string_view text);
   void build_prefixes();
@@ -78,7 +94,10 @@ class LogStream {
   std::string line_;  // the line being made
   std::size_t stamp_size_ = 0;  // of its timestamp
   std::string plain_;  // the line being made, without colour (only when coloured)
+  std::vector<LineRing> history_;  // by source
+  std::uint64_t seq_ = 0;          // lines kept so far
   Tap tap_;
+  bool tap_lines_ = false;
   std::string held_lines_;
   bool held_ = false;
   /// On a terminal, a carriage return inside a line (a progress bar redrawing itself)

@@ -56,7 +56,10 @@ void Supervisor::act(control::Verb verb, const std::vector<std::string>& paths, 
     down(peer);
     return done("");
   }
-  if (std::string why = refusal(verb, ids, sig); !why.empty()) {
+  std::vector<NodeId> starts = verb == control::Verb::start     ? what_to_start(ids)
+                               : verb == control::Verb::restart ? ids
+                                                                : std::vector<NodeId>{};
+  if (std::string why = refusal(verb, ids, starts, sig); !why.empty()) {
     log_->note(-1, fmt::format("{} refused: {}", verb_name(verb), why));
     return done(why);
   }
@@ -66,13 +69,31 @@ void Supervisor::act(control::Verb verb, const std::vector<std::string>& paths, 
     case control::Verb::restart: stop_for_control(ids, Hold::restarting); break;
     case control::Verb::start:
       // A node that a `stop` is still taking down starts once it has stopped.
-      for (NodeId id : ids)
+      for (NodeId id : starts)
         if (nodes_[id].held != Hold::none) nodes_[id].held = Hold::restarting;
       break;
     case control::Verb::down: break;
   }
-  actions_.push_back({verb, std::move(ids), false, std::move(done)});
+  actions_.push_back({verb, std::move(ids), std::move(starts), false, std::move(done)});
   after_change();
+}
+
+/// Where a `start` of IDS goes: a node that runs passes it on to what was stopped inside
+/// it (a group that runs starts its stopped children); any other node named gets it.
+/// What runs already, or waits for its first start, is left as it is.
+std::vector<NodeId> Supervisor::what_to_start(const std::vector<NodeId>& ids) const {
+  std::vector<NodeId> starts;
+  auto collect = [&](auto& self, NodeId id, bool named) -> void {
+    const Node& n = nodes_[id];
+    bool runs = n.held == Hold::none && !n.cancelled && (n.state == State::ready || n.state == State::starting);
+    if (!runs) {
+      if (named || n.held != Hold::none) starts.push_back(id);
+      return;
+    }
+    for (NodeId child : plan_[id].children) self(self, child, false);
+  };
+  for (NodeId id : ids) collect(collect, id, true);
+  return starts;
 }
 
 /// The `control` event, and a line in the log stream for each node (for the run, for
@@ -88,8 +109,9 @@ void Supervisor::tell_control(control::Verb verb, const std::vector<NodeId>& ids
   for (NodeId id : ids) log_->note(nodes_[id].log_source, line);
 }
 
-/// Why VERB cannot be carried out on IDS now, or "".
-std::string Supervisor::refusal(control::Verb verb, const std::vector<NodeId>& ids, int sig) const {
+/// Why VERB cannot be carried out on IDS (STARTS: where its start goes) now, or "".
+std::string Supervisor::refusal(control::Verb verb, const std::vector<NodeId>& ids,
+                                const std::vector<NodeId>& starts, int sig) const {
   if (run_finished_ || nodes_[0].done()) return "the run has ended";
   if (nodes_[0].cancelled) return "the run is ending";
   if (ids.empty()) return fmt::format("{} needs at least one node", verb_name(verb));
@@ -103,28 +125,29 @@ std::string Supervisor::refusal(control::Verb verb, const std::vector<NodeId>& i
       }
       return "";
     }
-    case control::Verb::start:
-    case control::Verb::restart: return start_refusal(ids);
+    case control::Verb::start: return start_refusal(starts, false);
+    case control::Verb::restart: return start_refusal(starts, true);
     case control::Verb::stop:
     case control::Verb::down: return "";
   }
   return "";
 }
 
-/// Why IDS cannot be started (again).
-std::string Supervisor::start_refusal(const std::vector<NodeId>& ids) const {
+/// Why IDS cannot be started (AGAIN: after their stop, as `restart` does).
+std::string Supervisor::start_refusal(const std::vector<NodeId>& ids, bool again) const {
   if (nodes_[0].cancelled) return "the run is ending";
   for (NodeId id : ids) {
     const Node& n = nodes_[id];
     const PlanNode& spec = plan_[id];
     if (stopping(n) && n.held == Hold::none && !n.restart_wanted)
       return fmt::format("{} is being stopped ({})", spec.path, n.cancelled->cause);
-    if (std::string why = stream_refusal(id); !why.empty()) return why;
     if (std::string why = dependency_refusal(id, ids); !why.empty()) return why;
-    // Its nursery must be there to hold it: a node waiting for its start has one coming.
+    // A node waiting for its first start has its streams and a nursery coming.
+    bool fresh_start = again || n.done() || n.held != Hold::none || n.cancelled;
+    if (!fresh_start) continue;
+    if (std::string why = stream_refusal(id); !why.empty()) return why;
     const Node& parent = nodes_[*spec.parent];
-    bool fresh_start = n.done() || n.held != Hold::none || n.cancelled;
-    if (fresh_start && parent.state != State::ready) {
+    if (parent.state != State::ready) {
       const PlanNode& p = plan_[*spec.parent];
       if (parent.held != Hold::none || (parent.done() && parent.cancelled))
         return fmt::format("{} is in {}, which is stopped: start {}", spec.path, p.path, p.path);
@@ -250,7 +273,7 @@ void Supervisor::keep_stopped(const std::vector<NodeId>& ids) {
 void Supervisor::end_controls() {
   for (ControlAction& action : std::exchange(actions_, {})) {
     bool done = true;
-    for (NodeId id : action.nodes) {
+    for (NodeId id : action.verb == control::Verb::stop ? action.nodes : action.starts) {
       if (action.verb == control::Verb::stop) done = done && nodes_[id].done();
       else done = done && action.starting && start_outcome(id) == "";
     }
@@ -268,22 +291,22 @@ std::optional<std::string> Supervisor::progress(ControlAction& action) {
   }
   if (!action.starting) {
     // What a stop was taking down is down.
-    for (NodeId id : action.nodes)
+    for (NodeId id : action.starts)
       if (!nodes_[id].done() && nodes_[id].held != Hold::none) return std::nullopt;
     // A `stop` that came meanwhile wins: the last word is the client's latest.
     std::string why;
-    for (NodeId id : action.nodes)
+    for (NodeId id : action.starts)
       if (why.empty() && nodes_[id].held == Hold::stopped) why = fmt::format("{} was stopped meanwhile", plan_[id].path);
-    if (why.empty()) why = start_refusal(action.nodes);
+    if (why.empty()) why = start_refusal(action.starts, false);
     if (!why.empty()) {
-      keep_stopped(action.nodes);
+      keep_stopped(action.starts);
       return why;
     }
     action.starting = true;
-    for (NodeId id : action.nodes) on(id, Event::start_asked);
+    for (NodeId id : action.starts) on(id, Event::start_asked);
   }
   bool waiting = false;
-  for (NodeId id : action.nodes) {
+  for (NodeId id : action.starts) {
     std::optional<std::string> outcome = start_outcome(id);
     if (!outcome) waiting = true;
     else if (!outcome->empty()) return outcome;

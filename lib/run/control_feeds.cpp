@@ -3,10 +3,10 @@
 // then followed; treerun's own console (what `down` prints remotely); the run's end.
 // And RunOptions::on_up, for `up -d`.
 //
-// The log stream and the event log hand every line to a tap (io/log_stream.h,
-// io/event_log.h) whether or not they are written anywhere, so `treerun logs` works
-// with `--logs none` too. A line costs its copy into its node's history; followers are
-// told only when there are some.
+// The log stream keeps each node's last lines (io/log_stream.h) and the event log hands
+// every event to a tap (io/event_log.h), whether or not they are written anywhere, so
+// `treerun logs` works with `--logs none` too. A node's line costs its copy into its
+// history; the log stream taps its lines only while some client follows them.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -17,9 +17,8 @@ namespace treerun {
 
 /// The histories and taps, once the log stream has every node's source.
 void Supervisor::open_feeds() {
-  source_node_.assign(nodes_.size(), 0);
+  source_node_.assign(log_->sources(), 0);
   for (const Node& n : nodes_) source_node_[static_cast<std::size_t>(n.log_source)] = n.spec->id;
-  log_history_.assign(nodes_.size(), LineRing(kLogHistoryLines, kLogHistoryBytes));
   log_->set_tap([this](int source, std::string_view line, bool note) { on_log_line(source, line, note); });
   events_.set_tap([this](std::string_view event) {
     event_history_.push(event, 0);
@@ -29,8 +28,8 @@ void Supervisor::open_feeds() {
 
 void Supervisor::on_log_line(int source, std::string_view line, bool note) {
   std::size_t at = source < 0 ? 0 : static_cast<std::size_t>(source);
-  log_history_[at].push(line, ++log_seq_);
-  log_followers_.tell(at, line);
+  if (log_followers_.empty()) log_->tap_lines(false);  // the last follower has gone
+  else log_followers_.tell(at, line);
   if (note && !console_followers_.empty()) {
     console_text_.assign(line);
     console_text_ += '\n';
@@ -43,7 +42,7 @@ void Supervisor::to_console(std::string_view text) { console_followers_.tell(tex
 /// Lines about the run itself (source 0) are named "/", as the root is in the event log.
 control::Subscription Supervisor::logs(const std::vector<std::string>& paths, std::size_t n, bool follow,
                                        std::function<void(std::string_view, std::string_view)> line) {
-  std::vector<bool> wanted(log_history_.size(), paths.empty());
+  std::vector<bool> wanted(log_->sources(), paths.empty());
   for (const std::string& path : paths)
     if (auto id = find_node(path))
       for (NodeId m : subtree(*id)) wanted[static_cast<std::size_t>(nodes_[m].log_source)] = true;
@@ -56,15 +55,16 @@ control::Subscription Supervisor::logs(const std::vector<std::string>& paths, st
     std::size_t source, index;
   };
   std::vector<Pick> picks;
-  for (std::size_t s = 0; s < log_history_.size(); ++s) {
+  for (std::size_t s = 0; s < wanted.size(); ++s) {
     if (!wanted[s]) continue;
-    const LineRing& ring = log_history_[s];
+    const LineRing& ring = log_->history(static_cast<int>(s));
     for (std::size_t i = ring.size() > n ? ring.size() - n : 0; i < ring.size(); ++i)
       picks.push_back({ring.seq(i), s, i});
   }
   std::sort(picks.begin(), picks.end(), [](const Pick& a, const Pick& b) { return a.seq < b.seq; });
-  for (const Pick& p : picks) line(label(p.source), log_history_[p.source].line(p.index));
+  for (const Pick& p : picks) line(label(p.source), log_->history(static_cast<int>(p.source)).line(p.index));
   if (!follow || end_code_) return {};
+  log_->tap_lines(true);
   return log_followers_.add([wanted = std::move(wanted), label, line = std::move(line)](std::size_t source,
                                                                                            std::string_view text) {
     if (wanted[source]) line(label(source), text);

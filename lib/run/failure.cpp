@@ -68,8 +68,11 @@ void Supervisor::schedule_restart(NodeId id) {
   n.restarts.push_back(Clock::now());
   n.attempt++;
   events_.restart(n.spec->path, n.attempt, "failure");
+  // Counted against restart.max: the restarts after a failure within `within` (a start
+  // from the control socket is an attempt in the event log, but not one of these).
   log_->note(n.log_source, fmt::format("restarting in {} (attempt {} of {})",
-                                       format_duration(n.spec->restart.backoff), n.attempt, n.spec->restart.max));
+                                       format_duration(n.spec->restart.backoff), n.restarts.size(),
+                                       n.spec->restart.max));
   n.restart_timer = std::make_unique<boost::asio::steady_timer>(io_, n.spec->restart.backoff);
   n.restart_timer->async_wait([this, id](const boost::system::error_code& ec) {
     // Due in the same turn as a cancel that dropped the restart: nothing to do.

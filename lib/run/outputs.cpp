@@ -20,6 +20,8 @@ void Supervisor::open_outputs() {
   LogStream::Options log;
   log.color = options_.color;
   log.timestamps = options_.timestamps;
+  log.history_lines = kLogHistoryLines;  // for the control socket's `logs`
+  log.history_bytes = kLogHistoryBytes;
   switch (options_.logs.type) {
     case LogTarget::Type::stdout_: log.out = stdout_; break;
     case LogTarget::Type::stderr_: log.out = stderr_; break;

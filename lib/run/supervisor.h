@@ -234,13 +234,16 @@ class Supervisor final : public ProbeHost, public control::Target {
   /// An acting command under way: DONE is called once it has taken effect.
   struct ControlAction {
     control::Verb verb;
-    std::vector<NodeId> nodes;
+    std::vector<NodeId> nodes;   // as named, none inside another
+    std::vector<NodeId> starts;  // where its start goes (what_to_start)
     bool starting = false;  // the start (of `start`, or `restart` once stopped) is sent
     std::function<void(std::string error)> done;
   };
   void tell_control(control::Verb verb, const std::vector<NodeId>& ids, int sig, control::Peer peer);
-  std::string refusal(control::Verb verb, const std::vector<NodeId>& ids, int sig) const;
-  std::string start_refusal(const std::vector<NodeId>& ids) const;
+  std::vector<NodeId> what_to_start(const std::vector<NodeId>& ids) const;
+  std::string refusal(control::Verb verb, const std::vector<NodeId>& ids, const std::vector<NodeId>& starts,
+                      int sig) const;
+  std::string start_refusal(const std::vector<NodeId>& ids, bool again) const;
   std::string stream_refusal(NodeId id) const;
   std::string dependency_refusal(NodeId id, const std::vector<NodeId>& ids) const;
   void stop_for_control(const std::vector<NodeId>& ids, Hold hold);
@@ -305,9 +308,7 @@ class Supervisor final : public ProbeHost, public control::Target {
   std::list<ControlAction> actions_;
   bool check_posted_ = false;
   bool up_told_ = false;
-  std::vector<LineRing> log_history_;   // by log source: 0 is treerun's lines about the run
-  std::vector<NodeId> source_node_;     // by log source
-  std::uint64_t log_seq_ = 0;
+  std::vector<NodeId> source_node_;     // by log source; the log stream keeps their lines
   LineRing event_history_{SIZE_MAX, kEventHistoryBytes};
   std::string console_text_;
   Subscribers<std::size_t, std::string_view> log_followers_;  // (log source, line)

@@ -2,6 +2,7 @@
 // (interface.md 6.2: 1 000 lines and 1 MiB per node, 16 MiB of events).
 #include <catch.hpp>
 #include <string>
+#include <vector>
 
 #include "io/line_ring.h"
 
@@ -54,4 +55,15 @@ TEST_CASE("line ring: a line longer than the bound is cut to it", "[io][history]
   ring.push("ab", 2);
   CHECK(ring.size() == 1);
   CHECK(ring.line(0) == "ab");
+}
+
+TEST_CASE("line ring: a ring moved (as a vector of them grows) keeps its lines and takes more", "[io][history]") {
+  std::vector<LineRing> rings;
+  rings.emplace_back(1000, 1 << 20);
+  rings[0].push("first", 1);
+  for (int i = 0; i < 100; ++i) rings.emplace_back(1000, 1 << 20);  // moves rings[0] again and again
+  for (int i = 0; i < 300; ++i) rings[0].push(std::string(300, 'x'), static_cast<std::uint64_t>(i + 2));
+  REQUIRE(rings[0].size() == 301);
+  CHECK(rings[0].line(0) == "first");
+  CHECK(rings[0].line(300) == std::string(300, 'x'));
 }

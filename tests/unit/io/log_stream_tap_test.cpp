@@ -1,5 +1,6 @@
-// The log stream's tap: every line as the stream shows it without colour, whether or
-// not the stream goes anywhere (what the control socket's `logs` and console read).
+// The log stream's history and tap: every line as the stream shows it without colour,
+// whether or not the stream goes anywhere (what the control socket's `logs` and
+// console read).
 #include <catch.hpp>
 #include <string>
 #include <tuple>
@@ -28,6 +29,7 @@ TEST_CASE("log stream: the tap gets each line without colour, with its padded pr
   LogStream log(o);
   Tapped t;
   log.set_tap(t.tap());
+  log.tap_lines(true);
   int web = log.add_source("web");
   int db = log.add_source("pipeline/db");
   log.line(web, "GET /");
@@ -46,6 +48,7 @@ TEST_CASE("log stream: with timestamps, the tap's line has the same stamp", "[io
   LogStream log(o);
   Tapped t;
   log.set_tap(t.tap());
+  log.tap_lines(true);
   int a = log.add_source("a");
   log.line(a, "x");
   REQUIRE(t.lines.size() == 1);
@@ -55,4 +58,33 @@ TEST_CASE("log stream: with timestamps, the tap's line has the same stamp", "[io
   CHECK(line[2] == ':');
   CHECK(line[8] == '.');
   CHECK(line.substr(12) == " a | x");
+}
+
+TEST_CASE("log stream: each source's history, in order over all sources; lines tapped only when asked",
+          "[io][log]") {
+  LogStream::Options o;
+  o.history_lines = 2;
+  o.history_bytes = 1 << 20;
+  LogStream log(o);
+  Tapped t;
+  log.set_tap(t.tap());
+  int a = log.add_source("a");
+  int b = log.add_source("b");
+  log.line(a, "1");
+  log.line(b, "2");
+  log.note(a, "3");
+  log.line(a, "4");
+  log.note(-1, "5");
+  const LineRing& ha = log.history(a);
+  REQUIRE(ha.size() == 2);  // its bound: the last two
+  CHECK(ha.line(0) == "a * 3");
+  CHECK(ha.line(1) == "a | 4");
+  CHECK(log.history(b).line(0) == "b | 2");
+  CHECK(log.history(b).seq(0) < ha.seq(0));
+  CHECK(ha.seq(0) < ha.seq(1));
+  CHECK(log.history(0).line(0) == "treerun * 5");
+  // Without tap_lines, only the notes reach the tap.
+  REQUIRE(t.lines.size() == 2);
+  CHECK(std::get<1>(t.lines[0]) == "a * 3");
+  CHECK(std::get<1>(t.lines[1]) == "treerun * 5");
 }

@@ -107,6 +107,7 @@ children:
   CHECK(rig.node("d").attempt == 2);
   CHECK(rig.node("d").restarts.size() == 1);  // only the failure's counts
   CHECK(row(rig, "d").restarts == 2);
+  CHECK(has_line_with(history(rig, {"d"}), "d   * restarting in 10ms (attempt 1 of 1)"));
 }
 
 TEST_CASE("control: restart of a group tears it down whole and starts it with fresh streams", "[run][control]") {
@@ -473,4 +474,54 @@ children:
     CHECK(rig.launcher.spawned() == Lines{"d", "w"});
   }
   CHECK_FALSE(dog.fired);
+}
+
+TEST_CASE("control: start of a group that runs starts what was stopped in it, and only that", "[run][control]") {
+  RunRig rig(R"(
+children:
+  - name: g
+    children:
+      - {name: a, daemon: true, cmd: "a"}
+      - {name: b, daemon: true, cmd: "b"}
+)");
+  std::shared_ptr<Answer> start, again;
+  rig.on_up = [&] {
+    ask(rig, Verb::stop, {"g/a"}, 0, [&] {
+      start = ask(rig, Verb::start, {"g"}, 0, [&] {
+        again = ask(rig, Verb::start, {"g"}, 0, [&] { ask(rig, Verb::down, {}); });
+      });
+    });
+  };
+  RunResult r = rig.run();
+  INFO(lines(rig.launcher.journal()));
+  CHECK(r.code == 0);
+  CHECK(start->error.empty());
+  CHECK(again->error.empty());
+  CHECK(first(rig.launcher.journal(), start->at) ==
+        Lines{"spawn g/a", "spawn g/b", "SIGTERM g/a", "exit g/a SIGTERM", "spawn g/a"});
+  CHECK(again->at == start->at);  // all of it runs: nothing to do
+}
+
+TEST_CASE("control: start of a node on a stream that has not started yet waits for it", "[run][control]") {
+  RunRig rig(R"(
+children:
+  - {name: gate, cmd: "gate"}
+  - {name: hold, cmd: "hold"}
+  - {name: produce, daemon: true, cmd: "produce"}
+  - {name: keep, daemon: true, cmd: "keep", stdin: produce, after: [gate]}
+)");
+  std::shared_ptr<Answer> start;
+  rig.launcher.on_spawn = [&](const FakeProcess& p) {
+    if (p.node != "produce") return;
+    start = ask(rig, Verb::start, {"keep"}, 0, [&] { ask(rig, Verb::down, {}); });
+    boost::asio::post(rig.io, [&] { rig.launcher.exit(rig.launcher.pid_of("gate"), ExitStatus::exited(0)); });
+  };
+  RunResult r = rig.run();
+  INFO(lines(rig.launcher.journal()));
+  CHECK(r.code == 0);
+  REQUIRE(start->given);
+  CHECK(start->error.empty());
+  CHECK(rig.launcher.journal()[start->at - 1] == "spawn keep");
+  const FakeProcess& keep = rig.launcher.process(rig.launcher.pid_of("keep"));
+  CHECK(keep.stdin_ino == rig.launcher.process(rig.launcher.pid_of("produce")).stdout_ino);
 }
