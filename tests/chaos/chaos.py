@@ -602,6 +602,20 @@ def effects(plan: Plan, rig: faults.OutputRig, sent: list, events: list[dict]) -
     return out
 
 
+def trigger_due(trigger: tuple, events, now: float) -> bool:
+    """Whether the plan's moment has come: a delay, the K-th event or spawn (or sooner,
+    a cancel: the run is on its way down)."""
+    kind, val = trigger
+    if kind == "delay":
+        return now >= val
+    evs = events()
+    if any(e.get("event") == "cancel" for e in evs):
+        return True
+    if kind == "after_spawns":
+        return sum(e.get("event") == "spawn" for e in evs) >= val
+    return len(evs) >= val
+
+
 def _proc_has_tag(pid: int, needle: bytes) -> bool:
     try:
         with open(f"/proc/{pid}/environ", "rb") as f:
@@ -691,21 +705,9 @@ class Runner:
                 hang = True
                 harness.kill_group(proc.pid)
                 break
-            if not fired:
-                kind, val = plan.trigger
-                if kind == "delay" and now >= val:
-                    fired = True
-                elif kind == "after_events":
-                    evs = rig.events()
-                    if len(evs) >= val or any(e.get("event") in ("cancel",) for e in evs):
-                        fired = True
-                elif kind == "after_spawns":
-                    evs = rig.events()
-                    if (sum(e.get("event") == "spawn" for e in evs) >= val
-                            or any(e.get("event") == "cancel" for e in evs)):
-                        fired = True
-                if fired:
-                    fire()
+            if not fired and trigger_due(plan.trigger, rig.events, now):
+                fired = True
+                fire()
             time.sleep(0.005)
         proc.wait()
         err = proc.stderr.read() if proc.stderr else b""
@@ -844,6 +846,8 @@ def check(root: Node, plan: Plan, events: list[dict], rc: int, sent, killed, run
         # The signal came before treerun had even started (exec, dynamic linking on a
         # loaded machine): dying by it with nothing started is right.
         return v
+    if not done and cut_short_by_a_signal(plan, events, sent):
+        return check_cut_short(root, plan, events, rc, sent, run_dir, tag)
     if len(done) != 1:
         v.append(f"expected one done event, got {len(done)} (rc {rc})")
         return v
@@ -930,12 +934,34 @@ def check(root: Node, plan: Plan, events: list[dict], rc: int, sent, killed, run
     return v + check_rest(root, plan, events, run_dir, tag, idx, first, done, sent)
 
 
+def cut_short_by_a_signal(plan: Plan, events: list[dict], sent: list) -> bool:
+    """treerun(1), Outputs: "At the end of the run, what waits (the summary included)
+    has up to the root's grace to be written; what is left then is dropped. A signal in
+    that time drops it at once." So an event log that the harness left waiting (a pause
+    of its reader) when a signal came may end before `done` (seeds 10761, 11544)."""
+    return (plan.output.kind == "events_stall" and bool(sent) and bool(events)
+            and sent[-1].t > events[-1]["t"])
+
+
+def check_cut_short(root, plan, events, rc, sent, run_dir, tag) -> list[str]:
+    """What needs no `done`: the exit status is the run's own (not 125) or the death by
+    the first signal, and every check that the events seen allow."""
+    v: list[str] = []
+    candidates = faults.first_signal_candidates(sent)
+    if rc == 125 or (rc < 0 and signal.Signals(-rc).name not in candidates):
+        v.append(f"event log cut short by a signal at the end; exit status {rc}, first "
+                 f"signal one of {candidates}")
+    idx = node_index(root)
+    first = next((e for e in events if e.get("event") == "cancel" and e.get("node") == "/"), None)
+    return v + check_rest(root, plan, events, run_dir, tag, idx, first, None, sent)
+
+
 def check_rest(root, plan, events, run_dir, tag, idx, first, done, sent) -> list[str]:
     v: list[str] = []
     # -- a failure under an all-cancel policy chain fails the run -------------------------
     deciding = next((e for e in events if e.get("event") == "cancel" and e.get("node") == "/"
                      and e.get("cause") != "done"), None)
-    if deciding is None:
+    if deciding is None and done is not None:  # (a log cut short may lack the cancel)
         for e in events:
             if e.get("event") == "exit" and e.get("outcome") == "failed":
                 n = idx.get(e["node"])
@@ -1057,7 +1083,7 @@ def check_rest(root, plan, events, run_dir, tag, idx, first, done, sent) -> list
                                  f"{n.path} after {a}")
 
     # -- teardown time --------------------------------------------------------------------
-    if first is not None:
+    if first is not None and done is not None:
         took = done["t"] - first["t"]
         bound = teardown_bound(root)
         forced_at = faults.forcing_time(sent)
@@ -1130,6 +1156,9 @@ def check_outputs(plan: Plan, events: list[dict], stderr: str) -> list[str]:
                      f"{said['the log stream to /dev/full']} times")
     elif kind == "stdout_hangup" and said["stdout"]:
         v.append("a reader that left (EPIPE) was reported on stderr")
+    elif kind in ("pty_eio", "tty_close") and dropped.get("stdout") and said["stdout"] not in said_ok:
+        # A terminal that hung up fails every write (EIO): a failure, not a reader gone.
+        v.append(f"a terminal that hung up (EIO): 'cannot write stdout' said {said['stdout']} times")
     elif kind == "events_stall" and "events" in dropped:
         # The harness's pauses are shorter than the root's grace: nothing is lost.
         v.append(f"the event log lost {dropped['events']} bytes to pauses of at most "

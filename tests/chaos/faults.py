@@ -175,7 +175,9 @@ class OutputFault:
 
 def output_fault(rng: random.Random) -> OutputFault:
     kind = rng.choices(list(OUTPUT_FAULTS), list(OUTPUT_FAULTS.values()))[0]
-    f = OutputFault(kind, at=round(rng.uniform(0, 0.5), 3), quiet=rng.random() < 0.5,
+    # A stall from (nearly) the start meets the run's busiest part; a hang-up any time.
+    at = rng.uniform(0, 0.15 if kind in STALLING else 0.5)
+    f = OutputFault(kind, at=round(at, 3), quiet=rng.random() < 0.5,
                     pauses_seed=rng.randint(0, 1 << 30))
     if kind == "stdout_stall":
         f.length = round(rng.uniform(0.1, 3.0), 3)
@@ -219,6 +221,13 @@ class OutputRig:
             self._events = EventFeed(path=Path(self.events_arg))
         if k == "logs_fifo":
             os.mkfifo(self.run_dir / "log.fifo")
+        if k == "stdout_full":
+            self._child_fds.append(os.open("/dev/full", os.O_WRONLY | os.O_CLOEXEC))
+        elif k.startswith("stdout_"):
+            r, w = os.pipe()  # sized before treerun writes (later, it may be EBUSY)
+            fcntl.fcntl(r, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+            self._fds["stdout"] = r
+            self._child_fds.append(w)
         if k in ("pty_eio", "tty_close"):
             master, slave = os.openpty()
             os.set_inheritable(master, False)
@@ -251,16 +260,10 @@ class OutputRig:
         k = self.fault.kind
         kw = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                   start_new_session=True)
-        if k.startswith("stdout_") and k != "stdout_full":
-            kw["stdout"] = subprocess.PIPE
-        elif k == "stdout_full":
-            full = os.open("/dev/full", os.O_WRONLY | os.O_CLOEXEC)
-            self._child_fds.append(full)
-            kw["stdout"] = full
-            if self.fault.stderr_full:
-                kw["stderr"] = full
-        elif k == "pty_eio":
+        if k.startswith("stdout_") or k == "pty_eio":
             kw["stdout"] = self._child_fds[0]
+            if self.fault.stderr_full:
+                kw["stderr"] = self._child_fds[0]
         elif k == "tty_close":
             kw.update(stdin=self._child_fds[0], stdout=self._child_fds[0], start_new_session=False)
         return kw
@@ -271,10 +274,7 @@ class OutputRig:
             os.close(fd)
         self._child_fds = []
         k = self.fault.kind
-        if proc.stdout is not None:
-            fcntl.fcntl(proc.stdout.fileno(), fcntl.F_SETPIPE_SZ, PIPE_SIZE)
-            self._fds["stdout"] = os.dup(proc.stdout.fileno())
-            proc.stdout.close()
+        if "stdout" in self._fds:
             self._thread(self._read_stdout_pipe)
         if "master" in self._fds:
             self._thread(self._read_terminal)
@@ -292,27 +292,29 @@ class OutputRig:
         return time.monotonic() - self.start
 
     # -- the readers -----------------------------------------------------------------
-    def _drain(self, fd: int, until: float | None) -> bool:
-        """Reads FD until UNTIL (seconds since the start; None: to its end). False at
-        EOF or once treerun has exited and nothing more comes."""
+    def _drain(self, fd: int, until: float | None, feed=None) -> bool:
+        """Reads FD until UNTIL (seconds since the start; None: to its end), handing what
+        comes to FEED. False at its end: EOF (for a FEED, the FIFO of the event log: EOF
+        only once treerun has exited, before that it has no writer yet) or EIO."""
         while until is None or self.now() < until:
             r, _, _ = select.select([fd], [], [], READ_STEP)
-            if r:
-                try:
-                    data = os.read(fd, 65536)
-                except BlockingIOError:
-                    continue
-                except OSError:  # EIO: a terminal whose other side is gone
+            if not r:
+                if self._over.is_set():
                     return False
-                if not data:
-                    return False
-                self.on_data(data)
-            elif self._over.is_set():
+                continue
+            try:
+                data = os.read(fd, 65536)
+            except BlockingIOError:
+                continue
+            except OSError:  # EIO: a terminal whose other side is gone
                 return False
+            if data and feed:
+                feed(data)
+            elif not data and (not feed or self._over.is_set()):
+                return False
+            elif not data:
+                time.sleep(READ_STEP)  # a FIFO without a writer polls readable: EOF
         return True
-
-    def on_data(self, data: bytes) -> None:
-        pass  # what treerun wrote is not checked here; only that it never blocks
 
     def _pause(self, until: float | None, fd: int | None = None) -> None:
         """Reads nothing until UNTIL (None: until treerun has exited). With the FD of a
@@ -349,35 +351,12 @@ class OutputRig:
         self._drain(fd, None)
 
     def _read_events_in_stalls(self, rng: random.Random) -> None:
-        fd = self._events.fd
-        while True:
-            if not self._drain_events(fd, self.now() + rng.uniform(0, 0.3)):
-                return
+        fd, feed = self._events.fd, self._events.feed
+        while self._drain(fd, self.now() + rng.uniform(0, 0.3), feed):
             self._pause(self.now() + rng.uniform(0.05, EVENTS_PAUSE_MAX), fd)
             if self._over.is_set():
-                self._drain_events(fd, None)
+                self._drain(fd, None, feed)
                 return
-
-    def _drain_events(self, fd: int, until: float | None) -> bool:
-        while until is None or self.now() < until:
-            r, _, _ = select.select([fd], [], [], READ_STEP)
-            if not r:
-                if self._over.is_set():
-                    return False
-                continue
-            try:
-                data = os.read(fd, 65536)
-            except BlockingIOError:
-                continue
-            if not data:
-                # No writer (yet, or any more): a FIFO opened before treerun reads EOF
-                # until treerun opens it.
-                if self._over.is_set():
-                    return False
-                time.sleep(READ_STEP)
-                continue
-            self._events.feed(data)
-        return True
 
     # -- the run's end ---------------------------------------------------------------
     def caused_signals(self) -> list[Sent]:

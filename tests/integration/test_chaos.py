@@ -33,7 +33,7 @@ chaos.AVOID |= KNOWN_BUGS
 # signal during the start-up) in each of several tries, so the suite covers every kind
 # whatever the random seeds draw.
 FAULT_SEEDS = {
-    "stdout_stall": 208, "stdout_stall_forever": 37, "stdout_hangup": 11, "stdout_full": 75,
+    "stdout_stall": 45, "stdout_stall_forever": 37, "stdout_hangup": 11, "stdout_full": 75,
     "pty_eio": 139, "tty_close": 57, "logs_full": 58, "logs_fifo": 256, "events_stall": 25,
     "signals:int_int": 530, "signals:term_int": 562, "signals:int_term": 307,
     "signals:term_term": 377, "signals:hup_hup": 419, "signals:hup_term": 315,
