@@ -33,7 +33,9 @@ Invariants checked after every run (treerun(1): EXIT STATUS, SEMANTICS, EVENT LO
   - nothing is spawned after the root's cancel; in a large start-up, the cancel comes
     within STARTUP_CANCEL_BOUND of the signal or the timeout;
   - an output that fails is said once on stderr (not a reader that left), and `done`
-    counts what was dropped.
+    counts what was dropped;
+  - each stop signal's line in the log says what forces (ctrl-c again, two SIGINTs,
+    SIGINT again).
 
 Standalone:  python3 tests/chaos/chaos.py --runs 5000 --seed 1 [-j 2] [--keep]
 One seed:    CHAOS_SEED=1234 python3 tests/chaos/chaos.py   (prints spec and events)
@@ -722,6 +724,7 @@ class Runner:
         else:
             violations += check(root, plan, events, proc.returncode, sent, killed, run_dir, tag)
             violations += check_outputs(plan, events, stderr)
+            violations += check_stop_lines(run_dir / "log", events)
         out = Outcome(self.seed, not violations, violations, spec_text, events, plan,
                       proc.returncode, duration, stderr, sent, effects(plan, rig, sent, events))
         if proc.stderr:
@@ -1125,6 +1128,35 @@ def check_rest(root, plan, events, run_dir, tag, idx, first, done, sent) -> list
         if between > STARTUP_SPAWNS_BOUND:
             v.append(f"{between} spawns between {what} and the root's cancel during the "
                      f"start-up (bound {STARTUP_SPAWNS_BOUND})")
+    return v
+
+
+STOP_LINE = re.compile(r"^treerun \* (SIG[A-Z]+): (already )?stopping gracefully \((.*)\)$", re.M)
+
+
+def check_stop_lines(log: Path, events: list[dict]) -> list[str]:
+    """treerun(1), One ctrl-c: the line for each stop signal says what forces: after a
+    first SIGINT "ctrl-c again"; after a SIGTERM or SIGHUP "two SIGINTs force", and once
+    a SIGINT came too, "SIGINT again to force". The first names the signal that cancels."""
+    try:
+        lines = STOP_LINE.findall(log.read_text(errors="replace"))
+    except FileNotFoundError:
+        return []
+    v: list[str] = []
+    cause = next((e["cause"] for e in events if e.get("event") == "cancel" and e.get("node") == "/"
+                  and e.get("cause") in ("sigint", "sigterm", "sighup")), None)
+    if lines and cause and lines[0][0] != cause.upper():
+        v.append(f"the first stop line names {lines[0][0]}, the root's cancel {cause}")
+    had_sigint = False
+    for i, (sig, already, hint) in enumerate(lines):
+        had_sigint = had_sigint or sig == "SIGINT"
+        if i == 0:
+            want = "ctrl-c again to force" if sig == "SIGINT" else "two SIGINTs force"
+        else:
+            want = "SIGINT again to force" if had_sigint else "two SIGINTs force"
+        if bool(already) != (i > 0) or hint != want:
+            v.append(f"stop line {i + 1}: '{sig}: {already}stopping gracefully ({hint})', "
+                     f"want ({want})")
     return v
 
 

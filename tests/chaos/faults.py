@@ -53,6 +53,15 @@ def pending_stop_signals(pid: int) -> frozenset:
     return frozenset(n for n in STOP_SIGNALS if mask & (1 << (signal.Signals[n].value - 1)))
 
 
+def has_controlling_tty(pid: int) -> bool:
+    """Whether PID has a controlling terminal (tty_nr, field 7 of /proc/PID/stat)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return int(stat.rsplit(")", 1)[1].split()[4]) != 0
+
+
 # Signal patterns, as (name, delay before it) lists: the issue's cases and random bursts.
 PATTERNS = {
     "int_int": 3,       # ctrl-c twice quickly: the second forces
@@ -337,7 +346,13 @@ class OutputRig:
         self._drain(fd, None)
 
     def _read_terminal(self) -> None:
-        if self._drain(self._fds["master"], self.fault.at):  # still running: hang up
+        fd = self._fds["master"]
+        running = self._drain(fd, self.fault.at)
+        # A terminal that closes before `setsid -c` made it the controlling one fails
+        # setsid itself (seed 21011): that is no fault of treerun's to test.
+        while running and self.fault.kind == "tty_close" and not has_controlling_tty(self.pid):
+            running = self._drain(fd, self.now() + READ_STEP)
+        if running:  # still running: hang up
             self.hangup_pending = pending_stop_signals(self.pid)
             self.hung_up_at = self.now()
             os.close(self._fds.pop("master"))
