@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <boost/asio/post.hpp>
+#include <utility>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -163,9 +164,16 @@ void Outlet::fail(int err) {
 void Outlet::report() {
   if (reported_ || error_ == 0 || error_ == EPIPE || !on_failure_) return;
   reported_ = true;
-  boost::asio::post(io_, [weak = weak_from_this(), why = std::string(std::strerror(error_))] {
-    if (auto self = weak.lock()) self->on_failure_(why);
+  unreported_ = std::strerror(error_);
+  boost::asio::post(io_, [weak = weak_from_this()] {
+    if (auto self = weak.lock()) self->report_now();
   });
+}
+
+void Outlet::report_now() {
+  if (unreported_.empty()) return;
+  std::string why = std::exchange(unreported_, {});
+  on_failure_(why);
 }
 
 bool Outlet::full() const { return mode_ != Mode::broken && pending() + kHeadroom >= kOutletLimit; }

@@ -86,6 +86,9 @@ class Outlet : public std::enable_shared_from_this<Outlet> {
   /// Called once, on the loop, at the first failed write (not for EPIPE: the reader
   /// left, as `| head` does) with what failed.
   void on_failure(std::function<void(const std::string& why)> fn) { on_failure_ = std::move(fn); }
+  /// The end of the run: a failure whose report is still on its way to the loop, which
+  /// will not run it now, is handed to on_failure here.
+  void report_now();
 
   const std::string& name() const { return name_; }
   unsigned long long dropped() const { return dropped_; }
@@ -114,6 +117,7 @@ class Outlet : public std::enable_shared_from_this<Outlet> {
   unsigned long long dropped_ = 0;
   int error_ = 0;  // what broke it
   bool reported_ = false;
+  std::string unreported_;  // the failure whose report is posted but has not run
   std::vector<std::function<void()>> waiters_;
   std::function<void(const std::string&)> on_failure_;
 };

@@ -118,6 +118,11 @@ void Supervisor::drain(const std::vector<Outlet*>& outlets, Clock::time_point de
     if (idle || outputs_abandoned_ || Clock::now() >= deadline) break;
     io_.run_one_until(deadline);
   }
+  // A failure met by the last writes is said now: its report, posted, would not run.
+  for (Outlet* o : outlets)
+    if (o) o->report_now();
+  for (Outlet* o : outlets)
+    if (o && o != events_.outlet()) o->flush();
   for (Outlet* o : outlets)
     if (o) o->drop_pending();
 }

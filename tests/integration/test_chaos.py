@@ -25,7 +25,7 @@ import harness  # noqa: E402
 
 # Known treerun bugs that chaos found, left out here until they are fixed; each has a
 # strict xfail test below that turns red once it is fixed (then drop it from this set).
-KNOWN_BUGS = {"unsaid-output-failure"}
+KNOWN_BUGS: set[str] = set()
 chaos.AVOID |= KNOWN_BUGS
 
 # One seed per fault of issue 15, each picked because its fault met a running treerun
@@ -70,13 +70,10 @@ def test_each_fault_of_issue_15_once_with_its_fixed_seed():
     assert_all_ok(chaos.run_many(FAULT_SEEDS.values(), jobs=jobs(), out=io.StringIO()))
 
 
-@pytest.mark.xfail(strict=True, reason="known bug (chaos seed 22, CHAOS_AVOID="
-                   "unsaid-output-failure): an output failure first met by the last flush "
-                   "of a run is never said on stderr")
 def test_an_output_that_fails_is_said_even_when_the_run_ends_at_once(tr):
     # treerun(1), Outputs: "The first failure is said once, on stderr". Two nodes that
-    # exit at once: the log stream's first write fails in the run's last loop turn, and
-    # the report, posted to the loop, never runs (about every other try).
+    # exit at once: the log stream's first write fails in the run's last loop turn, whose
+    # posted report the loop would not run any more (chaos seed 22 found it).
     spec = tr.spec('children:\n  - {name: a, cmd: [{H}, exit, "0"]}\n'
                    '  - {name: b, cmd: [{H}, exit, "0"]}\n')
     for _ in range(20):
