@@ -53,7 +53,7 @@ control::NodeStatus Supervisor::node_status(const Node& n) const {
   s.state = shown_state(n);
   s.restarts = n.attempt;
   if (n.has_processes()) s.pid = n.run.proc.pid;
-  if (n.leader_alive()) s.uptime = seconds_since(n.run.started);
+  if (!n.is_group() && n.leader_alive()) s.uptime = seconds_since(n.run.started);  // a group has no process
   if (n.run.status) {
     if (n.run.status->kind == ExitStatus::Kind::signaled) s.signal = signal_name(n.run.status->value);
     else s.code = n.run.status->value;
@@ -93,7 +93,8 @@ std::string Supervisor::check_nodes(const std::vector<std::string>& paths) const
       known.push_back(spec.path);
       list += (list.empty() ? "" : " ") + spec.path;
     }
-    return fmt::format("no node `{}`{}; the nodes are: {}", path, did_you_mean(path, known), list);
+    std::string_view bare = std::string_view(path).substr(path.starts_with('/') ? 1 : 0);
+    return fmt::format("no node `{}`{}; the nodes are: {}", path, did_you_mean(bare, known), list);
   }
   return "";
 }

@@ -525,3 +525,27 @@ children:
   const FakeProcess& keep = rig.launcher.process(rig.launcher.pid_of("keep"));
   CHECK(keep.stdin_ino == rig.launcher.process(rig.launcher.pid_of("produce")).stdout_ino);
 }
+
+TEST_CASE("control: ps gives a group no uptime; an unknown path with a leading / gets its did-you-mean",
+          "[run][control]") {
+  RunRig rig(R"(
+children:
+  - name: g
+    children:
+      - {name: d, daemon: true, cmd: "d"}
+)");
+  rig.launcher.script("g/d", Script::runs());
+  std::vector<control::NodeStatus> rows;
+  std::string unknown;
+  rig.on_up = [&] {
+    rows = rig.sup().ps();
+    unknown = rig.sup().check_nodes({"/g/b"});
+    rig.sup().act(control::Verb::down, {}, 0, kPeer, [](std::string) {});
+  };
+  REQUIRE(rig.run().code == 0);
+  REQUIRE(rows.size() == 2);
+  CHECK(rows[0].path == "g");
+  CHECK_FALSE(rows[0].uptime.has_value());
+  CHECK(rows[1].uptime.has_value());
+  CHECK(unknown.find("did you mean `g/d`") != std::string::npos);
+}
