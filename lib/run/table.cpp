@@ -373,6 +373,11 @@ void Supervisor::notify_finished(NodeId id) {
   name_pipe_holders(id);
   if (id == 0) return sweep_strays();
   for (NodeId dep : nodes_[id].dependents) consider_start(dep);
+  // A setup step that succeeded may be what makes a group of daemons around it ready
+  // (chaos seed 63864): what waits for such a group looks again. (A group with workers
+  // is waited for until it is done: its own finish tells its dependents.)
+  for (std::optional<NodeId> at = plan_[id].parent; at && !plan_[*at].is_worker; at = plan_[*at].parent)
+    for (NodeId dep : nodes_[*at].dependents) consider_start(dep);
   for (NodeId target : plan_[id].after) consider_stop_subtree(target);
   NodeId parent = *plan_[id].parent;
   consider_stop(parent);

@@ -85,6 +85,7 @@ AVOID = set(filter(None, os.environ.get("CHAOS_AVOID", "").split(",")))
 LATE_SIGNAL_DEATHS: list = []  # (signal sent, done written, done.code): tolerated races
 STARTUP_LAGS: list = []  # large trees: seconds from the signal (or timeout) to the cancel
 STARTUP_SPAWNS: list = []  # large trees: spawns between the signal and the cancel
+CUT_SHORT: list = []  # runs whose event log a signal cut short at the end (their events)
 CHECK_ZOMBIES = True  # off when runs go in parallel (a sibling run's treerun may be one)
 STOP_SIGNALS = ["SIGTERM", "SIGINT", "SIGHUP", "SIGUSR1"]
 OUTPUT_FAULT_SHARE = 0.35  # runs with a fault of treerun's own outputs
@@ -733,6 +734,8 @@ class Runner:
             shutil.rmtree(run_dir, ignore_errors=True)
         else:
             out.stderr += f"\n(run dir kept: {run_dir})"
+            if rig.unterminated():
+                out.stderr += f"\n(event log ends in an unterminated line: {rig.unterminated()!r})"
         return out
 
 
@@ -849,7 +852,7 @@ def check(root: Node, plan: Plan, events: list[dict], rc: int, sent, killed, run
         # The signal came before treerun had even started (exec, dynamic linking on a
         # loaded machine): dying by it with nothing started is right.
         return v
-    if not done and cut_short_by_a_signal(plan, events, sent):
+    if not done and cut_short_by_a_signal(plan, sent):
         return check_cut_short(root, plan, events, rc, sent, run_dir, tag)
     if len(done) != 1:
         v.append(f"expected one done event, got {len(done)} (rc {rc})")
@@ -937,19 +940,22 @@ def check(root: Node, plan: Plan, events: list[dict], rc: int, sent, killed, run
     return v + check_rest(root, plan, events, run_dir, tag, idx, first, done, sent)
 
 
-def cut_short_by_a_signal(plan: Plan, events: list[dict], sent: list) -> bool:
+def cut_short_by_a_signal(plan: Plan, sent: list) -> bool:
     """treerun(1), Outputs: "At the end of the run, what waits (the summary included)
     has up to the root's grace to be written; what is left then is dropped. A signal in
     that time drops it at once." So an event log that the harness left waiting (a pause
-    of its reader) when a signal came may end before `done` (seeds 10761, 11544)."""
-    return (plan.output.kind == "events_stall" and bool(sent) and bool(events)
-            and sent[-1].t > events[-1]["t"])
+    of its reader) may end before `done` when a signal came then (seeds 10761, 11544),
+    or came earlier and was taken only then: treerun takes the signals of a burst one
+    after another between its other work, and a second SIGINT in the burst can end the
+    run before it has taken the rest (seeds 13389, 31179)."""
+    return plan.output.kind == "events_stall" and bool(sent)
 
 
 def check_cut_short(root, plan, events, rc, sent, run_dir, tag) -> list[str]:
     """What needs no `done`: the exit status is the run's own (not 125) or the death by
     the first signal, and every check that the events seen allow."""
     v: list[str] = []
+    CUT_SHORT.append(plan.event)
     candidates = faults.first_signal_candidates(sent)
     if rc == 125 or (rc < 0 and signal.Signals(-rc).name not in candidates):
         v.append(f"event log cut short by a signal at the end; exit status {rc}, first "
@@ -1272,7 +1278,7 @@ def summary(results, elapsed: float) -> str:
          + "faults that met a running treerun:\n"
          + "".join(f"  {c:5d}  {k}\n" for k, c in sorted(met.items())) +
          f"tolerated: {len(LATE_SIGNAL_DEATHS)} runs died by a signal sent as `done` was "
-         f"written\n")
+         f"written; {len(CUT_SHORT)} event logs were cut short by a signal at the end\n")
     if bad:
         s += "violating seeds: " + " ".join(str(r.seed) for r in bad) + "\n"
         for k, c in kinds.most_common():

@@ -370,8 +370,18 @@ class OutputRig:
         while self._drain(fd, self.now() + rng.uniform(0, 0.3), feed):
             self._pause(self.now() + rng.uniform(0.05, EVENTS_PAUSE_MAX), fd)
             if self._over.is_set():
-                self._drain(fd, None, feed)
+                break
+        # treerun has exited. Whatever it wrote last is read now, even when the end was
+        # seen between an empty select() and its check (seeds 32945, 40108, 40226, 40291
+        # lost `done` so).
+        while True:
+            try:
+                data = os.read(fd, 65536)
+            except OSError:  # EAGAIN: a writer outside treerun still holds it
                 return
+            if not data:
+                return
+            feed(data)
 
     # -- the run's end ---------------------------------------------------------------
     def caused_signals(self) -> list[Sent]:
@@ -383,6 +393,10 @@ class OutputRig:
 
     def events(self) -> list[dict]:
         return self._events.events()
+
+    def unterminated(self) -> bytes:
+        """What came after the last newline of the event log (a line cut short)."""
+        return self._events._buf
 
     def effect(self) -> str | None:
         """Whether the fault met treerun while it ran (for the summary): a stall that
@@ -415,12 +429,14 @@ class EventFeed:
         self.path, self.fd = path, fd
         self._file = None
         self._closed = False
+        self.raw_bytes = 0  # all that came, for a report
         self._buf = b""
         self._events: list[dict] = []
         self._lock = threading.Lock()
 
     def feed(self, data: bytes) -> None:
         with self._lock:
+            self.raw_bytes += len(data)
             self._buf += data
             *lines, self._buf = self._buf.split(b"\n")
             self._events += [json.loads(x) for x in lines if x.strip()]

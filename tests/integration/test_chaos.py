@@ -23,8 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "chaos"))
 import chaos  # noqa: E402
 import harness  # noqa: E402
 
-# Known treerun bugs that chaos found, left out here until they are fixed; each has a
-# strict xfail test below that turns red once it is fixed (then drop it from this set).
+# Known treerun bugs that chaos found. Each has a strict xfail test below that turns red
+# once it is fixed; those that CHAOS_AVOID can leave out are left out here until then
+# (drop them from this set with their test's marker).
 KNOWN_BUGS: set[str] = set()
 chaos.AVOID |= KNOWN_BUGS
 
@@ -80,3 +81,20 @@ def test_an_output_that_fails_is_said_even_when_the_run_ends_at_once(tr):
         res = tr.up(spec, "--logs", "/dev/full", "--quiet")
         assert res.code == 0, res.describe()
         assert res.stderr.count("cannot write the log stream to /dev/full") == 1, res.describe()
+
+
+def test_a_worker_after_a_group_of_daemons_starts_once_its_setup_step_is_done(tr):
+    # treerun(1), `after`: a group without workers (its only worker is a setup step, which
+    # only the daemon `server` waits for) counts as a daemon, ready once its daemons are
+    # and its setup step is done; `treerun tree` says "w (after g ready)".
+    spec = tr.spec("""\
+children:
+  - name: g
+    children:
+      - {name: d, daemon: true, cmd: [{H}, sleep, forever]}
+      - {name: setup, cmd: [{H}, exit, "0"]}
+  - {name: server, daemon: true, after: [/g/setup], cmd: [{H}, sleep, forever]}
+  - {name: w, after: [g], cmd: [{H}, exit, "0"]}
+""")
+    res = tr.up(spec, "--quiet", "--timeout", "1s")
+    assert res.code == 0, res.describe()
