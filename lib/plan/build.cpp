@@ -262,6 +262,7 @@ class Builder {
     if (raw.stdout_) w.stdout_ = raw.stdout_->pos;
     if (raw.stderr_) w.stderr_ = raw.stderr_->pos;
     if (raw.tty) w.tty = raw.tty->pos;
+    if (raw.pty) w.pty = raw.pty->pos;
     return w;
   }
 
@@ -285,6 +286,7 @@ class Builder {
     if (raw.stdout_) n.stdout_spec = raw.stdout_->value;
     if (raw.stderr_) n.stderr_spec = raw.stderr_->value;
     n.tty = raw.tty && raw.tty->value;
+    n.pty = raw.pty && raw.pty->value;
     expand_settings(raw, n);
     if (n.cmd) n.stop_sequence = make_stop_sequence(n.stop, n.stop_signal, n.grace);
   }
@@ -335,6 +337,7 @@ class Builder {
       if (raw.stdout_) group_only(raw.stdout_->pos, "stdout");
       if (raw.stderr_) group_only(raw.stderr_->pos, "stderr");
       if (raw.tty) group_only(raw.tty->pos, "tty");
+      if (raw.pty) group_only(raw.pty->pos, "pty");
     }
     if (raw.restart && !(raw.on_failure && raw.on_failure->value == OnFailure::restart))
       diags_.add(raw.restart->pos, "`restart` applies only with `on_failure: restart`");

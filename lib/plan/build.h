@@ -34,7 +34,7 @@ struct NodeWhere {
   SourcePos name;
   std::vector<SourcePos> after;    // parallel to PlanNode::after
   std::vector<SourcePos> sources;  // parallel to PlanNode::stdin_spec.from
-  SourcePos stdin_, stdout_, stderr_, tty;
+  SourcePos stdin_, stdout_, stderr_, tty, pty;
 };
 
 struct BuiltPlan {

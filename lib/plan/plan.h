@@ -65,6 +65,8 @@ struct PlanNode {
   OutputSpec stdout_spec;
   OutputSpec stderr_spec;
   bool tty = false;
+  /// stdout and stderr are one pseudo-terminal of the node's own, read into the log.
+  bool pty = false;
   /// > 0: a group made by `replicas: N`, whose children are the node's N copies, named
   /// 0 to N-1. The group waits for what the node was `after`; its copies do not.
   int replicas = 0;

@@ -77,6 +77,7 @@ class Renderer {
       parts.push_back("on_failure: restart (max " + std::to_string(n.restart.max) + " within " +
                       format_duration(n.restart.within) + ")");
     if (n.tty) parts.push_back("tty");
+    if (n.pty) parts.push_back("pty");
     std::string out;
     for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
     return out;

@@ -100,6 +100,7 @@ json node(const Plan& plan, const PlanNode& n) {
   if (n.on_failure == OnFailure::restart)
     j["restart"] = {{"max", n.restart.max}, {"within", seconds(n.restart.within)}, {"backoff", seconds(n.restart.backoff)}};
   j["tty"] = n.tty;
+  j["pty"] = n.pty;
   j["replicas"] = n.replicas ? json(n.replicas) : json(nullptr);
   j["cwd"] = n.cwd;
   json children = json::array();

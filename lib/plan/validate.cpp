@@ -55,6 +55,26 @@ void check_tty(const BuiltPlan& b, Diagnostics& diags) {
   }
 }
 
+/// A `pty: true` node's one terminal carries both its outputs to the log stream: it
+/// cannot also hold the tty lock, feed a stream, or send an output anywhere else.
+void check_pty(const BuiltPlan& b, Diagnostics& diags) {
+  for (const auto& n : b.plan.nodes) {
+    if (!n.pty) continue;
+    const SourcePos& at = b.where[n.id].pty;
+    if (n.tty) diags.add(at, shown(n) + " has both `pty: true` and `tty: true`: keep one");
+    for (bool err : {false, true})
+      if (const auto* w = b.plan.stream_of({n.id, err}))
+        diags.add(at, shown(n) + " has `pty: true`: its output is a terminal read into the log, so it cannot feed " +
+                          shown(b.plan.nodes[w->consumers.front()]));
+    auto elsewhere = [](const OutputSpec& out) {
+      return out.type != OutputSpec::Type::log && out.type != OutputSpec::Type::as_stdout;
+    };
+    if (elsewhere(n.stdout_spec) || elsewhere(n.stderr_spec))
+      diags.add(at, shown(n) + " has `pty: true`: its stdout and stderr are the terminal, read into the log; drop its `" +
+                        (elsewhere(n.stdout_spec) ? "stdout" : "stderr") + "` setting");
+  }
+}
+
 /// A `log:` probe reads the lines treerun reads. A node whose stdout and stderr both go
 /// elsewhere (null, a file, inherit, the terminal, only into a stream) would wait for
 /// its timeout and fail, whatever it printed.
@@ -79,6 +99,7 @@ void validate_plan(const BuiltPlan& built, Diagnostics& diags) {
   report_deadlocks(built, diags);
   check_inherit(built, diags);
   check_tty(built, diags);
+  check_pty(built, diags);
   check_log_probe(built, diags);
 }
 

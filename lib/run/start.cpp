@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include "base/units.h"
+#include "io/ansi.h"
+#include "proc/pty.h"
 #include "probes/make_probe.h"
 #include "run/environment.h"
 #include "run/supervisor.h"
@@ -46,6 +48,24 @@ SpawnRequest Supervisor::request_for(NodeId id, const Command& cmd) {
 void Supervisor::open_log_pipe(NodeId id, int& child_fd, UniqueFd& keep, std::error_code& ec) {
   Pipe p = make_pipe(ec);
   if (ec) return;
+  read_into_log(id, std::move(p.read));
+  child_fd = p.write.get();
+  keep = std::move(p.write);
+}
+
+/// `pty: true`: one terminal is both outputs (as in a shell), read like a log pipe.
+std::string Supervisor::open_pty_output(NodeId id, SpawnRequest& req, OutputEnds& ends) {
+  std::error_code ec;
+  PtyPair pty = open_pty(pty_window_size(), ec);
+  if (ec) return fmt::format("cannot make a pseudo-terminal: {}", ec.message());
+  read_into_log(id, std::move(pty.master));
+  req.stdout_fd = req.stderr_fd = pty.slave.get();
+  ends.out = std::move(pty.slave);
+  return "";
+}
+
+/// Reads what ID's current incarnation writes into FD, line by line, into the log.
+void Supervisor::read_into_log(NodeId id, UniqueFd fd) {
   Incarnation& run = nodes_[id].run;
   unsigned gen = run.generation;
   LineReader::Callbacks cb;
@@ -63,17 +83,20 @@ void Supervisor::open_log_pipe(NodeId id, int& child_fd, UniqueFd& keep, std::er
     if (nodes_[id].run.generation == gen) on_pipe_eof(id);
   };
   cb.hold_back = hold_back(id);
-  auto reader = std::make_shared<LineReader>(io_, std::move(p.read), kMaxLogLine, std::move(cb));
+  auto reader = std::make_shared<LineReader>(io_, std::move(fd), kMaxLogLine, std::move(cb));
   run.readers.push_back(reader);
   run.open_pipes++;
   reader->start();
-  child_fd = p.write.get();
-  keep = std::move(p.write);
 }
 
 void Supervisor::output_line(NodeId id, std::string_view line, bool current, bool continued) {
-  log_->line(nodes_[id].log_source, line, continued);
-  if (auto& probe = nodes_[id].run.probe; probe && current) probe->on_line(line);
+  Node& n = nodes_[id];
+  // A terminal's colours stay only on a coloured log stream; a probe matches the text.
+  std::string plain;
+  if (n.spec->pty && has_escapes(line)) plain = strip_escapes(line);
+  std::string_view text = plain.empty() ? line : std::string_view(plain);
+  log_->line(n.log_source, options_.color ? line : text, continued);
+  if (auto& probe = n.run.probe; probe && current) probe->on_line(text);
 }
 
 /// Where this incarnation's stdout or stderr goes. Ends made here are closed in the
@@ -108,6 +131,9 @@ std::string Supervisor::wire_output(NodeId id, const OutputSpec& out, bool is_st
 std::string Supervisor::wire_stdio(NodeId id, SpawnRequest& req, OutputEnds& ends) {
   Node& n = nodes_[id];
   const PlanNode& spec = *n.spec;
+  if (spec.stdin_spec.type == StdinSpec::Type::inherit) req.stdin_fd = STDIN_FILENO;
+  else if (n.stdin_end) req.stdin_fd = n.stdin_end.get();
+  if (spec.pty) return open_pty_output(id, req, ends);
   std::string error = wire_output(id, spec.stdout_spec, false, req.stdout_fd, ends);
   bool both_to_log = spec.stdout_spec.type == OutputSpec::Type::log &&
                      spec.stderr_spec.type == OutputSpec::Type::log && !n.stdout_end && !n.stderr_end;
@@ -125,8 +151,6 @@ std::string Supervisor::wire_stdio(NodeId id, SpawnRequest& req, OutputEnds& end
     req.stderr_fd = req.stdout_fd;
     ends.err.reset();
   }
-  if (spec.stdin_spec.type == StdinSpec::Type::inherit) req.stdin_fd = STDIN_FILENO;
-  else if (n.stdin_end) req.stdin_fd = n.stdin_end.get();
   if (spec.tty) lend_terminal(id, req);
   return error;
 }

@@ -153,6 +153,8 @@ class Supervisor final : public ProbeHost, public control::Target {
   void spawned(NodeId id, const SpawnRequest& req, const SpawnResult& r);
   void arm_node_timeout(NodeId id);
   void open_log_pipe(NodeId id, int& child_fd, UniqueFd& keep, std::error_code& ec);
+  std::string open_pty_output(NodeId id, SpawnRequest& req, OutputEnds& ends);
+  void read_into_log(NodeId id, UniqueFd fd);
   /// A line of the node's output (or a piece of a long one, CONTINUED after the first):
   /// to the log stream, and to its `log:` probe.
   void output_line(NodeId id, std::string_view line, bool current = true, bool continued = false);

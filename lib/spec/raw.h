@@ -94,6 +94,7 @@ struct RawNode {
   std::optional<At<OutputSpec>> stderr_;
   std::optional<RawText> stdout_file, stderr_file;  // `{file: PATH}` as written
   std::optional<At<bool>> tty;
+  std::optional<At<bool>> pty;
   std::optional<At<int>> replicas;  // 1 to kMaxReplicas
 };
 

@@ -18,7 +18,7 @@ const std::vector<std::string_view> kTopKeys = {"name",   "timeout", "grace",   
 const std::vector<std::string_view> kNodeKeys = {
     "name",  "cmd",         "children", "include",    "daemon",  "after",    "ready",
     "timeout", "grace",     "stop_signal", "stop",    "on_failure", "restart", "env",
-    "env_file", "cwd",      "stdin",    "stdout",     "stderr",  "tty",      "replicas"};
+    "env_file", "cwd",      "stdin",    "stdout",     "stderr",  "tty",      "pty",     "replicas"};
 
 
 std::vector<RawNode> read_children(YamlReader& r, const YAML::Node& v, const SourcePos& at,
@@ -88,7 +88,7 @@ void read_replicas(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawN
   else n.replicas = At<int>{count, p};
 }
 
-/// Keys that shape the tree: name, cmd, children, include, daemon, after, tty, replicas.
+/// Keys that shape the tree: name, cmd, children, include, daemon, after, tty, pty, replicas.
 bool read_structure_key(YamlReader& r, const std::string& key, const YAML::Node& v,
                         const SourcePos& at, RawNode& n, ReadContext& ctx, int depth) {
   if (key == "name") read_name(r, v, at, n);
@@ -107,6 +107,8 @@ bool read_structure_key(YamlReader& r, const std::string& key, const YAML::Node&
     if (auto b = r.boolean(v, "daemon", at)) n.daemon = At<bool>{*b, r.pos(v, at)};
   } else if (key == "tty") {
     if (auto b = r.boolean(v, "tty", at)) n.tty = At<bool>{*b, r.pos(v, at)};
+  } else if (key == "pty") {
+    if (auto b = r.boolean(v, "pty", at)) n.pty = At<bool>{*b, r.pos(v, at)};
   } else if (key == "after") {
     if (auto list = r.strings(v, "after", at)) n.after = *list;
   } else if (key == "replicas") read_replicas(r, v, at, n);
