@@ -107,8 +107,9 @@ def test_down_shows_the_teardown_and_exits_with_the_runs_code(tr):
 
 
 def test_logs_last_lines_then_follow_until_the_run_ends(tr):
+    # w ends the run only once d has written "four" (then touched `end`).
     spec = tr.spec(children(daemon("d", '[{H}, echo, one, echo, two, echo, three, wait-file, "{T}/go", '
-                                        'echo, four, sleep, forever]', '{log: "^three$"}'),
+                                        'echo, four, touch, "{T}/end", sleep, forever]', '{log: "^three$"}'),
                             worker("w", '[{H}, wait-file, "{T}/end", exit, "0"]')))
     p = tr.start(["up", spec])
     p.wait_for(event="ready", node="d")
@@ -120,7 +121,6 @@ def test_logs_last_lines_then_follow_until_the_run_ends(tr):
     follower = tr.start(["logs", "-f", "-n", "0", "-r", "spec", "d"])
     waiting_for_the_run(follower.pid)
     tr.path("go").touch()
-    tr.path("end").touch()
     assert p.wait().code == 0
     out = follower.wait()
     assert out.code == 0, out.describe()

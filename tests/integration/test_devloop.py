@@ -242,9 +242,9 @@ def test_import_procfile_runs_end_to_end(tr):
     app.mkdir()
     (app / "Procfile").write_text(f"""\
 # the app's processes
-web: {tr.H} print-env GREETING print-cwd echo web-up sleep forever
+web: {tr.H} print-env GREETING print-cwd echo web-up touch {tr.dir}/web-up sleep forever
 
-worker:   {tr.H} print-env TRTEST_TAG echo "worker up" sleep forever
+worker:   {tr.H} print-env TRTEST_TAG echo "worker up" touch {tr.dir}/worker-up sleep forever
 """)
     (app / ".env").write_text(f"GREETING=hi from dotenv\nTRTEST_TAG={tr.tag}\n")
     code, out, err, _ = tr.run(["import", "procfile", "app/Procfile"])
@@ -254,8 +254,7 @@ worker:   {tr.H} print-env TRTEST_TAG echo "worker up" sleep forever
     code, _, err, _ = tr.run(["check"])
     assert code == 0, err
     p = tr.start(["up", "--no-color"])
-    for name in ("web", "worker"):
-        p.wait_for(event="ready", node=name)
+    tr.wait_files("web-up", "worker-up", proc=p)  # each has printed its lines
     p.signal(signal.SIGINT)
     res = p.wait()
     assert res.code == -signal.SIGINT, res.describe()
