@@ -22,6 +22,8 @@
 #include "plan/render_json.h"
 #include "plan/load.h"
 #include "proc/local_launcher.h"
+#include "proc/slurm_launcher.h"
+#include "slurm.h"
 #include "proc/signals.h"
 #include "run/environment.h"
 #include "run/run.h"
@@ -40,7 +42,7 @@ struct UpFlags {
   std::vector<std::string> env_files;
   std::string spec;
   std::vector<std::string> nodes;
-  std::string timeout, grace, events, logs, name;
+  std::string timeout, grace, events, logs, name, backend;
   bool no_color = false, timestamps = false, quiet = false;
   int verbose = 0;
 };
@@ -142,13 +144,31 @@ int cmd_up(const UpFlags& f) {
   opts.logs = parse_logs(f.logs);
   if (!f.name.empty())
     if (std::string why = control::check_run_name(f.name); !why.empty()) throw CLI::ValidationError("--name", why);
-  LoadResult loaded = load_plan(f.spec, opts);
+  if (!f.backend.empty()) opts.backend = f.backend == "slurm" ? Backend::slurm : Backend::local;
+  SpecSource source(f.spec);
+  LoadResult loaded = source.load(opts);
+  std::optional<SlurmAllocation> allocation;
+  if (loaded.ok() && loaded.plan->backend == Backend::slurm) {
+    // The hosts are known once the allocation is: `on` and `${host:PATH}` are placed
+    // on them by loading the spec again.
+    std::string why;
+    allocation = allocate_for(*loaded.plan, why);
+    if (!allocation) {
+      std::cerr << "treerun: no Slurm allocation: " << why << "\ntreerun: nothing was started\n";
+      return kUsageError;
+    }
+    opts.hosts = allocation->hosts;
+    loaded = source.load(opts);
+    if (!loaded.ok()) release_allocation(*allocation);
+  }
   if (!loaded.ok()) report(loaded);
   std::optional<Plan> plan = loaded.ok() ? selected(std::move(*loaded.plan), f.nodes) : std::nullopt;
   if (!plan) {
+    if (allocation) release_allocation(*allocation);
     std::cerr << "treerun: nothing was started\n";
     return kUsageError;
   }
+  note_ignored_on(*plan);
   RunOptions run;
   run.logs = plan->logs;
   run.color = wants_color(run.logs, f.no_color);
@@ -179,8 +199,10 @@ int cmd_up(const UpFlags& f) {
   {
     boost::asio::io_context io;
     run.run_id = make_run_id();
-    LocalLauncher launcher(io, run.run_id);
-    Run tree(*plan, run, io, launcher);
+    std::unique_ptr<Launcher> launcher;
+    if (allocation) launcher = std::make_unique<SlurmLauncher>(io, run.run_id, std::move(*allocation));
+    else launcher = std::make_unique<LocalLauncher>(io, run.run_id);
+    Run tree(*plan, run, io, *launcher);
     control::Server server(io, tree.target(), std::move(*claim));  // goes before the Run
     result = tree.run();
     server.finish(result.code, std::chrono::steady_clock::now() + kLastReplies);
@@ -273,6 +295,9 @@ int main(int argc, char** argv) {
   up_cmd->add_flag("--timestamps", up.timestamps, "Prefix log lines with the time");
   up_cmd->add_flag("--quiet", up.quiet, "No summary at the end");
   up_cmd->add_flag("-v,--verbose", up.verbose, "More of treerun's own messages (-vv: every state change)");
+  up_cmd->add_option("--backend", up.backend, "Where the processes run: local, or the hosts of a Slurm allocation")
+      ->check(CLI::IsMember({"local", "slurm"}))
+      ->type_name("local|slurm");
   up_cmd->add_option("--name", up.name, "The run's name, for ps, logs, down... (default: the spec's name)")
       ->type_name("RUN");
 

@@ -83,7 +83,7 @@ _treerun() {
         case $word in
             -r | --run) skip=run ;;
             --run=*) run=${word#--run=} ;;
-            --timeout | --grace | --events | --logs | --env-file | --name | -n | --lines | =) skip=1 ;;
+            --timeout | --grace | --events | --logs | --env-file | --name | --backend | -n | --lines | =) skip=1 ;;
             -*) ;;
             *)
                 if [[ -z $cmd ]]; then
@@ -138,6 +138,9 @@ _treerun() {
                 _treerun_add compgen -f -- "$cur"
                 compopt -o filenames 2>/dev/null
                 ;;
+            --backend)
+                _treerun_add compgen -W 'local slurm' -- "$cur"
+                ;;
             *) value= ;;
         esac
         if [[ -n $value ]]; then
@@ -160,7 +163,7 @@ _treerun() {
             # [SPEC] [NODE...]: a SPEC first (or a node of treerun.yaml), then its nodes.
             if [[ $cur == -* && $cmd == up ]]; then
                 _treerun_add compgen -W '-h --help --env-file --timeout --grace --events --logs
-                    --no-color --timestamps --quiet -v --verbose --name' -- "$cur"
+                    --no-color --timestamps --quiet -v --verbose --name --backend' -- "$cur"
             elif [[ $cur == -* ]]; then
                 _treerun_add compgen -W '-h --help --json --env-file' -- "$cur"
             elif [[ -z $first_arg ]]; then

@@ -24,7 +24,7 @@ function __treerun_args
             continue
         end
         switch $w
-            case --timeout --grace --events --logs --env-file --name -r --run -n --lines
+            case --timeout --grace --events --logs --env-file --name --backend -r --run -n --lines
                 set skip 1
             case '-*'
             case '*'
@@ -173,3 +173,5 @@ complete -c treerun -n "__fish_seen_subcommand_from up" -l timestamps -d 'Prefix
 complete -c treerun -n "__fish_seen_subcommand_from up" -l quiet -d 'No summary at the end'
 complete -c treerun -n "__fish_seen_subcommand_from up" -s v -l verbose -d "More of treerun's own messages"
 complete -c treerun -n "__fish_seen_subcommand_from up" -l name -x -d "The run's name, for ps, logs, down..."
+complete -c treerun -n "__fish_seen_subcommand_from up" -l backend -x -a 'local slurm' -d 'Where the processes run: local, or a Slurm allocation'
+

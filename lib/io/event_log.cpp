@@ -52,8 +52,10 @@ void EventLog::flush() {
   if (out_) out_->flush();
 }
 
-void EventLog::spawn(std::string_view node, int pid, int pgid) {
-  write("spawn", node_field(node) + fmt::format(",\"pid\":{},\"pgid\":{}", pid, pgid));
+void EventLog::spawn(std::string_view node, int pid, int pgid, std::string_view host) {
+  std::string fields = node_field(node) + fmt::format(",\"pid\":{},\"pgid\":{}", pid, pgid);
+  if (!host.empty()) fields += ",\"host\":" + json_string(host);
+  write("spawn", fields);
 }
 
 void EventLog::ready(std::string_view node) { write("ready", node_field(node)); }

@@ -36,7 +36,8 @@ class EventLog {
   void set_tap(std::function<void(std::string_view line)> tap) { tap_ = std::move(tap); }
   Outlet* outlet() const { return out_.get(); }
 
-  void spawn(std::string_view node, int pid, int pgid);
+  /// HOST: under a multi-machine backend, where it runs ("" locally: no field).
+  void spawn(std::string_view node, int pid, int pgid, std::string_view host = {});
   void ready(std::string_view node);
   void stop(std::string_view node, std::string_view how);
   void kill(std::string_view node);

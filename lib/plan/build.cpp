@@ -58,6 +58,8 @@ class Builder {
                                       : std::nullopt;
     plan.logs = overrides_.logs ? *overrides_.logs : main.logs ? main.logs->value : LogTarget{};
     out_.logs_from_cli = overrides_.logs.has_value();
+    plan.backend = overrides_.backend ? *overrides_.backend : main.backend ? main.backend->value : Backend::local;
+    if (main.slurm) plan.slurm = main.slurm->value;
 
     Inherited top;
     top.cwd = main.dir;
@@ -144,7 +146,7 @@ class Builder {
   }
 
   std::optional<std::string> expand(const RawText& text, const VarScope& scope, NodeId from) {
-    return expand_text(text, scope, diags_, out_.hosts, from);
+    return expand_text(text, scope, diags_, out_.hosts, from, out_.plan.backend == Backend::slurm);
   }
 
   /// The node whose values are being read, for `${host:PATH}` relative to it: the node
@@ -209,6 +211,7 @@ class Builder {
     g.grace = ctx.grace;
     g.stop_signal = ctx.stop_signal;
     g.replicas = raw.replicas->value;
+    place(raw, parent, g);
     NodeWhere w;
     if (raw.name) w.name = raw.name->pos;
     if (raw.stdin_ && raw.stdin_->type != StdinKind::null)
@@ -224,6 +227,7 @@ class Builder {
     PlanNode n = new_node(parent, raw, name);
     written_in_ = replica_of.value_or(n.id);
     Inherited mine = layer(ctx, raw.defaults, raw.pos, n.path);
+    place(raw, parent, n);
     copy_settings(raw, mine, n);
     if (replica_of) n.stdin_spec = {};  // reported on the group
     NodeId id = push(std::move(n), where_of(raw), raw);
@@ -232,6 +236,15 @@ class Builder {
       add_children(id, raw.include->children, layer(mine, raw.include->defaults, raw.include_pos, out_.plan.nodes[id].path));
     } else {
       add_children(id, raw.children, mine);
+    }
+  }
+
+  /// N's `on`: its own, else its parent's.
+  void place(const RawNode& raw, NodeId parent, PlanNode& n) const {
+    n.on = out_.plan.nodes[parent].on;
+    if (raw.on) {
+      n.on = raw.on->value;
+      n.on_pos = raw.on->pos;
     }
   }
 

@@ -26,6 +26,10 @@ struct Overrides {
   /// treerun's own environment, which `${...}` sees below everything else. Empty in
   /// tests that do not give one, so they do not depend on the environment they run in.
   EnvList environment;
+  std::optional<Backend> backend;  // --backend: replaces the spec's `backend`
+  /// The hosts of the allocation the run has (section 7), in index order; empty when
+  /// none is known yet: `on` and `${host:PATH}` are then checked against them.
+  std::vector<std::string> hosts;
 };
 
 /// Where each resolved setting of a node was written, for the messages of the checks

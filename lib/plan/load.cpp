@@ -3,6 +3,7 @@
 #include <filesystem>
 
 #include "plan/build.h"
+#include "plan/hosts.h"
 #include "plan/order.h"
 #include "plan/resolve.h"
 #include "plan/streams.h"
@@ -33,6 +34,7 @@ LoadResult load_text(std::string_view text, const std::string& file_name, const 
     if (!ctx.budget.exhausted) {
       BuiltPlan built = build_plan(*raw, file_name, overrides, diags, ctx.budget.bytes);
       resolve_references(built, diags);
+      place_hosts(built, overrides, diags);
       derive_workers(built.plan);
       classify_streams(built, diags);
       order_plan(built.plan);

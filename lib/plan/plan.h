@@ -70,6 +70,12 @@ struct PlanNode {
   /// > 0: a group made by `replicas: N`, whose children are the node's N copies, named
   /// 0 to N-1. The group waits for what the node was `after`; its copies do not.
   int replicas = 0;
+  /// Where it runs (treerun(1), ACROSS MACHINES): `on` as written or inherited ("0"
+  /// at the root), and the host that names: the allocation's host, "localhost" under the
+  /// local backend, or `on` itself while the allocation is not known (`check`, `tree`).
+  std::string on = "0";
+  SourcePos on_pos;  // of its own `on`; line 0 when inherited
+  std::string host = "localhost";
 
   /// Derived (workers.h), the one rule for `after` and for a group being done: a node
   /// with a command is a worker unless it is a daemon; a group is a worker if one of
@@ -122,6 +128,10 @@ struct Plan {
   /// and its cancelling dependents are gone), so nothing at run time reads this.
   std::vector<NodeId> stop_order;
   std::vector<StreamWiring> streams;  // one per source that feeds some stdin
+  Backend backend = Backend::local;
+  SlurmSettings slurm;
+  /// The allocation's hosts in index order, when known; {"localhost"} under local.
+  std::vector<std::string> hosts;
 
   const PlanNode& root() const { return nodes.front(); }
   const PlanNode& operator[](NodeId id) const { return nodes.at(id); }

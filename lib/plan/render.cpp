@@ -83,10 +83,17 @@ class Renderer {
     return out;
   }
 
+  /// "n2", or "host 1" while the allocation is not known.
+  std::string host(const PlanNode& n) const {
+    bool index = n.on.find_first_not_of("0123456789") == std::string::npos;
+    return plan_.hosts.empty() && index ? "host " + n.on : n.host;
+  }
+
   void tree_node(NodeId id, const std::string& prefix, bool last) {
     const PlanNode& n = node(id);
     std::string line = prefix + (last ? "└─ " : "├─ ") + bold(n.name) + "  " + kind(n);
     if (n.cmd) line += "  `" + n.cmd->display() + "`";
+    if (plan_.backend != Backend::local && n.cmd) line += "  " + dim("on " + host(n));
     if (auto d = details(n); !d.empty()) line += "  " + dim(d);
     out_ += line + "\n";
     std::string inner = prefix + (last ? "   " : "│  ");

@@ -84,6 +84,7 @@ json node(const Plan& plan, const PlanNode& n) {
   j["path"] = n.path;
   j["name"] = n.name;
   j["kind"] = kind(n);
+  if (plan.backend != Backend::local) j["host"] = n.host;
   put_setup_step(j, n);
   j["cmd"] = n.cmd ? command(*n.cmd) : json(nullptr);
   json after = json::array();

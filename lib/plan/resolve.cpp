@@ -26,8 +26,8 @@ class Resolver {
       if (raw.stdin_ && raw.stdin_->type == StdinSpec::Type::sources && !nodes_[id].is_replica_group())
         resolve_sources(id, raw);
     }
-    for (const HostRef& h : built_.hosts)
-      if (!find(h.from, h.path)) diags_.add(h.pos, "`${host:" + shorten(h.path) + "}`: " + missing(h.from, h.path));
+    for (HostRef& h : built_.hosts)
+      if (!(h.node = find(h.from, h.path))) diags_.add(h.pos, "`${host:" + shorten(h.path) + "}`: " + missing(h.from, h.path));
   }
 
  private:

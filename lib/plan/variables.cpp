@@ -26,9 +26,14 @@ std::optional<std::string> VarScope::get(std::string_view name) const {
 }
 
 std::optional<std::string> expand_text(const RawText& text, const VarScope& scope, Diagnostics& diags,
-                                       std::vector<HostRef>& hosts, NodeId from) {
+                                       std::vector<HostRef>& hosts, NodeId from, bool mark_hosts) {
   if (!has_variables(text.value)) return text.value;
-  Expansion e = expand_variables(text.value, [&](std::string_view name) { return scope.get(name); });
+  std::size_t next = hosts.size();
+  HostText host_text = [&](std::string_view) {
+    return std::string(1, kHostMark) + std::to_string(next++) + std::string(1, kHostMark);
+  };
+  Expansion e = expand_variables(text.value, [&](std::string_view name) { return scope.get(name); },
+                                 mark_hosts ? host_text : HostText{});
   for (const auto& h : e.hosts) hosts.push_back({from, h.path, text.at(h.offset)});
   for (const auto& p : e.problems) diags.add(text.at(p.offset), p.message);
   if (!e.problems.empty()) return std::nullopt;

@@ -22,7 +22,12 @@ struct HostRef {
   NodeId from;       // the node it was written in (a replicated node's group)
   std::string path;  // as written
   SourcePos pos;     // of its `$`
+  std::optional<NodeId> node;  // what PATH names, once resolve.h found it
 };
+
+/// What `${host:PATH}` leaves in a value until plan/hosts.h knows the host: the index
+/// of its HostRef between two kHostMark bytes (a control byte no spec text holds).
+inline constexpr char kHostMark = '\x1d';
 
 /// treerun's own environment, as expansion sees it: without the variables treerun sets
 /// per node (an outer treerun's TREERUN_NODE is not this node's).
@@ -52,8 +57,9 @@ class VarScope {
 };
 
 /// Expands TEXT in SCOPE. Each problem is reported at its `$`; each `${host:PATH}` is
-/// added to HOSTS, as written in node FROM. Empty when there was a problem.
+/// added to HOSTS, as written in node FROM, and becomes "localhost", or with
+/// MARK_HOSTS a mark for plan/hosts.h to replace. Empty when there was a problem.
 std::optional<std::string> expand_text(const RawText& text, const VarScope& scope, Diagnostics& diags,
-                                       std::vector<HostRef>& hosts, NodeId from);
+                                       std::vector<HostRef>& hosts, NodeId from, bool mark_hosts = false);
 
 }  // namespace treerun

@@ -56,6 +56,21 @@ void kill_by_run_id(std::string_view needle) {
   }
 }
 
+/// Releases Slurm allocation JOB (treerun's environment, SLURM_CONF included, is ours).
+void scancel(int job) {
+  std::string id = std::to_string(job);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int null = open("/dev/null", O_RDWR);
+    for (int std = 0; std < 3; ++std) dup2(null, std);
+    execlp("scancel", "scancel", id.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  if (pid > 0)
+    while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+}
+
 [[noreturn]] void watcher(int fd, const std::string& needle) {
   // Its own process group and deaf to the polite signals: a ctrl-c or a kill of
   // treerun's group must not take the watcher with it.
@@ -68,17 +83,21 @@ void kill_by_run_id(std::string_view needle) {
   close_range(4, ~0U, 0);
   for (int std = 0; std < 3; ++std) close(std);  // holds nobody's terminal or pipe open
   std::set<int> groups;
-  int record = 0;
+  int record = 0, job = 0;
+  bool job_next = false;
   for (;;) {
     ssize_t n = read(fd, &record, sizeof record);
     if (n < 0 && errno == EINTR) continue;
     if (n != sizeof record) break;  // EOF: treerun is gone
-    if (record == kGoodbye) _exit(0);
-    if (record > 0) groups.insert(record);
+    if (job_next) job = record, job_next = false;
+    else if (record == kGoodbye) _exit(0);
+    else if (record == Guardian::kJob) job_next = true;
+    else if (record > 0) groups.insert(record);
     else groups.erase(-record);
   }
   for (int pgid : groups) kill(-pgid, SIGKILL);
   if (!needle.empty()) kill_by_run_id(needle);
+  if (job > 0) scancel(job);
   _exit(0);
 }
 

@@ -34,6 +34,13 @@ class Guardian {
 
   void watch(pid_t pgid) { send(pgid); }
   void unwatch(pid_t pgid) { send(-pgid); }
+  /// If treerun dies, the watcher also runs `scancel JOB`: a Slurm allocation that
+  /// treerun asked for outlives it otherwise (until its time limit).
+  void release_job(int job) {
+    send(kJob);
+    send(job);
+  }
+  static constexpr int kJob = -0x7fffffff;
   pid_t pid() const { return pid_; }
 
  private:

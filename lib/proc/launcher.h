@@ -11,6 +11,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <vector>
 
@@ -38,6 +39,8 @@ struct SpawnRequest {
   /// A helper of a node (its stop command, an exec probe) runs where that node's
   /// process runs: on the same host, for a backend that has several.
   std::optional<ProcHandle> beside;
+  /// Where it runs, for a backend with several hosts (the node's `on`, made a host).
+  std::string host;
 };
 
 struct SpawnResult {
@@ -75,6 +78,12 @@ class Launcher {
   /// Called on the loop after each batch of collected processes; STRAY is true when
   /// one of them was not one this launcher started (an escaped process that ended).
   virtual void on_collected(std::function<void(bool stray)> hook) = 0;
+  /// Whether LINE of a node's output is the backend's own word, not the node's (srun's
+  /// `srun: error: n1: task 0: Exited with exit code 3`): kept out of the log stream.
+  virtual bool backend_line(std::string_view line) const {
+    (void)line;
+    return false;
+  }
 };
 
 }  // namespace treerun

@@ -36,6 +36,8 @@ class LocalLauncher final : public Launcher {
   std::vector<pid_t> strays() override;
   void signal_stray(pid_t pid, int sig) override;
   void on_collected(std::function<void(bool stray)> hook) override;
+  /// For a launcher built on this one (the Slurm launcher): the run's insurance.
+  Guardian& guardian() { return guardian_; }
 
  private:
   void raise_fd_limit();

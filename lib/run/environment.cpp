@@ -6,6 +6,8 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "plan/hosts.h"
+
 extern char** environ;
 
 namespace treerun {
@@ -25,7 +27,8 @@ std::vector<std::string> inherited_env() {
   std::vector<std::string> out;
   for (char** e = environ; e && *e; ++e) {
     std::string_view kv(*e);
-    if (kv.starts_with("TREERUN_NODE=") || kv.starts_with("TREERUN_RUN_ID=") || kv.starts_with("NOTIFY_SOCKET="))
+    if (kv.starts_with("TREERUN_NODE=") || kv.starts_with("TREERUN_RUN_ID=") || kv.starts_with("NOTIFY_SOCKET=") ||
+        kv.starts_with("TREERUN_HOST=") || kv.starts_with("TREERUN_HOSTS="))
       continue;
     out.emplace_back(kv);
   }
@@ -48,6 +51,8 @@ std::vector<std::string> node_env(const Plan& plan, NodeId id, const std::vector
   for (const auto& [key, value] : spec.env) set(key, value);
   set("TREERUN_NODE", spec.path);
   set("TREERUN_RUN_ID", run_id);
+  set("TREERUN_HOST", spec.host);
+  set("TREERUN_HOSTS", hosts_text(plan));
   return env;
 }
 

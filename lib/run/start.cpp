@@ -41,6 +41,7 @@ SpawnRequest Supervisor::request_for(NodeId id, const Command& cmd) {
   req.cmd = cmd;
   req.env = node_env(plan_, id, base_env_, run_id_);
   req.cwd = spec.cwd;
+  req.host = spec.host;
   if (nodes_[id].run.proc.pid > 0) req.beside = nodes_[id].run.proc;
   return req;
 }
@@ -91,6 +92,10 @@ void Supervisor::read_into_log(NodeId id, UniqueFd fd) {
 
 void Supervisor::output_line(NodeId id, std::string_view line, bool current, bool continued) {
   Node& n = nodes_[id];
+  if (!continued && launcher_.backend_line(line)) {  // srun's word, not the node's
+    if (options_.verbose > 0) log_->note(n.log_source, std::string(line));
+    return;
+  }
   // A terminal's colours stay only on a coloured log stream; a probe matches the text.
   std::string plain;
   if (n.spec->pty && has_escapes(line)) plain = strip_escapes(line);
@@ -210,7 +215,8 @@ void Supervisor::spawned(NodeId id, const SpawnRequest& req, const SpawnResult& 
   Node& n = nodes_[id];
   n.run.proc = r.proc;
   n.run.started = Clock::now();
-  events_.spawn(n.spec->path, r.proc.pid, r.proc.pgid);
+  events_.spawn(n.spec->path, r.proc.pid, r.proc.pgid,
+                plan_.backend == Backend::local ? std::string_view() : std::string_view(n.spec->host));
   if (r.exec_error) {
     // Only exec's ENOENT means the command is not there: chdir's means the folder is not.
     if (r.failed_step == "chdir")

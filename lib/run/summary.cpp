@@ -67,7 +67,8 @@ std::string Supervisor::summary_failures() const {
     if (n.spec->id == 0) continue;
     if (out.empty()) out += "failures:\n";
     out += fmt::format("  {}: {}{}\n", n.spec->path, n.failure_reason, ignored(n) ? " (ignored)" : "");
-    for (const auto& line : last_lines(n.tail)) out += fmt::format("    | {}\n", line);
+    for (const auto& line : last_lines(n.tail))
+      if (!launcher_.backend_line(line)) out += fmt::format("    | {}\n", line);
   }
   for (const Node& n : nodes_)
     for (const auto& [source, dropped] : n.lag_dropped)

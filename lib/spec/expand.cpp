@@ -16,8 +16,8 @@ bool is_name_char(char c) {
 
 class Expander {
  public:
-  Expander(std::string_view text, const VarLookup& lookup, Expansion& out)
-      : text_(text), lookup_(lookup), out_(out) {}
+  Expander(std::string_view text, const VarLookup& lookup, const HostText& host_text, Expansion& out)
+      : text_(text), lookup_(lookup), host_text_(host_text), out_(out) {}
 
   /// TEXT[BEGIN, END) with its references replaced.
   std::string range(std::size_t begin, std::size_t end, int depth) {
@@ -101,25 +101,26 @@ class Expander {
       return "";
     }
     out_.hosts.push_back({at, std::string(path)});
-    return std::string(kLocalHost);
+    return host_text_ ? host_text_(path) : std::string(kLocalHost);
   }
 
   void problem(std::size_t at, std::string message) { out_.problems.push_back({at, std::move(message)}); }
 
   std::string_view text_;
   const VarLookup& lookup_;
+  const HostText& host_text_;
   Expansion& out_;
 };
 
 }  // namespace
 
-Expansion expand_variables(std::string_view text, const VarLookup& lookup) {
+Expansion expand_variables(std::string_view text, const VarLookup& lookup, const HostText& host_text) {
   Expansion out;
   if (!has_variables(text)) {
     out.text = std::string(text);
     return out;
   }
-  out.text = Expander(text, lookup, out).range(0, text.size(), 0);
+  out.text = Expander(text, lookup, host_text, out).range(0, text.size(), 0);
   return out;
 }
 

@@ -40,6 +40,9 @@ struct Expansion {
 /// unset or empty, `${VAR:?message}` is the problem MESSAGE then (both as in sh and
 /// docker compose); defaults and messages may hold references themselves. A `$` not
 /// followed by `{` is a plain `$`.
-Expansion expand_variables(std::string_view text, const VarLookup& lookup);
+/// What `${host:PATH}` becomes; empty: kLocalHost.
+using HostText = std::function<std::string(std::string_view path)>;
+
+Expansion expand_variables(std::string_view text, const VarLookup& lookup, const HostText& host_text = {});
 
 }  // namespace treerun

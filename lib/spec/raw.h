@@ -96,6 +96,7 @@ struct RawNode {
   std::optional<At<bool>> tty;
   std::optional<At<bool>> pty;
   std::optional<At<int>> replicas;  // 1 to kMaxReplicas
+  std::optional<At<std::string>> on;  // a host index ("1") or name, as written
 };
 
 /// One spec file: the main one, or one reached through `include`.
@@ -105,6 +106,8 @@ struct RawFile {
   std::optional<At<std::string>> name;
   std::optional<At<Millis>> timeout;
   std::optional<At<LogTarget>> logs;
+  std::optional<At<Backend>> backend;
+  std::optional<At<SlurmSettings>> slurm;
   RawDefaults defaults;
   std::vector<RawNode> children;
   SourcePos children_pos;  // of the `children` key, or of the document

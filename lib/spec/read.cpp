@@ -4,6 +4,7 @@
 
 #include "spec/file_read.h"
 #include "spec/names.h"
+#include "spec/read_backend.h"
 #include "spec/read_settings.h"
 #include "spec/yaml_guard.h"
 
@@ -13,12 +14,13 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::vector<std::string_view> kTopKeys = {"name",   "timeout", "grace",    "stop_signal", "logs",
-                                                "env",    "env_file", "cwd",     "children"};
+                                                "env",    "env_file", "cwd",     "children", "backend", "slurm"};
 
 const std::vector<std::string_view> kNodeKeys = {
     "name",  "cmd",         "children", "include",    "daemon",  "after",    "ready",
     "timeout", "grace",     "stop_signal", "stop",    "on_failure", "restart", "env",
-    "env_file", "cwd",      "stdin",    "stdout",     "stderr",  "tty",      "pty",     "replicas"};
+    "env_file", "cwd",      "stdin",    "stdout",     "stderr",  "tty",      "pty",     "replicas",
+    "on"};
 
 
 std::vector<RawNode> read_children(YamlReader& r, const YAML::Node& v, const SourcePos& at,
@@ -112,6 +114,7 @@ bool read_structure_key(YamlReader& r, const std::string& key, const YAML::Node&
   } else if (key == "after") {
     if (auto list = r.strings(v, "after", at)) n.after = *list;
   } else if (key == "replicas") read_replicas(r, v, at, n);
+  else if (key == "on") read_on(r, v, at, n);
   else return false;
   return true;
 }
@@ -176,6 +179,8 @@ void read_top_key(YamlReader& r, const std::string& key, const YAML::Node& v, co
     if (auto d = r.duration(v, "timeout", at)) f.timeout = At<Millis>{*d, p};
   } else if (key == "logs") {
     if (auto t = read_log_target(r, v, at)) f.logs = At<LogTarget>{*t, p};
+  } else if (key == "backend" || key == "slurm") {
+    read_backend_key(r, key, v, at, f);
   } else if (key == "children") {
     f.children_pos = at;
     f.children = read_children(r, v, at, ctx, depth);

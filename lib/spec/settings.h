@@ -9,7 +9,9 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "base/units.h"
 
@@ -57,6 +59,18 @@ struct OutputSpec {
 };
 
 /// Where the merged log stream goes (`logs:` / `--logs`).
+/// Where the tree's processes run (treerun(1), ACROSS MACHINES).
+enum class Backend { local, slurm };
+
+/// `slurm: {nodes, partition, time, args}`: the allocation `up` asks for when it is not
+/// inside one already.
+struct SlurmSettings {
+  int nodes = 0;                  // 0: as many as the nodes' `on` need, at least 1
+  std::string partition;          // "": the cluster's default
+  std::optional<Millis> time;     // salloc --time, in whole minutes (rounded up)
+  std::vector<std::string> args;  // more salloc arguments, as given
+};
+
 struct LogTarget {
   enum class Type { stdout_, stderr_, none, file };
   Type type = Type::stdout_;

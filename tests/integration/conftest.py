@@ -114,6 +114,10 @@ class Harness:
             s.close()
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slurm: needs the local Slurm cluster (tests/slurm/run)")
+
+
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     # Keep each phase's report on the item, so the leak check knows if the test failed.

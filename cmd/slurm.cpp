@@ -1,0 +1,53 @@
+#include "slurm.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <iostream>
+
+#include "spec/file_read.h"
+
+namespace treerun {
+
+LoadResult SpecSource::load(const Overrides& overrides) {
+  if (spec_ != "-") return load_plan(spec_, overrides);
+  if (!stdin_text_) {
+    FileText f = read_stdin();
+    if (!f.ok) {
+      LoadResult r;
+      r.problems.push_back({{"-", 0, 0}, "cannot read the spec from standard input: " + f.error});
+      return r;
+    }
+    stdin_text_ = std::move(f.text);
+  }
+  std::error_code ec;
+  std::string cwd = std::filesystem::current_path(ec).string();
+  return load_plan_from_string(*stdin_text_, "-", ec ? "/" : cwd, overrides);
+}
+
+std::optional<SlurmAllocation> allocate_for(const Plan& plan, std::string& why) {
+  AllocationRequest r;
+  int needed = 1;
+  for (const PlanNode& n : plan.nodes) {
+    if (!n.cmd) continue;
+    if (n.on.find_first_not_of("0123456789") == std::string::npos) needed = std::max(needed, std::stoi(n.on) + 1);
+    else if (std::find(r.nodelist.begin(), r.nodelist.end(), n.on) == r.nodelist.end()) r.nodelist.push_back(n.on);
+  }
+  r.nodes = plan.slurm.nodes > 0 ? plan.slurm.nodes : std::max<int>(needed, int(r.nodelist.size()));
+  r.partition = plan.slurm.partition;
+  if (plan.slurm.time) r.minutes = int((plan.slurm.time->count() + 59'999) / 60'000);
+  r.args = plan.slurm.args;
+  r.name = "treerun:" + plan.name;
+  return acquire_allocation(r, why);
+}
+
+void note_ignored_on(const Plan& plan) {
+  if (plan.backend != Backend::local) return;
+  for (const PlanNode& n : plan.nodes)
+    if (n.on_pos.line > 0) {
+      std::cerr << n.on_pos.file << ":" << n.on_pos.line << ":" << n.on_pos.col
+                << ": note: `on` is ignored under the local backend (`backend: slurm` or `up --backend slurm` uses it)\n";
+      return;
+    }
+}
+
+}  // namespace treerun

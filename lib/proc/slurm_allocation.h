@@ -1,0 +1,39 @@
+// The Slurm allocation a run's steps live in (treerun(1), ACROSS MACHINES): the one
+// treerun is inside (SLURM_JOB_ID set, as under sbatch or salloc), left alone at the
+// end; or one asked for with `salloc --no-shell`, released at the end, and by the
+// guardian if treerun is killed. Made before the run starts, so these calls block.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace treerun {
+
+/// What to ask salloc for; the spec's `slurm:` settings, made plain (proc/ sees base/ only).
+struct AllocationRequest {
+  int nodes = 1;
+  std::string partition;              // "": the cluster's default
+  int minutes = 0;                    // 0: the partition's default time limit
+  std::vector<std::string> nodelist;  // hosts named by `on`, which the allocation must hold
+  std::vector<std::string> args;      // more salloc arguments
+  std::string name;                   // the job's name
+};
+
+struct SlurmAllocation {
+  std::string job;                 // the job id
+  std::vector<std::string> hosts;  // in index order
+  bool owned = false;              // we asked for it: release it at the end
+};
+
+/// The allocation to run in, or nothing with WHY set (salloc's own words included).
+std::optional<SlurmAllocation> acquire_allocation(const AllocationRequest& request, std::string& why);
+
+/// `scancel JOB`: an allocation treerun asked for, at the end of the run.
+void release_allocation(const SlurmAllocation& allocation);
+
+/// Runs ARGV (looked up in PATH) to its end; its stdout and stderr, merged, in OUTPUT.
+/// The exit code, or -1 when it could not run or died of a signal.
+int run_captured(const std::vector<std::string>& argv, std::string& output);
+
+}  // namespace treerun

@@ -1,0 +1,182 @@
+#include "proc/slurm_launcher.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/asio/read.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+extern char** environ;
+
+namespace treerun {
+namespace {
+
+/// Runs on the node's host, in front of the node's command: the folder it must start
+/// in (slurmstepd would fall back to /tmp without a word to the task), then the
+/// command by exec, so that a command that is not there exits 127 and one that cannot
+/// run 126, as locally (slurmstepd's own execve failure exits with the errno).
+constexpr const char* kStepShell =
+    "cd -- \"$0\" 2>/dev/null || { echo \"cannot chdir to $0\" >&2; exit 126; }; exec \"$@\"";
+
+std::string private_dir() {
+  const char* tmp = std::getenv("TMPDIR");
+  std::string pattern = std::string(tmp && *tmp ? tmp : "/tmp") + "/treerun-slurm-XXXXXX";
+  if (!::mkdtemp(pattern.data())) throw std::runtime_error("cannot make a folder for srun's prolog: " + pattern);
+  return pattern;
+}
+
+/// srun's --prolog runs on this host once the step exists, as srun's child, with
+/// SLURM_JOB_ID and SLURM_STEP_ID: one line, atomic (shorter than PIPE_BUF).
+void write_prolog(const std::string& path, const std::string& fifo) {
+  std::ofstream out(path);
+  out << "#!/bin/sh\nprintf '%s %s.%s\\n' \"$PPID\" \"$SLURM_JOB_ID\" \"$SLURM_STEP_ID\" >'" << fifo << "'\n";
+  out.close();
+  if (!out || ::chmod(path.c_str(), 0700) != 0) throw std::runtime_error("cannot write srun's prolog " + path);
+}
+
+/// srun's status is the task's: 128+N is a death by signal N (it has no other way to say it).
+ExitStatus from_srun(ExitStatus st) {
+  if (st.kind == ExitStatus::Kind::exited && st.value > 128 && st.value < 128 + NSIG)
+    return ExitStatus::signaled(st.value - 128);
+  return st;
+}
+
+bool is_zombie(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::size_t paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
+}
+
+}  // namespace
+
+SlurmLauncher::SlurmLauncher(boost::asio::io_context& io, const std::string& run_id, SlurmAllocation allocation)
+    : local_(io, run_id), allocation_(std::move(allocation)), fifo_(io) {
+  if (allocation_.owned) local_.guardian().release_job(std::stoi(allocation_.job));
+  make_step_channel();
+}
+
+SlurmLauncher::~SlurmLauncher() {
+  // Every step has ended (the run reaped every srun): now the allocation goes.
+  release_allocation(allocation_);
+  fifo_.close();
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void SlurmLauncher::make_step_channel() {
+  dir_ = private_dir();
+  std::string fifo = dir_ + "/steps";
+  prolog_ = dir_ + "/prolog";
+  if (::mkfifo(fifo.c_str(), 0600) != 0) throw std::runtime_error("cannot make " + fifo);
+  write_prolog(prolog_, fifo);
+  int rd = ::open(fifo.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  fifo_writer_.reset(::open(fifo.c_str(), O_WRONLY | O_CLOEXEC));
+  if (rd < 0 || !fifo_writer_) throw std::runtime_error("cannot open " + fifo);
+  fifo_.assign(rd);
+  read_step_ids();
+}
+
+void SlurmLauncher::read_step_ids() {
+  fifo_.async_read_some(boost::asio::buffer(buf_), [this](const boost::system::error_code& ec, std::size_t n) {
+    if (ec) return;  // closed at the end
+    pending_.append(buf_, n);
+    std::size_t nl;
+    while ((nl = pending_.find('\n')) != std::string::npos) {
+      std::string line = pending_.substr(0, nl);
+      pending_.erase(0, nl + 1);
+      std::size_t space = line.find(' ');
+      if (space != std::string::npos) on_step_id(std::atoi(line.c_str()), line.substr(space + 1));
+    }
+    read_step_ids();
+  });
+}
+
+void SlurmLauncher::on_step_id(pid_t srun, const std::string& id) {
+  auto it = steps_.find(srun);
+  if (it == steps_.end()) return;
+  it->second.id = id;
+  std::vector<int> queued = std::move(it->second.queued);
+  for (int sig : queued) scancel(id, sig);
+}
+
+Command SlurmLauncher::srun_command(const SpawnRequest& req) const {
+  Command c;
+  std::string host = req.host.empty() || req.host == "localhost" ? allocation_.hosts.front() : req.host;
+  c.argv = {"srun", "--jobid=" + allocation_.job, "--overlap", "-N1", "-n1", "-w", host, "-Q",
+            "--job-name=treerun:" + (req.node_path.empty() ? "/" : req.node_path), "--prolog=" + prolog_,
+            "--chdir=" + (req.cwd.empty() ? "/" : req.cwd), "/bin/sh", "-c", kStepShell,
+            req.cwd.empty() ? "/" : req.cwd};
+  if (req.cmd.shell) c.argv.insert(c.argv.end(), {"/bin/sh", "-c", req.cmd.argv.front()});
+  else c.argv.insert(c.argv.end(), req.cmd.argv.begin(), req.cmd.argv.end());
+  return c;
+}
+
+SpawnResult SlurmLauncher::spawn(const SpawnRequest& req, ExitHandler on_exit, std::error_code& ec) {
+  SpawnRequest srun = req;
+  srun.cmd = srun_command(req);
+  srun.cwd = "/";  // srun's own, here: the step's is --chdir
+  auto pid = std::make_shared<pid_t>(-1);  // known once spawn returns; the exit comes later, on the loop
+  SpawnResult r = local_.spawn(srun, [this, pid, on_exit = std::move(on_exit)](ExitStatus st) {
+    steps_.erase(*pid);  // srun has ended, and with it its step
+    on_exit(from_srun(st));
+  }, ec);
+  if (!ec && r.proc.pid > 0) steps_[*pid = r.proc.pid] = Step{};
+  return r;
+}
+
+void SlurmLauncher::signal(const ProcHandle& p, int sig) {
+  auto it = steps_.find(p.pid);
+  if (it == steps_.end()) {
+    local_.signal(p, sig);
+    return;
+  }
+  Step& step = it->second;
+  if (sig == SIGCONT) return;  // srun swallows it; a stop is one scancel, not two
+  if (local_.exited(p)) return;  // srun is done: so is its step
+  if (step.id.empty()) {
+    // Not launched yet (no id): SIGKILL ends srun, which cancels its step at once.
+    if (sig == SIGKILL) local_.signal(p, SIGKILL);
+    else step.queued.push_back(sig);
+    return;
+  }
+  scancel(step.id, sig);
+}
+
+/// `scancel --ctld -s N J.S` on the loop, not waited for. --ctld: Slurm 22.05 would
+/// otherwise send it to every host of the allocation, and exit 225 on the others.
+/// A step already gone answers 225 too: a stop sent to what has exited is no error.
+void SlurmLauncher::scancel(const std::string& step, int sig) {
+  SpawnRequest req;
+  req.node_path = "scancel";
+  req.cmd.argv = {"scancel", "--ctld", "-Q", "-s", std::to_string(sig), step};
+  req.cwd = "/";
+  req.beside = ProcHandle{};  // a helper: not insured by group
+  for (char** e = environ; e && *e; ++e) req.env.emplace_back(*e);
+  std::error_code ec;
+  auto pid = std::make_shared<pid_t>(-1);  // known once spawn returns; the exit comes later, on the loop
+  SpawnResult r = local_.spawn(req, [this, pid](ExitStatus) { helpers_.erase(*pid); }, ec);
+  if (!ec && r.proc.pid > 0) helpers_.insert(*pid = r.proc.pid);
+}
+
+void SlurmLauncher::forget(const ProcHandle& p) { local_.forget(p); }
+
+/// srun leaves a child of its own behind, a zombie, which comes back to treerun: no
+/// process to stop (the reaper collects it). Nor is a scancel on its way a stray.
+std::vector<pid_t> SlurmLauncher::strays() {
+  std::vector<pid_t> out;
+  for (pid_t pid : local_.strays())
+    if (!helpers_.contains(pid) && !is_zombie(pid)) out.push_back(pid);
+  return out;
+}
+
+bool SlurmLauncher::backend_line(std::string_view line) const {
+  return line.starts_with("srun: ") || line.starts_with("slurmstepd-");
+}
+
+}  // namespace treerun
