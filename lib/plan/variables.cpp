@@ -34,7 +34,7 @@ std::optional<std::string> expand_text(const RawText& text, const VarScope& scop
   };
   Expansion e = expand_variables(text.value, [&](std::string_view name) { return scope.get(name); },
                                  mark_hosts ? host_text : HostText{});
-  for (const auto& h : e.hosts) hosts.push_back({from, h.path, text.at(h.offset)});
+  for (const auto& h : e.hosts) hosts.push_back({from, h.path, text.at(h.offset), std::nullopt});
   for (const auto& p : e.problems) diags.add(text.at(p.offset), p.message);
   if (!e.problems.empty()) return std::nullopt;
   return std::move(e.text);
