@@ -77,6 +77,12 @@ class Renderer {
       parts.push_back("on_failure: restart (max " + std::to_string(n.restart.max) + " within " +
                       format_duration(n.restart.within) + ")");
     if (n.tty) parts.push_back("tty");
+    if (n.watch) {
+      std::string w = "watch:";
+      for (const auto& path : n.watch->paths) w += " " + path;
+      if (!n.watch->cascade) w += " (no cascade)";
+      parts.push_back(w);
+    }
     std::string out;
     for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
     return out;

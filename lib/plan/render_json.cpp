@@ -101,6 +101,9 @@ json node(const Plan& plan, const PlanNode& n) {
     j["restart"] = {{"max", n.restart.max}, {"within", seconds(n.restart.within)}, {"backoff", seconds(n.restart.backoff)}};
   j["tty"] = n.tty;
   j["replicas"] = n.replicas ? json(n.replicas) : json(nullptr);
+  j["watch"] = n.watch ? json{{"paths", n.watch->paths}, {"ignore", n.watch->ignore},
+                              {"debounce", seconds(n.watch->debounce)}, {"cascade", n.watch->cascade}}
+                       : json(nullptr);
   j["cwd"] = n.cwd;
   json children = json::array();
   for (NodeId c : n.children) children.push_back(plan[c].path);

@@ -18,7 +18,7 @@ const std::vector<std::string_view> kTopKeys = {"name",   "timeout", "grace",   
 const std::vector<std::string_view> kNodeKeys = {
     "name",  "cmd",         "children", "include",    "daemon",  "after",    "ready",
     "timeout", "grace",     "stop_signal", "stop",    "on_failure", "restart", "env",
-    "env_file", "cwd",      "stdin",    "stdout",     "stderr",  "tty",      "replicas"};
+    "env_file", "cwd",      "stdin",    "stdout",     "stderr",  "tty",      "replicas", "watch"};
 
 
 std::vector<RawNode> read_children(YamlReader& r, const YAML::Node& v, const SourcePos& at,
