@@ -657,6 +657,45 @@ class Bench:
         else:
             self.notes.append("supervisord is not installed: `supervisorctl status` on 500 programs not measured")
 
+    # ------------------------------------------------------------------ 7. watch
+    def bench_watch(self):
+        """A file change → the watched node's new process running: the file is written at
+        t0 (CLOCK_MONOTONIC); the new incarnation of the stamp helper prints its own
+        CLOCK_MONOTONIC time at once. Less the debounce, that is treerun's part: reading
+        the change, the graceful stop of the old process, the spawn of the new."""
+        reps = 10 if self.quick else 30
+        debounce = 0.05
+        stamp = os.path.join(BUILD, "stamp")
+        src = self.path("watched")
+        os.makedirs(src, exist_ok=True)
+        spec = self.write_spec("watch.yaml", "children:\n  - {name: w, daemon: true, cmd: [\"%s\"], "
+                               "ready: {log: \"^READY\"}, grace: 1s, watch: {paths: [watched], debounce: 50ms}}\n"
+                               % stamp)
+        events, logs = self.path("watch.events"), self.path("watch.log")
+        self.log(f"[7] watch: file change → new process running, {reps} changes")
+        p = self.up(spec, events, logs)
+        self.tail_events(events, lambda e: e["event"] == "ready" and e["node"] == "w", p, timeout=30)
+        lat = []
+        for i in range(reps):
+            t0 = time.monotonic_ns() / 1e9
+            with open(os.path.join(src, "f.txt"), "w") as f:
+                f.write(str(i))
+            want = i + 2
+            self.tail_events(events, lambda e, want=want: e["event"] == "ready" and e["node"] == "w" and
+                             len([1 for x in self.read_events(events) if x["event"] == "ready" and
+                                  x["node"] == "w"]) >= want, p, timeout=30)
+            stamps = [int(l.split()[1]) / 1e9 for l in self.node_lines(logs, "w") if l.startswith("READY ")]
+            if len(stamps) >= want:
+                lat.append(stamps[want - 1] - t0 - debounce)
+        p.send_signal(signal.SIGINT)
+        self.wait_exit(p)
+        if len(lat) != reps:
+            self.failures.append(f"watch: {reps - len(lat)} of {reps} changes did not restart the node")
+        self.row("7. watch: file change → new process running, less the 50 ms debounce (median / max)",
+                 f"{med(lat) * 1000:.1f} / {max(lat) * 1000:.1f} ms" if lat else "n/a", "—", None, "< 20 ms",
+                 None if not lat else med(lat) < 0.020)
+        self.raw["watch"] = {"latency_less_debounce": lat}
+
     # ------------------------------------------------------------------ main
     def run(self):
         self.raw = {}
@@ -664,7 +703,7 @@ class Bench:
                  ("stream_1to1", self.bench_stream_1to1), ("stream_fanout", self.bench_stream_fanout),
                  ("logstream", self.bench_logstream), ("ready_log", lambda: self.bench_ready("log")),
                  ("ready_notify", lambda: self.bench_ready("notify")), ("ready_floor", self.bench_ready_baseline),
-                 ("ps", self.bench_ps)]
+                 ("ps", self.bench_ps), ("watch", self.bench_watch)]
         only = set(self.args.only.split(",")) if self.args.only else None
         t0 = now()
         for name, fn in steps:
@@ -722,7 +761,7 @@ def main():
     ap.add_argument("--treerun", required=True)
     ap.add_argument("--output", default=os.path.join(HERE, "results.md"))
     ap.add_argument("--only", help="comma-separated subset: startstop,grace,idle,stream_1to1,stream_fanout,"
-                                   "logstream,ready_log,ready_notify,ready_floor,ps")
+                                   "logstream,ready_log,ready_notify,ready_floor,ps,watch")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (specs, events, logs)")
     args = ap.parse_args()
     SLEEP = os.path.realpath(shutil.which("sleep"))

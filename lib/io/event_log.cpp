@@ -87,8 +87,10 @@ void EventLog::lag(std::string_view node, std::string_view source, unsigned long
                    fmt::format(",\"dropped_bytes\":{}", dropped_bytes));
 }
 
-void EventLog::restart(std::string_view node, int attempt, std::string_view cause) {
-  write("restart", node_field(node) + fmt::format(",\"attempt\":{},\"cause\":", attempt) + json_string(cause));
+void EventLog::restart(std::string_view node, int attempt, std::string_view cause, std::string_view path) {
+  std::string fields = node_field(node) + fmt::format(",\"attempt\":{},\"cause\":", attempt) + json_string(cause);
+  if (!path.empty()) fields += ",\"path\":" + json_string(path);
+  write("restart", fields);
 }
 
 void EventLog::control(std::string_view cmd, const std::vector<std::string>& nodes, std::optional<int> sig, long uid,

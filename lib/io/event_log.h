@@ -45,8 +45,8 @@ class EventLog {
             std::string_view outcome);
   void cancel(std::string_view node, std::string_view cause, std::string_view by);
   void lag(std::string_view node, std::string_view source, unsigned long long dropped_bytes);
-  /// CAUSE: failure, control (contract 5; watch and reload add PATH later).
-  void restart(std::string_view node, int attempt, std::string_view cause);
+  /// CAUSE: failure, control, watch, reload; PATH, for watch: the first changed file.
+  void restart(std::string_view node, int attempt, std::string_view cause, std::string_view path = "");
   /// An acting command from the control socket: SIG only for `signal`; UID and PID of
   /// the client.
   void control(std::string_view cmd, const std::vector<std::string>& nodes, std::optional<int> sig, long uid,

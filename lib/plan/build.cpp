@@ -230,6 +230,11 @@ class Builder {
     place(raw, parent, n);
     copy_settings(raw, mine, n);
     if (replica_of) n.stdin_spec = {};  // reported on the group
+    // A replicated node's watch is its group's, read once, in its first copy's scope.
+    if (raw.watch && (!replica_of || name == "0")) {
+      WatchPlan watch = resolve_watch(*raw.watch, raw.dir, n);
+      (replica_of ? out_.plan.nodes[*replica_of].watch : n.watch) = std::move(watch);
+    }
     NodeId id = push(std::move(n), where_of(raw), raw);
     if (raw.include) {
       written_in_ = id;
@@ -326,6 +331,25 @@ class Builder {
     };
     output_file(raw.stdout_file, n.stdout_spec);
     output_file(raw.stderr_file, n.stderr_spec);
+  }
+
+  /// `watch:` with its paths expanded in N's environment, made absolute against the
+  /// folder of N's file; a path that does not exist is a problem (a typo would watch
+  /// nothing, silently).
+  WatchPlan resolve_watch(const RawWatch& raw, const std::string& dir, const PlanNode& n) {
+    WatchPlan w{{}, raw.ignore, raw.debounce, raw.cascade};
+    VarScope scope(n.env, outer_, n.path);
+    for (const RawText& text : raw.paths) {
+      auto written = expand(text, scope, written_in_);
+      if (!written) continue;
+      std::string abs = absolute_in(dir, *written);
+      std::error_code ec;
+      if (!std::filesystem::exists(abs, ec))
+        diags_.add(text.pos, "cannot watch " + as_written(text, abs) + ": " +
+                                 (ec ? ec.message() : std::string("no such file or folder")));
+      else w.paths.push_back(std::move(abs));
+    }
+    return w;
   }
 
   /// What only this node's own keys can tell.

@@ -41,6 +41,16 @@ struct StdinSpec {
   std::size_t buffer = 1 << 20;  // bytes, per consumer
 };
 
+/// `watch:` resolved (treerun(1), THE DEVELOPMENT LOOP › Watching): a change under
+/// PATHS restarts the node.
+struct WatchPlan {
+  std::vector<std::string> paths;   // absolute; each existed when the spec was checked
+  std::vector<std::string> ignore;  // globs, against paths relative to a watched folder
+  Millis debounce{200};
+  bool cascade = true;  // its dependents (`after`, transitively) restart with it
+  bool operator==(const WatchPlan&) const = default;
+};
+
 struct PlanNode {
   NodeId id = 0;
   std::optional<NodeId> parent;  // empty for the root
@@ -76,6 +86,8 @@ struct PlanNode {
   std::string on = "0";
   SourcePos on_pos;  // of its own `on`; line 0 when inherited
   std::string host = "localhost";
+  /// On a replicated node, its group's: the copies restart together.
+  std::optional<WatchPlan> watch;
 
   /// Derived (workers.h), the one rule for `after` and for a group being done: a node
   /// with a command is a worker unless it is a daemon; a group is a worker if one of

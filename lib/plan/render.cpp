@@ -78,6 +78,12 @@ class Renderer {
                       format_duration(n.restart.within) + ")");
     if (n.tty) parts.push_back("tty");
     if (n.pty) parts.push_back("pty");
+    if (n.watch) {
+      std::string w = "watch:";
+      for (const auto& path : n.watch->paths) w += " " + path;
+      if (!n.watch->cascade) w += " (no cascade)";
+      parts.push_back(w);
+    }
     std::string out;
     for (const auto& p : parts) out += (out.empty() ? "" : ", ") + p;
     return out;

@@ -103,6 +103,9 @@ json node(const Plan& plan, const PlanNode& n) {
   j["tty"] = n.tty;
   j["pty"] = n.pty;
   j["replicas"] = n.replicas ? json(n.replicas) : json(nullptr);
+  j["watch"] = n.watch ? json{{"paths", n.watch->paths}, {"ignore", n.watch->ignore},
+                              {"debounce", seconds(n.watch->debounce)}, {"cascade", n.watch->cascade}}
+                       : json(nullptr);
   j["cwd"] = n.cwd;
   json children = json::array();
   for (NodeId c : n.children) children.push_back(plan[c].path);

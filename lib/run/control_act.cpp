@@ -74,7 +74,7 @@ void Supervisor::act(control::Verb verb, const std::vector<std::string>& paths, 
       break;
     case control::Verb::down: break;
   }
-  actions_.push_back({verb, std::move(ids), std::move(starts), false, std::move(done)});
+  actions_.push_back({verb, std::move(ids), std::move(starts), false, std::move(done), "control", ""});
   after_change();
 }
 
@@ -257,6 +257,7 @@ void Supervisor::check_controls() {
     it = actions_.erase(it);
     done(std::move(*result));  // it may act again: the list takes it at its end
   }
+  if (watching_) consider_watch_pending();  // a change that came during the action
   consider_up();
 }
 
@@ -303,7 +304,13 @@ std::optional<std::string> Supervisor::progress(ControlAction& action) {
       return why;
     }
     action.starting = true;
-    for (NodeId id : action.starts) on(id, Event::start_asked);
+    for (NodeId id : action.starts) {
+      nodes_[id].restart_cause = action.cause;
+      nodes_[id].restart_path = action.path;
+      on(id, Event::start_asked);
+      nodes_[id].restart_cause = "control";
+      nodes_[id].restart_path.clear();
+    }
   }
   bool waiting = false;
   for (NodeId id : action.starts) {

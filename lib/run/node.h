@@ -126,6 +126,12 @@ struct Node {
   std::optional<Cancel> cancelled;  // set once, by the first cancel that reached it
   bool restart_wanted = false;      // the failure policy chose restart: at settle, restart_due
   Hold held = Hold::none;
+  /// What its next start_asked is, for its `restart` event: control, watch or reload,
+  /// and for watch the first changed path (set by the action that asks, watch.cpp).
+  std::string restart_cause = "control";
+  std::string restart_path;
+  /// A change seen while a restart of it was under way: one more restart follows that one.
+  std::string watch_pending;
   std::string skip_reason;
   std::string failure_reason;
   int failure_code = 0;

@@ -33,6 +33,7 @@ Supervisor::Supervisor(const Plan& plan, const RunOptions& options, boost::asio:
   open_feeds();
   open_streams();
   open_terminal();
+  open_watches();
   launcher_.on_collected([this](bool stray) { on_collected(stray); });
 }
 
@@ -65,6 +66,7 @@ RunResult Supervisor::run() {
     }
   }
   run_finished_ = true;
+  watcher_.reset();  // no change matters now
   // What the last turns settled, before the end is told: a run that ended well was up.
   consider_up();
   end_controls();

@@ -13,6 +13,8 @@
 //   control_act.cpp    control::Target::act: stop, start, restart, signal, down
 //   control_feeds.cpp  control::Target's histories and subscriptions: logs, events,
 //                      console, on_end; and RunOptions::on_up
+//   watch.cpp     `watch`: a change restarts the node (and its dependents) through the
+//                 control socket's restart
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -31,6 +33,7 @@
 #include "io/event_log.h"
 #include "io/line_relay.h"
 #include "io/line_ring.h"
+#include "io/watcher.h"
 #include "io/log_stream.h"
 #include "probes/probe.h"
 #include "proc/terminal.h"
@@ -240,6 +243,8 @@ class Supervisor final : public ProbeHost, public control::Target {
     std::vector<NodeId> starts;  // where its start goes (what_to_start)
     bool starting = false;  // the start (of `start`, or `restart` once stopped) is sent
     std::function<void(std::string error)> done;
+    std::string cause = "control";  // of the `restart` events: control, watch, reload
+    std::string path;               // watch: the first changed path
   };
   void tell_control(control::Verb verb, const std::vector<NodeId>& ids, int sig, control::Peer peer);
   std::vector<NodeId> what_to_start(const std::vector<NodeId>& ids) const;
@@ -259,6 +264,18 @@ class Supervisor final : public ProbeHost, public control::Target {
   void check_controls();
   void keep_stopped(const std::vector<NodeId>& ids);
   void end_controls();
+
+  // watch.cpp
+  void open_watches();
+  void on_watch_change(NodeId id, const std::string& path);
+  std::vector<NodeId> with_dependents(NodeId id) const;
+  bool busy(NodeId id) const;
+  void consider_watch_pending();
+  /// Restarts IDS as the control socket's `restart` does (stop, then start with their
+  /// probes), their `restart` events saying CAUSE and PATH; DONE as for act(). The
+  /// reason it cannot be done, or "".
+  std::string restart_nodes(std::vector<NodeId> ids, std::string cause, std::string path,
+                            std::function<void(std::string error)> done);
 
   // control_feeds.cpp
   void open_feeds();
@@ -318,6 +335,11 @@ class Supervisor final : public ProbeHost, public control::Target {
   Subscribers<std::string_view> console_followers_;
   Subscribers<int> end_followers_;
   std::optional<int> end_code_;
+
+  // watch.cpp
+  std::unique_ptr<Watcher> watcher_;  // only when some node has `watch`
+  /// Some node has `watch`: the run waits for changes when its workers are done.
+  bool watching_ = false;
 };
 
 }  // namespace treerun

@@ -223,8 +223,9 @@ void Supervisor::consider_settled(NodeId id) {
     stopped_child = stopped_child || c.held == Hold::stopped;
   }
   // A group of daemons runs until cancelled: the control socket stopping them all does
-  // not end it (they may be started again). A group with workers is done as usual.
-  if (running_group && stopped_child && !has_workers(id)) return;
+  // not end it (they may be started again). A group with workers is done as usual,
+  // but in a run that watches files: it waits for a change to run them again.
+  if (running_group && ((stopped_child && !has_workers(id)) || watching_)) return;
   on(id, Event::settled);
 }
 
@@ -239,7 +240,7 @@ bool Supervisor::has_workers(NodeId id) const {
 /// stopped from the control socket counts as finished; one being restarted does not).
 void Supervisor::consider_workers_done(NodeId id) {
   Node& n = nodes_[id];
-  if (!n.is_group() || n.state != State::ready || !has_workers(id)) return;
+  if (!n.is_group() || n.state != State::ready || !has_workers(id) || watching_) return;
   for (NodeId child : n.spec->children) {
     if (!plan_[child].is_worker || plan_[child].setup_step) continue;  // setup steps do not end it
     if (nodes_[child].state != State::finished || nodes_[child].held == Hold::restarting) return;
@@ -413,7 +414,7 @@ void Supervisor::restart(NodeId id) {
 void Supervisor::start_again(NodeId id) {
   Node& n = nodes_[id];
   n.attempt++;
-  events_.restart(n.spec->path, n.attempt, "control");
+  events_.restart(n.spec->path, n.attempt, n.restart_cause, n.restart_path);
   restart(id);
 }
 

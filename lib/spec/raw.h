@@ -60,6 +60,15 @@ struct RawStdin {
   SourcePos pos;  // of the `stdin` value
 };
 
+/// `watch:` as written (spec/read_watch.h).
+struct RawWatch {
+  std::vector<RawText> paths;  // as written, `${...}` unexpanded
+  std::vector<std::string> ignore;  // globs
+  Millis debounce{200};
+  bool cascade = true;
+  SourcePos pos;  // of the `watch` value
+};
+
 struct RawFile;
 
 struct RawNode {
@@ -97,6 +106,7 @@ struct RawNode {
   std::optional<At<bool>> pty;
   std::optional<At<int>> replicas;  // 1 to kMaxReplicas
   std::optional<At<std::string>> on;  // a host index ("1") or name, as written
+  std::optional<RawWatch> watch;
 };
 
 /// One spec file: the main one, or one reached through `include`.

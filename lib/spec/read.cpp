@@ -20,7 +20,7 @@ const std::vector<std::string_view> kNodeKeys = {
     "name",  "cmd",         "children", "include",    "daemon",  "after",    "ready",
     "timeout", "grace",     "stop_signal", "stop",    "on_failure", "restart", "env",
     "env_file", "cwd",      "stdin",    "stdout",     "stderr",  "tty",      "pty",     "replicas",
-    "on"};
+    "on",       "watch"};
 
 
 std::vector<RawNode> read_children(YamlReader& r, const YAML::Node& v, const SourcePos& at,

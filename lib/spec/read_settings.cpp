@@ -7,6 +7,7 @@
 
 #include "spec/expand.h"
 #include "spec/read_stdio.h"
+#include "spec/read_watch.h"
 
 namespace treerun {
 namespace {
@@ -252,6 +253,7 @@ void read_behaviour_key(YamlReader& r, const std::string& key, const YAML::Node&
   else if (key == "stdin") n.stdin_ = read_stdin_spec(r, v, at);
   else if (key == "stdout") n.stdout_ = read_output(r, v, at, "stdout", n.stdout_file);
   else if (key == "stderr") n.stderr_ = read_output(r, v, at, "stderr", n.stderr_file);
+  else if (key == "watch") read_watch(r, v, at, n);
 }
 
 std::string probe_target_problem(Probe::Type type, const std::string& text) {

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 from pathlib import Path
 
@@ -78,3 +79,24 @@ def test_replicas_example_merges_its_copies_and_takes_rounds_from_the_environmen
                           if e["event"] == "exit" and e["node"].startswith("worker/")), res.describe()
     res = tr.up(CONFIGS / "replicas.yaml", "--no-color", env={"ROUNDS": "5"})
     assert node_lines(res.stdout, "tally") == ["15"], res.describe()
+
+
+def test_test_watch_example_runs_the_tests_again_on_each_change(tr):
+    folder = tr.path("test-watch")
+    shutil.copytree(CONFIGS / "test-watch", folder)
+    p = tr.start(["up", str(CONFIGS / "test-watch.yaml"), "--no-color"], env={"WATCH_DIR": str(folder)})
+
+    def exits(n: int) -> list[str]:
+        p.wait_for(lambda e: len([x for x in p.events() if x["event"] == "exit"]) >= n, event="exit")
+        return [e["outcome"] for e in p.events() if e["event"] == "exit"]
+
+    assert exits(1) == ["ok"]
+    calc = folder / "calc.sh"
+    calc.write_text(calc.read_text().replace("$1 + $2", "$1 - $2"))  # a bug
+    assert exits(2) == ["ok", "failed"]
+    calc.write_text(calc.read_text().replace("$1 - $2", "$1 + $2"))  # fixed
+    assert exits(3) == ["ok", "failed", "ok"]
+    p.signal(signal.SIGINT)
+    res = p.wait()
+    assert res.code == -signal.SIGINT, res.describe()  # it ends only when cancelled
+    assert "not ok 1 - got -1, want 3" in node_lines(res.stdout, "tests"), res.describe()
