@@ -256,7 +256,7 @@ children:
 """)
     p = tr.start(["up", str(spec)])
     tr.wait_files("d.up", proc=p)
-    pid = one(p.events(), event="spawn", node="d")["pid"]
+    pid = p.wait_for(event="spawn", node="d")["pid"]  # the node may touch d.up before it is written
     flags = int(open(f"/proc/{pid}/fdinfo/1").read().split("flags:")[1].split()[0], 8)
     assert not flags & os.O_NONBLOCK, oct(flags)
     assert stat.S_ISFIFO(os.stat(f"/proc/{pid}/fd/1").st_mode)
