@@ -15,6 +15,7 @@ import os
 import re
 import select
 import signal
+import socket
 import struct
 import subprocess
 import termios
@@ -534,3 +535,10 @@ def reference_checksum(*producer_args: str) -> str:
 # Under AddressSanitizer treerun's memory, fds and threads are not its own: tests of
 # those limits are skipped there (TREERUN_SANITIZED is set by the sanitizer build's ctest).
 SANITIZED = bool(os.environ.get("TREERUN_SANITIZED"))
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (bind to 0, read it, close)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

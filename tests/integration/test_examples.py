@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import node_lines
+from harness import free_port, node_lines
 
 CONFIGS = Path(os.environ.get("TREERUN_SOURCE_DIR", Path(__file__).resolve().parents[2])) / "configs"
 
@@ -100,3 +100,47 @@ def test_test_watch_example_runs_the_tests_again_on_each_change(tr):
     res = p.wait()
     assert res.code == -signal.SIGINT, res.describe()  # it ends only when cancelled
     assert "not ok 1 - got -1, want 3" in node_lines(res.stdout, "tests"), res.describe()
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+def test_dev_stack_example_restarts_the_api_and_its_workers_on_a_change(tr):
+    folder = tr.path("dev-stack")
+    shutil.copytree(CONFIGS / "dev-stack", folder)
+    port = free_port()
+    env = {"APP_DIR": str(folder), "PORT": str(port), "REDIS_PORT": str(free_port()), "WORK_INTERVAL": "0.1"}
+    log = tr.path("log.txt")
+    p = tr.start(["up", str(CONFIGS / "dev-stack.yaml"), "--logs", str(log)], env=env)
+    p.wait_for(event="ready", node="api")
+    first_api = p.wait_for(event="spawn", node="api")["pid"]
+    # Each worker on its terminal prints line by line (no -u, no flush), colours removed
+    # in a log file.
+    for me in ("0", "1"):
+        p.wait_for(lambda e, me=me: any(line.startswith(f"worker {me} of 2: job 2 done")
+                                        for line in node_lines(log.read_text(), f"worker/{me}")), event="ready")
+    assert "\x1b" not in log.read_text()
+    api = folder / "api.py"
+    api.write_text(api.read_text().replace('VERSION = "1"', 'VERSION = "2"'))
+    restart = p.wait_for(event="restart", node="api")
+    assert restart["cause"] == "watch" and restart["path"].endswith("api.py"), restart
+    # The workers (after api) stop before it and start again after it is ready.
+    p.wait_for(lambda e: len([x for x in p.events() if x["event"] == "spawn" and x["node"] == "worker/1"]) == 2,
+               event="spawn", timeout=20)
+    events = p.events()
+    spawns = [(e["node"], e["pid"]) for e in events if e["event"] == "spawn"]
+    api_spawns = [pid for node, pid in spawns if node == "api"]
+    assert len(api_spawns) == 2 and api_spawns[0] == first_api, spawns
+    order = [(e["event"], e["node"]) for e in events if e["event"] in ("exit", "ready")]
+    second_api_ready = max(i for i, x in enumerate(order) if x == ("ready", "api"))
+    api_exit = order.index(("exit", "api"))
+    for me in ("worker/0", "worker/1"):
+        assert order.index(("exit", me)) < api_exit, order
+        assert [i for i, x in enumerate(order) if x == ("ready", me)][-1] > second_api_ready, order
+    with socket.create_connection(("127.0.0.1", port)) as s:
+        s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        answer = b""
+        while chunk := s.recv(4096):
+            answer += chunk
+    assert b"api v2:" in answer, answer
+    p.signal(signal.SIGINT)
+    res = p.wait()
+    assert res.code == -signal.SIGINT, res.describe()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import (SOURCE_DIR, assert_ready_after, children, daemon, find, group, is_node,
+from harness import (SOURCE_DIR, assert_ready_after, children, daemon, find, free_port, group, is_node,
                      node_lines, node_notes, one, parse_log, t_of, wait_gone, worker)
 
 
@@ -29,11 +29,6 @@ def py(code: str, *args: str) -> str:
                            + [json.dumps(a) for a in args]) + "]"
 
 
-def free_port() -> int:
-    """A port nobody listens on right now (bind to 0, read it, close)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # argv: PORT DELAY FLAGFILE: sleep DELAY, listen on PORT, touch FLAGFILE, accept forever.
