@@ -35,17 +35,34 @@ std::size_t skip_sequence(std::string_view t, std::size_t i) {
 
 bool has_escapes(std::string_view text) { return text.find(kEsc) != std::string_view::npos; }
 
-std::string strip_escapes(std::string_view text) {
+namespace {
+
+/// TEXT without its escape sequences, except the colours when KEEP_COLOURS.
+std::string filter_escapes(std::string_view text, bool keep_colours) {
   std::string out;
-  out.reserve(text.size());
+  out.reserve(text.size() + 4);
+  bool coloured = false;
   std::size_t i = 0;
   while (i < text.size()) {
     std::size_t esc = text.find(kEsc, i);
     if (esc == std::string_view::npos) esc = text.size();
     out.append(text.substr(i, esc - i));
-    i = esc < text.size() ? skip_sequence(text, esc) : esc;
+    if (esc == text.size()) break;
+    i = skip_sequence(text, esc);
+    std::string_view seq = text.substr(esc, i - esc);
+    if (keep_colours && seq.size() >= 3 && seq[1] == '[' && seq.back() == 'm') {
+      out.append(seq);
+      coloured = true;
+    }
   }
+  if (coloured) out.append("\x1b[0m");
   return out;
 }
+
+}  // namespace
+
+std::string strip_escapes(std::string_view text) { return filter_escapes(text, false); }
+
+std::string keep_colours(std::string_view text) { return filter_escapes(text, true); }
 
 }  // namespace treerun

@@ -17,4 +17,10 @@ bool has_escapes(std::string_view text);
 /// three-byte `ESC` sequences. A sequence cut off by the end of TEXT is dropped.
 std::string strip_escapes(std::string_view text);
 
+/// TEXT with its colours (SGR: `ESC [` … `m`) and nothing else of the terminal's: a
+/// node's clear-screen, cursor moves, title or clipboard writes would act on the
+/// terminal every node shares. A line that sets a colour ends with a reset, so the
+/// colour cannot bleed into the next node's line.
+std::string keep_colours(std::string_view text);
+
 }  // namespace treerun

@@ -97,11 +97,14 @@ void Supervisor::output_line(NodeId id, std::string_view line, bool current, boo
     return;
   }
   // A terminal's colours stay only on a coloured log stream; a probe matches the text.
-  std::string plain;
-  if (n.spec->pty && has_escapes(line)) plain = strip_escapes(line);
-  std::string_view text = plain.empty() ? line : std::string_view(plain);
-  log_->line(n.log_source, options_.color ? line : text, continued);
-  if (auto& probe = n.run.probe; probe && current) probe->on_line(text);
+  if (n.spec->pty && has_escapes(line)) {
+    std::string plain = strip_escapes(line);
+    log_->line(n.log_source, options_.color ? keep_colours(line) : plain, continued);
+    if (auto& probe = n.run.probe; probe && current) probe->on_line(plain);
+    return;
+  }
+  log_->line(n.log_source, line, continued);
+  if (auto& probe = n.run.probe; probe && current) probe->on_line(line);
 }
 
 /// Where this incarnation's stdout or stderr goes. Ends made here are closed in the

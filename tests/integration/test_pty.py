@@ -41,6 +41,8 @@ except OSError:
     ctty = "not controlling"
 print(f"size {size.columns}x{size.lines} {ctty} {os.ttyname(1) == os.ttyname(2)}")
 print("\\x1b[31mred\\x1b[0m and \\x1b[1mbold\\x1b[0m")
+print("\\x1b]0;a title\\x07\\x1b[2J\\x1b[Hafter a clear screen")
+print("\\x1b[0m")
 """
 
 
@@ -117,7 +119,7 @@ def test_colours_are_removed_when_the_log_is_not_a_terminal(tr):
     assert "\x1b" not in res.stdout, repr(res.stdout)
     lines = node_lines(res.stdout, "c")
     # No terminal of treerun's own: the default size.
-    assert lines == ["size 80x24 not controlling True", "red and bold"], lines
+    assert lines == ["size 80x24 not controlling True", "red and bold", "after a clear screen", ""], lines
     assert one_ready(res.events, "c")
 
 
@@ -132,6 +134,8 @@ def test_colours_pass_to_a_terminal_and_the_size_is_the_terminals(tr):
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0, s.text
     raw = s.buf.decode(errors="replace")
     assert "\x1b[31mred\x1b[0m and \x1b[1mbold\x1b[0m" in raw, repr(raw)
+    # Colours only: the node's clear-screen and title would act on treerun's terminal.
+    assert "after a clear screen" in raw and "\x1b[2J" not in raw and "a title" not in raw, repr(raw)
     # The session's terminal is 200x40 (harness.PtySession); the node's is the same size,
     # and is still not its controlling terminal: treerun's terminal stays treerun's.
     assert "size 200x40 not controlling True" in s.text, s.text

@@ -31,3 +31,17 @@ TEST_CASE("strip_escapes keeps UTF-8 and other control characters", "[ansi]") {
   CHECK(has_escapes("a\x1b[0m"));
   CHECK_FALSE(has_escapes("plain\ttext"));
 }
+
+TEST_CASE("keep_colours keeps colours only, and resets them at the end of the line", "[ansi]") {
+  using treerun::keep_colours;
+  CHECK(keep_colours("\x1b[31mred\x1b[0m plain") == "\x1b[31mred\x1b[0m plain\x1b[0m");
+  CHECK(keep_colours("\x1b[2J\x1b[Hcleared \x1b]0;title\x07" "x") == "cleared x");
+  CHECK(keep_colours("\x1b]52;c;Y2xpcA==\x07paste") == "paste");
+  CHECK(keep_colours("\x1b[1mbold, never reset") == "\x1b[1mbold, never reset\x1b[0m");
+  CHECK(keep_colours("no escapes") == "no escapes");
+}
+
+TEST_CASE("a line made only of escapes strips to nothing", "[ansi]") {
+  CHECK(strip_escapes("\x1b[0m") == "");
+  CHECK(strip_escapes("\x1b[2K\x1b[1G") == "");
+}
