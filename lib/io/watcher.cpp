@@ -111,6 +111,18 @@ void Watcher::watch(std::size_t id, WatchSet set) {
   }
 }
 
+void Watcher::ignore_file(const std::string& path) {
+  std::error_code ec;
+  fs::path absolute = fs::absolute(path, ec);  // --logs and --events are from treerun's folder
+  own_files_.push_back((ec ? fs::path(path) : absolute).lexically_normal().string());
+}
+
+bool Watcher::own_file(const std::string& path) const {
+  if (own_files_.empty()) return false;
+  std::string normal = fs::path(path).lexically_normal().string();
+  return std::find(own_files_.begin(), own_files_.end(), normal) != own_files_.end();
+}
+
 void Watcher::forget(std::size_t id) {
   drop([id](const Interest& i) { return i.set == id; });
   sets_.erase(id);  // its timer goes: a debounce under way is never told
@@ -218,7 +230,8 @@ void Watcher::on_event(int wd, unsigned mask, std::string_view name) {
 void Watcher::on_tree_event(const Interest& at, unsigned mask, std::string_view name) {
   const std::string& top = sets_.at(at.set).spec.paths[at.root];
   std::string path = join(at.dir, name);
-  if (watch_ignores(sets_.at(at.set).spec.ignore, path.substr(top == "/" ? 1 : top.size() + 1))) return;
+  if (watch_ignores(sets_.at(at.set).spec.ignore, path.substr(top == "/" ? 1 : top.size() + 1)) || own_file(path))
+    return;
   if ((mask & IN_ISDIR) && (mask & (IN_CREATE | IN_MOVED_TO))) add_tree(at.set, at.root, path);
   if ((mask & IN_ISDIR) && (mask & IN_MOVED_FROM)) {
     std::string below = path + "/";
@@ -231,10 +244,14 @@ void Watcher::on_tree_event(const Interest& at, unsigned mask, std::string_view 
 }
 
 /// A change in the folder that holds a watched path: only that name counts. A watched
-/// folder made again there is watched again.
+/// folder made again there is watched again; one moved away or removed is no longer
+/// watched (inotify follows the folder, not its name: `mv src old` would otherwise
+/// keep old/ watched, and every `mv src.new src` add a tree of watches).
 void Watcher::on_entry_event(const Interest& at, unsigned mask, std::string_view name) {
   const std::string& path = sets_.at(at.set).spec.paths[at.root];
-  if (name != base_of(path)) return;
+  if (name != base_of(path) || own_file(path)) return;
+  if ((mask & IN_ISDIR) && (mask & (IN_MOVED_FROM | IN_DELETE)))
+    drop([&](const Interest& i) { return i.set == at.set && i.root == at.root && i.scope == Scope::tree; });
   if ((mask & IN_ISDIR) && (mask & (IN_CREATE | IN_MOVED_TO))) add_tree(at.set, at.root, path);
   changed(at.set, path);
 }

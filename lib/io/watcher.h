@@ -53,6 +53,10 @@ class Watcher {
   void watch(std::size_t id, WatchSet set);
   /// Stops watching ID: it is never told again.
   void forget(std::size_t id);
+  /// A file treerun itself has written to (a node's `{file:}` output, --logs,
+  /// --events): a change to it is no change, or a node writing into its own watched
+  /// folder would restart itself for ever.
+  void ignore_file(const std::string& path);
   /// Folders watched now (one inotify watch each), for tests.
   std::size_t folders() const { return by_wd_.size(); }
 
@@ -84,6 +88,7 @@ class Watcher {
   void on_event(int wd, unsigned mask, std::string_view name);
   void on_tree_event(const Interest& at, unsigned mask, std::string_view name);
   void on_entry_event(const Interest& at, unsigned mask, std::string_view name);
+  bool own_file(const std::string& path) const;
   void overflowed();
   void changed(std::size_t id, const std::string& path);
   void fire(std::size_t id, unsigned armed);
@@ -97,6 +102,7 @@ class Watcher {
   std::unique_ptr<boost::asio::posix::stream_descriptor> stream_;
   std::map<int, std::vector<Interest>> by_wd_;
   std::map<std::size_t, Set> sets_;
+  std::vector<std::string> own_files_;  // lexically normal
   bool limit_warned_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };

@@ -267,6 +267,8 @@ class Supervisor final : public ProbeHost, public control::Target {
 
   // watch.cpp
   void open_watches();
+  void hold_for_watches();
+  bool held_for_watches(NodeId id) const;
   void on_watch_change(NodeId id, const std::string& path);
   std::vector<NodeId> with_dependents(NodeId id) const;
   bool busy(NodeId id) const;
@@ -340,6 +342,7 @@ class Supervisor final : public ProbeHost, public control::Target {
   std::unique_ptr<Watcher> watcher_;  // only when some node has `watch`
   /// Some node has `watch`: the run waits for changes when its workers are done.
   bool watching_ = false;
+  std::vector<bool> held_for_watches_;  // by node: a group that waits for changes
 };
 
 }  // namespace treerun

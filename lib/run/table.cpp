@@ -224,8 +224,8 @@ void Supervisor::consider_settled(NodeId id) {
   }
   // A group of daemons runs until cancelled: the control socket stopping them all does
   // not end it (they may be started again). A group with workers is done as usual,
-  // but in a run that watches files: it waits for a change to run them again.
-  if (running_group && ((stopped_child && !has_workers(id)) || watching_)) return;
+  // but one that a change may run something in again: it waits for that change.
+  if (running_group && ((stopped_child && !has_workers(id)) || held_for_watches(id))) return;
   on(id, Event::settled);
 }
 
@@ -240,7 +240,7 @@ bool Supervisor::has_workers(NodeId id) const {
 /// stopped from the control socket counts as finished; one being restarted does not).
 void Supervisor::consider_workers_done(NodeId id) {
   Node& n = nodes_[id];
-  if (!n.is_group() || n.state != State::ready || !has_workers(id) || watching_) return;
+  if (!n.is_group() || n.state != State::ready || !has_workers(id) || held_for_watches(id)) return;
   for (NodeId child : n.spec->children) {
     if (!plan_[child].is_worker || plan_[child].setup_step) continue;  // setup steps do not end it
     if (nodes_[child].state != State::finished || nodes_[child].held == Hold::restarting) return;

@@ -20,9 +20,15 @@ void Supervisor::open_watches() {
   for (const PlanNode& spec : plan_.nodes)
     if (spec.watch) watching_ = true;
   if (!watching_) return;
+  hold_for_watches();
   watcher_ = std::make_unique<Watcher>(
       io_, [this](std::size_t id, const std::string& path) { on_watch_change(id, path); },
       [this](const std::string& text) { log_->note(-1, text); });
+  for (const PlanNode& spec : plan_.nodes)
+    for (const OutputSpec* out : {&spec.stdout_spec, &spec.stderr_spec})
+      if (out->type == OutputSpec::Type::file) watcher_->ignore_file(out->path);
+  if (options_.logs.type == LogTarget::Type::file) watcher_->ignore_file(options_.logs.path);
+  if (!options_.events_path.empty()) watcher_->ignore_file(options_.events_path);
   for (const PlanNode& spec : plan_.nodes)
     if (spec.watch) watcher_->watch(spec.id, {spec.watch->paths, spec.watch->ignore, spec.watch->debounce});
 }
@@ -50,6 +56,30 @@ void Supervisor::on_watch_change(NodeId id, const std::string& path) {
     if (!error.empty()) log_->note(nodes_[id].log_source, fmt::format("restart on change: {}", error));
   });
   if (!why.empty()) log_->note(n.log_source, fmt::format("cannot restart on change: {}", why));
+}
+
+/// The groups a change may run something in again: those that hold a watched node or
+/// what depends on one (`after`, transitively). They are never done, so the run waits
+/// for changes; every other group ends when its workers are done, as without watches.
+void Supervisor::hold_for_watches() {
+  std::vector<NodeId> rerun;
+  std::vector<bool> seen(nodes_.size());
+  for (const PlanNode& spec : plan_.nodes)
+    if (spec.watch) rerun.push_back(spec.id);
+  for (std::size_t i = 0; i < rerun.size(); ++i)
+    for (NodeId m : subtree(rerun[i]))
+      for (NodeId dep : nodes_[m].dependents)
+        if (!seen[dep]) {
+          seen[dep] = true;
+          rerun.push_back(dep);
+        }
+  held_for_watches_.assign(nodes_.size(), false);
+  for (NodeId id : rerun)
+    for (std::optional<NodeId> at = id; at; at = plan_[*at].parent) held_for_watches_[*at] = true;
+}
+
+bool Supervisor::held_for_watches(NodeId id) const {
+  return id < held_for_watches_.size() && held_for_watches_[id];
 }
 
 /// ID and the nodes that depend on it (`after`, transitively, on it or on anything in

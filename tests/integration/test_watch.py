@@ -96,12 +96,13 @@ def test_a_burst_of_1000_writes_is_one_restart_and_an_editors_save_by_rename_one
 children:
   - name: api
     daemon: true
-    watch: {paths: [src, config.toml], debounce: 200ms}
+    watch: {paths: [src, config.toml], debounce: 1s}
     cmd: [{H}, echo, up, sleep, forever]
     ready: {log: "^up$"}
 """)
     p = tr.start(["up", spec])
     p.wait_for(event="ready", node="api")
+    # A debounce of 1 s: a loaded machine may pause the writer for a few hundred ms.
     for i in range(1000):
         with open(tr.path(f"src/f{i % 7}.c"), "w") as f:
             f.write(str(i))
@@ -232,3 +233,70 @@ def test_past_the_inotify_limit_one_warning_names_it_and_the_run_goes_on(tr):
     assert proc.returncode == -signal.SIGINT, text + err.decode()
     assert text.count("the limit of inotify watches is reached") == 1, text
     assert "fs.inotify.max_user_watches = 4" in text, text
+
+
+def test_a_group_without_watched_nodes_is_done_as_usual(tr):
+    """Only the groups a change may run something in again wait for changes: a setup
+    group whose workers are done lets what is after it start (review finding)."""
+    spec = watched(tr, """\
+children:
+  - name: api
+    daemon: true
+    watch: {paths: [src], debounce: 100ms}
+    cmd: [{H}, sleep, forever]
+  - name: setup
+    children:
+      - {name: a, cmd: [{H}, exit, "0"]}
+  - {name: next, after: [setup], cmd: [{H}, echo, next-ran]}
+""")
+    p = tr.start(["up", spec, "--no-color"])
+    p.wait_for(event="exit", node="next", timeout=15)
+    res = end(p)
+    assert one(res.events, event="exit", node="next")["outcome"] == "ok", res.describe()
+
+
+def test_a_watched_folder_moved_away_is_no_longer_watched(tr):
+    """inotify follows a folder, not its name: after `mv src old`, a change in old/ is
+    not one of src/, and `src` made again is watched again."""
+    spec = watched(tr, """\
+children:
+  - name: api
+    daemon: true
+    watch: {paths: [src], debounce: 100ms}
+    cmd: [{H}, echo, up, sleep, forever]
+    ready: {log: "^up$"}
+""", "src/deep")
+    p = tr.start(["up", spec, "--no-color"])
+    p.wait_for(event="ready", node="api")
+    tr.path("src").rename(tr.path("old"))  # a change of src: one restart
+    wait_spawns(p, "api", 2)
+    tr.path("old/deep/f").write_text("not watched\n")
+    tr.path("src").mkdir()
+    tr.path("src/g").write_text("watched\n")  # the new src/: a restart for src or src/g
+    wait_spawns(p, "api", 3)
+    res = end(p)
+    restarts = find(res.events, event="restart", node="api")
+    assert len(restarts) == 2, res.describe()
+    assert not any("old" in r["path"] for r in restarts), restarts
+
+
+def test_a_node_writing_its_output_into_its_watched_folder_does_not_restart_itself(tr):
+    """treerun's own writes (a `{file:}` output, --logs, --events) are not changes."""
+    spec = watched(tr, """\
+children:
+  - name: t
+    watch: {paths: [src], debounce: 50ms}
+    stdout: {file: src/report.txt}
+    cmd: [{H}, echo, report]
+  - {name: d, daemon: true, cmd: [{H}, sleep, forever]}
+""")
+    p = tr.start(["up", spec, "--no-color", "--logs", str(tr.path("src/log.txt"))])
+    p.wait_for(event="exit", node="t")
+    tr.path("src/code.py").write_text("x = 1\n")  # a real change: exactly one more run
+    wait_spawns(p, "t", 2, ready=False)
+    p.wait_for(lambda e: len(find(p.events(), event="exit", node="t")) >= 2, event="exit", node="t")
+    # Were its own writes changes, each run would start the next within 50 ms.
+    tr.path("src/code.py").write_text("x = 2\n")
+    wait_spawns(p, "t", 3, ready=False)
+    res = end(p)
+    assert len(find(res.events, event="spawn", node="t")) == 3, res.describe()
