@@ -93,6 +93,11 @@ void EventLog::restart(std::string_view node, int attempt, std::string_view caus
   write("restart", fields);
 }
 
+void EventLog::restart_after_failure(std::string_view node, int attempt, std::string_view reason) {
+  write("restart", node_field(node) + fmt::format(",\"attempt\":{},\"cause\":\"failure\",\"reason\":", attempt) +
+                       json_string(reason));
+}
+
 void EventLog::control(std::string_view cmd, const std::vector<std::string>& nodes, std::optional<int> sig, long uid,
                        long pid) {
   std::string fields = ",\"cmd\":" + json_string(cmd) + ",\"nodes\":[";

@@ -288,6 +288,7 @@ class Builder {
     if (raw.cmd) n.cmd = raw.cmd->value;
     n.daemon = raw.daemon && raw.daemon->value;
     if (raw.ready) n.ready = *raw.ready;
+    if (raw.health) n.health = *raw.health;
     if (raw.timeout) n.timeout = raw.timeout->value;
     n.grace = ctx.grace;
     n.stop_signal = ctx.stop_signal;
@@ -319,12 +320,15 @@ class Builder {
         diags_.add(raw.cmd_args[0].pos, "`cmd` names no program: `" + shorten(raw.cmd_args[0].value) + "` is empty");
       if (arg) n.cmd->argv[i] = std::move(*arg);
     }
-    if (raw.ready_target) {
-      auto target = expand(*raw.ready_target, scope, written_in_);
-      std::string why = target && has_variables(raw.ready_target->value) ? probe_target_problem(n.ready.type, *target) : "";
-      if (!why.empty()) diags_.add(raw.ready_target->pos, why + " (from " + as_written(*raw.ready_target, *target) + ")");
-      if (target) n.ready.arg = n.ready.type == Probe::Type::file ? absolute_in(raw.dir, *target) : *target;
-    }
+    auto probe_target = [&](const std::optional<RawText>& written, Probe& probe) {
+      if (!written) return;
+      auto target = expand(*written, scope, written_in_);
+      std::string why = target && has_variables(written->value) ? probe_target_problem(probe.type, *target) : "";
+      if (!why.empty()) diags_.add(written->pos, why + " (from " + as_written(*written, *target) + ")");
+      if (target) probe.arg = probe.type == Probe::Type::file ? absolute_in(raw.dir, *target) : *target;
+    };
+    probe_target(raw.ready_target, n.ready);
+    if (n.health) probe_target(raw.health_target, n.health->probe);
     auto output_file = [&](const std::optional<RawText>& file, OutputSpec& out) {
       if (!file || out.type != OutputSpec::Type::file) return;
       if (auto path = expand(*file, scope, written_in_)) out.path = absolute_in(raw.dir, *path);
@@ -369,6 +373,7 @@ class Builder {
       };
       if (raw.daemon) group_only(raw.daemon->pos, "daemon");
       if (raw.ready) group_only(raw.ready_pos, "ready");
+      if (raw.health) group_only(raw.health_pos, "health");
       if (raw.stop) group_only(raw.stop->pos, "stop");
       if (raw.stdin_) group_only(raw.stdin_->pos, "stdin");
       if (raw.stdout_) group_only(raw.stdout_->pos, "stdout");

@@ -62,7 +62,11 @@ struct PlanNode {
   std::optional<Command> cmd;  // none: a pure group
   bool daemon = false;
   std::vector<NodeId> after;  // resolved
+  /// Those of `after` written `{NAME: exited}`: a worker that has exited with any
+  /// status will do (a report or clean-up step).
+  std::vector<NodeId> after_exited;
   Probe ready;
+  std::optional<HealthCheck> health;
   std::optional<Millis> timeout;
   Millis grace{3'000};
   int stop_signal = 15;               // SIGTERM
@@ -103,6 +107,12 @@ struct PlanNode {
   std::vector<StopStep> stop_sequence;
 
   bool is_group() const { return !cmd.has_value(); }
+  /// Whether this node waits for DEP (one of `after`) to have exited, with any status.
+  bool waits_for_exit(NodeId dep) const {
+    for (NodeId d : after_exited)
+      if (d == dep) return true;
+    return false;
+  }
   bool is_replica_group() const { return replicas > 0; }
   /// How messages name the node: its path, or "/" for the root.
   std::string label() const { return path.empty() ? "/" : path; }

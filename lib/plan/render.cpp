@@ -42,6 +42,13 @@ class Renderer {
     return out + " (timeout " + format_duration(p.timeout) + ")";
   }
 
+  static std::string health(const HealthCheck& h) {
+    std::string out = probe(h.probe).substr(7);  // without "ready: "
+    out = out.substr(0, out.rfind(" (timeout"));
+    return "health: " + out + " (every " + format_duration(h.probe.interval) + ", " + std::to_string(h.failures) +
+           " failures)";
+  }
+
   static std::string output(const char* name, const OutputSpec& o) {
     switch (o.type) {
       case OutputSpec::Type::log: return "";
@@ -58,9 +65,10 @@ class Renderer {
     std::vector<std::string> parts;
     if (n.replicas) parts.push_back("replicas: " + std::to_string(n.replicas));
     if (n.ready.type != Probe::Type::none) parts.push_back(probe(n.ready));
+    if (n.health) parts.push_back(health(*n.health));
     if (!n.after.empty()) {
       std::string a = "after:";
-      for (NodeId t : n.after) a += " " + label(t);
+      for (NodeId t : n.after) a += " " + label(t) + (n.waits_for_exit(t) ? " (exited)" : "");
       parts.push_back(a);
     }
     if (n.stdin_spec.type == StdinSpec::Type::inherit) parts.push_back("stdin: inherit");
@@ -73,6 +81,7 @@ class Renderer {
       if (!o.empty()) parts.push_back(o);
     if (n.timeout) parts.push_back("timeout " + format_duration(*n.timeout));
     if (n.on_failure == OnFailure::ignore) parts.push_back("on_failure: ignore");
+    if (n.on_failure == OnFailure::continue_) parts.push_back("on_failure: continue");
     if (n.on_failure == OnFailure::restart)
       parts.push_back("on_failure: restart (max " + std::to_string(n.restart.max) + " within " +
                       format_duration(n.restart.within) + ")");
@@ -124,7 +133,8 @@ class Renderer {
       std::string line = "  " + std::to_string(++k) + ". " + label(id);
       std::string waits;
       for (NodeId t : node(id).after)
-        waits += (waits.empty() ? "" : ", ") + label(t) + (node(t).is_worker ? " done" : " ready");
+        waits += (waits.empty() ? "" : ", ") + label(t) +
+                 (node(id).waits_for_exit(t) ? " exited" : node(t).is_worker ? " done" : " ready");
       if (!waits.empty()) line += "  " + dim("(after " + waits + ")");
       out_ += line + "\n";
     }

@@ -75,6 +75,7 @@ const char* on_failure(OnFailure f) {
     case OnFailure::cancel: return "cancel";
     case OnFailure::ignore: return "ignore";
     case OnFailure::restart: return "restart";
+    case OnFailure::continue_: return "continue";
   }
   return "cancel";
 }
@@ -89,9 +90,14 @@ json node(const Plan& plan, const PlanNode& n) {
   j["cmd"] = n.cmd ? command(*n.cmd) : json(nullptr);
   json after = json::array();
   for (NodeId t : n.after)
-    after.push_back({{"path", plan[t].path}, {"waits_for", plan[t].is_worker ? "done" : "ready"}});
+    after.push_back({{"path", plan[t].path},
+                     {"waits_for", n.waits_for_exit(t) ? "exited" : plan[t].is_worker ? "done" : "ready"}});
   j["after"] = after;
   j["ready"] = probe(n.ready);
+  if (n.health) {
+    j["health"] = probe(n.health->probe);
+    j["health"]["failures"] = n.health->failures;
+  }
   j["stop_sequence"] = stop_sequence(n);
   j["stdin"] = input(plan, n.stdin_spec);
   j["stdout"] = output(n.stdout_spec);

@@ -103,6 +103,7 @@ class Resolver {
       } else if (*target == id) diags_.add(a.pos, "`" + n.name + "` is after itself");
       else if (std::find(n.after.begin(), n.after.end(), *target) == n.after.end()) {
         n.after.push_back(*target);
+        if (a.exited) n.after_exited.push_back(*target);
         built_.where[id].after.push_back(a.pos);
       }
     }

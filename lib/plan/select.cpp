@@ -70,6 +70,7 @@ Plan cut(const Plan& plan, const std::vector<bool>& kept) {
     if (n.parent) n.parent = new_id[*n.parent];
     remap(n.children);
     remap(n.after);  // all kept: the closure took them
+    remap(n.after_exited);
     for (SourceRef& s : n.stdin_spec.from) s.node = new_id[s.node];
   }
   derive_workers(out);

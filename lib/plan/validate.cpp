@@ -42,6 +42,21 @@ void check_inherit(const BuiltPlan& b, Diagnostics& diags) {
   }
 }
 
+/// `{NAME: exited}` waits for a worker's exit: a daemon (or a group of daemons) never
+/// exits on its own, so nothing would ever start.
+void check_exited(const BuiltPlan& b, Diagnostics& diags) {
+  const Plan& plan = b.plan;
+  for (const auto& n : plan.nodes)
+    for (std::size_t i = 0; i < n.after.size(); ++i) {
+      const PlanNode& t = plan.nodes[n.after[i]];
+      if (!n.waits_for_exit(t.id) || t.is_worker) continue;
+      std::string what = t.is_group() ? "a group of daemons" : "a daemon";
+      diags.add(b.where[n.id].after[i], "`{" + t.name + ": exited}`: " + shown(t) + " is " + what +
+                                            ", which never exits on its own (use `after: [" + t.name +
+                                            "]` to wait for it to be ready)");
+    }
+}
+
 /// A tty node holds the terminal: its input and output are the terminal's, not a stream's.
 void check_tty(const BuiltPlan& b, Diagnostics& diags) {
   for (const auto& n : b.plan.nodes) {
@@ -96,6 +111,7 @@ void check_log_probe(const BuiltPlan& b, Diagnostics& diags) {
 
 void validate_plan(const BuiltPlan& built, Diagnostics& diags) {
   check_lineage(built, diags);
+  check_exited(built, diags);
   report_deadlocks(built, diags);
   check_inherit(built, diags);
   check_tty(built, diags);

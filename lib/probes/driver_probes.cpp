@@ -81,133 +81,79 @@ class LogProbe final : public ReadinessProbe {
   pcre2_match_context* context_ = nullptr;
 };
 
-std::pair<std::string, std::string> split_host_port(std::string_view hp) {
-  auto colon = hp.rfind(':');
-  if (colon == std::string_view::npos) return {std::string(hp), "80"};
-  std::string host(hp.substr(0, colon));
-  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  return {host, std::string(hp.substr(colon + 1))};
-}
-
-/// A connection attempt, bounded by the interval; the socket is closed either way.
-class TcpProbe : public PolledProbe {
+/// A connection attempt, bounded by LIMIT; the socket is closed either way.
+class TcpCheck final : public Check {
  public:
-  TcpProbe(ProbeHost& host, NodeId id, const Probe& spec, std::string tcp_host, std::string port)
-      : PolledProbe(host, id, spec), tcp_host_(std::move(tcp_host)), port_(std::move(port)) {}
+  TcpCheck(ProbeHost& host, std::string tcp_host, std::string port, Millis limit)
+      : endpoint_(host.io(), std::move(tcp_host), std::move(port), limit) {}
 
   /// Someone else already answering on the port would pass the probe for the node,
   /// and its dependents would run against the wrong server.
-  std::string prepare(std::vector<std::string>&) override {
-    if (!accepts_connections(tcp_host_, port_)) return "";
-    return fmt::format("{}:{} already accepts connections before it started", tcp_host_, port_);
-  }
+  std::string before_start() override { return endpoint_.in_use(); }
 
- protected:
-  void check(Done done) override {
-    auto socket = std::make_shared<asio::ip::tcp::socket>(host_.io());
-    auto guard = std::make_shared<asio::steady_timer>(host_.io(), spec_.interval);
-    guard->async_wait([socket](const error_code& ec) {
-      if (!ec) socket->close();
-    });
-    error_code ec;
-    asio::ip::tcp::resolver resolver(host_.io());
-    auto endpoints = resolver.resolve(tcp_host_, port_, asio::ip::resolver_base::numeric_service, ec);
-    if (ec) return done(fmt::format("cannot resolve {}: {}", tcp_host_, ec.message()));
-    asio::async_connect(*socket, endpoints,
-                        [this, self = shared_from_this(), socket, guard, done](const error_code& ec,
-                                                                              const asio::ip::tcp::endpoint&) {
-                          if (ec) {
-                            guard->cancel();
-                            return done(miss("connect", ec));
-                          }
-                          connected(socket, guard, done);
-                        });
-  }
-  virtual void connected(std::shared_ptr<asio::ip::tcp::socket> socket, std::shared_ptr<asio::steady_timer> guard,
-                         Done done) {
-    guard->cancel();
-    socket->close();
-    done("");
-  }
-  /// A failed step of a check, in words; a step cut short by the interval says so.
-  std::string miss(std::string_view step, const error_code& ec) const {
-    if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
-      return fmt::format("{} {}:{}: no answer within {}", step, tcp_host_, port_, format_duration(spec_.interval));
-    return fmt::format("{} {}:{}: {}", step, tcp_host_, port_, ec.message());
-  }
-
-  std::string tcp_host_, port_;
-};
-
-/// `http: URL`: a GET that answers 2xx.
-class HttpProbe final : public TcpProbe {
- public:
-  HttpProbe(ProbeHost& host, NodeId id, const Probe& spec, std::string tcp_host, std::string port, std::string target)
-      : TcpProbe(host, id, spec, std::move(tcp_host), std::move(port)), target_(std::move(target)) {}
-
- protected:
-  void connected(std::shared_ptr<asio::ip::tcp::socket> socket, std::shared_ptr<asio::steady_timer> guard,
-                 Done done) override {
-    auto request = std::make_shared<std::string>(
-        fmt::format("GET {} HTTP/1.0\r\nHost: {}\r\nUser-Agent: treerun\r\nConnection: close\r\n\r\n", target_, tcp_host_));
-    auto self = std::static_pointer_cast<HttpProbe>(shared_from_this());
-    asio::async_write(*socket, asio::buffer(*request), [self, socket, guard, request, done](const error_code& ec,
-                                                                                           std::size_t) {
-      if (ec) {
-        guard->cancel();
-        return done(self->miss("send to", ec));
-      }
-      auto buf = std::make_shared<asio::streambuf>(kMaxStatusLine);
-      asio::async_read_until(*socket, *buf, "\r\n", [self, socket, guard, buf, done](const error_code& ec, std::size_t) {
-        guard->cancel();
-        std::string line(asio::buffers_begin(buf->data()), asio::buffers_end(buf->data()));
-        socket->close();
-        if (ec == asio::error::not_found)  // the buffer filled before a line ended
-          return done(fmt::format("{} answered a status line longer than {} bytes", self->target_, kMaxStatusLine));
-        if (ec) return done(self->miss("read from", ec));
-        line = line.substr(0, line.find("\r\n"));
-        std::optional<int> status = http_status(line);
-        if (status && *status / 100 == 2) return done("");
-        done(fmt::format("{} answered \"{}\"{}", self->target_, line.substr(0, 200),
-                         status ? "" : " (not an HTTP status line)"));
-      });
+  void run(Done done) override {
+    endpoint_.connect([self = shared_from_this(), done](Endpoint::Socket socket, Endpoint::Guard guard, std::string why_not) {
+      guard->cancel();
+      socket->close();
+      done(why_not);
     });
   }
 
  private:
-  std::string target_;
+  Endpoint endpoint_;
 };
 
 }  // namespace
-
-std::optional<int> http_status(std::string_view line) {
-  // "HTTP/" DIGIT "." DIGIT SP 3DIGIT [SP reason] (RFC 9112, 4); HTTP/2-style "HTTP/2 200" too.
-  if (!line.starts_with("HTTP/")) return std::nullopt;
-  auto space = line.find(' ');
-  if (space == std::string_view::npos || line.size() < space + 4) return std::nullopt;
-  std::string_view code = line.substr(space + 1, 3);
-  for (char c : code)
-    if (c < '0' || c > '9') return std::nullopt;
-  if (line.size() > space + 4 && line[space + 4] != ' ') return std::nullopt;
-  return (code[0] - '0') * 100 + (code[1] - '0') * 10 + (code[2] - '0');
-}
 
 std::shared_ptr<ReadinessProbe> make_log_probe(ProbeHost& host, NodeId id, const Probe& spec) {
   return std::make_shared<LogProbe>(host, id, spec);
 }
 
-std::shared_ptr<ReadinessProbe> make_tcp_probe(ProbeHost& host, NodeId id, const Probe& spec) {
-  auto [tcp_host, port] = split_host_port(spec.arg);
-  return std::make_shared<TcpProbe>(host, id, spec, tcp_host, port);
+std::shared_ptr<Check> make_tcp_check(ProbeHost& host, const Probe& spec, Millis limit) {
+  auto [tcp_host, port] = split_host_port(spec.arg, "80");
+  return std::make_shared<TcpCheck>(host, tcp_host, port, limit);
 }
 
-std::shared_ptr<ReadinessProbe> make_http_probe(ProbeHost& host, NodeId id, const Probe& spec) {
-  std::string_view url = spec.arg;
-  if (url.starts_with("http://")) url.remove_prefix(7);
-  auto slash = url.find('/');
-  std::string target = slash == std::string_view::npos ? "/" : std::string(url.substr(slash));
-  auto [tcp_host, port] = split_host_port(url.substr(0, slash));
-  return std::make_shared<HttpProbe>(host, id, spec, tcp_host, port, target);
+Endpoint::Endpoint(asio::io_context& io, std::string host, std::string port, Millis limit)
+    : io_(io), host_(std::move(host)), port_(std::move(port)), limit_(limit) {}
+
+void Endpoint::connect(Connected then) {
+  auto socket = std::make_shared<asio::ip::tcp::socket>(io_);
+  auto guard = std::make_shared<asio::steady_timer>(io_, limit_);
+  guard->async_wait([socket](const error_code& ec) {
+    if (!ec) socket->close();
+  });
+  error_code ec;
+  asio::ip::tcp::resolver resolver(io_);
+  auto endpoints = resolver.resolve(host_, port_, asio::ip::resolver_base::numeric_service, ec);
+  if (ec) return then(socket, guard, fmt::format("cannot resolve {}: {}", host_, ec.message()));
+  asio::async_connect(*socket, endpoints,
+                      [this, socket, guard, then](const error_code& ec, const asio::ip::tcp::endpoint&) {
+                        then(socket, guard, ec ? miss("connect", ec) : "");
+                      });
+}
+
+std::string Endpoint::in_use() const {
+  if (!accepts_connections(host_, port_)) return "";
+  return fmt::format("{}:{} already accepts connections before it started", host_, port_);
+}
+
+std::string Endpoint::miss(std::string_view step, const boost::system::error_code& ec) const {
+  if (ec == asio::error::operation_aborted || ec == asio::error::bad_descriptor)
+    return fmt::format("{} {}:{}: no answer within {}", step, host_, port_, format_duration(limit_));
+  return fmt::format("{} {}:{}: {}", step, host_, port_, ec.message());
+}
+
+std::pair<std::string, std::string> split_host_port(std::string_view hp, std::string_view default_port) {
+  auto colon = hp.rfind(':');
+  if (colon == std::string_view::npos || hp.ends_with(']')) {
+    std::string host(hp);
+    if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    return {host, std::string(default_port)};
+  }
+  std::string host(hp.substr(0, colon));
+  if (host.size() > 1 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  return {host, std::string(hp.substr(colon + 1))};
 }
 
 }  // namespace treerun

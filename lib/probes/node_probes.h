@@ -5,15 +5,17 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "probes/probe.h"
 
 namespace treerun {
 
-/// `exec: CMD`: the shell command exits 0.
-std::shared_ptr<ReadinessProbe> make_exec_probe(ProbeHost& host, NodeId id, const Probe& spec);
+/// `exec: CMD`: the shell command exits 0. LIMIT: a check still running after it is
+/// killed and fails (health); none: it runs until it ends or the probe is cancelled.
+std::shared_ptr<Check> make_exec_check(ProbeHost& host, NodeId id, const Probe& spec, std::optional<Millis> limit);
 /// `file: PATH`: PATH exists; a relative PATH is taken from CWD, the node's folder.
-std::shared_ptr<ReadinessProbe> make_file_probe(ProbeHost& host, NodeId id, const Probe& spec, std::string cwd);
+std::shared_ptr<Check> make_file_check(const Probe& spec, std::string cwd);
 
 }  // namespace treerun

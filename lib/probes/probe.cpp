@@ -41,17 +41,21 @@ void ReadinessProbe::fail(std::string reason) {
   host_.probe_failed(id_, std::move(reason));
 }
 
-PolledProbe::PolledProbe(ProbeHost& host, NodeId id, const Probe& spec) : ReadinessProbe(host, id, spec), next_(host.io()) {}
+PolledProbe::PolledProbe(ProbeHost& host, NodeId id, const Probe& spec, std::shared_ptr<Check> check)
+    : ReadinessProbe(host, id, spec), check_(std::move(check)), next_(host.io()) {}
+
+std::string PolledProbe::prepare(std::vector<std::string>&) { return check_->before_start(); }
 
 void PolledProbe::cancel() {
   ReadinessProbe::cancel();
   next_.cancel();
+  check_->cancel();
 }
 
 void PolledProbe::attempt() {
   if (!active()) return;
   auto started = std::chrono::steady_clock::now();
-  check([self = std::static_pointer_cast<PolledProbe>(shared_from_this()), started](std::string why_not) {
+  check_->run([self = std::static_pointer_cast<PolledProbe>(shared_from_this()), started](std::string why_not) {
     if (!self->active()) return;
     if (why_not.empty()) return self->succeed();
     if (why_not != self->last_miss_) self->host_.note(self->id_, [&] { return "not ready yet: " + why_not; }, true);

@@ -4,10 +4,11 @@
 // probes/ includes only plan/, spec/ and base/, and never the supervisor (run/).
 //
 // The files follow where a check runs: this one holds the probe's life (ProbeHost,
-// ReadinessProbe, PolledProbe); driver_probes.h the checks made from treerun itself
-// (log, tcp, http); node_probes.h those made beside the node (exec, file);
-// notify_probe.h sd_notify, which works only for a local process; make_probe.h picks
-// one for a node's `ready:`. Event-driven where the signal is an event (a log line, an
+// Check, ReadinessProbe, PolledProbe); driver_probes.h the checks made from treerun
+// itself (log, tcp), http_check.h the http and https GET; node_probes.h those made
+// beside the node (exec, file); notify_probe.h sd_notify, which works only for a local
+// process; make_probe.h picks one for a node's `ready:`; health.h repeats a check once
+// the node is ready (`health:`). Event-driven where the signal is an event (a log line, an
 // sd_notify datagram), polled at `interval` only where it must be (tcp, http, exec,
 // file).
 #pragma once
@@ -40,9 +41,29 @@ class ProbeHost {
                           std::string& why) = 0;
   /// Kills what run_beside started (and its group), if it still runs.
   virtual void stop_beside(long handle) = 0;
+  /// ID's `health` check failed its `failures` times in a row; WHY says what the last
+  /// check saw. Told once per run of failures.
+  virtual void health_failed(NodeId id, std::string why) = 0;
 
  protected:
   ~ProbeHost() = default;
+};
+
+/// One look at whether a node answers (a connection, a GET, a command, a file): a
+/// readiness probe repeats it until it passes, a health monitor (health.h) every
+/// interval. One implementation per kind serves both.
+class Check : public std::enable_shared_from_this<Check> {
+ public:
+  virtual ~Check() = default;
+  /// DONE("") when the check passed, DONE(WHY_NOT) when not; once. The caller ignores a
+  /// DONE that comes after it stopped caring.
+  using Done = std::function<void(std::string why_not)>;
+  virtual void run(Done done) = 0;
+  /// A check under way stops now (a command is killed); its DONE may still come.
+  virtual void cancel() {}
+  /// Before the node's process starts, for a readiness probe: why its checks could not
+  /// tell it from something else ("" if they can).
+  virtual std::string before_start() { return ""; }
 };
 
 class ReadinessProbe : public std::enable_shared_from_this<ReadinessProbe> {
@@ -81,21 +102,21 @@ class ReadinessProbe : public std::enable_shared_from_this<ReadinessProbe> {
   bool active_ = false;
 };
 
-/// A probe that checks something every `interval` (tcp, http, exec, file).
-class PolledProbe : public ReadinessProbe {
+/// A probe that checks something every `interval` (tcp, http, exec, file) until a
+/// check passes.
+class PolledProbe final : public ReadinessProbe {
  public:
-  PolledProbe(ProbeHost& host, NodeId id, const Probe& spec);
+  PolledProbe(ProbeHost& host, NodeId id, const Probe& spec, std::shared_ptr<Check> check);
+  std::string prepare(std::vector<std::string>& env) override;
   void cancel() override;
 
  protected:
   void begin() override { attempt(); }
   std::string last_miss() const override { return last_miss_; }
-  /// One check; calls done("") on success, done(WHY_NOT) to try again later.
-  using Done = std::function<void(std::string why_not)>;
-  virtual void check(Done done) = 0;
 
  private:
   void attempt();
+  std::shared_ptr<Check> check_;
   boost::asio::steady_timer next_;
   std::string last_miss_;
 };

@@ -193,7 +193,7 @@ std::string Supervisor::dependency_refusal(NodeId id, const std::vector<NodeId>&
       if (started(dep)) continue;
       if (held_by_control(dep))
         return fmt::format("{} waits for {}, which is stopped: start it too", plan_[m].path, plan_[dep].path);
-      if (dependency_lost(dep))
+      if (dependency_lost(dep, plan_[m].waits_for_exit(dep)))
         return fmt::format("{} waits for {}, which did not succeed", plan_[m].path, plan_[dep].path);
     }
   return "";

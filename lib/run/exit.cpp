@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "probes/health.h"
 #include "run/supervisor.h"
 
 namespace treerun {
@@ -27,6 +28,7 @@ void Supervisor::leader_gone(NodeId id) {
   if (run.timeout_timer) run.timeout_timer->cancel();
   if (run.probe) run.probe->cancel();
   run.probe.reset();
+  if (run.health) run.health->cancel();
   if (!refresh_group(id)) {
     lingering_.push_back(id);
     // The leader is gone but something it started lives on in its group (a daemon

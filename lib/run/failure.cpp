@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "base/units.h"
+#include "probes/health.h"
 #include "run/supervisor.h"
 
 namespace treerun {
@@ -15,19 +16,53 @@ void Supervisor::node_failed(NodeId id, int code, std::string reason, std::strin
   Node& n = nodes_[id];
   n.failure_reason = std::move(reason);
   n.failure_code = code;
-  if (n.spec->on_failure == OnFailure::restart && may_restart(id)) {
-    n.restart_wanted = true;
-    if (n.is_group()) cancel(id, {"failure", "", false});
-    return;
+  OnFailure policy = n.spec->on_failure;
+  if (policy == OnFailure::restart) {
+    if (may_restart(id)) {
+      n.restart_wanted = true;
+      if (n.is_group()) cancel(id, {"failure", "", false});
+      return;
+    }
+    policy = OnFailure::cancel;  // past restart.max: as under cancel
   }
-  if (n.spec->on_failure == OnFailure::ignore) {
-    if (n.is_group() || n.state == State::exited) n.outcome = Outcome::failed_ignored;
-    log_->note(n.log_source, "failure ignored (on_failure: ignore)");
-    if (n.is_group()) cancel(id, {"failure", "", false});
-    return;
+  switch (policy) {
+    case OnFailure::ignore:
+      if (n.is_group() || n.state == State::exited) n.outcome = Outcome::failed_ignored;
+      log_->note(n.log_source, "failure ignored (on_failure: ignore)");
+      if (n.is_group()) cancel(id, {"failure", "", false});
+      return;
+    case OnFailure::continue_:
+      if (n.is_group()) {  // its own nursery goes, as its child's failure asked
+        n.outcome = Outcome::failed;
+        cancel(id, {"failure", "", false});
+      }
+      return carry_on(id, code);
+    case OnFailure::cancel:
+    case OnFailure::restart: break;
   }
   if (n.is_group()) n.outcome = Outcome::failed;
   propagate_failure(id, code, by.empty() ? n.spec->path : by);
+}
+
+void Supervisor::carry_on(NodeId id, int code) {
+  Node& n = nodes_[id];
+  log_->note(n.log_source, "failure recorded; carrying on (on_failure: continue)");
+  // Every group above ends failed; the first `ignore` among them keeps it from the
+  // exit code, as it would any failure inside it.
+  bool decides = true;
+  for (std::optional<NodeId> at = plan_[id].parent; at; at = plan_[*at].parent) {
+    Node& group = nodes_[*at];
+    if (!group.failure_inside) group.failure_inside = n.spec->path;
+    if (*at != 0 && group.spec->on_failure == OnFailure::ignore) decides = false;
+  }
+  if (decides && !first_code_) first_code_ = code;
+}
+
+bool Supervisor::kept_going(NodeId dep) const {
+  const Node& d = nodes_[dep];
+  if (d.spec->on_failure == OnFailure::continue_) return true;
+  // A group that ended failed through one (finish()), with no failure of its own.
+  return d.is_group() && d.failure_inside && d.outcome == Outcome::failed && d.failure_code == 0;
 }
 
 void Supervisor::propagate_failure(NodeId id, int code, const std::string& by) {
@@ -40,10 +75,12 @@ void Supervisor::propagate_failure(NodeId id, int code, const std::string& by) {
   events_.cancel(plan_[parent].path, "failure", by);
   if (parent == 0 && !signalled_ && !down_) log_->note(-1, fmt::format("{} failed: stopping everything", by));
   node_failed(parent, code, fmt::format("{} failed", by), by);
-  // Under restart or ignore, node_failed has cancelled the group itself; cancelling it
-  // again here would drop the restart it just scheduled.
+  // Under restart, ignore or continue, node_failed has cancelled the group itself;
+  // cancelling it again here would drop the restart it just scheduled.
   const Node& p = nodes_[parent];
-  if (!p.restart_wanted && !(p.spec->on_failure == OnFailure::ignore)) cancel(parent, {"failure", by, false});
+  OnFailure policy = p.spec->on_failure;
+  if (!p.restart_wanted && policy != OnFailure::ignore && policy != OnFailure::continue_)
+    cancel(parent, {"failure", by, false});
 }
 
 bool Supervisor::may_restart(NodeId id) {
@@ -67,7 +104,7 @@ void Supervisor::schedule_restart(NodeId id) {
   set_state(id, State::restart_due);
   n.restarts.push_back(Clock::now());
   n.attempt++;
-  events_.restart(n.spec->path, n.attempt, "failure");
+  events_.restart_after_failure(n.spec->path, n.attempt, n.failure_reason);
   // Counted against restart.max: the restarts after a failure within `within` (a start
   // from the control socket is an attempt in the event log, but not one of these).
   log_->note(n.log_source, fmt::format("restarting in {} (attempt {} of {})",
@@ -87,6 +124,23 @@ void Supervisor::fail_not_ready(NodeId id) {
   log_->note(n.log_source, reason_);
   node_failed(id, 124, reason_);
   cancel(id, {"timeout", "", false});
+}
+
+/// Its health check failed `failures` times in a row: a failure of the node, with exit
+/// code 1, that its on_failure decides. Under cancel and restart the node is stopped
+/// (and, under restart, started again); under ignore and continue it runs on, checked
+/// as before.
+void Supervisor::fail_unhealthy(NodeId id) {
+  Node& n = nodes_[id];
+  log_->note(n.log_source, reason_);
+  OnFailure policy = n.spec->on_failure;
+  bool stops = policy == OnFailure::cancel || policy == OnFailure::restart;
+  if (stops) {
+    n.run.failed_running = true;
+    n.run.health->cancel();
+  }
+  node_failed(id, 1, reason_);
+  if (stops) cancel(id, {"failure", "", false});
 }
 
 void Supervisor::fail_timed_out(NodeId id) {

@@ -22,6 +22,7 @@
 namespace treerun {
 
 class ReadinessProbe;
+class HealthMonitor;
 class Carrier;
 
 using Clock = std::chrono::steady_clock;
@@ -47,7 +48,7 @@ enum class Event : std::uint8_t {
   dep_lost,       // an `after` can never be met
   tty_free,       // its turn at the terminal came
   probe_passed,
-  probe_failed,   // the readiness probe timed out
+  probe_failed,   // the readiness probe timed out; once ready: the health check failed
   timed_out,      // the node's own `timeout`
   leader_exited,  // its process was collected
   drained,        // its output is read to EOF, or nothing more can come
@@ -113,6 +114,7 @@ struct Incarnation {
   pid_t stop_cmd = 0;       // the `stop` command, while it runs
   std::vector<std::shared_ptr<LineReader>> readers;
   std::shared_ptr<ReadinessProbe> probe;
+  std::shared_ptr<HealthMonitor> health;  // once ready, with `health:`
   std::unique_ptr<boost::asio::steady_timer> grace_timer;
   std::unique_ptr<boost::asio::steady_timer> timeout_timer;
 
@@ -135,6 +137,9 @@ struct Node {
   std::string skip_reason;
   std::string failure_reason;
   int failure_code = 0;
+  /// A group: the first node inside it that failed under `continue` (its path). The
+  /// group carries on, and then ends failed, not ok.
+  std::optional<std::string> failure_inside;
   int log_source = 0;
   std::vector<NodeId> dependents;   // nodes whose `after` names this one
   Incarnation run;

@@ -15,6 +15,7 @@
 #include <span>
 
 #include "base/units.h"
+#include "probes/health.h"
 #include "run/supervisor.h"
 
 namespace treerun {
@@ -52,13 +53,14 @@ void Supervisor::defer_stop_check(NodeId id) {
 
 /// Cancels ID's children and, unless a group is done (it keeps the nodes that waited
 /// for it) or the control socket stops it (`stop` spares them), its dependents, which
-/// need it.
+/// need it. Not those that wait for it to exit (`{NAME: exited}`): a stop is an exit.
 void Supervisor::cancel_subtree(NodeId id, bool dependents) {
   Cancel c = *cancel_;
   c.emit = false;
   for (NodeId child : plan_[id].children) cancel(child, c);
   if (dependents && !c.spare_dependents)
-    for (NodeId dep : nodes_[id].dependents) cancel(dep, c);
+    for (NodeId dep : nodes_[id].dependents)
+      if (!plan_[dep].waits_for_exit(id)) cancel(dep, c);
 }
 
 void Supervisor::cancel_running(NodeId id) {
@@ -70,6 +72,7 @@ void Supervisor::cancel_running(NodeId id) {
     n.run.probe->cancel();
     n.run.probe.reset();
   }
+  if (n.run.health) n.run.health->cancel();  // a check failing while it stops means nothing
   cancel_subtree(id, true);
   consider_stop(id);
 }

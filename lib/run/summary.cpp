@@ -19,6 +19,12 @@ std::string outcome_of(const Node& n) {
 /// Ignored: the failure was recorded and its policy was `ignore`.
 bool ignored(const Node& n) { return !n.failure_reason.empty() && n.spec->on_failure == OnFailure::ignore; }
 
+/// What the summary adds to a failure: whether its policy let the run carry on.
+const char* carried(const Node& n) {
+  if (ignored(n)) return " (ignored)";
+  return n.spec->on_failure == OnFailure::continue_ ? " (on_failure: continue)" : "";
+}
+
 std::string seconds(Clock::duration d) {
   return fmt::format("{:.2f}s", std::chrono::duration<double>(d).count());
 }
@@ -66,7 +72,7 @@ std::string Supervisor::summary_failures() const {
     if (n.failure_reason.empty() || (n.spec->is_group() && n.spec->id != 0)) continue;
     if (n.spec->id == 0) continue;
     if (out.empty()) out += "failures:\n";
-    out += fmt::format("  {}: {}{}\n", n.spec->path, n.failure_reason, ignored(n) ? " (ignored)" : "");
+    out += fmt::format("  {}: {}{}\n", n.spec->path, n.failure_reason, carried(n));
     for (const auto& line : last_lines(n.tail))
       if (!launcher_.backend_line(line)) out += fmt::format("    | {}\n", line);
   }

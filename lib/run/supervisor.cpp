@@ -82,6 +82,11 @@ void Supervisor::probe_failed(NodeId id, std::string why) {
   on(id, Event::probe_failed);
 }
 
+void Supervisor::health_failed(NodeId id, std::string why) {
+  reason_ = std::move(why);
+  on(id, Event::probe_failed);  // once ready, a failed probe is its health check's
+}
+
 void Supervisor::note(NodeId id, const std::function<std::string()>& text, bool verbose_only) {
   if (!verbose_only || options_.verbose > 0) log_->note(nodes_[id].log_source, text());
 }

@@ -72,6 +72,7 @@ class Supervisor final : public ProbeHost, public control::Target {
   void note(NodeId id, const std::function<std::string()>& text, bool verbose_only) override;
   long run_beside(NodeId id, const Command& cmd, std::function<void(ExitStatus)> on_exit, std::string& why) override;
   void stop_beside(long handle) override;
+  void health_failed(NodeId id, std::string why) override;
 
   // control::Target (control.cpp): what the control socket may ask and do.
   control::RunStatus status() const override;
@@ -105,6 +106,7 @@ class Supervisor final : public ProbeHost, public control::Target {
   void become_ready(NodeId id);
   void fail_not_ready(NodeId id);
   void fail_timed_out(NodeId id);
+  void fail_unhealthy(NodeId id);
   void leader_gone(NodeId id);
   void report_exit(NodeId id);
   void cancel_running(NodeId id);
@@ -137,8 +139,9 @@ class Supervisor final : public ProbeHost, public control::Target {
   void consider_workers_done(NodeId id);
   bool has_workers(NodeId id) const;
   bool held_by_control(NodeId id) const;
-  bool dependency_met(NodeId dep) const;
-  bool dependency_lost(NodeId dep) const;
+  /// EXITED: the dependent waits for DEP to have exited (`{NAME: exited}`).
+  bool dependency_met(NodeId dep, bool exited = false) const;
+  bool dependency_lost(NodeId dep, bool exited = false) const;
   bool group_ready(NodeId id) const;
   void skip(NodeId id, const std::string& reason, bool tell = true);
   bool reopen_streams(NodeId id);
@@ -192,6 +195,11 @@ class Supervisor final : public ProbeHost, public control::Target {
   void node_failed(NodeId id, int code, std::string reason, std::string by = "");
   void propagate_failure(NodeId id, int code, const std::string& by);
   bool may_restart(NodeId id);
+  /// `on_failure: continue`: the failure is recorded, its groups carry on, and it
+  /// decides the exit code unless an earlier failure did.
+  void carry_on(NodeId id, int code);
+  /// Whether DEP's failure was one that let its group carry on (`continue`).
+  bool kept_going(NodeId dep) const;
   void schedule_restart(NodeId id);
 
   // shutdown.cpp

@@ -15,6 +15,7 @@
 #include <cassert>
 
 #include "base/units.h"
+#include "probes/health.h"
 #include "run/supervisor.h"
 
 namespace treerun {
@@ -31,7 +32,7 @@ constexpr std::array<Row, kStates> kProcess = {{
   /* pending      */ {&S::start,         &S::skip_lost, bug,          bug,             bug,               bug,               bug,            bug,            bug,       &S::skip_cancelled,     bug,                  bug,           nop,           bug,          bug,         nop},
   /* awaiting_tty */ {nop,               bug,           &S::spawn_now,bug,             bug,               bug,               bug,            bug,            bug,       &S::unqueue_cancelled,  bug,                  bug,           nop,           bug,          bug,         nop},
   /* starting     */ {bug,               nop,           bug,          &S::become_ready,&S::fail_not_ready,&S::fail_timed_out,&S::leader_gone,bug,            bug,       &S::cancel_running,     bug,                  bug,           &S::force_kill,bug,          bug,         nop},
-  /* ready        */ {bug,               nop,           bug,          nop,             bug,               &S::fail_timed_out,&S::leader_gone,bug,            bug,       &S::cancel_running,     bug,                  bug,           &S::force_kill,bug,          bug,         nop},
+  /* ready        */ {bug,               nop,           bug,          nop,             &S::fail_unhealthy,&S::fail_timed_out,&S::leader_gone,bug,            bug,       &S::cancel_running,     bug,                  bug,           &S::force_kill,bug,          bug,         nop},
   /* cancelling   */ {bug,               nop,           bug,          nop,             nop,               nop,               &S::leader_gone,bug,            bug,       nop,                    &S::first_stop_step,  bug,           &S::force_kill,bug,          bug,         bug},
   /* stopping     */ {bug,               nop,           bug,          nop,             nop,               nop,               &S::leader_gone,bug,            bug,       nop,                    bug,                  &S::next_stop_step, &S::force_kill, bug,     bug,         bug},
   /* killing      */ {bug,               nop,           bug,          nop,             nop,               nop,               &S::leader_gone,bug,            bug,       nop,                    bug,                  nop,           nop,           bug,          bug,         bug},
@@ -113,9 +114,12 @@ void Supervisor::impossible(NodeId id) {
 
 // ---- evaluations that raise events -------------------------------------------------
 
-/// A worker must be done and ok; a daemon (or a group without workers) ready.
-bool Supervisor::dependency_met(NodeId dep) const {
+/// A worker must be done and ok; a daemon (or a group without workers) ready. EXITED
+/// (`{NAME: exited}`): a worker that has ended with any status; not one that never
+/// started, nor one that will be started again.
+bool Supervisor::dependency_met(NodeId dep, bool exited) const {
   const Node& d = nodes_[dep];
+  if (exited) return d.state == State::finished && d.outcome != Outcome::not_started && !held_by_control(dep);
   if (d.spec->is_worker)
     return d.state == State::finished && d.outcome == Outcome::ok &&
            (d.is_group() || (!d.cancelled && d.failure_reason.empty()));
@@ -136,24 +140,25 @@ bool Supervisor::group_ready(NodeId id) const {
   return true;
 }
 
-bool Supervisor::dependency_lost(NodeId dep) const {
+bool Supervisor::dependency_lost(NodeId dep, bool exited) const {
   const Node& d = nodes_[dep];
   if (d.restart_wanted || d.state == State::restart_due) return false;
   if (held_by_control(dep)) return false;  // it may be started again: wait for it
-  if (d.state == State::finished) return !dependency_met(dep);
-  return d.cancelled.has_value();
+  if (d.state == State::finished) return !dependency_met(dep, exited);
+  return !exited && d.cancelled.has_value();  // a cancelled one still exits: wait for that
 }
 
 Supervisor::StartCheck Supervisor::start_check(NodeId id) {
   Node& n = nodes_[id];
   if (n.state != State::pending || nodes_[*n.spec->parent].state != State::ready) return StartCheck::not_yet;
   for (NodeId dep : n.spec->after) {
-    if (dependency_lost(dep)) {
+    bool exited = n.spec->waits_for_exit(dep);
+    if (dependency_lost(dep, exited)) {
       n.skip_reason = fmt::format("not started: {} {}", plan_[dep].path,
                                   nodes_[dep].outcome == Outcome::not_started ? "was not started" : "did not succeed");
       return StartCheck::lost;
     }
-    if (!dependency_met(dep)) return StartCheck::not_yet;
+    if (!dependency_met(dep, exited)) return StartCheck::not_yet;
   }
   return StartCheck::go;
 }
@@ -289,6 +294,10 @@ void Supervisor::become_ready(NodeId id) {
   if (id != 0 && n.spec->ready.type != Probe::Type::none)
     log_->note(n.log_source, fmt::format("ready ({:.2f}s after its start)",
                                          std::chrono::duration<double>(Clock::now() - n.run.started).count()));
+  if (n.spec->health && !n.is_group()) {
+    n.run.health = std::make_shared<HealthMonitor>(*this, id, *n.spec->health, n.spec->cwd);
+    n.run.health->start();
+  }
   for (NodeId child : n.spec->children) consider_start(child);
   for (std::optional<NodeId> at = id; at; at = plan_[*at].parent)
     for (NodeId dep : nodes_[*at].dependents) consider_start(dep);
@@ -296,13 +305,14 @@ void Supervisor::become_ready(NodeId id) {
 
 /// Skipped work never ends in exit 0: a worker that will never start because what it
 /// waits for failed is a failure of its own (exit code 1), unless it is itself
-/// `on_failure: ignore`. One skipped because of a cancel is not.
+/// `on_failure: ignore`. One skipped because of a cancel is not. Skipped because of a
+/// failure under `continue`, it is one as under `continue`: the group carries on.
 void Supervisor::skip_lost(NodeId id) {
   Node& n = nodes_[id];
   log_->note(n.log_source, n.skip_reason);
   std::optional<NodeId> failed_dep;
   for (NodeId dep : n.spec->after)
-    if (!nodes_[dep].failure_reason.empty() && dependency_lost(dep)) failed_dep = dep;
+    if (!nodes_[dep].failure_reason.empty() && dependency_lost(dep, n.spec->waits_for_exit(dep))) failed_dep = dep;
   bool fails = n.spec->is_worker && failed_dep;
   skip(id, n.skip_reason, /*tell=*/!fails);
   if (!fails) return;
@@ -310,6 +320,7 @@ void Supervisor::skip_lost(NodeId id) {
   n.failure_reason = fmt::format("skipped: its `after` {} failed", plan_[*failed_dep].path);
   n.failure_code = 1;
   if (n.spec->on_failure == OnFailure::ignore) log_->note(n.log_source, "failure ignored (on_failure: ignore)");
+  else if (n.spec->on_failure == OnFailure::continue_ || kept_going(*failed_dep)) carry_on(id, 1);
   else propagate_failure(id, 1, n.spec->path);
   notify_finished(id);
 }
@@ -342,6 +353,11 @@ void Supervisor::skip(NodeId id, const std::string& reason, bool tell) {
 void Supervisor::finish(NodeId id) {
   Node& n = nodes_[id];
   if (n.is_group() && n.outcome == Outcome::none) n.outcome = n.cancelled ? Outcome::cancelled : Outcome::ok;
+  if (n.is_group() && n.outcome == Outcome::ok && n.failure_inside) {
+    // A failure under `continue` in it let it carry on to its end, not succeed.
+    n.outcome = Outcome::failed;
+    n.failure_reason = *n.failure_inside + " failed (on_failure: continue)";
+  }
   if (n.restart_wanted && restart_still_allowed(id)) return schedule_restart(id);
   n.restart_wanted = false;
   set_state(id, State::finished);
@@ -401,6 +417,7 @@ void Supervisor::restart(NodeId id) {
     n.skip_reason.clear();
     n.failure_reason.clear();
     n.failure_code = 0;
+    n.failure_inside.reset();
     n.run = Incarnation{};
     for (NodeId child : n.spec->children) todo.push_back(child);
   }

@@ -71,6 +71,13 @@ struct RawWatch {
 
 struct RawFile;
 
+/// An `after` entry: a name or path, `{NAME: exited}` when any exit will do.
+struct RawAfter {
+  std::string value;
+  SourcePos pos;
+  bool exited = false;
+};
+
 struct RawNode {
   SourcePos pos;  // of the node's mapping
   std::string dir;  // the folder of its file, absolute
@@ -87,12 +94,15 @@ struct RawNode {
   bool has_children = false;  // `children:` was given (even empty)
   std::shared_ptr<RawFile> include;
   SourcePos include_pos;
-  std::vector<At<std::string>> after;
+  std::vector<RawAfter> after;
   std::optional<Probe> ready;
   SourcePos ready_pos;
   /// The target of a `tcp`, `http` or `file` probe as written; Probe::arg is checked
   /// (and a file made absolute) only when it holds no `${`: plan/ does it once expanded.
   std::optional<RawText> ready_target;
+  std::optional<HealthCheck> health;
+  SourcePos health_pos;
+  std::optional<RawText> health_target;  // as ready_target, for `health`
   std::optional<At<Millis>> timeout;
   RawDefaults defaults;
   std::optional<At<Command>> stop;

@@ -20,7 +20,7 @@ const std::vector<std::string_view> kNodeKeys = {
     "name",  "cmd",         "children", "include",    "daemon",  "after",    "ready",
     "timeout", "grace",     "stop_signal", "stop",    "on_failure", "restart", "env",
     "env_file", "cwd",      "stdin",    "stdout",     "stderr",  "tty",      "pty",     "replicas",
-    "on",       "watch"};
+    "on",       "watch",    "health"};
 
 
 std::vector<RawNode> read_children(YamlReader& r, const YAML::Node& v, const SourcePos& at,
@@ -90,6 +90,38 @@ void read_replicas(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawN
   else n.replicas = At<int>{count, p};
 }
 
+/// `after: [db, {tests: exited}]`: names or paths, each alone or `{NAME: exited}`.
+std::vector<RawAfter> read_after(YamlReader& r, const YAML::Node& v, const SourcePos& at) {
+  std::vector<RawAfter> out;
+  SourcePos p = r.pos(v, at);
+  if (v.IsScalar()) {
+    if (auto s = r.scalar(v, "after", at)) out.push_back({*s, p});
+    return out;
+  }
+  if (!v.IsSequence()) {
+    if (r.spend(p)) r.error(p, "`after` must be a name or a list of names, not " + kind_of(v));
+    return out;
+  }
+  for (const auto& item : v) {
+    SourcePos ip = r.pos(item, p);
+    if (r.budget().exhausted) break;
+    if (!item.IsMap()) {
+      if (auto s = r.scalar(item, "after", ip)) out.push_back({*s, ip});
+      continue;
+    }
+    auto it = item.begin();
+    bool one = item.size() == 1 && it->first.IsScalar() && it->second.IsScalar();
+    if (!one || it->second.Scalar() != "exited") {
+      if (r.spend(ip))
+        r.error(ip, "an `after` entry is a name or {NAME: exited}, not " +
+                        (one ? "{" + shorten(it->first.Scalar()) + ": " + shorten(it->second.Scalar()) + "}" : kind_of(item)));
+      continue;
+    }
+    out.push_back({it->first.Scalar(), r.pos(it->first, ip), true});
+  }
+  return out;
+}
+
 /// Keys that shape the tree: name, cmd, children, include, daemon, after, tty, pty, replicas.
 bool read_structure_key(YamlReader& r, const std::string& key, const YAML::Node& v,
                         const SourcePos& at, RawNode& n, ReadContext& ctx, int depth) {
@@ -112,7 +144,7 @@ bool read_structure_key(YamlReader& r, const std::string& key, const YAML::Node&
   } else if (key == "pty") {
     if (auto b = r.boolean(v, "pty", at)) n.pty = At<bool>{*b, r.pos(v, at)};
   } else if (key == "after") {
-    if (auto list = r.strings(v, "after", at)) n.after = *list;
+    n.after = read_after(r, v, at);
   } else if (key == "replicas") read_replicas(r, v, at, n);
   else if (key == "on") read_on(r, v, at, n);
   else return false;

@@ -2,10 +2,8 @@
 
 #include <unordered_map>
 
-#define PCRE2_CODE_UNIT_WIDTH 8  // we only match bytes
-#include <pcre2.h>
-
 #include "spec/expand.h"
+#include "spec/read_probe.h"
 #include "spec/read_stdio.h"
 #include "spec/read_watch.h"
 
@@ -101,92 +99,6 @@ bool read_default_key(YamlReader& r, const std::string& key, const YAML::Node& v
 
 namespace {
 
-const std::vector<std::string_view> kProbes = {"log", "tcp", "http", "exec", "file", "notify"};
-
-/// Compiles the regex once here, so a typo is a spec error rather than a failed run.
-void check_regex(YamlReader& r, const std::string& re, const SourcePos& p) {
-  int code = 0;
-  PCRE2_SIZE offset = 0;
-  pcre2_code* c = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(re.data()), re.size(), 0, &code,
-                                &offset, nullptr);
-  if (c) {
-    pcre2_code_free(c);
-    return;
-  }
-  PCRE2_UCHAR buf[256];
-  pcre2_get_error_message(code, buf, sizeof buf);
-  r.error(p, "`log`: bad regex at offset " + std::to_string(offset) + ": " +
-                 reinterpret_cast<const char*>(buf));
-}
-
-bool valid_host_port(const std::string& s) {
-  auto colon = s.rfind(':');
-  if (colon == std::string::npos || colon == 0 || colon + 1 >= s.size()) return false;
-  std::string port = s.substr(colon + 1);
-  if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) return false;
-  int n = std::stoi(port);
-  return n >= 1 && n <= 65535;
-}
-
-void read_probe_arg(YamlReader& r, const std::string& key, const YAML::Node& v,
-                    const SourcePos& at, RawNode& n, Probe& pr) {
-  SourcePos p = r.pos(v, at);
-  pr.pos = p;
-  if (key == "notify") {
-    auto b = r.boolean(v, "notify", at);
-    if (b && !*b) r.error(p, "`notify` can only be true (leave `ready` out for no probe)");
-    pr.type = Probe::Type::notify;
-    return;
-  }
-  auto s = r.text(v, key, at);
-  if (!s) return;
-  pr.arg = s->value;
-  if (key == "log") {
-    pr.type = Probe::Type::log;
-    check_regex(r, s->value, p);
-    return;
-  }
-  if (key == "exec") {
-    pr.type = Probe::Type::exec;
-    if (s->value.find_first_not_of(" \t\r\n") == std::string::npos) r.error(p, "`exec` is empty");
-    return;
-  }
-  pr.type = key == "tcp" ? Probe::Type::tcp : key == "http" ? Probe::Type::http : Probe::Type::file;
-  n.ready_target = *s;
-  if (has_variables(s->value)) return;  // plan/ checks it once expanded
-  if (std::string why = probe_target_problem(pr.type, s->value); !why.empty()) r.error(p, why);
-}
-
-void read_ready(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n) {
-  SourcePos p = r.pos(v, at);
-  n.ready_pos = at;
-  if (!v.IsMap()) {
-    if (r.spend(p)) r.error(p, "`ready` must be a mapping ({tcp: HOST:PORT}, {log: REGEX}, ...), not " + kind_of(v));
-    return;
-  }
-  Probe pr;
-  std::string first;
-  std::vector<std::string_view> known = kProbes;
-  known.insert(known.end(), {"timeout", "interval"});
-  std::size_t before = r.diags().size();
-  auto entries = r.entries(v, known, "`ready`");
-  bool key_problem = r.diags().size() != before;
-  for (auto& [key, value] : entries) {
-    if (key.value == "timeout" || key.value == "interval") {
-      auto d = r.duration(value, key.value, key.pos);
-      if (d && d->count() <= 0) r.error(r.pos(value, key.pos), "`" + key.value + "` must be more than 0");
-      else if (d) (key.value == "timeout" ? pr.timeout : pr.interval) = *d;
-    } else if (!first.empty()) {
-      r.error(key.pos, "`ready` has several probes (`" + first + "` and `" + key.value + "`): keep one");
-    } else {
-      first = key.value;
-      read_probe_arg(r, key.value, value, key.pos, n, pr);
-    }
-  }
-  if (first.empty() && !key_problem) r.error(p, "`ready` needs a probe: log, tcp, http, exec, file or notify");
-  n.ready = pr;
-}
-
 /// docker compose's `restart: always` (and its kin) is treerun's `on_failure: restart`.
 std::string compose_restart_hint(const YAML::Node& v) {
   if (!v.IsScalar()) return "";
@@ -232,8 +144,9 @@ void read_on_failure(YamlReader& r, const YAML::Node& v, const SourcePos& at, Ra
   if (*s == "cancel") n.on_failure = At<OnFailure>{OnFailure::cancel, p};
   else if (*s == "ignore") n.on_failure = At<OnFailure>{OnFailure::ignore, p};
   else if (*s == "restart") n.on_failure = At<OnFailure>{OnFailure::restart, p};
-  else r.error(p, "`on_failure` must be cancel, ignore or restart, not `" + shorten(*s) + "`" +
-                      did_you_mean(*s, {"cancel", "ignore", "restart"}));
+  else if (*s == "continue") n.on_failure = At<OnFailure>{OnFailure::continue_, p};
+  else r.error(p, "`on_failure` must be cancel, ignore, continue or restart, not `" + shorten(*s) + "`" +
+                      did_you_mean(*s, {"cancel", "ignore", "continue", "restart"}));
 }
 
 }  // namespace
@@ -242,6 +155,7 @@ void read_behaviour_key(YamlReader& r, const std::string& key, const YAML::Node&
                         const SourcePos& at, RawNode& n) {
   SourcePos p = r.pos(v, at);
   if (key == "ready") read_ready(r, v, at, n);
+  else if (key == "health") read_health(r, v, at, n);
   else if (key == "timeout") {
     auto d = r.duration(v, "timeout", at);
     if (d && d->count() <= 0) r.error(p, "`timeout` must be more than 0");
@@ -254,18 +168,6 @@ void read_behaviour_key(YamlReader& r, const std::string& key, const YAML::Node&
   else if (key == "stdout") n.stdout_ = read_output(r, v, at, "stdout", n.stdout_file);
   else if (key == "stderr") n.stderr_ = read_output(r, v, at, "stderr", n.stderr_file);
   else if (key == "watch") read_watch(r, v, at, n);
-}
-
-std::string probe_target_problem(Probe::Type type, const std::string& text) {
-  switch (type) {
-    case Probe::Type::tcp:
-      return valid_host_port(text) ? "" : "`tcp` must be HOST:PORT, not `" + shorten(text) + "`";
-    case Probe::Type::http:
-      if (text.rfind("http://", 0) == 0 && text.size() > 7) return "";
-      return "`http` must be a URL starting with http://, not `" + shorten(text) + "`";
-    case Probe::Type::file: return text.empty() ? "`file` is empty" : "";
-    default: return "";
-  }
 }
 
 std::optional<LogTarget> read_log_target(YamlReader& r, const YAML::Node& v, const SourcePos& at) {

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "spec/raw.h"
+#include "spec/read_probe.h"
 #include "spec/yaml_reader.h"
 
 namespace treerun {
@@ -17,11 +18,7 @@ namespace treerun {
 bool read_default_key(YamlReader& r, const std::string& key, const YAML::Node& v,
                       const SourcePos& at, RawDefaults& d);
 
-/// Why TEXT cannot be the target of a probe of type TYPE (tcp: HOST:PORT, http: a URL),
-/// or "". For a target written with `${...}`, plan/ asks once it is expanded.
-std::string probe_target_problem(Probe::Type type, const std::string& text);
-
-/// ready, timeout, stop, on_failure, restart, stdin, stdout, stderr.
+/// ready, health, timeout, stop, on_failure, restart, stdin, stdout, stderr.
 void read_behaviour_key(YamlReader& r, const std::string& key, const YAML::Node& v,
                         const SourcePos& at, RawNode& n);
 

@@ -24,16 +24,33 @@ struct SourcePos {
   int col = 0;       // 1-based
 };
 
+/// HTTP status codes from LO to HI, both included: `status: [200, "300-399"]`.
+struct StatusRange {
+  int lo = 200, hi = 299;
+  bool operator==(const StatusRange&) const = default;
+};
+
 struct Probe {
   enum class Type { none, log, tcp, http, exec, file, notify };
   Type type = Type::none;  // none: started = ready
   std::string arg;         // regex, HOST:PORT, URL, shell command, path; empty for notify
+  /// `ready`: the deadline for the whole probe. `health`: how long one check may take.
   Millis timeout{30'000};
   Millis interval{100};
   SourcePos pos;           // of the probe's value (a bad regex points here)
+  std::vector<StatusRange> status;  // http: the codes that count; empty: 2xx
+  bool insecure = false;            // https: no certificate check
 };
 
-enum class OnFailure { cancel, ignore, restart };
+/// `health`: a probe checked every `interval` once the node is ready; FAILURES failed
+/// checks in a row are a failure of the node.
+struct HealthCheck {
+  Probe probe;  // its interval defaults to 10s, its timeout (one check's) to the interval
+  int failures = 3;
+};
+
+/// `continue` is a C++ keyword, hence the underscore.
+enum class OnFailure { cancel, ignore, restart, continue_ };
 
 /// The most restarts a `restart: {max: N}` may allow.
 inline constexpr int kMaxRestarts = 1'000'000;

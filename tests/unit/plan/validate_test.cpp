@@ -80,7 +80,7 @@ children:
       {"`children` must be a list of nodes, not `3`", 7, 15},
       {"`cmd` must be a string or a list, not a mapping", 9, 10},
       {"`env` entries are KEY=VALUE, not `1`", 12, 11},
-      {"`after` must be a string or a list of strings, not a mapping", 13, 12}}},
+      {"`after` must be a name or a list of names, not a mapping", 13, 12}}},
     {"a node that is not a mapping", "children: [3]",
      {{"a node must be a mapping (name: ..., cmd: ...), not `3`", 1, 12}}},
     {"a spec that is not a mapping", "- a\n- b\n",
@@ -337,7 +337,7 @@ children:
   - {name: c, cmd: x, ready: {log: up, tcp: "h:1"}}
   - {name: d, cmd: x, ready: {log: "(unclosed"}}
   - {name: e, cmd: x, ready: {tcp: localhost}}
-  - {name: f, cmd: x, ready: {http: "https://x"}}
+  - {name: f, cmd: x, ready: {http: "ftp://xyz"}}
   - {name: g, cmd: x, ready: {notify: false}}
   - {name: h, cmd: x, ready: "tcp"}
 )",
@@ -346,7 +346,7 @@ children:
       {"`ready` has several probes (`log` and `tcp`): keep one", 4, 40},
       {"`log`: bad regex at offset 9: missing closing parenthesis", 5, 36},
       {"`tcp` must be HOST:PORT, not `localhost`", 6, 36},
-      {"`http` must be a URL starting with http://, not `https://x`", 7, 37},
+      {"`http` must be a URL starting with http:// or https://, not `ftp://xyz`", 7, 37},
       {"`notify` can only be true", 8, 39},
       {"`ready` must be a mapping", 9, 30}}},
 
@@ -438,7 +438,7 @@ children:
      count(1, {"did you mean"})},
 
     {"a bad on_failure", "children:\n  - {name: a, cmd: x, on_failure: retry}\n",
-     {{"`on_failure` must be cancel, ignore or restart, not `retry`", 2, 35}}},
+     {{"`on_failure` must be cancel, ignore, continue or restart, not `retry`", 2, 35}}},
 
     {"a stream source whose output goes elsewhere",
      "children:\n  - {name: p, cmd: x, stdout: inherit}\n  - {name: c, cmd: x, stdin: p}\nlogs: stderr\n",

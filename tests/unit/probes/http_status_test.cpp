@@ -1,6 +1,6 @@
 #include <catch.hpp>
 
-#include "probes/driver_probes.h"
+#include "probes/http_check.h"
 
 using treerun::http_status;
 
