@@ -66,6 +66,10 @@ def test_debugger_example_waits_for_the_person_at_the_prompt(tr):
     s.waiter.wait_for(event="cancel", node="/", timeout=15)
     s.waiter.wait_for(event="stop", node="app", timeout=15)
     assert not [e for e in s.waiter.events() if e["event"] == "kill" and e["node"] == "app"]
+    # The stop (SIGINT) gives a new prompt; a `q` typed before pdb has seen it would be
+    # eaten by the KeyboardInterrupt.
+    s.expect(r"--KeyboardInterrupt--", timeout=15)
+    s.expect(r"\(Pdb\)", timeout=15)
     s.send(b"q\n")
     status = s.wait(timeout=20)
     assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3, s.buf.decode(errors="replace")
