@@ -141,10 +141,11 @@ void Session::stream_logs(const Request& r) {
   if (!r.nodes.empty() && !nodes_known(r.nodes)) return;
   bool follow = r.follow && !ended_;
   gathering_ = true;
-  Subscription sub = target_.logs(r.nodes, r.lines, follow, [this](std::string_view node, std::string_view line) {
+  Subscription sub = target_.logs(r.nodes, r.lines, follow, [this](std::string_view node, std::string_view line,
+                                                                               std::uint64_t seq) {
     if (closed_ || final_sent_) return;
-    if (gathering_) keep_history(line_message(node, line));
-    else send(line_message(node, line));
+    if (gathering_) keep_history(line_message(node, line, seq));
+    else send(line_message(node, line, seq));
   });
   gathering_ = false;
   send_history();
@@ -156,10 +157,10 @@ void Session::stream_logs(const Request& r) {
 void Session::stream_events(const Request& r) {
   bool follow = r.follow && !ended_;
   gathering_ = true;
-  Subscription sub = target_.events(follow, [this](std::string_view event) {
+  Subscription sub = target_.events(follow, [this](std::string_view event, std::uint64_t seq) {
     if (closed_ || final_sent_) return;
-    if (gathering_) keep_history(event_message(event));
-    else send(event_message(event));
+    if (gathering_) keep_history(event_message(event, seq));
+    else send(event_message(event, seq));
   });
   gathering_ = false;
   send_history();

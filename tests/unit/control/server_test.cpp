@@ -150,7 +150,7 @@ TEST_CASE("logs: the history of the nodes asked for, then the end", "[control][s
   auto c = loop.send(r);
   auto all = read_all(c);
   REQUIRE(all.size() == 2);
-  CHECK(all[0] == json::parse(R"({"v":1,"node":"web","line":"web | two"})"));
+  CHECK(all[0] == json::parse(R"({"v":1,"seq":2,"node":"web","line":"web | two"})"));
   CHECK(all[1] == json::parse(R"({"v":1,"ok":true})"));
 
   auto every = loop.send(request_for(Cmd::logs));
