@@ -148,6 +148,19 @@ bool refuse_tty_nodes(const Plan& plan) {
   return false;
 }
 
+/// up -d: the run goes on in a background process (control/detach.h), which claims the
+/// name and writes its stdout and stderr to --logs FILE, else RUN.log by the socket. In
+/// the foreground: its exit code. In the background: nothing, and RUN fits it.
+std::optional<int> detach(const Plan& plan, bool logs_to_file, RunOptions& run, control::DetachedRun& detached,
+                          UniqueFd& channel) {
+  if (refuse_tty_nodes(plan)) return kUsageError;
+  if (logs_to_file) detached.log_path = run.logs.path;
+  if (auto code = control::detach(detached, channel)) return code;
+  run.color = false;
+  if (logs_to_file) run.logs.type = LogTarget::Type::stdout_;  // fd 1 is that file now
+  return std::nullopt;
+}
+
 int cmd_up(const UpFlags& f) {
   Overrides opts = environment_overrides(f.env_files);
   opts.grace = duration_flag("--grace", f.grace);
@@ -179,18 +192,11 @@ int cmd_up(const UpFlags& f) {
   // this one (125, nothing started); the claim removes the socket however `up` ends.
   run.name = f.name.empty() ? control::run_name_from(plan->name) : f.name;
   run.spec_path = f.spec == "-" ? "-" : std::filesystem::absolute(f.spec).lexically_normal().string();
-  // up -d: the run goes on in a background process (control/detach.h), which claims the
-  // name and writes its stdout and stderr to --logs FILE, else RUN.log by the socket.
-  UniqueFd channel;
+  UniqueFd channel;  // up -d: to the foreground, in the background process
   control::DetachedRun detached{run.name, control::run_log_path(control::socket_folder(), run.name)};
   bool logs_to_file = opts.logs && opts.logs->type == LogTarget::Type::file;
-  if (f.detach) {
-    if (refuse_tty_nodes(*plan)) return kUsageError;
-    if (logs_to_file) detached.log_path = opts.logs->path;
-    if (auto code = control::detach(detached, channel)) return *code;
-    run.color = false;
-    if (logs_to_file) run.logs.type = LogTarget::Type::stdout_;  // fd 1 is that file now
-  }
+  if (f.detach)
+    if (auto code = detach(*plan, logs_to_file, run, detached, channel)) return *code;
   std::string why;
   auto claim = control::SocketClaim::claim(control::socket_folder(), run.name, why);
   if (!claim) {
