@@ -25,6 +25,22 @@ std::optional<Verb> verb_of(Cmd cmd) {
   }
 }
 
+/// The message of one log line, made once for every session that follows the stream:
+/// the run tells them one after another, so one entry is enough, and with 20 followers
+/// the line is quoted once instead of 20 times. Keyed by the whole line, not only its
+/// number: numbers start again with each run (unit tests make several in one process).
+const std::string& shared_line_message(std::string_view node, std::string_view line, std::uint64_t seq) {
+  static std::uint64_t cached_seq = 0;
+  static std::string cached_node, cached_line, cached;
+  if (seq != cached_seq || node != cached_node || line != cached_line) {
+    cached = line_message(node, line, seq);
+    cached_seq = seq;
+    cached_node.assign(node);
+    cached_line.assign(line);
+  }
+  return cached;
+}
+
 }  // namespace
 
 Session::Session(boost::asio::io_context& io, UniqueFd fd, Peer peer, Target& target,
@@ -145,7 +161,7 @@ void Session::stream_logs(const Request& r) {
                                                                                std::uint64_t seq) {
     if (closed_ || final_sent_) return;
     if (gathering_) keep_history(line_message(node, line, seq));
-    else send(line_message(node, line, seq));
+    else send(shared_line_message(node, line, seq));
   });
   gathering_ = false;
   send_history();
