@@ -241,7 +241,14 @@ void Session::send(std::string_view message) {
   if (closed_ || final_sent_) return;
   if (pending() + message.size() > kMaxUnread) return close();  // it does not read: cut it off
   out_.append(message);
-  pump();
+  // The write waits for the end of this turn of the loop: a burst of lines (a pipe's
+  // read is hundreds) goes out in one write, not one write per line per client.
+  if (pump_posted_ || writing_) return;
+  pump_posted_ = true;
+  boost::asio::post(io_, [self = shared_from_this()] {
+    self->pump_posted_ = false;
+    self->pump();
+  });
 }
 
 void Session::send_final(std::string_view message) {
