@@ -652,10 +652,140 @@ class Bench:
         self.row("6. `treerun ps --json -r RUN`, 500 nodes (the CLI, process start included)",
                  fmt_s(med(cli), "ms"), "—", None, "—", None)
         self.raw["ps"] = {"socket": times, "cli": cli, "reply_bytes": len(reply)}
-        if shutil.which("supervisorctl"):
-            self.notes.append("supervisorctl is installed but not measured (no supervisord config here)")
+        if shutil.which("supervisord") and shutil.which("supervisorctl"):
+            sup = self.supervisorctl_status(n, max(20, reps // 10))
+            if sup:
+                self.row(f"6. `treerun ps -r RUN` vs `supervisorctl status`, {n} programs (CLIs, process start included)",
+                         fmt_s(med(cli), "ms"), fmt_s(med(sup), "ms"), med(cli) / med(sup), "—", None)
         else:
-            self.notes.append("supervisord is not installed: `supervisorctl status` on 500 programs not measured")
+            self.notes.append("supervisord is not installed (apt-get install supervisor): `supervisorctl status` "
+                              "on 500 programs not measured")
+
+    def supervisorctl_status(self, n, reps):
+        """`supervisorctl status` of a supervisord running N `sleep 1000` programs: the
+        seconds of each of REPS calls, once all N run; nothing if it never got there."""
+        d = self.path("supervisor")
+        os.makedirs(d, exist_ok=True)
+        conf = os.path.join(d, "supervisord.conf")
+        with open(conf, "w") as f:
+            f.write(f"[unix_http_server]\nfile={d}/s.sock\n[supervisord]\nlogfile={d}/supervisord.log\n"
+                    f"pidfile={d}/supervisord.pid\nchildlogdir={d}\n[rpcinterface:supervisor]\n"
+                    "supervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n"
+                    f"[supervisorctl]\nserverurl=unix://{d}/s.sock\n")
+            for i in range(n):
+                f.write(f"[program:s{i}]\ncommand={SLEEP} 1000\nstartsecs=0\nautorestart=false\n"
+                        "stdout_logfile=NONE\nstderr_logfile=NONE\n")
+        sd = subprocess.Popen(["supervisord", "-n", "-c", conf], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+        ctl = ["supervisorctl", "-c", conf, "status"]
+        times = []
+        try:
+            deadline = now() + 120
+            while now() < deadline:  # supervisord starts its programs a few at a time
+                out = subprocess.run(ctl, stdout=subprocess.PIPE, text=True).stdout
+                if out.count("RUNNING") >= n:
+                    break
+                time.sleep(0.5)
+            else:
+                self.failures.append(f"supervisord did not run {n} programs within 120 s")
+                return []
+            self.log(f"[6] supervisorctl status, {n} programs, {reps} calls")
+            for _ in range(reps):
+                t0 = now()
+                subprocess.run(ctl, stdout=subprocess.DEVNULL)
+                times.append(now() - t0)
+        finally:
+            subprocess.run(["supervisorctl", "-c", conf, "shutdown"], stdout=subprocess.DEVNULL)
+            self.wait_exit(sd, 120)
+        self.raw["supervisorctl"] = times
+        return times
+
+    # ------------------------------------------------------------------ 7. logs -f followers
+    # A follower as a tool would be one: connect, ask `logs -f`, read to the end. It reads
+    # and counts, nothing more, so that what is measured is treerun's side. It says
+    # "following" once the run has answered (its history: the gate's line), so the
+    # subscription is in place before the flood starts.
+    FOLLOWER = (
+        "import socket,sys\n"
+        "s=socket.socket(socket.AF_UNIX);s.connect(sys.argv[1])\n"
+        "s.sendall(b'{\"v\":1,\"cmd\":\"logs\",\"lines\":1,\"follow\":true}\\n')\n"
+        "n=0;last=b'';told=False\n"
+        "while True:\n"
+        "  d=s.recv(1<<20)\n"
+        "  if not d: break\n"
+        "  if not told: print('following',flush=True);told=True\n"
+        "  n+=d.count(b'\\n');last=(last+d)[-200:]\n"
+        "print('lines',n,'ended' if b'\"ok\":true' in last else 'cut')\n")
+
+    def followed_run(self, spec, followers, tag):
+        """One run of the flood with FOLLOWERS clients: (seconds from the gate to the
+        run's exit, CPU seconds of treerun and its producers, its exit code, what each
+        follower said at its end)."""
+        env = dict(os.environ, TMPDIR=self.tmp)
+        env.pop("XDG_RUNTIME_DIR", None)
+        gate, events, logs = self.path("gate"), self.path(f"{tag}.events"), self.path(f"{tag}.log")
+        if os.path.exists(gate):
+            os.unlink(gate)
+        p = subprocess.Popen([self.treerun, "up", spec, "--events", events, "--logs", logs, "--quiet",
+                              "--no-color", "--name", "follow"], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=open(self.path("treerun.stderr"), "ab"), env=env)
+        self.tail_events(events, lambda ev: ev["event"] == "spawn", p)
+        sock = os.path.join(self.tmp, f"treerun-{os.geteuid()}", "follow.sock")
+        fs = [subprocess.Popen([sys.executable, "-c", self.FOLLOWER, sock], stdout=subprocess.PIPE, text=True)
+              for _ in range(followers)]
+        for f in fs:
+            f.stdout.readline()  # "following"
+        t0 = now()
+        open(gate, "w").close()
+        # wait4: the CPU time too, which a loaded machine does not stretch as it does the
+        # wall time (treerun's own and its producers', which it reaped).
+        _, status, usage = os.wait4(p.pid, 0)
+        dt = now() - t0
+        p.returncode = os.waitstatus_to_exitcode(status)
+        said = [f.communicate()[0].strip() for f in fs]
+        os.unlink(logs)
+        return dt, usage.ru_utime + usage.ru_stime, p.returncode, said
+
+    def bench_followers(self):
+        """The log stream of 4 producers (1 GiB, 80-byte lines) to --logs FILE while 20
+        clients follow it (`logs -f` over the control socket) vs while none does."""
+        total = (256 << 20) if self.quick else (1 << 30)
+        n = total // 80 // 4
+        reps = 2 if self.quick else 3
+        k = 20
+        lines_bin = os.path.join(BUILD, "lines")
+        spec = self.write_spec("follow.yaml", "children:\n"
+                               f"  - {{name: gate, daemon: true, cmd: [\"{SLEEP}\", \"1000\"], "
+                               f"ready: {{file: \"{self.path('gate')}\"}}}}\n" + "".join(
+                                   f'  - {{name: p{i}, after: [gate], cmd: ["{lines_bin}", "{n}", "{i}"]}}\n'
+                                   for i in range(1, 5)))
+        alone, followed, said, errs = [], [], [], []
+        cpu = {0: [], k: []}
+        for i in range(reps):
+            for count, times in ((0, alone), (k, followed)):
+                self.log(f"[7] log stream of {total >> 20} MiB with {count} followers, rep {i + 1}/{reps}")
+                dt, used, rc, got = self.followed_run(spec, count, f"follow{count}_{i}")
+                times.append(dt)
+                cpu[count].append(used)
+                said += got
+                if rc != 0:
+                    errs.append(f"rc={rc} with {count} followers")
+        ta, tf = med(alone), med(followed)
+        ratio = ta / tf
+        got = sorted(int(s.split()[1]) for s in said if s.startswith("lines"))
+        cut = sum(s.endswith("cut") for s in said)
+        self.row(f"7. log stream, {total >> 20} MiB, with {k} `logs -f` followers (vs none)",
+                 f"{total / tf / 2**20:.0f} MiB/s", f"{total / ta / 2**20:.0f} MiB/s", ratio, "≥ 0.9×",
+                 ratio >= 0.9 and not errs)
+        ca, cf = med(cpu[0]), med(cpu[k])
+        self.row(f"7. the same, CPU time of treerun and its producers (vs none)", fmt_s(cf), fmt_s(ca), cf / ca,
+                 "—", None)
+        self.row(f"7. lines each follower got of {4 * n} (min / median); followers cut off (> 4 MiB behind)",
+                 f"{got[0] if got else 0} / {got[len(got) // 2] if got else 0}; {cut} of {len(said)}", "—", None,
+                 "—", None)
+        if errs:
+            self.failures.append("followers: " + "; ".join(errs))
+        self.raw["followers"] = {"alone": alone, "followed": followed, "cpu": cpu, "said": said, "errors": errs}
 
     # ------------------------------------------------------------------ 7. watch
     def bench_watch(self):
@@ -703,7 +833,7 @@ class Bench:
                  ("stream_1to1", self.bench_stream_1to1), ("stream_fanout", self.bench_stream_fanout),
                  ("logstream", self.bench_logstream), ("ready_log", lambda: self.bench_ready("log")),
                  ("ready_notify", lambda: self.bench_ready("notify")), ("ready_floor", self.bench_ready_baseline),
-                 ("ps", self.bench_ps), ("watch", self.bench_watch)]
+                 ("ps", self.bench_ps), ("followers", self.bench_followers), ("watch", self.bench_watch)]
         only = set(self.args.only.split(",")) if self.args.only else None
         t0 = now()
         for name, fn in steps:
@@ -761,7 +891,7 @@ def main():
     ap.add_argument("--treerun", required=True)
     ap.add_argument("--output", default=os.path.join(HERE, "results.md"))
     ap.add_argument("--only", help="comma-separated subset: startstop,grace,idle,stream_1to1,stream_fanout,"
-                                   "logstream,ready_log,ready_notify,ready_floor,ps,watch")
+                                   "logstream,ready_log,ready_notify,ready_floor,ps,followers,watch")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (specs, events, logs)")
     args = ap.parse_args()
     SLEEP = os.path.realpath(shutil.which("sleep"))

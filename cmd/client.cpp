@@ -60,10 +60,12 @@ void print_message(const json& m, const std::string& raw) {
   if (m.contains("line")) {
     std::cout << m["line"].get<std::string>() << '\n';
   } else if (m.contains("event")) {
-    // As the run wrote it (its number formats too): the text between the wrapper's ends.
-    constexpr std::string_view wrapper = "{\"v\":1,\"event\":";
-    if (raw.starts_with(wrapper) && raw.ends_with('}'))
-      std::cout << std::string_view(raw).substr(wrapper.size(), raw.size() - wrapper.size() - 1) << '\n';
+    // As the run wrote it (its number formats too): the text between the wrapper's
+    // ends, {"v":1,"seq":N,"event": and }. Only numbers come before "event".
+    constexpr std::string_view key = ",\"event\":";
+    std::size_t at = raw.find(key);
+    if (raw.starts_with("{\"v\":1,") && raw.ends_with('}') && at != std::string::npos)
+      std::cout << std::string_view(raw).substr(at + key.size(), raw.size() - at - key.size() - 1) << '\n';
     else
       std::cout << m["event"].dump() << '\n';
   } else if (m.contains("text")) {

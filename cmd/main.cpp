@@ -14,6 +14,8 @@
 
 #include "client.h"
 #include "control/claim.h"
+#include "control/detach.h"
+#include "control/mcp.h"
 #include "control/folder.h"
 #include "control/server.h"
 #include "import.h"
@@ -43,7 +45,7 @@ struct UpFlags {
   std::string spec;
   std::vector<std::string> nodes;
   std::string timeout, grace, events, logs, name, backend;
-  bool no_color = false, timestamps = false, quiet = false;
+  bool no_color = false, timestamps = false, quiet = false, detach = false;
   int verbose = 0;
 };
 
@@ -137,6 +139,30 @@ Overrides environment_overrides(const std::vector<std::string>& env_files) {
   return opts;
 }
 
+/// `up -d` refuses a node with `tty: true`: a detached run has no terminal to lend it.
+bool refuse_tty_nodes(const Plan& plan) {
+  for (const auto& node : plan.nodes)
+    if (node.tty) {
+      std::cerr << "treerun: up -d: the node " << node.path << " has `tty: true`, and a detached run has no "
+                << "terminal to give it; run it without -d\ntreerun: nothing was started\n";
+      return true;
+    }
+  return false;
+}
+
+/// up -d: the run goes on in a background process (control/detach.h), which claims the
+/// name and writes its stdout and stderr to --logs FILE, else RUN.log by the socket. In
+/// the foreground: its exit code. In the background: nothing, and RUN fits it.
+std::optional<int> detach(const Plan& plan, bool logs_to_file, RunOptions& run, control::DetachedRun& detached,
+                          UniqueFd& channel) {
+  if (refuse_tty_nodes(plan)) return kUsageError;
+  if (logs_to_file) detached.log_path = run.logs.path;
+  if (auto code = control::detach(detached, channel)) return code;
+  run.color = false;
+  if (logs_to_file) run.logs.type = LogTarget::Type::stdout_;  // fd 1 is that file now
+  return std::nullopt;
+}
+
 int cmd_up(const UpFlags& f) {
   Overrides opts = environment_overrides(f.env_files);
   opts.grace = duration_flag("--grace", f.grace);
@@ -186,9 +212,18 @@ int cmd_up(const UpFlags& f) {
   // this one (125, nothing started); the claim removes the socket however `up` ends.
   run.name = f.name.empty() ? control::run_name_from(plan->name) : f.name;
   run.spec_path = f.spec == "-" ? "-" : std::filesystem::absolute(f.spec).lexically_normal().string();
+  UniqueFd channel;  // up -d: to the foreground, in the background process
+  control::DetachedRun detached{run.name, control::run_log_path(control::socket_folder(), run.name)};
+  bool logs_to_file = opts.logs && opts.logs->type == LogTarget::Type::file;
+  if (f.detach)
+    if (auto code = detach(*plan, logs_to_file, run, detached, channel)) return *code;
   std::string why;
   auto claim = control::SocketClaim::claim(control::socket_folder(), run.name, why);
   if (!claim) {
+    std::cerr << "treerun: " << why << "\ntreerun: nothing was started\n";
+    return kUsageError;
+  }
+  if (f.detach && !control::redirect_to_log(detached.log_path, logs_to_file, why)) {
     std::cerr << "treerun: " << why << "\ntreerun: nothing was started\n";
     return kUsageError;
   }
@@ -202,8 +237,14 @@ int cmd_up(const UpFlags& f) {
     std::unique_ptr<Launcher> launcher;
     if (allocation) launcher = std::make_unique<SlurmLauncher>(io, run.run_id, std::move(*allocation));
     else launcher = std::make_unique<LocalLauncher>(io, run.run_id);
+    control::UpReport* report = nullptr;  // up -d: told when the tree is up
+    run.on_up = [&report] {
+      if (report) report->up();
+    };
     Run tree(*plan, run, io, *launcher);
     control::Server server(io, tree.target(), std::move(*claim));  // goes before the Run
+    std::optional<control::UpReport> up_report;  // and so does this
+    if (channel) report = &up_report.emplace(io, std::move(channel), tree.target());
     result = tree.run();
     server.finish(result.code, std::chrono::steady_clock::now() + kLastReplies);
   }  // the guardian has its clean goodbye and is reaped before we die by a signal
@@ -298,6 +339,8 @@ int main(int argc, char** argv) {
   up_cmd->add_option("--backend", up.backend, "Where the processes run: local, or the hosts of a Slurm allocation")
       ->check(CLI::IsMember({"local", "slurm"}))
       ->type_name("local|slurm");
+  up_cmd->add_flag("-d,--detach", up.detach,
+                   "Run in the background; return once every daemon is ready (the log goes to RUN.log)");
   up_cmd->add_option("--name", up.name, "The run's name, for ps, logs, down... (default: the spec's name)")
       ->type_name("RUN");
 
@@ -322,6 +365,9 @@ int main(int argc, char** argv) {
   import_cmd->add_option("FILE", import_file, "The file to import")->required();
   import_cmd->footer("Exit codes: 0 printed; 1 unreadable FILE or a bad line (FILE:LINE:COL); 125 usage error.");
   ClientCommands client(app);
+  auto* mcp_cmd = app.add_subcommand("mcp", "Serve the Model Context Protocol on stdio: tools over this user's runs");
+  mcp_cmd->footer("Tools: list_runs, ps, logs, events, start, stop, restart, signal, down (see treerun(1), MCP).\n"
+                  "Exit codes: 0 the input ended; 1 the output failed; 125 usage error.");
   auto* help_cmd = app.add_subcommand("help", "Show help for a command");
   help_cmd->add_option("COMMAND", help_topic, "A command: up, check, tree, import, ps, logs...");
 
@@ -381,6 +427,7 @@ int main(int argc, char** argv) {
       return cmd_tree(*words, environment_overrides(tree_env_files), tree_json);
     }
     if (*import_cmd) return printed(import_procfile(import_file));
+    if (*mcp_cmd) return control::serve_mcp();
   } catch (const CLI::Error& e) {
     std::cerr << "treerun: " << e.what() << '\n';
     return kUsageError;

@@ -156,14 +156,14 @@ _treerun() {
                 _treerun_add compgen -W '-h --help --version' -- "$cur"
             else
                 _treerun_add compgen -W 'up check tree import help ls ps logs events stop start
-                    restart signal down wait' -- "$cur"
+                    restart signal down wait mcp' -- "$cur"
             fi
             ;;
         up | tree)
             # [SPEC] [NODE...]: a SPEC first (or a node of treerun.yaml), then its nodes.
             if [[ $cur == -* && $cmd == up ]]; then
                 _treerun_add compgen -W '-h --help --env-file --timeout --grace --events --logs
-                    --no-color --timestamps --quiet -v --verbose --name --backend' -- "$cur"
+                    --no-color --timestamps --quiet -v --verbose --name --backend -d --detach' -- "$cur"
             elif [[ $cur == -* ]]; then
                 _treerun_add compgen -W '-h --help --json --env-file' -- "$cur"
             elif [[ -z $first_arg ]]; then
@@ -199,7 +199,7 @@ _treerun() {
                 _treerun_add compgen -W '-h --help' -- "$cur"
             elif [[ -z $first_arg ]]; then
                 _treerun_add compgen -W 'up check tree import ls ps logs events stop start restart
-                    signal down wait' -- "$cur"
+                    signal down wait mcp' -- "$cur"
             fi
             ;;
         ls)
@@ -213,6 +213,9 @@ _treerun() {
             ;;
         down | wait)
             [[ $cur == -* ]] && _treerun_add compgen -W '-h --help -r --run' -- "$cur"
+            ;;
+        mcp)
+            [[ $cur == -* ]] && _treerun_add compgen -W '-h --help' -- "$cur"
             ;;
         logs | stop | start | restart | signal)
             if [[ $cur == -* ]]; then

@@ -3,7 +3,7 @@
 complete -c treerun -e
 complete -c treerun -f
 
-set -l __treerun_commands up check tree import help ls ps logs events stop start restart signal down wait
+set -l __treerun_commands up check tree import help ls ps logs events stop start restart signal down wait mcp
 set -l __treerun_client ls ps logs events stop start restart signal down wait
 
 # The spec files (*.yaml, *.yml) and directories that complete the current token.
@@ -76,6 +76,7 @@ complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a 
 complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a signal -d "Send a signal to nodes' process groups"
 complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a down -d 'Cancel a run, exit with its code'
 complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a wait -d 'Wait for a run to end, exit with its code'
+complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a mcp -d 'Serve the Model Context Protocol on stdio'
 
 # Every subcommand takes -h/--help.
 complete -c treerun -n "__fish_seen_subcommand_from $__treerun_commands" -s h -l help -d 'Print the help and exit'
@@ -98,7 +99,7 @@ complete -c treerun -n "__fish_seen_subcommand_from import; and __treerun_needs_
 complete -c treerun -n "__fish_seen_subcommand_from import; and test (count (__treerun_args)) = 1" -F
 
 # help COMMAND
-complete -c treerun -n "__fish_seen_subcommand_from help; and __treerun_needs_arg" -a "up check tree import $__treerun_client"
+complete -c treerun -n "__fish_seen_subcommand_from help; and __treerun_needs_arg" -a "up check tree import $__treerun_client mcp"
 
 # The commands of a running tree. Node paths come from the live run (the one -r names,
 # or the only one): `treerun ps --json`, quietly nothing when no run answers.
@@ -175,3 +176,4 @@ complete -c treerun -n "__fish_seen_subcommand_from up" -s v -l verbose -d "More
 complete -c treerun -n "__fish_seen_subcommand_from up" -l name -x -d "The run's name, for ps, logs, down..."
 complete -c treerun -n "__fish_seen_subcommand_from up" -l backend -x -a 'local slurm' -d 'Where the processes run: local, or a Slurm allocation'
 
+complete -c treerun -n "__fish_seen_subcommand_from up" -s d -l detach -d 'Run in the background; return once the tree is up'

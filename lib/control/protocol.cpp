@@ -195,13 +195,14 @@ std::string ps_reply(const std::vector<NodeStatus>& nodes) {
   return dump(ojson{{"v", kProtocolVersion}, {"ok", true}, {"nodes", std::move(list)}}) + '\n';
 }
 
-std::string line_message(std::string_view node, std::string_view line) {
-  return fmt::format("{{\"v\":{},\"node\":{},\"line\":{}}}\n", kProtocolVersion, json_quoted(node), json_quoted(line));
+std::string line_message(std::string_view node, std::string_view line, std::uint64_t seq) {
+  return fmt::format("{{\"v\":{},\"seq\":{},\"node\":{},\"line\":{}}}\n", kProtocolVersion, seq, json_quoted(node),
+                     json_quoted(line));
 }
 
-std::string event_message(std::string_view event_json) {
+std::string event_message(std::string_view event_json, std::uint64_t seq) {
   while (!event_json.empty() && (event_json.back() == '\n' || event_json.back() == '\r')) event_json.remove_suffix(1);
-  return fmt::format("{{\"v\":{},\"event\":{}}}\n", kProtocolVersion, event_json);
+  return fmt::format("{{\"v\":{},\"seq\":{},\"event\":{}}}\n", kProtocolVersion, seq, event_json);
 }
 
 std::string text_message(std::string_view text) {

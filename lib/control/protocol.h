@@ -69,10 +69,11 @@ std::string error_reply(std::string_view message);
 std::string status_reply(const RunStatus& status);
 /// {"v":1,"ok":true,"nodes":[{path,kind,state,pid,uptime,restarts,code,signal,outcome}]}
 std::string ps_reply(const std::vector<NodeStatus>& nodes);
-/// {"v":1,"node":NODE,"line":LINE}: a line of `logs`.
-std::string line_message(std::string_view node, std::string_view line);
-/// {"v":1,"event":EVENT}: EVENT is one event of the event log, a JSON object, as is.
-std::string event_message(std::string_view event_json);
+/// {"v":1,"seq":SEQ,"node":NODE,"line":LINE}: a line of `logs`, SEQ its number in the run.
+std::string line_message(std::string_view node, std::string_view line, std::uint64_t seq);
+/// {"v":1,"seq":SEQ,"event":EVENT}: EVENT is one event of the event log, a JSON object,
+/// as is; SEQ its number in the run.
+std::string event_message(std::string_view event_json, std::uint64_t seq);
 /// {"v":1,"text":TEXT}: the run's console, for `down`.
 std::string text_message(std::string_view text);
 /// {"v":1,"skipped":N}: N older lines or events were left out (over kMaxUnread at once).

@@ -25,6 +25,22 @@ std::optional<Verb> verb_of(Cmd cmd) {
   }
 }
 
+/// The message of one log line, made once for every session that follows the stream:
+/// the run tells them one after another, so one entry is enough, and with 20 followers
+/// the line is quoted once instead of 20 times. Keyed by the whole line, not only its
+/// number: numbers start again with each run (unit tests make several in one process).
+const std::string& shared_line_message(std::string_view node, std::string_view line, std::uint64_t seq) {
+  static std::uint64_t cached_seq = 0;
+  static std::string cached_node, cached_line, cached;
+  if (seq != cached_seq || node != cached_node || line != cached_line) {
+    cached = line_message(node, line, seq);
+    cached_seq = seq;
+    cached_node.assign(node);
+    cached_line.assign(line);
+  }
+  return cached;
+}
+
 }  // namespace
 
 Session::Session(boost::asio::io_context& io, UniqueFd fd, Peer peer, Target& target,
@@ -141,10 +157,11 @@ void Session::stream_logs(const Request& r) {
   if (!r.nodes.empty() && !nodes_known(r.nodes)) return;
   bool follow = r.follow && !ended_;
   gathering_ = true;
-  Subscription sub = target_.logs(r.nodes, r.lines, follow, [this](std::string_view node, std::string_view line) {
+  Subscription sub = target_.logs(r.nodes, r.lines, follow, [this](std::string_view node, std::string_view line,
+                                                                               std::uint64_t seq) {
     if (closed_ || final_sent_) return;
-    if (gathering_) keep_history(line_message(node, line));
-    else send(line_message(node, line));
+    if (gathering_) keep_history(line_message(node, line, seq));
+    else send(shared_line_message(node, line, seq));
   });
   gathering_ = false;
   send_history();
@@ -156,10 +173,10 @@ void Session::stream_logs(const Request& r) {
 void Session::stream_events(const Request& r) {
   bool follow = r.follow && !ended_;
   gathering_ = true;
-  Subscription sub = target_.events(follow, [this](std::string_view event) {
+  Subscription sub = target_.events(follow, [this](std::string_view event, std::uint64_t seq) {
     if (closed_ || final_sent_) return;
-    if (gathering_) keep_history(event_message(event));
-    else send(event_message(event));
+    if (gathering_) keep_history(event_message(event, seq));
+    else send(event_message(event, seq));
   });
   gathering_ = false;
   send_history();
@@ -224,7 +241,14 @@ void Session::send(std::string_view message) {
   if (closed_ || final_sent_) return;
   if (pending() + message.size() > kMaxUnread) return close();  // it does not read: cut it off
   out_.append(message);
-  pump();
+  // The write waits for the end of this turn of the loop: a burst of lines (a pipe's
+  // read is hundreds) goes out in one write, not one write per line per client.
+  if (pump_posted_ || writing_) return;
+  pump_posted_ = true;
+  boost::asio::post(io_, [self = shared_from_this()] {
+    self->pump_posted_ = false;
+    self->pump();
+  });
 }
 
 void Session::send_final(std::string_view message) {

@@ -96,6 +96,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::string inflight_, out_;
   std::size_t inflight_sent_ = 0;
   bool writing_ = false;
+  bool pump_posted_ = false;  // a pump() is posted: what send() adds goes with it
   bool final_sent_ = false;
   bool closed_ = false;
 

@@ -8,6 +8,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
@@ -94,13 +95,14 @@ class Target {
 
   /// The last N lines of each node of PATHS (every node when empty; treerun's own lines
   /// about a node included), oldest first, as the log stream shows them without colour,
-  /// then, when FOLLOW, each new line as it comes. LINE gets (node path, line).
+  /// then, when FOLLOW, each new line as it comes. LINE gets (node path, line, seq): SEQ
+  /// numbers the run's log lines from 1 in the order they came, over all nodes.
   virtual Subscription logs(const std::vector<std::string>& paths, std::size_t n, bool follow,
-                            std::function<void(std::string_view node, std::string_view line)> line) = 0;
+                            std::function<void(std::string_view node, std::string_view line, std::uint64_t seq)> line) = 0;
 
   /// The event log (contract 5) from the run's start, one JSON object per call, then,
-  /// when FOLLOW, each new event up to and including `done`.
-  virtual Subscription events(bool follow, std::function<void(std::string_view json)> event) = 0;
+  /// when FOLLOW, each new event up to and including `done`. SEQ numbers the events from 1.
+  virtual Subscription events(bool follow, std::function<void(std::string_view json, std::uint64_t seq)> event) = 0;
 
   /// treerun's own console as its terminal shows it from now on: progress lines, the
   /// messages about the run, and the summary at the end (what `down` prints).

@@ -46,6 +46,8 @@ class LogStream {
   /// it, with a sequence number over all sources; empty without Options::history_lines.
   const LineRing& history(int source) const { return history_.at(static_cast<std::size_t>(source < 0 ? 0 : source)); }
   std::size_t sources() const { return names_.size(); }
+  /// The sequence number of the last line kept (0: none yet): the tapped line's, in a tap.
+  std::uint64_t last_seq() const { return seq_; }
 
   /// Registers a prefix; returns its id. Call for every name before the run starts,
   /// so the names line up.

@@ -39,7 +39,14 @@ bool stopping(const Node& n) { return n.cancelled && !n.done(); }
 }  // namespace
 
 void Supervisor::act(control::Verb verb, const std::vector<std::string>& paths, int sig, control::Peer peer,
-                     std::function<void(std::string)> done) {
+                     std::function<void(std::string)> answer) {
+  // What the action wrote (its `control` event, a spawn, an exit) goes out before its
+  // answer: the loop writes a burst's events together at its end, and a client that
+  // reads the event log once answered must find them there.
+  auto done = [this, answer = std::move(answer)](std::string why) {
+    flush_outputs_now();
+    answer(std::move(why));
+  };
   if (std::string unknown = check_nodes(paths); !unknown.empty()) return done(unknown);
   std::vector<NodeId> ids;
   for (const std::string& path : paths) ids.push_back(*find_node(path));

@@ -21,15 +21,15 @@ void Supervisor::open_feeds() {
   for (const Node& n : nodes_) source_node_[static_cast<std::size_t>(n.log_source)] = n.spec->id;
   log_->set_tap([this](int source, std::string_view line, bool note) { on_log_line(source, line, note); });
   events_.set_tap([this](std::string_view event) {
-    event_history_.push(event, 0);
-    event_followers_.tell(event);
+    event_history_.push(event, ++events_seen_);
+    event_followers_.tell(event, events_seen_);
   });
 }
 
 void Supervisor::on_log_line(int source, std::string_view line, bool note) {
   std::size_t at = source < 0 ? 0 : static_cast<std::size_t>(source);
   if (log_followers_.empty()) log_->tap_lines(false);  // the last follower has gone
-  else log_followers_.tell(at, line);
+  else log_followers_.tell(at, line, log_->last_seq());
   if (note && !console_followers_.empty()) {
     console_text_.assign(line);
     console_text_ += '\n';
@@ -39,9 +39,14 @@ void Supervisor::on_log_line(int source, std::string_view line, bool note) {
 
 void Supervisor::to_console(std::string_view text) { console_followers_.tell(text); }
 
+void Supervisor::flush_outputs_now() {
+  events_.flush();
+  log_->flush();
+}
+
 /// Lines about the run itself (source 0) are named "/", as the root is in the event log.
 control::Subscription Supervisor::logs(const std::vector<std::string>& paths, std::size_t n, bool follow,
-                                       std::function<void(std::string_view, std::string_view)> line) {
+                                       std::function<void(std::string_view, std::string_view, std::uint64_t)> line) {
   std::vector<bool> wanted(log_->sources(), paths.empty());
   for (const std::string& path : paths)
     if (auto id = find_node(path))
@@ -62,17 +67,17 @@ control::Subscription Supervisor::logs(const std::vector<std::string>& paths, st
       picks.push_back({ring.seq(i), s, i});
   }
   std::sort(picks.begin(), picks.end(), [](const Pick& a, const Pick& b) { return a.seq < b.seq; });
-  for (const Pick& p : picks) line(label(p.source), log_->history(static_cast<int>(p.source)).line(p.index));
+  for (const Pick& p : picks) line(label(p.source), log_->history(static_cast<int>(p.source)).line(p.index), p.seq);
   if (!follow || end_code_) return {};
   log_->tap_lines(true);
-  return log_followers_.add([wanted = std::move(wanted), label, line = std::move(line)](std::size_t source,
-                                                                                           std::string_view text) {
-    if (wanted[source]) line(label(source), text);
+  return log_followers_.add([wanted = std::move(wanted), label, line = std::move(line)](
+                                std::size_t source, std::string_view text, std::uint64_t seq) {
+    if (wanted[source]) line(label(source), text, seq);
   });
 }
 
-control::Subscription Supervisor::events(bool follow, std::function<void(std::string_view json)> event) {
-  for (std::size_t i = 0; i < event_history_.size(); ++i) event(event_history_.line(i));
+control::Subscription Supervisor::events(bool follow, std::function<void(std::string_view json, std::uint64_t seq)> event) {
+  for (std::size_t i = 0; i < event_history_.size(); ++i) event(event_history_.line(i), event_history_.seq(i));
   if (!follow || end_code_) return {};
   return event_followers_.add(std::move(event));
 }
@@ -118,6 +123,7 @@ bool Supervisor::tree_up() const {
 void Supervisor::consider_up() {
   if (up_told_ || !options_.on_up || !tree_up()) return;
   up_told_ = true;
+  flush_outputs_now();  // `up -d` returns: what led there is in the event log
   options_.on_up();
 }
 

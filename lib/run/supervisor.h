@@ -81,8 +81,8 @@ class Supervisor final : public ProbeHost, public control::Target {
   void act(control::Verb verb, const std::vector<std::string>& paths, int sig, control::Peer peer,
            std::function<void(std::string error)> done) override;
   control::Subscription logs(const std::vector<std::string>& paths, std::size_t n, bool follow,
-                             std::function<void(std::string_view node, std::string_view line)> line) override;
-  control::Subscription events(bool follow, std::function<void(std::string_view json)> event) override;
+                             std::function<void(std::string_view node, std::string_view line, std::uint64_t seq)> line) override;
+  control::Subscription events(bool follow, std::function<void(std::string_view json, std::uint64_t seq)> event) override;
   control::Subscription console(std::function<void(std::string_view text)> text) override;
   control::Subscription on_end(std::function<void(int code)> ended) override;
 
@@ -291,6 +291,8 @@ class Supervisor final : public ProbeHost, public control::Target {
   void open_feeds();
   void on_log_line(int source, std::string_view line, bool note);
   void to_console(std::string_view text);
+  /// Writes the events and log lines of this burst now, before a client is answered.
+  void flush_outputs_now();
   bool tree_up() const;
   void consider_up();
   void end_feeds(int code);
@@ -340,8 +342,9 @@ class Supervisor final : public ProbeHost, public control::Target {
   std::vector<NodeId> source_node_;     // by log source; the log stream keeps their lines
   LineRing event_history_{SIZE_MAX, kEventHistoryBytes};
   std::string console_text_;
-  Subscribers<std::size_t, std::string_view> log_followers_;  // (log source, line)
-  Subscribers<std::string_view> event_followers_;
+  Subscribers<std::size_t, std::string_view, std::uint64_t> log_followers_;  // (log source, line, seq)
+  Subscribers<std::string_view, std::uint64_t> event_followers_;                // (event, seq)
+  std::uint64_t events_seen_ = 0;
   Subscribers<std::string_view> console_followers_;
   Subscribers<int> end_followers_;
   std::optional<int> end_code_;

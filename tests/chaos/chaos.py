@@ -14,7 +14,9 @@ or in bursts (SIGINT twice quickly, SIGTERM then SIGINT, SIGHUP and SIGTERM at o
 good, or hangs up; stdout /dev/full; a terminal that hangs up, controlling or not;
 `--logs` /dev/full or a FIFO nobody reads; `--events` a FIFO read with pauses); and a
 few large trees (200-500 processes, flat or nested) that get a signal, or their
-timeout, during their start-up, after the K-th spawn.
+timeout, during their start-up, after the K-th spawn. And the clients of issue 16: in
+some runs, 1-4 commands from other terminals (`stop`, `start`, `restart`, `signal SIG`
+with a signal no node counts, `down`) on random nodes after the K-th event.
 
 Invariants checked after every run (treerun(1): EXIT STATUS, SEMANTICS, EVENT LOG):
   - treerun ends (no hang) and writes `done`;
@@ -36,6 +38,9 @@ Invariants checked after every run (treerun(1): EXIT STATUS, SEMANTICS, EVENT LO
     counts what was dropped;
   - each stop signal's line in the log says what forces (ctrl-c again, two SIGINTs,
     SIGINT again).
+  - with control clients: a `down` that reached the run exits with the run's code (a
+    `down` cancels as `done` does: 0 unless something failed before or during its
+    teardown), and every client has its answer within seconds of the run's end.
 
 Standalone:  python3 tests/chaos/chaos.py --runs 5000 --seed 1 [-j 2] [--keep]
 One seed:    CHAOS_SEED=1234 python3 tests/chaos/chaos.py   (prints spec and events)
@@ -99,8 +104,8 @@ LARGE_SHARE = 0.04  # runs with a large tree and a signal during its start-up
 # way and up to two more (measured: at most 86).
 STARTUP_CANCEL_BOUND = 1.0
 STARTUP_SPAWNS_BOUND = 3 * 32
-SIGNUM = {"SIGINT": 2, "SIGTERM": 15, "SIGHUP": 1, "SIGKILL": 9, "SIGUSR2": 12,
-          "SIGUSR1": 10, "SIGPIPE": 13, "SIGABRT": 6}
+# Every signal by name (a `signal` action may kill a node with any of them).
+SIGNUM = {s.name: s.value for s in signal.Signals if s.name.startswith("SIG") and not s.name.startswith("SIG_")}
 
 
 # ---------------------------------------------------------------------------------------
@@ -468,6 +473,7 @@ class Plan:
     signals: list = field(default_factory=list)  # (stop signal, delay before it)
     output: faults.OutputFault = field(default_factory=faults.OutputFault)
     large: str | None = None  # flat, nested: a tree of 200-500 processes
+    controls: list = field(default_factory=list)  # faults.Control: clients acting on the run
 
     def faults(self) -> list[str]:
         """The faults of issue 15 in this plan, by name (as FAULT_SEEDS in
@@ -477,13 +483,16 @@ class Plan:
             out.append(self.output.kind)
         if self.event.startswith("signals:") or self.event == "sighup":
             out.append(self.event)
+        if self.controls:
+            out.append("control")
         return out
 
     def __str__(self) -> str:
         sig = ",".join(f"{n[3:]}+{d}" if d else n[3:] for n, d in self.signals)
         return (f"{self.event}{f' [{sig}]' if sig else ''} {self.trigger} timeout="
                 f"{self.run_timeout}{' (flag)' if self.timeout_flag else ''} "
-                f"output={self.output}{f' large={self.large}' if self.large else ''}")
+                f"output={self.output}{f' large={self.large}' if self.large else ''}"
+                + (f" controls=[{', '.join(map(str, self.controls))}]" if self.controls else ""))
 
 
 def plan_for(rng: random.Random) -> Plan:
@@ -532,6 +541,19 @@ def add_faults(plan: Plan, rng: random.Random, root: Node) -> None:
         # nodes that run undisturbed, so such a tree waits for a reader that never comes,
         # by design, until something stops it: here the run's timeout.
         plan.run_timeout = round(rng.uniform(0.3, 2.0), 3)
+
+
+def add_controls(plan: Plan, rng: random.Random, root: Node) -> None:
+    """Issue 16: clients that stop, start, restart, signal or `down` random nodes at
+    random moments (their own random stream: the trees and plans stay those of the
+    seeds). No `down` beside stop signals sent to treerun: a ctrl-c after a `down`
+    forces, as a second one would, which the oracle of the signals does not model."""
+    if rng.random() >= faults.CONTROL_SHARE:
+        return
+    paths = [n.path for n in root.walk() if n.parent is not None]
+    plan.controls = faults.controls(rng, paths)
+    if plan.signals:
+        plan.controls = [c for c in plan.controls if c.verb != "down"]
 
 
 def large_plan(rng: random.Random, procs: int, shape: str) -> Plan:
@@ -645,6 +667,7 @@ class Runner:
         root = gen.tree()
         plan = plan_for(gen.rng)
         add_faults(plan, frng, root)
+        add_controls(plan, random.Random(self.seed * 7727 + 16), root)
         return root, plan
 
     def run(self) -> Outcome:
@@ -671,6 +694,7 @@ class Runner:
                 time.sleep(0.5)
         start = time.monotonic()
         rig.started(proc, start)
+        clients = faults.ControlRig(plan.controls, TREERUN_BIN, env, run_dir)
         sent: list[faults.Sent] = []
         killed: list[int] = []
         hang = False
@@ -711,8 +735,11 @@ class Runner:
             if not fired and trigger_due(plan.trigger, rig.events, now):
                 fired = True
                 fire()
+            if plan.controls and (clients.pending or not clients.final_down):
+                clients.poll(rig.events(), now)
             time.sleep(0.005)
         proc.wait()
+        client_violations = clients.finish()
         err = proc.stderr.read() if proc.stderr else b""
         rig.finish()
         sent = sorted(sent + rig.caused_signals(), key=lambda x: x.t)
@@ -724,10 +751,14 @@ class Runner:
             violations.append(f"hang: treerun still running after {hang_after}s")
         else:
             violations += check(root, plan, events, proc.returncode, sent, killed, run_dir, tag)
+            violations += client_violations + check_clients(clients.clients, events)
             violations += check_outputs(plan, events, stderr)
             violations += check_stop_lines(run_dir / "log", events)
         out = Outcome(self.seed, not violations, violations, spec_text, events, plan,
-                      proc.returncode, duration, stderr, sent, effects(plan, rig, sent, events))
+                      proc.returncode, duration, stderr + clients.describe(), sent,
+                      effects(plan, rig, sent, events)
+                      + [f"control {c.control.verb}: exit {0 if c.rc == 0 else 'non-0'}" for c in clients.clients]
+                      + (["control: a final down ended a run that waited"] if clients.final_down else []))
         if proc.stderr:
             proc.stderr.close()
         if not self.keep and not violations:
@@ -864,7 +895,9 @@ def check(root: Node, plan: Plan, events: list[dict], rc: int, sent, killed, run
     # signal during the final teardown of a successful run still counts, as treerun(1),
     # SEMANTICS › Stopping says an outside kill -9 of a process not yet asked to stop is
     # a failure).
-    deciding = next((e for e in root_cancels if e.get("cause") != "done"), first)
+    # A `down` (issue 16) counts as `done` does: the run's code is 0 unless something
+    # failed before or during its teardown.
+    deciding = next((e for e in root_cancels if e.get("cause") not in ("done", "down")), first)
 
     # -- the exit code (EXIT STATUS) -------------------------------------------------------
     base = 0
@@ -899,7 +932,7 @@ def check(root: Node, plan: Plan, events: list[dict], rc: int, sent, killed, run
             base = 128 + SIGNUM[cause.upper()]
             if not sent:
                 v.append(f"root cancel with cause {cause} but no signal was sent")
-        elif cause == "done":
+        elif cause in ("done", "down"):
             base = 0
             # The run's timeout passing during the final teardown gives 124 (the run did
             # hit its timeout; no second root `cancel` is logged). Accepted.
@@ -940,6 +973,21 @@ def check(root: Node, plan: Plan, events: list[dict], rc: int, sent, killed, run
     return v + check_rest(root, plan, events, run_dir, tag, idx, first, done, sent)
 
 
+UNREACHED = re.compile(r"no run|has ended|ended before|cannot reach|without an answer")
+
+
+def check_clients(clients: list, events: list[dict]) -> list[str]:
+    """A `down` that reached the run exits with the run's own code (treerun(1), down)."""
+    v = []
+    done = next((e for e in events if e.get("event") == "done"), None)
+    for c in clients:
+        if c.control.verb != "down" or done is None or c.rc == done.get("code"):
+            continue
+        if not UNREACHED.search(c.out):
+            v.append(f"`down` exited {c.rc}, the run {done.get('code')}: {c.out.strip()[-300:]!r}")
+    return v
+
+
 def cut_short_by_a_signal(plan: Plan, sent: list) -> bool:
     """treerun(1), Outputs: "At the end of the run, what waits (the summary included)
     has up to the root's grace to be written; what is left then is dropped. A signal in
@@ -969,7 +1017,7 @@ def check_rest(root, plan, events, run_dir, tag, idx, first, done, sent) -> list
     v: list[str] = []
     # -- a failure under an all-cancel policy chain fails the run -------------------------
     deciding = next((e for e in events if e.get("event") == "cancel" and e.get("node") == "/"
-                     and e.get("cause") != "done"), None)
+                     and e.get("cause") not in ("done", "down")), None)
     if deciding is None and done is not None:  # (a log cut short may lack the cancel)
         for e in events:
             if e.get("event") == "exit" and e.get("outcome") == "failed":

@@ -464,3 +464,106 @@ class EventFeed:
             except OSError:
                 pass
             self.fd = None
+
+
+# ---------------------------------------------------------------------------------------
+# Control actions from other terminals (issue 16): clients of the run's control socket
+
+# Signals a `signal` action sends: none is a node's stop signal or one trhelper counts
+# (TERM/INT/HUP/USR1/USR2/QUIT), so the count of stop signals per process stays exact;
+# SIGKILL and SIGALRM kill their node (a failure, judged as any exit), the others do not.
+CONTROL_SIGNALS = ("SIGWINCH", "SIGCONT", "SIGKILL", "SIGALRM")
+CONTROL_VERBS = ("stop", "start", "restart", "signal", "down")
+CONTROL_SHARE = 0.3  # of the ordinary runs: how many get control actions
+CONTROL_ANSWER_BOUND = 5.0  # after the run's end, every client has its answer within this
+# A node waiting for one that a client stopped waits until someone starts it (treerun(1),
+# stop: "what waits for it waits on"), as a user would see in `ps`; a run still going
+# this long after its start gets the user's last word, a `down`, which must end it.
+FINAL_DOWN_AFTER = 4.0
+
+
+@dataclass
+class Control:
+    """One client command, sent once the K-th event of the run is logged."""
+    after_events: int
+    verb: str
+    node: str = ""  # none for down
+    sig: str = ""  # for signal
+
+    def argv(self, treerun: str) -> list[str]:
+        args = [treerun, self.verb]
+        if self.verb == "signal":
+            args.append(self.sig)
+        return args + ([self.node] if self.node else [])
+
+    def __str__(self) -> str:
+        return " ".join([self.verb, self.sig, self.node]).replace("  ", " ").strip() + f"@{self.after_events}"
+
+
+def controls(rng: random.Random, paths: list[str]) -> list[Control]:
+    """1 to 4 client commands on random nodes at random moments; `down` is rarer (it
+    ends the run, and what comes after it is refused)."""
+    out = []
+    for _ in range(rng.randint(1, 4)):
+        verb = rng.choices(CONTROL_VERBS, [3, 2, 3, 2, 2])[0]
+        c = Control(rng.randint(1, 15), verb)
+        if verb != "down":
+            c.node = rng.choice(paths)
+        if verb == "signal":
+            c.sig = rng.choice(CONTROL_SIGNALS)
+        out.append(c)
+    return sorted(out, key=lambda c: c.after_events)
+
+
+@dataclass
+class Client:
+    """A control client that was started: its command, process, and at the end what it
+    said."""
+    control: Control
+    proc: subprocess.Popen
+    t: float
+    rc: int | None = None
+    out: str = ""
+
+
+class ControlRig:
+    """Starts each control client once its moment has come, and collects them at the end.
+    Clients do not carry the run's tag: they are the user's, not the run's processes."""
+
+    def __init__(self, planned: list[Control], treerun: str, env: dict, cwd: Path):
+        self.pending = list(planned)
+        self.clients: list[Client] = []
+        self.treerun, self.cwd = treerun, cwd
+        self.env = {k: v for k, v in env.items() if k != "TRTEST_TAG"}
+        self.final_down = False
+
+    def poll(self, events: list[dict], now: float) -> None:
+        while self.pending and len(events) >= self.pending[0].after_events:
+            self.start(self.pending.pop(0), now)
+        if self.clients and now >= FINAL_DOWN_AFTER and not self.final_down:
+            self.pending = []  # their moment never came
+            self.final_down = True
+            self.start(Control(0, "down"), now)
+
+    def start(self, c: Control, now: float) -> None:
+        proc = subprocess.Popen(c.argv(self.treerun), env=self.env, cwd=self.cwd, close_fds=True,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.clients.append(Client(c, proc, now))
+
+    def describe(self) -> str:
+        return "".join(f"\n--- control `{c.control}` at {c.t:.3f}s: exit {c.rc} ---\n{c.out.rstrip()}"
+                       for c in self.clients)
+
+    def finish(self) -> list[str]:
+        """Waits for every client (the run has ended); what hung is a violation."""
+        v = []
+        deadline = time.monotonic() + CONTROL_ANSWER_BOUND
+        for c in self.clients:
+            try:
+                out, _ = c.proc.communicate(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                c.proc.kill()
+                out, _ = c.proc.communicate()
+                v.append(f"control client `{c.control}` had no answer {CONTROL_ANSWER_BOUND}s after the run's end")
+            c.rc, c.out = c.proc.returncode, out.decode(errors="replace")
+        return v

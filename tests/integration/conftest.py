@@ -146,7 +146,8 @@ def _left_sockets(h: "Harness") -> list[str]:
     left = []
     for name in _runtime_dirs(h.tmpdir):
         if SOCKET_FOLDER_RE.fullmatch(name):
-            left += [f"{name}/{e}" for e in sorted(os.listdir(h.tmpdir / name))]
+            # A detached run's RUN.log stays after the run, as its record (treerun(1)).
+            left += [f"{name}/{e}" for e in sorted(os.listdir(h.tmpdir / name)) if not e.endswith(".log")]
     return left
 
 

@@ -2,7 +2,8 @@
 
 The generator and the checks live in tests/chaos/chaos.py, the faults of issue 15 (outputs
 that stall, fail or hang up; repeated and mixed stop signals; signals during the start-up
-of large trees) in tests/chaos/faults.py. Also runnable standalone:
+of large trees) and the control clients of issue 16 (stop, start, restart, signal, down
+from another terminal) in tests/chaos/faults.py. Also runnable standalone:
 `python3 tests/chaos/chaos.py --runs 5000 --seed 1 -j 2`. Environment:
   CHAOS_RUNS (default 150), CHAOS_SEED_BASE (default 1), CHAOS_JOBS (default 2),
   CHAOS_AVOID (comma-separated shapes of known bugs to leave out; see chaos.py).
@@ -39,7 +40,7 @@ FAULT_SEEDS = {
     "signals:int_int": 530, "signals:term_int": 562, "signals:int_term": 307,
     "signals:term_term": 377, "signals:hup_hup": 419, "signals:hup_term": 315,
     "signals:term_int_int": 402, "signals:burst": 242, "sighup": 73,
-    "large-flat": 40, "large-nested": 41,
+    "large-flat": 40, "large-nested": 41, "control": 21,
 }
 
 

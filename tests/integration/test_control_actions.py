@@ -14,7 +14,7 @@ import time
 import pytest
 
 from harness import children, daemon, find, group, node_lines, one, signal_counts, worker
-from test_control import sock, waiting_for_the_run
+from test_control import ask, sock, waiting_for_the_run
 
 
 
@@ -162,3 +162,18 @@ def test_a_follower_under_sigstop_is_cut_off_and_the_run_loses_nothing(tr):
     assert out.code == 1, out.describe()
     assert "cut off" in out.stderr
     assert took < 30
+
+
+def test_an_action_is_answered_after_its_events_are_in_the_event_log(tr):
+    # The loop writes a burst's events together, and a flood of lines makes its bursts
+    # long: an answer must not overtake the events of what it answers.
+    flood = daemon("flood", '[{H}, write-lines, "1000000000", "80"]')
+    p = tr.start(["up", tr.spec(children(daemon("d"), flood)), "--logs", "none"])
+    p.wait_for(event="ready", node="d")
+    for n in range(1, 21):
+        replies = ask(sock(tr), {"v": 1, "cmd": "restart", "nodes": ["d"]})
+        assert replies[-1]["ok"], replies
+        evs = p.events()
+        assert len(find(evs, event="control")) == n and len(find(evs, event="ready", node="d")) == n + 1
+    p.signal(signal.SIGINT)
+    p.wait()

@@ -135,8 +135,9 @@ TEST_CASE("replies: each one line with v, the last one with ok", "[control][prot
   CHECK_FALSE(back.pid);
   CHECK(back.outcome == "ok");
 
-  json line = reply(line_message("web", "web | hi \"there\""));
+  json line = reply(line_message("web", "web | hi \"there\"", 7));
   CHECK_FALSE(is_final(line));
+  CHECK(line["seq"] == 7);
   CHECK(line["node"] == "web");
   CHECK(line["line"] == "web | hi \"there\"");
   CHECK(reply(text_message("stopping\n"))["text"] == "stopping\n");
@@ -144,14 +145,14 @@ TEST_CASE("replies: each one line with v, the last one with ok", "[control][prot
 }
 
 TEST_CASE("a node's bytes that are not UTF-8 still make a valid reply", "[control][protocol]") {
-  json line = reply(line_message("web", "bin \xff\xfe end"));
+  json line = reply(line_message("web", "bin \xff\xfe end", 1));
   CHECK(line["line"].get<std::string>().find("end") != std::string::npos);
 }
 
 TEST_CASE("an event goes out as the run wrote it", "[control][protocol]") {
   std::string ev = R"({"t":0.500000,"event":"ready","node":"web"})";
-  std::string msg = event_message(ev + "\n");
-  CHECK(msg == R"({"v":1,"event":)" + ev + "}\n");
+  std::string msg = event_message(ev + "\n", 3);
+  CHECK(msg == R"({"v":1,"seq":3,"event":)" + ev + "}\n");
   CHECK(reply(msg)["event"]["node"] == "web");
 }
 

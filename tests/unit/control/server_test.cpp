@@ -150,7 +150,7 @@ TEST_CASE("logs: the history of the nodes asked for, then the end", "[control][s
   auto c = loop.send(r);
   auto all = read_all(c);
   REQUIRE(all.size() == 2);
-  CHECK(all[0] == json::parse(R"({"v":1,"node":"web","line":"web | two"})"));
+  CHECK(all[0] == json::parse(R"({"v":1,"seq":2,"node":"web","line":"web | two"})"));
   CHECK(all[1] == json::parse(R"({"v":1,"ok":true})"));
 
   auto every = loop.send(request_for(Cmd::logs));
@@ -186,6 +186,31 @@ TEST_CASE("logs -f and events -f: history, each new one, then the run's code", "
   CHECK(evs[0]["event"]["event"] == "done");
   CHECK(evs[1]["code"] == 3);
   eventually(loop, [&] { return loop.target.followers() == 0; }, "the subscriptions ended");
+}
+
+TEST_CASE("followers each get every line, numbered, and another run's line of that number is its own",
+          "[control][server]") {
+  // The line's message is made once for all followers (session.cpp); numbers start
+  // again with each run, so a line of the same number must not be taken for it.
+  for (const char* text : {"web | from the first run", "web | from the second run"}) {
+    ServerLoop loop;
+    Request lr = request_for(Cmd::logs);
+    lr.follow = true;
+    lr.lines = 0;
+    auto a = loop.send(lr);
+    auto b = loop.send(lr);
+    eventually(loop, [&] { return loop.target.followers() == 2; }, "both follow");
+    loop.on_loop([&] {
+      loop.target.emit_line("web", text);
+      loop.target.end(0);
+    });
+    for (auto* c : {&a, &b}) {
+      auto all = read_all(*c);
+      REQUIRE(all.size() == 2);
+      CHECK(all[0]["line"] == text);
+      CHECK(all[0]["seq"] == 1);
+    }
+  }
 }
 
 TEST_CASE("wait answers with the run's code when it ends", "[control][server]") {

@@ -67,20 +67,20 @@ class TestTarget : public control::Target {
   }
 
   control::Subscription logs(const std::vector<std::string>& paths, std::size_t n, bool follow,
-                             std::function<void(std::string_view, std::string_view)> line) override {
+                             std::function<void(std::string_view, std::string_view, std::uint64_t)> line) override {
     std::string asked;
     for (const auto& p : paths) asked += p + " ";
     logs_asked.push_back(asked);
     for (const auto& [node, lines] : history) {
       if (!paths.empty() && std::find(paths.begin(), paths.end(), node) == paths.end()) continue;
       std::size_t from = lines.size() > n ? lines.size() - n : 0;
-      for (std::size_t i = from; i < lines.size(); ++i) line(node, lines[i]);
+      for (std::size_t i = from; i < lines.size(); ++i) line(node, lines[i], i + 1);
     }
     return follow ? subscribe(line_subs_, std::move(line)) : control::Subscription();
   }
 
-  control::Subscription events(bool follow, std::function<void(std::string_view)> event) override {
-    for (const auto& e : past_events) event(e);
+  control::Subscription events(bool follow, std::function<void(std::string_view, std::uint64_t)> event) override {
+    for (std::size_t i = 0; i < past_events.size(); ++i) event(past_events[i], i + 1);
     return follow ? subscribe(event_subs_, std::move(event)) : control::Subscription();
   }
 
@@ -94,10 +94,12 @@ class TestTarget : public control::Target {
 
   // ---- what the test makes happen (on the loop) ----
   void emit_line(const std::string& node, const std::string& line) {
-    for (auto& [id, f] : copy(line_subs_)) f(node, line);
+    ++emitted_;
+    for (auto& [id, f] : copy(line_subs_)) f(node, line, emitted_);
   }
   void emit_event(const std::string& json) {
-    for (auto& [id, f] : copy(event_subs_)) f(json);
+    ++emitted_;
+    for (auto& [id, f] : copy(event_subs_)) f(json, emitted_);
   }
   void emit_console(const std::string& text) {
     for (auto& [id, f] : copy(console_subs_)) f(text);
@@ -124,9 +126,11 @@ class TestTarget : public control::Target {
   }
 
   int next_id_ = 0;
-  Subs<std::function<void(std::string_view, std::string_view)>> line_subs_;
-  Subs<std::function<void(std::string_view)>> event_subs_, console_subs_;
+  Subs<std::function<void(std::string_view, std::string_view, std::uint64_t)>> line_subs_;
+  Subs<std::function<void(std::string_view, std::uint64_t)>> event_subs_;
+  Subs<std::function<void(std::string_view)>> console_subs_;
   Subs<std::function<void(int)>> end_subs_;
+  std::uint64_t emitted_ = 0;
 };
 
 /// A Server on a TestTarget, its loop on a thread of its own; the test is the client.

@@ -55,7 +55,7 @@ inline control::NodeStatus row(RunRig& rig, const std::string& path) {
 /// Every line of PATHS's history (all nodes when empty), as `logs` replays it.
 inline std::vector<std::string> history(RunRig& rig, std::vector<std::string> paths = {}, std::size_t n = 100000) {
   std::vector<std::string> out;
-  rig.sup().logs(paths, n, false, [&](std::string_view, std::string_view line) { out.emplace_back(line); });
+  rig.sup().logs(paths, n, false, [&](std::string_view, std::string_view line, std::uint64_t) { out.emplace_back(line); });
   return out;
 }
 

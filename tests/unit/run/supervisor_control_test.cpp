@@ -215,7 +215,7 @@ children:
   Lines told = history(rig);
   CHECK(has_line_with(told, "treerun * down, asked on the control socket by uid 1000, pid 4242"));
   std::string about;  // the run's own lines are about "/", as the root in the event log
-  rig.sup().logs({}, 100, false, [&](std::string_view node, std::string_view line) {
+  rig.sup().logs({}, 100, false, [&](std::string_view node, std::string_view line, std::uint64_t) {
     if (line.find("down, asked") != std::string_view::npos) about = node;
   });
   CHECK(about == "/");
@@ -548,4 +548,32 @@ children:
   CHECK_FALSE(rows[0].uptime.has_value());
   CHECK(rows[1].uptime.has_value());
   CHECK(unknown.find("did you mean `g/d`") != std::string::npos);
+}
+
+TEST_CASE("control: an answer comes after its events are written, and so does on_up",
+          "[run][control]") {
+  // The loop writes a burst's events together at its end; a client that reads the event
+  // log once answered (or once `up -d` returned) must find what led there.
+  RunRig rig(R"(
+children:
+  - {name: d, daemon: true, cmd: "d"}
+)", /*events=*/true);
+  bool ready_written_at_up = false, control_written = false, respawn_written = false;
+  std::shared_ptr<Answer> restart, down;
+  rig.on_up = [&] {
+    ready_written_at_up = rig.event_index({R"("event":"ready","node":"d")"}) >= 0;
+    restart = ask(rig, Verb::restart, {"d"}, 0, [&] {
+      control_written = rig.event_index({R"("event":"control","cmd":"restart")"}) >= 0;
+      auto all = rig.events();
+      respawn_written = std::count_if(all.begin(), all.end(), [](const std::string& e) {
+                          return e.find(R"("event":"ready","node":"d")") != e.npos;
+                        }) == 2;
+      down = ask(rig, Verb::down, {});
+    });
+  };
+  REQUIRE(rig.run().code == 0);
+  REQUIRE(restart->given);
+  CHECK(ready_written_at_up);
+  CHECK(control_written);
+  CHECK(respawn_written);
 }

@@ -43,7 +43,7 @@ children:
   CHECK(history(rig, {"w"}, 2) == Lines{"w     | line 1499", w.back()});
   // Several nodes: the last N of each, in the order they came.
   std::vector<std::pair<std::string, std::string>> all;
-  rig.sup().logs({}, 3, false, [&](std::string_view node, std::string_view line) { all.emplace_back(node, line); });
+  rig.sup().logs({}, 3, false, [&](std::string_view node, std::string_view line, std::uint64_t) { all.emplace_back(node, line); });
   REQUIRE(all.size() == 6);
   Lines of_w, of_other;
   for (const auto& [node, line] : all) (node == "w" ? of_w : of_other).push_back(line);
@@ -76,12 +76,12 @@ children:
 )");
   rig.launcher.script("w", Script::exits(0).writing(numbered(0, 5)));
   Lines followed, once;
-  control::Subscription all = rig.sup().logs({"w"}, 100, true, [&](std::string_view node, std::string_view line) {
+  control::Subscription all = rig.sup().logs({"w"}, 100, true, [&](std::string_view node, std::string_view line, std::uint64_t) {
     CHECK(node == "w");
     followed.emplace_back(line);
   });
   control::Subscription first;
-  first = rig.sup().logs({}, 100, true, [&](std::string_view, std::string_view line) {
+  first = rig.sup().logs({}, 100, true, [&](std::string_view, std::string_view line, std::uint64_t) {
     once.emplace_back(line);
     first.reset();
   });
@@ -105,13 +105,13 @@ children:
 )", /*events=*/true);
   rig.launcher.script("w", Script::exits(0));
   Lines followed, by_first, by_second;
-  control::Subscription sub = rig.sup().events(true, [&](std::string_view e) { followed.emplace_back(e); });
+  control::Subscription sub = rig.sup().events(true, [&](std::string_view e, std::uint64_t) { followed.emplace_back(e); });
   control::Subscription first, second;
-  first = rig.sup().events(true, [&](std::string_view e) {
+  first = rig.sup().events(true, [&](std::string_view e, std::uint64_t) {
     by_first.emplace_back(e);
     if (by_first.size() == 2) second.reset();  // ends another one while they are told
   });
-  second = rig.sup().events(true, [&](std::string_view e) { by_second.emplace_back(e); });
+  second = rig.sup().events(true, [&](std::string_view e, std::uint64_t) { by_second.emplace_back(e); });
   REQUIRE(rig.run().code == 0);
   Lines file = rig.events();
   REQUIRE(followed.size() == file.size());
@@ -120,7 +120,7 @@ children:
   CHECK(by_first.size() == file.size());
   CHECK(by_second.size() == 1);  // told the first before the second ended it
   Lines replay;
-  rig.sup().events(true, [&](std::string_view e) { replay.emplace_back(e); });
+  rig.sup().events(true, [&](std::string_view e, std::uint64_t) { replay.emplace_back(e); });
   CHECK(replay == followed);
 }
 
@@ -155,7 +155,7 @@ children:
   control::Subscription end = rig.sup().on_end([&](int code) {
     codes.push_back(code);
     Lines events;
-    rig.sup().events(false, [&](std::string_view e) { events.emplace_back(e); });
+    rig.sup().events(false, [&](std::string_view e, std::uint64_t) { events.emplace_back(e); });
     done_before = !events.empty() && events.back().find(R"("event":"done","code":3)") != std::string::npos;
   });
   int dropped_told = 0;
