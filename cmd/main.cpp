@@ -247,7 +247,8 @@ int cmd_up(const UpFlags& f) {
     if (channel) report = &up_report.emplace(io, std::move(channel), tree.target());
     result = tree.run();
     server.finish(result.code, std::chrono::steady_clock::now() + kLastReplies);
-  }  // the guardian has its clean goodbye and is reaped before we die by a signal
+  }
+  if (f.detach && !logs_to_file) ::unlink(detached.log_path.c_str());  // RUN.log goes with the run  // the guardian has its clean goodbye and is reaped before we die by a signal
   if (result.signal) die_by(result.signal);
   return result.code;
 }

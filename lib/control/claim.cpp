@@ -103,11 +103,22 @@ Liveness probe_socket(const std::string& path, int& err) {
   return Liveness::unknown;
 }
 
+namespace {
+
+/// A run that is gone (SIGKILLed) left SOCKET, and maybe its RUN.log: both go.
+bool remove_leftovers(const std::string& socket) {
+  std::string log = socket.substr(0, socket.size() - std::string_view(".sock").size()) + ".log";
+  ::unlink(log.c_str());
+  return ::unlink(socket.c_str()) == 0 || errno == ENOENT;
+}
+
+}  // namespace
+
 bool remove_stale(const std::string& folder, const std::string& path) {
   FolderLock lock(folder);
   int err = 0;
   if (!lock.held() || probe_socket(path, err) != Liveness::stale) return false;
-  return ::unlink(path.c_str()) == 0 || errno == ENOENT;
+  return remove_leftovers(path);
 }
 
 std::optional<SocketClaim> SocketClaim::claim(const std::string& folder, const std::string& name, std::string& why) {
@@ -152,7 +163,7 @@ std::optional<SocketClaim> SocketClaim::claim(const std::string& folder, const s
       int err = 0;
       Liveness l = probe_socket(path, err);
       if (l == Liveness::live) held = true;
-      else if (l == Liveness::stale) ::unlink(path.c_str());  // a run that is gone left it
+      else if (l == Liveness::stale) remove_leftovers(path);  // a run that is gone left them
       else if (l == Liveness::unknown) {
         why = fmt::format("cannot tell whether a run holds {}: {}", path, std::strerror(err));
         return std::nullopt;

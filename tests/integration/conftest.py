@@ -146,8 +146,7 @@ def _left_sockets(h: "Harness") -> list[str]:
     left = []
     for name in _runtime_dirs(h.tmpdir):
         if SOCKET_FOLDER_RE.fullmatch(name):
-            # A detached run's RUN.log stays after the run, as its record (treerun(1)).
-            left += [f"{name}/{e}" for e in sorted(os.listdir(h.tmpdir / name)) if not e.endswith(".log")]
+            left += [f"{name}/{e}" for e in sorted(os.listdir(h.tmpdir / name))]
     return left
 
 
