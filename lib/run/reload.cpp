@@ -21,6 +21,26 @@
 #include "run/supervisor.h"
 
 namespace treerun {
+namespace {
+
+// Both take the plan the ids belong to: an added node's id is only in the merged plan
+// until the merge is in force.
+
+std::vector<std::string> paths_of(const Plan& plan, const std::vector<NodeId>& ids) {
+  std::vector<std::string> out;
+  for (NodeId id : ids) out.push_back(plan[id].path);
+  return out;
+}
+
+/// IDS without those inside another of them.
+std::vector<NodeId> outermost(const Plan& plan, std::vector<NodeId> ids) {
+  std::erase_if(ids, [&](NodeId m) {
+    return std::any_of(ids.begin(), ids.end(), [&](NodeId o) { return o != m && plan.is_ancestor(o, m); });
+  });
+  return ids;
+}
+
+}  // namespace
 
 void Supervisor::reload(control::Peer peer, std::function<void(control::ReloadResult)> done) {
   reloads_.push_back({peer, std::move(done)});
@@ -33,12 +53,6 @@ void Supervisor::consider_reload() {
   PendingReload request = std::move(reloads_.front());
   reloads_.pop_front();
   begin_reload(std::move(request));
-}
-
-std::vector<std::string> Supervisor::paths_of(const std::vector<NodeId>& ids) const {
-  std::vector<std::string> out;
-  for (NodeId id : ids) out.push_back(plan_[id].path);
-  return out;
 }
 
 void Supervisor::begin_reload(PendingReload request) {
@@ -70,9 +84,9 @@ void Supervisor::begin_reload(PendingReload request) {
 
   // Told before it is carried out, as the other acting commands are.
   std::vector<NodeId> restarts = reload_restarts(merge->changed);
-  result.stopped = paths_of(merge->removed);
-  result.started = paths_of(merge->added);
-  result.restarted = paths_of(restarts);  // before the merge: the cascade may grow after it
+  result.stopped = paths_of(merge->plan, merge->removed);
+  result.started = paths_of(merge->plan, merge->added);
+  result.restarted = paths_of(plan_, restarts);  // before the merge: the cascade may grow after it
   result.notes = merge->notes;
   std::vector<std::string> all = result.stopped;
   all.insert(all.end(), result.started.begin(), result.started.end());
@@ -91,21 +105,13 @@ void Supervisor::begin_reload(PendingReload request) {
     return consider_reload();
   }
 
-  std::vector<NodeId> stops = outermost(merge->removed);
+  std::vector<NodeId> stops = outermost(plan_, merge->removed);
   job_ = ReloadJob{std::move(request), std::move(result), merge, std::make_shared<Plan>(std::move(*spec.plan)), 0};
   if (stops.empty()) return reload_stopped("");
   stop_for_control(stops, Hold::stopped);
   actions_.push_back({control::Verb::stop, stops, {}, false, [this](std::string error) { reload_stopped(error); },
                       "reload", ""});
   after_change();
-}
-
-/// IDS without those inside another of them.
-std::vector<NodeId> Supervisor::outermost(std::vector<NodeId> ids) const {
-  std::erase_if(ids, [&](NodeId m) {
-    return std::any_of(ids.begin(), ids.end(), [&](NodeId o) { return o != m && plan_.is_ancestor(o, m); });
-  });
-  return ids;
 }
 
 /// The removed nodes are down: the merge, then the restarts and the starts.
@@ -115,7 +121,7 @@ void Supervisor::reload_stopped(const std::string& error) {
   ReloadJob& job = *job_;
   apply_merge(*job.merge, std::move(*job.fresh));
   std::vector<NodeId> restarts = reload_restarts(job.merge->changed);
-  job.result.restarted = paths_of(restarts);
+  job.result.restarted = paths_of(plan_, restarts);
   auto part_done = [this](const std::string& e) { reload_part_done(e); };
   if (!restarts.empty()) {
     ++job.waiting;
@@ -124,7 +130,7 @@ void Supervisor::reload_stopped(const std::string& error) {
       job.result.error = "restart: " + why;
     }
   }
-  std::vector<NodeId> added = outermost(job.merge->added);
+  std::vector<NodeId> added = outermost(plan_, job.merge->added);
   if (!added.empty()) {
     ++job.waiting;
     actions_.push_back({control::Verb::start, added, added, true, part_done, "reload", ""});
@@ -161,7 +167,7 @@ std::string Supervisor::reload_refusal(const PlanMerge& m) const {
     if (std::string why = stream_refusal(id); !why.empty()) return why;
   if (std::string why = start_refusal(restarts, true); !why.empty()) return why;
   // An added node goes into a group that runs (or one added with it).
-  for (NodeId id : outermost(m.added)) {
+  for (NodeId id : outermost(m.plan, m.added)) {
     NodeId parent = *m.plan[id].parent;
     if (parent < nodes_.size() && nodes_[parent].state != State::ready)
       return fmt::format("{} would go into {}, which is not running", m.plan[id].path, m.plan[parent].path);
@@ -182,13 +188,13 @@ std::vector<NodeId> Supervisor::reload_restarts(const std::vector<NodeId>& chang
     for (NodeId m : with_dependents(id))
       if (std::find(out.begin(), out.end(), m) == out.end()) out.push_back(m);
   }
-  return outermost(std::move(out));
+  return outermost(plan_, std::move(out));
 }
 
 /// The merged plan in force: every node points at its new settings, the new ones get a
 /// log source, the removed are tombstones, `after` and watches are made again.
 void Supervisor::apply_merge(PlanMerge& m, Plan fresh) {
-  retired_.push_back(std::move(running_plan_));  // its nodes stay where they are
+  retired_ = std::move(running_plan_);  // its nodes stay where they are (a vector's move)
   running_plan_ = std::move(m.plan);
   fresh_ = std::move(fresh);
   fresh_ids_ = m.ids;

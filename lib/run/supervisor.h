@@ -294,7 +294,6 @@ class Supervisor final : public ProbeHost, public control::Target {
     int waiting = 0;  // its restart and its start, while under way
   };
   void begin_reload(PendingReload request);
-  std::vector<NodeId> outermost(std::vector<NodeId> ids) const;
   void reload_stopped(const std::string& error);
   void reload_part_done(const std::string& error);
   void end_reload(const std::string& error);
@@ -302,7 +301,6 @@ class Supervisor final : public ProbeHost, public control::Target {
   std::vector<NodeId> reload_restarts(const std::vector<NodeId>& changed) const;
   void apply_merge(PlanMerge& m, Plan fresh);
   void rewatch(const std::vector<NodeId>& ids);
-  std::vector<std::string> paths_of(const std::vector<NodeId>& ids) const;
 
   // control_feeds.cpp
   void open_feeds();
@@ -367,7 +365,10 @@ class Supervisor final : public ProbeHost, public control::Target {
   // reload.cpp
   Plan fresh_;                     // the spec as last read, with its own ids
   std::vector<NodeId> fresh_ids_;  // by fresh_'s id: the id in plan_
-  std::deque<Plan> retired_;       // plans replaced: what a running probe read stays valid
+  /// The plan the last reload replaced, kept until the next one: nothing holds a
+  /// PlanNode across a turn of the loop (callbacks, probes and readers keep NodeIds and
+  /// copies), this only keeps what a frame below the merge still reads valid.
+  Plan retired_;
   std::deque<PendingReload> reloads_;  // asked, not begun: one at a time, in order
   std::optional<ReloadJob> job_;  // the reload under way
 

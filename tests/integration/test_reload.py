@@ -49,9 +49,10 @@ def up(tr, text: str):
 
 
 def end(p):
+    """ctrl-c: treerun says exit code 130 and dies by SIGINT, as a shell's child would."""
     p.signal(signal.SIGINT)
     res = p.wait()
-    assert res.code == 130, res.describe()
+    assert res.code == -signal.SIGINT, res.describe()
     return res
 
 
@@ -67,7 +68,7 @@ def test_a_changed_node_restarts_with_its_dependents_and_nothing_else(tr):
     before = {n: spawned(p, n)[0] for n in ("db", "api", "web", "other")}
     res = reload(tr, BASE.replace('VERSION: "1"', 'VERSION: "2"'))
     assert res.code == 0, res.describe()
-    assert "restarted: api web" in res.out, res.describe()
+    assert "restarted: api web" in res.stdout, res.describe()
     # it answers once the restart has taken effect: both are up again
     assert len(spawned(p, "api")) == 2 and ready_count(p, "web") == 2
     for n in ("db", "other"):
@@ -81,16 +82,16 @@ def test_a_changed_node_restarts_with_its_dependents_and_nothing_else(tr):
     exits = {e["pid"]: e["t"] for e in find(evs, event="exit")}
     assert exits[before["web"]] <= find(evs, event="stop", node="api")[0]["t"]
     assert find(evs, event="ready", node="api")[1]["t"] <= find(evs, event="spawn", node="web")[1]["t"]
-    assert "reload, asked on the control socket" in r.err
+    assert "reload, asked on the control socket" in r.stdout  # the log stream
 
 
 def test_a_second_reload_without_an_edit_does_nothing(tr):
     p = up(tr, BASE)
     p.wait_for(event="ready", node="web")
     res = reload(tr, BASE.replace("sleep, forever]\n    ready: {log: \"^up$\"}\n    env", "sleep, forever, x]\n    ready: {log: \"^up$\"}\n    env"))
-    assert res.code == 0 and "restarted: api web" in res.out, res.describe()
+    assert res.code == 0 and "restarted: api web" in res.stdout, res.describe()
     again = reload(tr)
-    assert again.code == 0 and again.out.strip() == "nothing changed", again.describe()
+    assert again.code == 0 and again.stdout.strip() == "nothing changed", again.describe()
     r = end(p)
     assert len(find(r.events, event="restart")) == 2
     assert [e["nodes"] for e in find(r.events, event="control", cmd="reload")] == [["api", "web"], []]
@@ -105,21 +106,21 @@ def test_removed_nodes_stop_added_ones_start_and_are_gone_from_ps(tr):
                         "    cmd: [{H}, echo, up, sleep, forever]\n    ready: {log: \"^up$\"}\n")
     res = reload(tr, text)
     assert res.code == 0, res.describe()
-    assert "stopped: other" in res.out and "started: cache" in res.out, res.describe()
+    assert "stopped: other" in res.stdout and "started: cache" in res.stdout, res.describe()
     assert ready_count(p, "cache") == 1
     assert one(p.events(), event="exit", pid=other)["outcome"] == "cancelled"
     ps = tr.run(["ps", "--json"])
     import json
-    paths = [n["path"] for n in json.loads(ps.out)]
+    paths = [n["path"] for n in json.loads(ps.stdout)]
     assert paths == ["db", "api", "web", "cache"], ps.describe()
     for n in ("db", "api", "web"):
         assert len(spawned(p, n)) == 1
     # a name removed and added again is a new node
     back = reload(tr, BASE)
-    assert "started: other" in back.out and "stopped: cache" in back.out, back.describe()
+    assert "started: other" in back.stdout and "stopped: cache" in back.stdout, back.describe()
     p.wait_for(lambda e: len(spawned(p, "other")) == 2, event="spawn", node="other")
     r = end(p)
-    assert "other" in r.err and "cache" not in r.err.split("summary:")[-1], r.describe()
+    assert "other" in r.stdout and "cache" not in r.stdout.split("summary:")[-1], r.describe()
 
 
 def test_a_spec_with_problems_changes_nothing(tr):
@@ -127,7 +128,7 @@ def test_a_spec_with_problems_changes_nothing(tr):
     p.wait_for(event="ready", node="web")
     res = reload(tr, BASE.replace("after: [db]", "after: [nope]"))
     assert res.code == 1, res.describe()
-    assert "spec.yaml:" in res.err and "nope" in res.err and "nothing changed" in res.err, res.describe()
+    assert "spec.yaml:" in res.stderr and "nope" in res.stderr and "nothing changed" in res.stderr, res.describe()
     r = end(p)
     assert not find(r.events, event="restart")
     assert one(r.events, event="control", cmd="reload")["nodes"] == []
@@ -135,17 +136,18 @@ def test_a_spec_with_problems_changes_nothing(tr):
 
 
 def test_an_edited_include_is_read_again(tr):
-    tr.spec("name: api\ndaemon: true\ncmd: [{H}, echo, up, sleep, forever]\nready: {log: \"^up$\"}\n"
-            "env: {V: \"1\"}\n", name="api.yaml", tag=False)
-    text = "children:\n  - {include: api.yaml}\n  - {name: other, daemon: true, cmd: [{H}, sleep, forever]}\n"
+    def api(version: str) -> str:
+        return ("children:\n  - name: api\n    daemon: true\n    cmd: [{H}, echo, up, sleep, forever]\n"
+                f"    ready: {{log: \"^up$\"}}\n    env: {{V: \"{version}\"}}\n")
+    tr.spec(api("1"), name="api.yaml", tag=False)
+    text = "children:\n  - {name: svc, include: api.yaml}\n  - {name: other, daemon: true, cmd: [{H}, sleep, forever]}\n"
     p = tr.start(["up", str(tr.spec(text)), "--no-color"])
-    p.wait_for(event="ready", node="api")
+    p.wait_for(event="ready", node="svc/api")
     p.wait_for(event="spawn", node="other")
-    tr.spec("name: api\ndaemon: true\ncmd: [{H}, echo, up, sleep, forever]\nready: {log: \"^up$\"}\n"
-            "env: {V: \"2\"}\n", name="api.yaml", tag=False)
+    tr.spec(api("2"), name="api.yaml", tag=False)
     res = tr.run(["reload"])
-    assert res.code == 0 and "restarted: api" in res.out, res.describe()
-    assert len(spawned(p, "api")) == 2 and len(spawned(p, "other")) == 1
+    assert res.code == 0 and "restarted: svc/api" in res.stdout, res.describe()
+    assert len(spawned(p, "svc/api")) == 2 and len(spawned(p, "other")) == 1
     end(p)
 
 
@@ -159,19 +161,20 @@ children:
     p.wait_for(event="spawn", node="sink")
     p.wait_for(event="spawn", node="src")
     res = reload(tr, text.replace('V: "1"', 'V: "2"'))
-    assert res.code == 1 and "stream" in res.err, res.describe()
+    assert res.code == 1 and "stream" in res.stderr, res.describe()
     # a new stream is refused as well
     res = reload(tr, text + "  - {name: tap, daemon: true, cmd: [{H}, cat], stdin: src}\n")
-    assert res.code == 1 and "stream" in res.err, res.describe()
+    assert res.code == 1 and "stream" in res.stderr, res.describe()
     r = end(p)
     assert not find(r.events, event="restart") and not find(r.events, event="spawn", node="tap")
 
 
 def test_a_spec_from_stdin_cannot_be_reloaded(tr):
-    p = tr.start(["up", "-", "--no-color"], stdin=tr.spec(BASE).read_bytes())
-    p.wait_for(event="ready", node="web")
+    with open(tr.spec(BASE)) as spec:  # a file as its stdin: read before the run starts
+        p = tr.start(["up", "-", "--no-color"], stdin=spec)
+        p.wait_for(event="ready", node="web")
     res = tr.run(["reload"])
-    assert res.code == 1 and "standard input" in res.err, res.describe()
+    assert res.code == 1 and "standard input" in res.stderr, res.describe()
     end(p)
 
 
@@ -189,3 +192,89 @@ def test_reloads_asked_together_run_one_after_the_other(tr):
     assert texts[0] == "nothing changed" and "restarted: api web" in texts[1], outs
     r = end(p)
     assert len(find(r.events, event="restart", node="api")) == 1
+
+
+def churn_spec(i: int) -> str:
+    """Round I of the churn: probes that keep polling (never edited), a chatty node and
+    its dependent edited each round, and one node named after the round (the last one
+    removed, a new one added)."""
+    return f"""\
+children:
+  - name: exec_probe
+    daemon: true
+    cmd: [{{H}}, sleep, forever]
+    ready: {{exec: "test -f {{T}}/never", timeout: 60s, interval: 10ms}}
+  - name: log_probe
+    daemon: true
+    cmd: [{{H}}, write-lines, "2000", "40", sleep, forever]
+    ready: {{log: "^never$", timeout: 60s}}
+  - name: chatty
+    daemon: true
+    cmd: [{{H}}, write-lines, "2000", "40", sleep, forever]
+    env: {{ROUND: "{i}"}}
+  - name: follower
+    daemon: true
+    after: [chatty]
+    cmd: [{{H}}, write-lines, "2000", "40", sleep, forever]
+  - name: extra{i}
+    daemon: true
+    cmd: [{{H}}, write-lines, "200", "40", echo, up, sleep, forever]
+    ready: {{log: "^up$"}}
+"""
+
+
+def test_reloads_while_probes_poll_and_nodes_log(tr):
+    """Each reload moves the supervisor's node table (an added node grows it) and swaps
+    the plan in force while probes poll, readers read and a `logs -f` follows: none of
+    them may hold a reference into the old ones (the sanitized build checks it)."""
+    out = tr.path("up.out").open("wb")
+    p = tr.start(["up", str(tr.spec(churn_spec(0))), "--no-color"], stdout=out)
+    p.wait_for(event="ready", node="extra0")
+    p.wait_for(event="ready", node="follower")
+    follow = tr.path("follow.out").open("wb")
+    import subprocess
+    logs = subprocess.Popen([tr.bin, "logs", "-f", "-n", "0"], env=tr.env(), stdout=follow,
+                            stderr=subprocess.STDOUT)
+    rounds = 12
+    for i in range(1, rounds):
+        res = reload(tr, churn_spec(i))
+        assert res.code == 0, res.describe()
+        assert f"stopped: extra{i - 1}" in res.stdout and f"started: extra{i}" in res.stdout, res.describe()
+        assert "restarted: chatty follower" in res.stdout, res.describe()
+    ps = tr.run(["ps", "--json"])
+    import json
+    assert [n["path"] for n in json.loads(ps.stdout)] == ["exec_probe", "log_probe", "chatty", "follower",
+                                                      f"extra{rounds - 1}"], ps.describe()
+    r = end(p)
+    logs.wait(timeout=30)
+    assert "internal error" not in r.stderr, r.describe()
+    evs = r.events
+    # the probes were never restarted: one spawn each, still polling at the end
+    assert len(find(evs, event="spawn", node="exec_probe")) == 1
+    assert len(find(evs, event="spawn", node="log_probe")) == 1
+    assert len(find(evs, event="spawn", node="chatty")) == rounds
+    assert len(find(evs, event="ready", node=f"extra{rounds - 1}")) == 1
+    # the follower of every node's logs sees the nodes added after it began
+    followed = tr.path("follow.out").read_text(errors="replace")
+    assert f"extra{rounds - 1}" in followed, followed[-2000:]
+
+
+def test_a_follower_of_every_nodes_logs_sees_the_nodes_a_reload_adds(tr):
+    """`logs -f` of every node follows the nodes added after it began, past the first 64
+    log sources (a bitmap's first word)."""
+    text = "children:\n  - {name: first, daemon: true, cmd: [{H}, echo, up, sleep, forever], ready: {log: \"^up$\"}}\n"
+    out = tr.path("up.out").open("wb")
+    p = tr.start(["up", str(tr.spec(text)), "--no-color"], stdout=out)
+    p.wait_for(event="ready", node="first")
+    follow = tr.path("follow.out").open("wb")
+    import subprocess
+    logs = subprocess.Popen([tr.bin, "logs", "-f"], env=tr.env(), stdout=follow, stderr=subprocess.STDOUT)
+    added = "".join(f"  - {{name: n{k}, daemon: true, cmd: [{{H}}, echo, hello-{k}, echo, up, sleep, forever], "
+                    f"ready: {{log: \"^up$\"}}}}\n" for k in range(80))
+    res = reload(tr, text + added)
+    assert res.code == 0 and "started: n0 " in res.stdout, res.describe()
+    end(p)
+    logs.wait(timeout=30)
+    followed = tr.path("follow.out").read_text(errors="replace")
+    for k in (0, 63, 79):
+        assert f"hello-{k}" in followed, followed[-3000:]
