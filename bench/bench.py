@@ -6,6 +6,7 @@ interleaved with the treerun runs (baseline, treerun, baseline, treerun, ...) so
 the noise of a shared machine hits both alike; the tables show medians.
 """
 import argparse
+import collections
 import json
 import os
 import re
@@ -595,17 +596,14 @@ class Bench:
                           f"{med(gaps) * 1000:.1f} ms (median of {len(gaps)})")
 
     # ------------------------------------------------------------------ 6. control socket
-    def bench_ps(self):
-        """`ps` over the control socket of a run of 500 sleepers: connect, send, read to
-        the end (the run closes after its last reply), as a tool would; then the CLI."""
-        n = 500
-        reps = 200 if self.quick else 500
-        spec = self.sleepers_spec(n, "ps500.yaml")
+    def named_run(self, spec, name, n):
+        """`up SPEC --name NAME` with its socket under our TMPDIR, once its N nodes are
+        ready: (process, environment for its clients, event log)."""
         env = dict(os.environ, TMPDIR=self.tmp)
         env.pop("XDG_RUNTIME_DIR", None)  # the socket goes under our TMPDIR
-        events = self.path("ps.events")
+        events = self.path(f"{name}.events")
         p = subprocess.Popen([self.treerun, "up", spec, "--events", events, "--logs", "none", "--quiet",
-                              "--name", "bench"], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              "--name", name], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                              stderr=open(self.path("treerun.stderr"), "ab"), env=env)
         ready = set()
 
@@ -615,6 +613,15 @@ class Bench:
             return len(ready) >= n
 
         self.tail_events(events, all_ready, p)
+        return p, env, events
+
+    def bench_ps(self):
+        """`ps` over the control socket of a run of 500 sleepers: connect, send, read to
+        the end (the run closes after its last reply), as a tool would; then the CLI."""
+        n = 500
+        reps = 200 if self.quick else 500
+        spec = self.sleepers_spec(n, "ps500.yaml")
+        p, env, _ = self.named_run(spec, "bench", n)
         path = os.path.join(self.tmp, f"treerun-{os.geteuid()}", "bench.sock")
         request = b'{"v":1,"cmd":"ps"}\n'
         times, reply = [], b""
@@ -826,6 +833,51 @@ class Bench:
                  None if not lat else med(lat) < 0.020)
         self.raw["watch"] = {"latency_less_debounce": lat}
 
+    # ------------------------------------------------------------------ 8. reload
+    def reload_spec(self, n, round_):
+        """N sleepers; s0's environment says ROUND_ (the one node a reload changes)."""
+        lines = ["grace: 5s", "children:"]
+        for i in range(n):
+            env = f', env: {{ROUND: "{round_}"}}' if i == 0 else ""
+            lines.append(f'  - {{name: s{i}, daemon: true, cmd: [sleep, "1000"]{env}}}')
+        return self.write_spec("reload500.yaml", "\n".join(lines) + "\n")
+
+    def bench_reload(self):
+        """`treerun reload` of a run of 500 sleepers after an edit of one node: from the
+        CLI's start until it exits (the run answers once the changed node is running
+        again: spec read, checked and diffed, the old process stopped, the new one
+        spawned). Every other node keeps its pid (its spawn events are counted)."""
+        n = 500
+        reps = 5 if self.quick else 15
+        spec = self.reload_spec(n, 0)
+        p, env, events = self.named_run(spec, "reload", n)
+        cpu0 = self.cpu_ticks(p.pid)
+        self.log(f"[8] reload of 500 nodes changing one, {reps} reloads")
+        times = []
+        for i in range(reps):
+            self.reload_spec(n, i + 1)
+            t0 = now()
+            r = subprocess.run([self.treerun, "reload", "-r", "reload"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+            times.append(now() - t0)
+            if r.returncode != 0 or r.stdout.strip() != "restarted: s0":
+                self.failures.append(f"reload: exit {r.returncode}, said {r.stdout.strip()!r} {r.stderr.strip()!r}")
+                break
+        cpu = (self.cpu_ticks(p.pid) - cpu0) / os.sysconf("SC_CLK_TCK") / max(1, len(times))
+        p.send_signal(signal.SIGINT)
+        self.wait_exit(p)
+        spawns = collections.Counter(e["node"] for e in self.read_events(events) if e["event"] == "spawn")
+        touched = sorted(k for k, v in spawns.items() if v != 1 and k != "s0")
+        if touched or spawns["s0"] != len(times) + 1 or len(spawns) != n:
+            self.failures.append(f"reload: other nodes respawned {touched[:5]}, s0 spawned {spawns['s0']} times "
+                                 f"for {len(times)} reloads")
+        self.row("8. `treerun reload` of 500 nodes, one changed: the CLI until the node is running again "
+                 "(median / max)", f"{med(times) * 1000:.1f} / {max(times) * 1000:.1f} ms", "—", None, "< 50 ms",
+                 med(times) < 0.050)
+        self.row("8. the run's CPU time per such reload (spec read and checked, diffed, merged, the restart)",
+                 f"{cpu * 1000:.1f} ms", "—", None, "—", None)
+        self.raw["reload"] = {"cli": times, "run_cpu_per_reload": cpu}
+
     # ------------------------------------------------------------------ main
     def run(self):
         self.raw = {}
@@ -833,7 +885,8 @@ class Bench:
                  ("stream_1to1", self.bench_stream_1to1), ("stream_fanout", self.bench_stream_fanout),
                  ("logstream", self.bench_logstream), ("ready_log", lambda: self.bench_ready("log")),
                  ("ready_notify", lambda: self.bench_ready("notify")), ("ready_floor", self.bench_ready_baseline),
-                 ("ps", self.bench_ps), ("followers", self.bench_followers), ("watch", self.bench_watch)]
+                 ("ps", self.bench_ps), ("followers", self.bench_followers), ("watch", self.bench_watch),
+                 ("reload", self.bench_reload)]
         only = set(self.args.only.split(",")) if self.args.only else None
         t0 = now()
         for name, fn in steps:
@@ -891,7 +944,7 @@ def main():
     ap.add_argument("--treerun", required=True)
     ap.add_argument("--output", default=os.path.join(HERE, "results.md"))
     ap.add_argument("--only", help="comma-separated subset: startstop,grace,idle,stream_1to1,stream_fanout,"
-                                   "logstream,ready_log,ready_notify,ready_floor,ps,followers,watch")
+                                   "logstream,ready_log,ready_notify,ready_floor,ps,followers,watch,reload")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (specs, events, logs)")
     args = ap.parse_args()
     SLEEP = os.path.realpath(shutil.which("sleep"))

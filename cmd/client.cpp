@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <cerrno>
 #include <cstring>
@@ -106,7 +107,11 @@ int converse(const std::string& run_name, const Request& request, int timeout_ms
         print_message(*message, client.last_line());
         continue;
       }
-      if (!message->value("ok", false)) return fail(message->value("error", std::string("the run refused")));
+      if (!message->value("ok", false)) {
+        for (const auto& problem : message->value("problems", json::array()))  // reload: the spec's
+          if (problem.is_string()) std::cerr << problem.get<std::string>() << '\n';
+        return fail(message->value("error", std::string("the run refused")));
+      }
       std::cout.flush();
       return done(*message);
     } catch (const std::exception& e) {
@@ -114,6 +119,23 @@ int converse(const std::string& run_name, const Request& request, int timeout_ms
     }
   }
   return fail(why.empty() ? cut_short(*run, heard) : why);
+}
+
+/// What a `reload` did, one line per kind of change: "restarted: api worker".
+int print_reloaded(const json& final) {
+  bool any = false;
+  for (const char* what : {"stopped", "started", "restarted"}) {
+    std::vector<std::string> paths;
+    for (const auto& p : final.value(what, json::array()))
+      if (p.is_string()) paths.push_back(p.get<std::string>());
+    if (paths.empty()) continue;
+    any = true;
+    std::cout << what << ": " << fmt::format("{}", fmt::join(paths, " ")) << '\n';
+  }
+  if (!any) std::cout << "nothing changed\n";
+  for (const auto& note : final.value("notes", json::array()))
+    if (note.is_string()) std::cerr << "treerun: note: " << note.get<std::string>() << '\n';
+  return 0;
 }
 
 }  // namespace
@@ -147,6 +169,9 @@ ClientCommands::ClientCommands(CLI::App& app) {
       "Exit codes: the run's own (see treerun up); 1 no such run; 125 usage error.");
   add(app, "wait", "Wait for a run to end and exit with its code",
       "Exit codes: the run's own (see treerun up); 1 no such run; 125 usage error.");
+  add(app, "reload", "Read a run's spec again; stop the removed nodes, start the new, restart the changed",
+      "Exit codes: 0 applied (or nothing changed); 1 no such run, a spec with problems (printed), or it could "
+      "not be done (nothing changed); 125 usage error.");
 }
 
 CLI::App* ClientCommands::add(CLI::App& app, const char* name, const char* what, const char* exits) {
@@ -182,10 +207,11 @@ int ClientCommands::run_command(const CLI::App& cmd) {
     r.signal = *sig;
   }
   bool waits = r.follow || r.cmd == Cmd::down || r.cmd == Cmd::wait || r.cmd == Cmd::stop ||
-               r.cmd == Cmd::start || r.cmd == Cmd::restart;
+               r.cmd == Cmd::start || r.cmd == Cmd::restart || r.cmd == Cmd::reload;
   return converse(f_.run, r, waits ? -1 : kAnswerMs, [&](const json& final) {
     if (r.cmd == Cmd::down || r.cmd == Cmd::wait) return final.value("code", 1);
     if (r.cmd == Cmd::logs || r.cmd == Cmd::events) return 0;
+    if (r.cmd == Cmd::reload) return print_reloaded(final);
     std::cerr << "treerun: " << control::acted_text(r.cmd, r.signal, r.nodes) << '\n';
     return 0;
   });

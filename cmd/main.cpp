@@ -23,6 +23,7 @@
 #include "plan/render.h"
 #include "plan/render_json.h"
 #include "plan/load.h"
+#include "plan/select.h"
 #include "proc/local_launcher.h"
 #include "proc/slurm_launcher.h"
 #include "slurm.h"
@@ -163,6 +164,24 @@ std::optional<int> detach(const Plan& plan, bool logs_to_file, RunOptions& run, 
   return std::nullopt;
 }
 
+/// `reload`: the spec at SPEC_PATH read again with the options `up` read it with.
+std::function<ReloadedSpec()> reloader(std::string spec_path, Overrides opts, std::vector<std::string> nodes) {
+  return [spec_path = std::move(spec_path), opts = std::move(opts), nodes = std::move(nodes)] {
+    ReloadedSpec out;
+    LoadResult loaded = load_plan(spec_path, opts);
+    for (const Diagnostic& d : loaded.problems) out.problems.push_back(d.str());
+    if (!loaded.ok()) return out;
+    if (nodes.empty()) {
+      out.plan = std::move(loaded.plan);
+      return out;
+    }
+    Selection s = select_nodes(*loaded.plan, nodes);
+    if (!s.plan) out.problems.push_back(s.problem);
+    out.plan = std::move(s.plan);
+    return out;
+  };
+}
+
 int cmd_up(const UpFlags& f) {
   Overrides opts = environment_overrides(f.env_files);
   opts.grace = duration_flag("--grace", f.grace);
@@ -217,6 +236,7 @@ int cmd_up(const UpFlags& f) {
   bool logs_to_file = opts.logs && opts.logs->type == LogTarget::Type::file;
   if (f.detach)
     if (auto code = detach(*plan, logs_to_file, run, detached, channel)) return *code;
+  if (f.spec != "-") run.reload_spec = reloader(run.spec_path, opts, f.nodes);
   std::string why;
   auto claim = control::SocketClaim::claim(control::socket_folder(), run.name, why);
   if (!claim) {

@@ -156,7 +156,7 @@ _treerun() {
                 _treerun_add compgen -W '-h --help --version' -- "$cur"
             else
                 _treerun_add compgen -W 'up check tree import help ls ps logs events stop start
-                    restart signal down wait mcp' -- "$cur"
+                    restart signal down wait mcp reload' -- "$cur"
             fi
             ;;
         up | tree)
@@ -199,7 +199,7 @@ _treerun() {
                 _treerun_add compgen -W '-h --help' -- "$cur"
             elif [[ -z $first_arg ]]; then
                 _treerun_add compgen -W 'up check tree import ls ps logs events stop start restart
-                    signal down wait mcp' -- "$cur"
+                    signal down wait mcp reload' -- "$cur"
             fi
             ;;
         ls)
@@ -211,7 +211,7 @@ _treerun() {
         events)
             [[ $cur == -* ]] && _treerun_add compgen -W '-h --help -r --run -f --follow' -- "$cur"
             ;;
-        down | wait)
+        down | wait | reload)
             [[ $cur == -* ]] && _treerun_add compgen -W '-h --help -r --run' -- "$cur"
             ;;
         mcp)

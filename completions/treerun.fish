@@ -3,8 +3,8 @@
 complete -c treerun -e
 complete -c treerun -f
 
-set -l __treerun_commands up check tree import help ls ps logs events stop start restart signal down wait mcp
-set -l __treerun_client ls ps logs events stop start restart signal down wait
+set -l __treerun_commands up check tree import help ls ps logs events stop start restart signal down wait mcp reload
+set -l __treerun_client ls ps logs events stop start restart signal down wait reload
 
 # The spec files (*.yaml, *.yml) and directories that complete the current token.
 function __treerun_specs
@@ -77,6 +77,7 @@ complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a 
 complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a down -d 'Cancel a run, exit with its code'
 complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a wait -d 'Wait for a run to end, exit with its code'
 complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a mcp -d 'Serve the Model Context Protocol on stdio'
+complete -c treerun -n "not __fish_seen_subcommand_from $__treerun_commands" -a reload -d 'Read a run\'s spec again, apply the difference'
 
 # Every subcommand takes -h/--help.
 complete -c treerun -n "__fish_seen_subcommand_from $__treerun_commands" -s h -l help -d 'Print the help and exit'
@@ -146,7 +147,7 @@ function __treerun_needs_sig
     test $n -le 1
 end
 
-complete -c treerun -n "__fish_seen_subcommand_from ps logs events stop start restart signal down wait" -s r -l run -x -a '(__treerun_runs)' -d 'The run, by name'
+complete -c treerun -n "__fish_seen_subcommand_from ps logs events stop start restart signal down wait reload" -s r -l run -x -a '(__treerun_runs)' -d 'The run, by name'
 complete -c treerun -n "__fish_seen_subcommand_from ls" -s q -l quiet -d 'Print the run names only'
 complete -c treerun -n "__fish_seen_subcommand_from ps" -l json -d 'Print a JSON array of objects'
 complete -c treerun -n "__fish_seen_subcommand_from logs events" -s f -l follow -d 'Then follow until the run ends'

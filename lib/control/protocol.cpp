@@ -13,7 +13,7 @@ namespace {
 
 using ojson = nlohmann::ordered_json;
 
-constexpr std::array<std::pair<Cmd, std::string_view>, 10> kCmds{{
+constexpr std::array<std::pair<Cmd, std::string_view>, 11> kCmds{{
     {Cmd::status, "status"},
     {Cmd::ps, "ps"},
     {Cmd::logs, "logs"},
@@ -24,6 +24,7 @@ constexpr std::array<std::pair<Cmd, std::string_view>, 10> kCmds{{
     {Cmd::signal, "signal"},
     {Cmd::down, "down"},
     {Cmd::wait, "wait"},
+    {Cmd::reload, "reload"},
 }};
 
 /// Deeper than any request can be ({"nodes": [...]} is 2): refused before parsing, so
@@ -175,6 +176,17 @@ std::string ok_reply(std::optional<int> code) {
 
 std::string error_reply(std::string_view message) {
   return dump(ojson{{"v", kProtocolVersion}, {"ok", false}, {"error", std::string(message)}}) + '\n';
+}
+
+std::string reload_reply(const ReloadResult& r) {
+  if (!r.error.empty()) {
+    ojson j{{"v", kProtocolVersion}, {"ok", false}, {"error", r.error}};
+    if (!r.problems.empty()) j["problems"] = r.problems;
+    return dump(j) + '\n';
+  }
+  return dump(ojson{{"v", kProtocolVersion}, {"ok", true},          {"stopped", r.stopped},
+                    {"started", r.started},   {"restarted", r.restarted}, {"notes", r.notes}}) +
+         '\n';
 }
 
 std::string status_reply(const RunStatus& s) {

@@ -31,7 +31,7 @@ inline constexpr std::size_t kMaxClients = 64;
 /// `logs` without "lines": the last 100 of each node.
 inline constexpr std::size_t kDefaultLines = 100;
 
-enum class Cmd { status, ps, logs, events, stop, start, restart, signal, down, wait };
+enum class Cmd { status, ps, logs, events, stop, start, restart, signal, down, wait, reload };
 
 /// Its name in requests ("ps"), and back.
 std::string_view name(Cmd cmd);
@@ -65,6 +65,9 @@ std::string request_line(const Request& request);
 std::string ok_reply(std::optional<int> code = std::nullopt);
 /// {"v":1,"ok":false,"error":MESSAGE}
 std::string error_reply(std::string_view message);
+/// {"v":1,"ok":true,"stopped":[..],"started":[..],"restarted":[..],"notes":[..]}, or
+/// {"v":1,"ok":false,"error":..,"problems":[..]}: what a `reload` did.
+std::string reload_reply(const ReloadResult& result);
 /// {"v":1,"ok":true,"run":{name,pid,spec,uptime,running}}
 std::string status_reply(const RunStatus& status);
 /// {"v":1,"ok":true,"nodes":[{path,kind,state,pid,uptime,restarts,code,signal,outcome}]}

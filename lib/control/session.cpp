@@ -126,7 +126,7 @@ void Session::handle(std::string_view line) {
   if (const std::string* why = std::get_if<std::string>(&parsed)) return refuse(*why);
   const Request& r = std::get<Request>(parsed);
   cmd_ = r.cmd;
-  if (ended_ && verb_of(r.cmd) && r.cmd != Cmd::down) return refuse("the run has ended");
+  if (ended_ && (verb_of(r.cmd) || r.cmd == Cmd::reload) && r.cmd != Cmd::down) return refuse("the run has ended");
   dispatch(r);
 }
 
@@ -142,6 +142,7 @@ void Session::dispatch(const Request& r) {
     case Cmd::events: return stream_events(r);
     case Cmd::wait: return await_end();
     case Cmd::down: return down();
+    case Cmd::reload: return reload();
     default: return act(r);
   }
 }
@@ -208,6 +209,16 @@ void Session::down() {
   acting_ = true;
   target_.act(Verb::down, {}, 0, peer_, [weak = weak_from_this()](std::string error) {
     if (auto self = weak.lock()) self->acted(error);
+  });
+}
+
+void Session::reload() {
+  acting_ = true;
+  target_.reload(peer_, [weak = weak_from_this()](control::ReloadResult result) {
+    auto self = weak.lock();
+    if (!self) return;
+    self->acting_ = false;
+    if (!self->closed_ && !self->final_sent_) self->send_final(reload_reply(result));
   });
 }
 

@@ -61,6 +61,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void stream_events(const Request& r);
   void act(const Request& r);
   void down();
+  void reload();
   void acted(const std::string& error);
   bool nodes_known(const std::vector<std::string>& nodes);
   /// Follows a stream until the run ends (or answers at once if it has).

@@ -48,6 +48,14 @@ struct RunStatus {
 
 enum class Verb { stop, start, restart, signal, down };
 
+/// What a `reload` did (treerun(1), THE DEVELOPMENT LOOP › Reload), or why it did nothing.
+struct ReloadResult {
+  std::string error;                  // "" when it was applied
+  std::vector<std::string> problems;  // the spec's, FILE:LINE:COL: message, when it fails `check`
+  std::vector<std::string> stopped, started, restarted;  // node paths
+  std::vector<std::string> notes;     // what it does not apply (the run's own settings)
+};
+
 /// Ends a subscription when destroyed (or reset): its callback is never called again.
 class Subscription {
  public:
@@ -92,6 +100,13 @@ class Target {
   /// could not be done. Writes the `control` event and a log line naming PEER.
   virtual void act(Verb verb, const std::vector<std::string>& paths, int sig, Peer peer,
                    std::function<void(std::string error)> done) = 0;
+
+  /// Re-reads the run's spec and applies the difference for PEER; DONE once it has taken
+  /// effect (the removed stopped, the added and changed started and ready).
+  virtual void reload(Peer peer, std::function<void(ReloadResult)> done) {
+    (void)peer;
+    done({"this run cannot reload its spec", {}, {}, {}, {}, {}});
+  }
 
   /// The last N lines of each node of PATHS (every node when empty; treerun's own lines
   /// about a node included), oldest first, as the log stream shows them without colour,

@@ -65,14 +65,14 @@ control::NodeStatus Supervisor::node_status(const Node& n) const {
 std::vector<control::NodeStatus> Supervisor::ps() const {
   std::vector<control::NodeStatus> rows;
   for (const Node& n : nodes_)
-    if (n.spec->id != 0) rows.push_back(node_status(n));
+    if (n.spec->id != 0 && !n.removed) rows.push_back(node_status(n));
   return rows;
 }
 
 std::optional<NodeId> Supervisor::find_node(std::string_view path) const {
   if (path.starts_with('/')) path.remove_prefix(1);
   for (const PlanNode& spec : plan_.nodes)
-    if (spec.id != 0 && spec.path == path) return spec.id;
+    if (spec.id != 0 && spec.path == path && !nodes_[spec.id].removed) return spec.id;
   return std::nullopt;
 }
 
@@ -89,7 +89,7 @@ std::string Supervisor::check_nodes(const std::vector<std::string>& paths) const
     std::vector<std::string_view> known;
     std::string list;
     for (const PlanNode& spec : plan_.nodes) {
-      if (spec.id == 0) continue;
+      if (spec.id == 0 || nodes_[spec.id].removed) continue;
       known.push_back(spec.path);
       list += (list.empty() ? "" : " ") + spec.path;
     }

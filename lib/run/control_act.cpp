@@ -265,6 +265,7 @@ void Supervisor::check_controls() {
     done(std::move(*result));  // it may act again: the list takes it at its end
   }
   if (watching_) consider_watch_pending();  // a change that came during the action
+  consider_reload();                         // one that waited for the actions to end
   consider_up();
 }
 

@@ -70,9 +70,10 @@ control::Subscription Supervisor::logs(const std::vector<std::string>& paths, st
   for (const Pick& p : picks) line(label(p.source), log_->history(static_cast<int>(p.source)).line(p.index), p.seq);
   if (!follow || end_code_) return {};
   log_->tap_lines(true);
-  return log_followers_.add([wanted = std::move(wanted), label, line = std::move(line)](
+  // A source a `reload` adds later is beyond WANTED: followed when every node is.
+  return log_followers_.add([wanted = std::move(wanted), all = paths.empty(), label, line = std::move(line)](
                                 std::size_t source, std::string_view text, std::uint64_t seq) {
-    if (wanted[source]) line(label(source), text, seq);
+    if (source < wanted.size() ? wanted[source] : all) line(label(source), text, seq);
   });
 }
 

@@ -128,6 +128,9 @@ struct Node {
   std::optional<Cancel> cancelled;  // set once, by the first cancel that reached it
   bool restart_wanted = false;      // the failure policy chose restart: at settle, restart_due
   Hold held = Hold::none;
+  /// Gone from the spec at a `reload` (reload.cpp): stopped, kept only so that NodeIds
+  /// stay; no command, `ps` or summary sees it.
+  bool removed = false;
   /// What its next start_asked is, for its `restart` event: control, watch or reload,
   /// and for watch the first changed path (set by the action that asks, watch.cpp).
   std::string restart_cause = "control";

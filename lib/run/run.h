@@ -12,7 +12,9 @@
 #include <boost/asio/io_context.hpp>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "control/target.h"
 
@@ -20,6 +22,13 @@
 #include "proc/launcher.h"
 
 namespace treerun {
+
+/// The run's spec read again as `up` read it (its --env-file files, NODE selection,
+/// backend and hosts), for `treerun reload`: the plan, or the problems.
+struct ReloadedSpec {
+  std::optional<Plan> plan;
+  std::vector<std::string> problems;  // FILE:LINE:COL: message
+};
 
 struct RunOptions {
   LogTarget logs;
@@ -37,6 +46,8 @@ struct RunOptions {
   /// before its check came (every worker done at once) is told at its end, before
   /// control::Target::on_end.
   std::function<void()> on_up;
+  /// Reads the spec again (`reload`); empty when it cannot be (standard input).
+  std::function<ReloadedSpec()> reload_spec;
 };
 
 /// How a run ended: an exit code, or a signal treerun should die by.

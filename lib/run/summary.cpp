@@ -50,7 +50,7 @@ std::string Supervisor::summary_table() const {
   for (const Node& n : nodes_) width = std::max(width, n.spec->path.size());
   out += fmt::format("  {:<{}}  {:<16} {:<10} {:>8}  {}\n", "NODE", width, "OUTCOME", "STATUS", "TIME", "STOP");
   for (const Node& n : nodes_) {
-    if (n.spec->id == 0 || n.spec->is_group()) continue;
+    if (n.spec->id == 0 || n.spec->is_group() || n.removed) continue;
     const Incarnation& p = n.run;
     std::string status = p.status ? p.status->describe() : "-";
     std::string time = p.status ? seconds(p.ended - p.started) : "-";

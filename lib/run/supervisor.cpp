@@ -12,7 +12,8 @@
 namespace treerun {
 
 Supervisor::Supervisor(const Plan& plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher)
-    : plan_(plan),
+    : running_plan_(plan),
+      plan_(running_plan_),
       options_(options),
       io_(io),
       launcher_(launcher),
@@ -22,9 +23,11 @@ Supervisor::Supervisor(const Plan& plan, const RunOptions& options, boost::asio:
       sweep_timer_(io),
       nodes_(plan.nodes.size()),
       base_env_(inherited_env()),
-      run_id_(options.run_id.empty() ? make_run_id() : options.run_id) {
+      run_id_(options.run_id.empty() ? make_run_id() : options.run_id),
+      fresh_(plan) {
+  for (const PlanNode& spec : plan.nodes) fresh_ids_.push_back(spec.id);
   open_outputs();
-  for (const PlanNode& spec : plan.nodes) {
+  for (const PlanNode& spec : plan_.nodes) {
     Node& n = nodes_[spec.id];
     n.spec = &spec;
     n.log_source = spec.id == 0 ? 0 : log_->add_source(spec.path);

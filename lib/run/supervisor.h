@@ -13,6 +13,7 @@
 //   control_act.cpp    control::Target::act: stop, start, restart, signal, down
 //   control_feeds.cpp  control::Target's histories and subscriptions: logs, events,
 //                      console, on_end; and RunOptions::on_up
+//   reload.cpp    `reload`: the spec read again, its difference applied
 //   watch.cpp     `watch`: a change restarts the node (and its dependents) through the
 //                 control socket's restart
 #pragma once
@@ -34,6 +35,7 @@
 #include "io/line_relay.h"
 #include "io/line_ring.h"
 #include "io/watcher.h"
+#include "plan/merge.h"
 #include "io/log_stream.h"
 #include "probes/probe.h"
 #include "proc/terminal.h"
@@ -80,6 +82,7 @@ class Supervisor final : public ProbeHost, public control::Target {
   std::string check_nodes(const std::vector<std::string>& paths) const override;
   void act(control::Verb verb, const std::vector<std::string>& paths, int sig, control::Peer peer,
            std::function<void(std::string error)> done) override;
+  void reload(control::Peer peer, std::function<void(control::ReloadResult)> done) override;
   control::Subscription logs(const std::vector<std::string>& paths, std::size_t n, bool follow,
                              std::function<void(std::string_view node, std::string_view line, std::uint64_t seq)> line) override;
   control::Subscription events(bool follow, std::function<void(std::string_view json, std::uint64_t seq)> event) override;
@@ -287,6 +290,28 @@ class Supervisor final : public ProbeHost, public control::Target {
   std::string restart_nodes(std::vector<NodeId> ids, std::string cause, std::string path,
                             std::function<void(std::string error)> done);
 
+  // reload.cpp
+  struct PendingReload {
+    control::Peer peer;
+    std::function<void(control::ReloadResult)> done;
+  };
+  void consider_reload();
+  struct ReloadJob {
+    PendingReload request;
+    control::ReloadResult result;
+    std::shared_ptr<PlanMerge> merge;
+    std::shared_ptr<Plan> fresh;
+    int waiting = 0;  // its restart and its start, while under way
+  };
+  void begin_reload(PendingReload request);
+  void reload_stopped(const std::string& error);
+  void reload_part_done(const std::string& error);
+  void end_reload(const std::string& error);
+  std::string reload_refusal(const PlanMerge& m) const;
+  std::vector<NodeId> reload_restarts(const std::vector<NodeId>& changed) const;
+  void apply_merge(PlanMerge& m, Plan fresh);
+  void rewatch(const std::vector<NodeId>& ids);
+
   // control_feeds.cpp
   void open_feeds();
   void on_log_line(int source, std::string_view line, bool note);
@@ -299,7 +324,8 @@ class Supervisor final : public ProbeHost, public control::Target {
 
   void verbose(NodeId id, const std::function<std::string()>& text) { note(id, text, true); }
 
-  const Plan& plan_;
+  Plan running_plan_;  // the plan in force: the one given, then each reload's merge
+  const Plan& plan_;   // = running_plan_
   RunOptions options_;
   boost::asio::io_context& io_;
   Launcher& launcher_;
@@ -348,6 +374,16 @@ class Supervisor final : public ProbeHost, public control::Target {
   Subscribers<std::string_view> console_followers_;
   Subscribers<int> end_followers_;
   std::optional<int> end_code_;
+
+  // reload.cpp
+  Plan fresh_;                     // the spec as last read, with its own ids
+  std::vector<NodeId> fresh_ids_;  // by fresh_'s id: the id in plan_
+  /// The plan the last reload replaced, kept until the next one: nothing holds a
+  /// PlanNode across a turn of the loop (callbacks, probes and readers keep NodeIds and
+  /// copies), this only keeps what a frame below the merge still reads valid.
+  Plan retired_;
+  std::deque<PendingReload> reloads_;  // asked, not begun: one at a time, in order
+  std::optional<ReloadJob> job_;  // the reload under way
 
   // watch.cpp
   std::unique_ptr<Watcher> watcher_;  // only when some node has `watch`

@@ -65,7 +65,7 @@ void Supervisor::hold_for_watches() {
   std::vector<NodeId> rerun;
   std::vector<bool> seen(nodes_.size());
   for (const PlanNode& spec : plan_.nodes)
-    if (spec.watch) rerun.push_back(spec.id);
+    if (spec.watch && !nodes_[spec.id].removed) rerun.push_back(spec.id);
   for (std::size_t i = 0; i < rerun.size(); ++i)
     for (NodeId m : subtree(rerun[i]))
       for (NodeId dep : nodes_[m].dependents)
