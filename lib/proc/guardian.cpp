@@ -6,9 +6,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <string_view>
@@ -71,6 +74,18 @@ void scancel(int job) {
     }
 }
 
+/// Reads exactly N bytes of a record (one atomic write made them, so they are there).
+bool read_all(int fd, void* to, std::size_t n) {
+  auto* p = static_cast<char*>(to);
+  while (n > 0) {
+    ssize_t got = read(fd, p, n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    p += got, n -= static_cast<std::size_t>(got);
+  }
+  return true;
+}
+
 [[noreturn]] void watcher(int fd, const std::string& needle) {
   // Its own process group and deaf to the polite signals: a ctrl-c or a kill of
   // treerun's group must not take the watcher with it.
@@ -83,21 +98,32 @@ void scancel(int job) {
   close_range(4, ~0U, 0);
   for (int std = 0; std < 3; ++std) close(std);  // holds nobody's terminal or pipe open
   std::set<int> groups;
+  std::set<std::string> paths;
   int record = 0, job = 0;
-  bool job_next = false;
-  for (;;) {
-    ssize_t n = read(fd, &record, sizeof record);
-    if (n < 0 && errno == EINTR) continue;
-    if (n != sizeof record) break;  // EOF: treerun is gone
-    if (job_next) job = record, job_next = false;
-    else if (record == kGoodbye) _exit(0);
-    else if (record == Guardian::kJob) job_next = true;
-    else if (record > 0) groups.insert(record);
-    else groups.erase(-record);
+  while (read_all(fd, &record, sizeof record)) {  // until EOF: treerun is gone
+    if (record == kGoodbye) _exit(0);
+    if (record == Guardian::kJob) {
+      if (!read_all(fd, &job, sizeof job)) break;
+    } else if (record == Guardian::kPath) {
+      int length = 0;
+      std::string path;
+      if (!read_all(fd, &length, sizeof length) || length <= 0 || length > PIPE_BUF) break;
+      path.resize(static_cast<std::size_t>(length));
+      if (!read_all(fd, path.data(), path.size())) break;
+      paths.insert(path);
+    } else if (record > 0) {
+      groups.insert(record);
+    } else {
+      groups.erase(-record);
+    }
   }
   for (int pgid : groups) kill(-pgid, SIGKILL);
   if (!needle.empty()) kill_by_run_id(needle);
   if (job > 0) scancel(job);
+  for (const std::string& path : paths) {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
   _exit(0);
 }
 
@@ -126,6 +152,17 @@ Guardian::~Guardian() {
   send(kGoodbye);
   pipe_.reset();
   while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+void Guardian::remove_on_death(const std::string& path) {
+  if (!pipe_ || path.empty() || path.size() > PIPE_BUF - 2 * sizeof(int)) return;
+  // One write (under PIPE_BUF), so that no other record lands inside it.
+  std::string message(2 * sizeof(int) + path.size(), '\0');
+  int head[2] = {kPath, static_cast<int>(path.size())};
+  std::memcpy(message.data(), head, sizeof head);
+  std::memcpy(message.data() + sizeof head, path.data(), path.size());
+  while (write(pipe_.get(), message.data(), message.size()) < 0 && errno == EINTR) {
   }
 }
 

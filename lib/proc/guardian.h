@@ -40,7 +40,11 @@ class Guardian {
     send(kJob);
     send(job);
   }
+  /// If treerun dies, the watcher also removes PATH (a folder, with what it holds): a
+  /// private temp folder that treerun would have removed at its end.
+  void remove_on_death(const std::string& path);
   static constexpr int kJob = -0x7fffffff;
+  static constexpr int kPath = -0x7ffffffe;  // then the length, then the bytes
   pid_t pid() const { return pid_; }
 
  private:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import (SOURCE_DIR, assert_ready_after, children, daemon, find, group, is_node,
+from harness import (SOURCE_DIR, assert_ready_after, children, daemon, find, free_port, group, is_node,
                      node_lines, node_notes, one, parse_log, t_of, wait_gone, worker)
 
 
@@ -27,13 +27,6 @@ def py(code: str, *args: str) -> str:
     a valid YAML double-quoted scalar)."""
     return "[" + ", ".join(["python3", "-u", "-c", json.dumps(textwrap.dedent(code))]
                            + [json.dumps(a) for a in args]) + "]"
-
-
-def free_port() -> int:
-    """A port nobody listens on right now (bind to 0, read it, close)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # argv: PORT DELAY FLAGFILE: sleep DELAY, listen on PORT, touch FLAGFILE, accept forever.
@@ -124,6 +117,7 @@ def test_log_probe_matches_a_line_on_stdout_or_stderr(tr, mode):
     assert "listening on port 4242" in node_lines(res.stdout, "d"), res.describe()
 
 
+@pytest.mark.backends
 def test_tcp_probe_waits_for_the_port_to_listen(tr):
     port = free_port()
     res = passes(tr, py(TCP_SERVER, str(port), "0.4", "{T}/listening"),
@@ -134,6 +128,7 @@ def test_tcp_probe_waits_for_the_port_to_listen(tr):
     assert one(res.events, event="exit", node="w")["outcome"] == "ok"
 
 
+@pytest.mark.backends
 def test_http_probe_waits_for_a_2xx_answer(tr):
     port = free_port()
     res = passes(tr, py(HTTP_SERVER, str(port), "healthy-later", "{T}/healthy", "{T}/hits"),
@@ -144,6 +139,7 @@ def test_http_probe_waits_for_a_2xx_answer(tr):
     assert len(tr.path("hits").read_text().splitlines()) >= 2
 
 
+@pytest.mark.backends
 def test_exec_probe_waits_for_the_command_to_exit_0(tr):
     passes(tr, '[{H}, sleep, "0.3", touch, {T}/flag, sleep, forever]',
            '{exec: "test -f {T}/flag", timeout: 10s, interval: 50ms}', 0.2,
@@ -165,6 +161,7 @@ def test_exec_probes_never_overlap(tr):
     assert log == ["start", "end"] * (len(log) // 2), f"probes overlapped: {log}"
 
 
+@pytest.mark.backends
 def test_file_probe_waits_for_the_file(tr):
     passes(tr, '[{H}, sleep, "0.3", touch, {T}/up, sleep, forever]',
            "{file: up, timeout: 10s, interval: 20ms}", 0.2, then='[test, -f, "{T}/up"]')
@@ -339,6 +336,7 @@ def test_daemon_dying_while_exec_probes_run_ends_the_run(tr):
 # `after`: order, diamonds, failed dependencies, promptness.
 
 
+@pytest.mark.backends
 def test_after_chain_of_daemons_starts_in_order(tr):
     spec = tr.spec(children(daemon("c", after=["b"]), daemon("b", after=["a"]), daemon("a"),
                             worker("w", after=["c"])))
@@ -362,6 +360,7 @@ def test_after_chain_of_workers_waits_for_each_exit(tr):
     assert t_of(ev, "exit", "y") <= t_of(ev, "spawn", "z")
 
 
+@pytest.mark.backends
 def test_diamond_dependent_starts_once_after_both(tr):
     # a; b and c after a (b becomes ready much later than c); d after b and c.
     spec = tr.spec(children(daemon("a"), daemon("b", after=["a"], up_after=0.5),
