@@ -373,12 +373,12 @@ int main(int argc, char** argv) {
         std::cerr << "treerun: check: `-` (standard input) can be read only once\n";
         return kUsageError;
       }
-      return cmd_check(check_specs, environment_overrides(check_env_files), check_json);
+      return cmd_check(check_specs, with_known_hosts(environment_overrides(check_env_files)), check_json);
     }
     if (*tree_cmd) {
       auto words = spec_and_nodes(tree_words);
       if (!words) return kUsageError;
-      return cmd_tree(*words, environment_overrides(tree_env_files), tree_json);
+      return cmd_tree(*words, with_known_hosts(environment_overrides(tree_env_files)), tree_json);
     }
     if (*import_cmd) return printed(import_procfile(import_file));
   } catch (const CLI::Error& e) {

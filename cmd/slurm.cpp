@@ -1,6 +1,7 @@
 #include "slurm.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
@@ -38,6 +39,14 @@ std::optional<SlurmAllocation> allocate_for(const Plan& plan, std::string& why) 
   r.args = plan.slurm.args;
   r.name = "treerun:" + plan.name;
   return acquire_allocation(r, why);
+}
+
+Overrides with_known_hosts(Overrides opts) {
+  const char* job = std::getenv("SLURM_JOB_ID");
+  if (!job || !*job) return opts;  // acquire_allocation would ask for one
+  std::string why;
+  if (auto inside = acquire_allocation({}, why)) opts.hosts = inside->hosts;
+  return opts;
 }
 
 void note_ignored_on(const Plan& plan) {

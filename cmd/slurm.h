@@ -27,6 +27,10 @@ class SpecSource {
 /// the spec's `slurm:` settings and enough hosts for every node's `on`. WHY on failure.
 std::optional<SlurmAllocation> allocate_for(const Plan& plan, std::string& why);
 
+/// OPTS with the hosts of the allocation treerun is inside (SLURM_JOB_ID and
+/// SLURM_JOB_NODELIST set), for `check` and `tree`: an `on` outside it is then an error.
+Overrides with_known_hosts(Overrides opts);
+
 /// "treerun: note: ..." on stderr when a node has `on` under the local backend.
 void note_ignored_on(const Plan& plan);
 
