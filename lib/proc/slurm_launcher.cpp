@@ -71,6 +71,7 @@ SlurmLauncher::~SlurmLauncher() {
 
 void SlurmLauncher::make_step_channel() {
   dir_ = private_dir();
+  local_.guardian().remove_on_death(dir_);  // should treerun be killed
   std::string fifo = dir_ + "/steps";
   prolog_ = dir_ + "/prolog";
   if (::mkfifo(fifo.c_str(), 0600) != 0) throw std::runtime_error("cannot make " + fifo);
@@ -123,11 +124,31 @@ SpawnResult SlurmLauncher::spawn(const SpawnRequest& req, ExitHandler on_exit, s
   srun.cwd = "/";  // srun's own, here: the step's is --chdir
   auto pid = std::make_shared<pid_t>(-1);  // known once spawn returns; the exit comes later, on the loop
   SpawnResult r = local_.spawn(srun, [this, pid, on_exit = std::move(on_exit)](ExitStatus st) {
-    steps_.erase(*pid);  // srun has ended, and with it its step
+    steps_.erase(*pid);  // srun has ended, and with it its step (and the stdout watch)
     on_exit(from_srun(st));
   }, ec);
-  if (!ec && r.proc.pid > 0) steps_[*pid = r.proc.pid] = Step{};
+  if (!ec && r.proc.pid > 0) {
+    steps_[*pid = r.proc.pid] = Step{};
+    watch_readers(r.proc.pid, req.stdout_fd);
+  }
   return r;
+}
+
+/// A pipe's write end reports an error event once no reader is left. Edge-triggered
+/// and one-shot: the wait costs nothing while the readers read.
+void SlurmLauncher::watch_readers(pid_t srun, int stdout_fd) {
+  struct stat st {};
+  if (stdout_fd < 0 || ::fstat(stdout_fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return;
+  int copy = ::fcntl(stdout_fd, F_DUPFD_CLOEXEC, 3);
+  if (copy < 0) return;  // no watch: the step then runs until the run stops it
+  auto out = std::make_shared<boost::asio::posix::stream_descriptor>(fifo_.get_executor(), copy);
+  steps_[srun].out = out;
+  out->async_wait(boost::asio::posix::descriptor_base::wait_error, [this, srun](const boost::system::error_code& ec) {
+    auto it = steps_.find(srun);
+    if (ec || it == steps_.end()) return;  // the step ended first
+    it->second.out.reset();  // what it held open, the consumers' EOF included
+    signal_step(it->second, SIGPIPE);
+  });
 }
 
 void SlurmLauncher::signal(const ProcHandle& p, int sig) {
@@ -136,13 +157,19 @@ void SlurmLauncher::signal(const ProcHandle& p, int sig) {
     local_.signal(p, sig);
     return;
   }
-  Step& step = it->second;
   if (sig == SIGCONT) return;  // srun swallows it; a stop is one scancel, not two
   if (local_.exited(p)) return;  // srun is done: so is its step
+  if (sig == SIGKILL && it->second.id.empty()) {
+    local_.signal(p, SIGKILL);  // not launched yet: SIGKILL ends srun, which cancels its step at once
+    return;
+  }
+  signal_step(it->second, sig);
+}
+
+/// SIG to STEP by scancel, or queued until the prolog names the step.
+void SlurmLauncher::signal_step(Step& step, int sig) {
   if (step.id.empty()) {
-    // Not launched yet (no id): SIGKILL ends srun, which cancels its step at once.
-    if (sig == SIGKILL) local_.signal(p, SIGKILL);
-    else step.queued.push_back(sig);
+    step.queued.push_back(sig);
     return;
   }
   scancel(step.id, sig);

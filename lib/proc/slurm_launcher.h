@@ -11,11 +11,17 @@
 // J.STEP" into a FIFO this launcher reads on the loop; a signal asked for before that
 // waits for it. srun returns the task's status (128+N for a death by signal N), which
 // this launcher turns back into "killed by signal N".
+//
+// A step whose readers have all gone is not told by srun (its SIGPIPE stays pending on
+// its I/O thread and the step runs on): this launcher watches srun's stdout pipe for
+// the error event that says so, and sends the step SIGPIPE itself, as a shell's
+// producer would get it.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <map>
+#include <memory>
 #include <set>
 
 #include "proc/local_launcher.h"
@@ -48,6 +54,9 @@ class SlurmLauncher final : public Launcher {
   struct Step {
     std::string id;           // "J.S", once the prolog told it
     std::vector<int> queued;  // signals asked for before that
+    /// A copy of srun's stdout when it is a pipe: its error event says every reader
+    /// is gone (see watch_readers). Closed with the step: it holds the pipe open.
+    std::shared_ptr<boost::asio::posix::stream_descriptor> out;
   };
 
   Command srun_command(const SpawnRequest& request) const;
@@ -55,6 +64,8 @@ class SlurmLauncher final : public Launcher {
   void read_step_ids();
   void on_step_id(pid_t srun, const std::string& id);
   void scancel(const std::string& step, int sig);
+  void watch_readers(pid_t srun, int stdout_fd);
+  void signal_step(Step& step, int sig);
 
   LocalLauncher local_;
   SlurmAllocation allocation_;
