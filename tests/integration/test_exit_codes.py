@@ -8,6 +8,7 @@ import pytest
 from harness import find, one, signal_counts
 
 
+@pytest.mark.backends
 def test_all_workers_exit_0_gives_0(tr):
     spec = tr.spec("""\
 children:
@@ -19,6 +20,7 @@ children:
     assert one(res.events, event="done")["code"] == 0
 
 
+@pytest.mark.backends
 def test_failing_worker_code_is_the_exit_code(tr):
     spec = tr.spec("""\
 children:
@@ -41,6 +43,7 @@ children:
     assert one(res.events, event="exit", node="d")["outcome"] == "failed"
 
 
+@pytest.mark.backends
 def test_daemon_exiting_nonzero_gives_its_code(tr):
     spec = tr.spec("""\
 children:
@@ -51,6 +54,7 @@ children:
     assert res.code == 7, res.describe()
 
 
+@pytest.mark.backends
 def test_run_timeout_gives_124(tr):
     spec = tr.spec("""\
 timeout: 500ms
@@ -107,6 +111,7 @@ children:
     assert res.code == 126, res.describe()
 
 
+@pytest.mark.backends
 def test_command_not_found_gives_127(tr):
     spec = tr.spec("""\
 children:
@@ -116,6 +121,7 @@ children:
     assert res.code == 127, res.describe()
 
 
+@pytest.mark.backends
 def test_worker_killed_by_signal_gives_128_plus_n(tr):
     spec = tr.spec("""\
 children:

@@ -55,6 +55,7 @@ def vm_hwm_kib(pid: int) -> int:
 # Integrity: every byte arrives, in order, whatever the wiring.
 
 
+@pytest.mark.backends
 def test_one_to_one_20mb_checksum(tr):
     spec = tr.spec("""\
 children:
@@ -83,6 +84,7 @@ children:
     assert not [t for t in node_lines(res.stdout, "middle") if not t.startswith("cat bytes")]
 
 
+@pytest.mark.backends
 def test_fan_out_1_to_3_20mb_checksum(tr):
     spec = tr.spec("""\
 children:
@@ -98,6 +100,7 @@ children:
         assert checksum_line(res, c) == want, f"{c}:\n" + res.describe()
 
 
+@pytest.mark.backends
 def test_merge_3_to_1_long_lines_stay_whole_and_in_order(tr):
     n = 700  # 3 x 700 x ~10 kB = 21 MB
     spec = tr.spec(f"""\
@@ -286,6 +289,7 @@ children:
         assert not find(res.events, event="lag", node="fast")
 
 
+@pytest.mark.backends
 def test_lag_drop_gives_an_idle_consumer_a_line_longer_than_its_buffer(tr):
     # Only a consumer that lags loses lines: one written whole, longer than `buffer`,
     # still reaches a consumer that has nothing pending.
@@ -312,6 +316,7 @@ EOF_WIRINGS = {
 }
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("wiring", list(EOF_WIRINGS))
 def test_producer_exit_gives_the_consumer_eof(tr, wiring):
     extra = ""
@@ -338,6 +343,7 @@ children:
     assert ex["t"] - last_producer_exit < 2, res.describe()
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("producer", ["yes", "write-bytes"])
 @pytest.mark.parametrize("wiring", ["one-to-one", "fan-out", "lag-drop"])
 def test_consumer_exiting_early_gives_epipe_not_a_failure(tr, producer, wiring):

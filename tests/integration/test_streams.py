@@ -2,9 +2,12 @@
 
 import re
 
+import pytest
+
 from harness import fnv1a, is_node, node_lines, one, parse_log, pattern_bytes
 
 
+@pytest.mark.backends
 def test_log_lines_are_prefixed_with_the_node_name(tr):
     spec = tr.spec("""\
 children:
@@ -32,6 +35,7 @@ def test_log_stream_is_line_atomic_with_concurrent_writers(tr):
             assert text == want, f"w{i} line {seq}: {text!r}"
 
 
+@pytest.mark.backends
 def test_last_line_without_newline_is_printed(tr):
     spec = tr.spec("""\
 children:
@@ -103,6 +107,7 @@ children:
     assert "goes-to-stderr" in res.stderr
 
 
+@pytest.mark.backends
 def test_one_to_one_pipe_delivers_every_byte(tr):
     spec = tr.spec("""\
 children:
@@ -115,6 +120,7 @@ children:
     assert want in node_lines(res.stdout, "consume"), res.describe()
 
 
+@pytest.mark.backends
 def test_fan_out_gives_each_consumer_every_byte(tr):
     spec = tr.spec("""\
 children:
@@ -129,6 +135,7 @@ children:
     assert want in node_lines(res.stdout, "c2"), res.describe()
 
 
+@pytest.mark.backends
 def test_consumer_exiting_early_is_not_a_failure_of_the_producer(tr):
     # `yes | head -n 1` succeeds: the producer dies of SIGPIPE after its consumer left.
     spec = tr.spec("""\
