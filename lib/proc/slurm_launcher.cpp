@@ -19,9 +19,12 @@ namespace {
 /// Runs on the node's host, in front of the node's command: the folder it must start
 /// in (slurmstepd would fall back to /tmp without a word to the task), then the
 /// command by exec, so that a command that is not there exits 127 and one that cannot
-/// run 126, as locally (slurmstepd's own execve failure exits with the errno).
+/// run 126, as locally (slurmstepd's own execve failure exits with the errno); the
+// chdir failure's reason in the words strerror would use.
 constexpr const char* kStepShell =
-    "cd -- \"$0\" 2>/dev/null || { echo \"cannot chdir to $0\" >&2; exit 126; }; exec \"$@\"";
+    "cd -- \"$0\" 2>/dev/null || { if [ ! -e \"$0\" ]; then w='No such file or directory';"
+    " elif [ ! -d \"$0\" ]; then w='Not a directory'; else w='Permission denied'; fi;"
+    " echo \"cannot chdir to $0: $w\" >&2; exit 126; }; exec \"$@\"";
 
 std::string private_dir() {
   const char* tmp = std::getenv("TMPDIR");

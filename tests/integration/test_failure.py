@@ -98,6 +98,7 @@ def test_summary_reports_every_failure_with_its_last_lines(tr):
     assert "alpha-last-words" in failures and "beta-last-words" in failures, res.describe()
 
 
+@pytest.mark.backends
 def test_summary_keeps_last_lines_when_the_log_stream_is_off(tr):
     res = tr.up(tr.spec(SUMMARY_SPEC), "--logs", "none")
     assert res.code == 4, res.describe()
@@ -105,6 +106,7 @@ def test_summary_keeps_last_lines_when_the_log_stream_is_off(tr):
     assert "alpha-last-words" in failures and "beta-last-words" in failures, res.describe()
 
 
+@pytest.mark.backends
 def test_failures_waiting_together_are_each_a_failure_not_cancelled(tr):
     """Every error collected (issue 18, item 5): 25 workers fail while treerun is stopped
     (SIGSTOP), so all their exits wait together when it goes on. Each is judged by what it

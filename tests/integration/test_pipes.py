@@ -69,6 +69,7 @@ children:
     assert one(res.events, event="exit", node="produce")["outcome"] == "ok"
 
 
+@pytest.mark.backends
 def test_three_stage_pipeline_20mb_checksum(tr):
     spec = tr.spec("""\
 children:
@@ -167,6 +168,7 @@ children:
         assert io["rchar"] < 2 * MB and io["wchar"] < 2 * MB, io
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("slow_stdin", ["produce", "[produce, other]"], ids=["spliced", "relay"])
 def test_fan_out_with_a_log_copy_logs_every_line_before_the_exit(tr, slow_stdin):
     # The producer's stdout feeds two consumers and the log stream. `slow` holds the
@@ -219,6 +221,7 @@ children:
 # Slow consumers: backpressure (block) and loss of whole lines (drop).
 
 
+@pytest.mark.backends
 @pytest.mark.skipif(harness.SANITIZED, reason="sanitizer runtime owns memory, fds and threads")
 def test_lag_block_slow_consumer_loses_nothing_and_treerun_memory_stays_bounded(tr):
     # 50 MB fan-out: `fast` reads at once, `slow` at 25 MB/s. Under `lag: block` the
@@ -252,6 +255,7 @@ children:
     assert took >= 1.2, f"producer finished in {took:.2f}s: no backpressure?"
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("with_fast", [True, False], ids=["fan-out", "single"])
 def test_lag_drop_loses_whole_lines_and_reports_it(tr, with_fast):
     n, length = 40000, 100  # 4 MB of lines
@@ -367,6 +371,7 @@ children:
         assert tr.path("head1.out").read_bytes() == b"y\n" * 5
 
 
+@pytest.mark.backends
 def test_fan_out_consumer_exiting_early_leaves_the_others_everything(tr):
     spec = tr.spec("""\
 children:
@@ -401,6 +406,7 @@ def wait_blocked_on_pipe(pid: int, timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("wiring", ["one-to-one", "fan-out"])
 def test_sigint_stops_a_pipeline_blocked_on_a_consumer_that_never_reads(tr, wiring):
     second = ("  - {name: c2, stdin: produce, cmd: [{H}, checksum-stdin]}\n"
@@ -431,6 +437,7 @@ children:
 # treerun's own stdin and stdout, in a shell pipeline.
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("stages", [1, 2])
 def test_inherited_stdin_and_stdout_in_a_shell_pipeline_are_binary_safe(tr, stages):
     if stages == 1:

@@ -178,7 +178,8 @@ def test_inside_an_existing_allocation_only_its_own_steps_go(tr):
                                check=True).stdout.strip()
         spec = tr.spec("""
 children:
-  - {name: d, daemon: true, on: 1, cmd: [{H}, count-signals, {T}/d.sig, touch, {T}/d.up, sleep, forever]}
+  - {name: d, daemon: true, on: 1, ready: {file: "{T}/d.up"},
+     cmd: [{H}, count-signals, {T}/d.sig, touch, {T}/d.up, sleep, forever]}
   - {name: w, on: 0, after: [d], cmd: [sh, -c, 'echo "$SLURM_JOB_ID $TREERUN_HOSTS" > {T}/w.txt']}
 """)
         res = tr.up(spec, "--backend", "slurm", env={"SLURM_JOB_ID": job, "SLURM_JOB_NODELIST": nodes})

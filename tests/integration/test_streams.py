@@ -20,6 +20,7 @@ children:
     assert "hello-from-beta" in node_lines(res.stdout, "beta"), res.describe()
 
 
+@pytest.mark.backends
 def test_log_stream_is_line_atomic_with_concurrent_writers(tr):
     n, length = 5000, 100
     spec = tr.spec("".join(["children:\n"] + [
@@ -46,6 +47,7 @@ children:
     assert "last-without-newline" in node_lines(res.stdout, "tail"), res.describe()
 
 
+@pytest.mark.backends
 def test_node_lines_come_before_its_exit_line(tr):
     spec = tr.spec("""\
 children:
@@ -94,6 +96,7 @@ children:
     assert b"\x1b[" not in s3.buf, s3.buf
 
 
+@pytest.mark.backends
 def test_inherit_stdout_passes_raw_bytes_with_logs_on_stderr(tr):
     spec = tr.spec("""\
 logs: stderr

@@ -110,6 +110,7 @@ children:
     assert api_exit <= db_stop, res.describe()
 
 
+@pytest.mark.backends
 def test_deep_tree_of_cooperative_daemons_stops_in_well_under_one_grace(tr):
     def level(depth: int, indent: str) -> str:
         lines = []
@@ -167,6 +168,7 @@ children:
     assert wait_gone(pids[0], 1.0), f"orphan {pids[0]} outlived the run"
 
 
+@pytest.mark.backends
 def test_stop_to_a_process_that_already_exited_is_not_an_error(tr):
     # `quick` exits 0 in the same instant its sibling's failure cancels the group.
     spec = tr.spec("""\
