@@ -137,6 +137,17 @@ Overrides environment_overrides(const std::vector<std::string>& env_files) {
   return opts;
 }
 
+/// Selects F's nodes of a loaded plan; its problems said, nothing if it has any.
+std::optional<Plan> plan_of(LoadResult loaded, const UpFlags& f) {
+  if (!loaded.ok()) report(loaded);
+  return loaded.ok() ? selected(std::move(*loaded.plan), f.nodes) : std::nullopt;
+}
+
+int nothing_started() {
+  std::cerr << "treerun: nothing was started\n";
+  return kUsageError;
+}
+
 int cmd_up(const UpFlags& f) {
   Overrides opts = environment_overrides(f.env_files);
   opts.grace = duration_flag("--grace", f.grace);
@@ -147,28 +158,11 @@ int cmd_up(const UpFlags& f) {
   if (!f.backend.empty()) opts.backend = f.backend == "slurm" ? Backend::slurm : Backend::local;
   SpecSource source(f.spec);
   LoadResult loaded = source.load(opts);
-  std::optional<SlurmAllocation> allocation;
-  if (loaded.ok() && loaded.plan->backend == Backend::slurm) {
-    // The hosts are known once the allocation is: `on` and `${host:PATH}` are placed
-    // on them by loading the spec again.
-    std::string why;
-    allocation = allocate_for(*loaded.plan, why);
-    if (!allocation) {
-      std::cerr << "treerun: no Slurm allocation: " << why << "\ntreerun: nothing was started\n";
-      return kUsageError;
-    }
-    opts.hosts = allocation->hosts;
-    loaded = source.load(opts);
-    if (!loaded.ok()) release_allocation(*allocation);
-  }
-  if (!loaded.ok()) report(loaded);
-  std::optional<Plan> plan = loaded.ok() ? selected(std::move(*loaded.plan), f.nodes) : std::nullopt;
-  if (!plan) {
-    if (allocation) release_allocation(*allocation);
-    std::cerr << "treerun: nothing was started\n";
-    return kUsageError;
-  }
-  note_ignored_on(*plan);
+  // Under slurm the allocation is asked for with every node's `on`, selected or not.
+  std::optional<Plan> whole;
+  if (loaded.ok() && loaded.plan->backend == Backend::slurm) whole = *loaded.plan;
+  std::optional<Plan> plan = plan_of(std::move(loaded), f);
+  if (!plan) return nothing_started();
   RunOptions run;
   run.logs = plan->logs;
   run.color = wants_color(run.logs, f.no_color);
@@ -179,18 +173,19 @@ int cmd_up(const UpFlags& f) {
   if (!run.events_path.empty() && same_file(run.events_path, run.logs)) {
     std::cerr << "treerun: --events and " << (opts.logs ? "--logs" : "the spec's `logs`") << " both name "
               << run.logs.path << ": the event log and the log stream would overwrite each other; "
-              << "give each a file of its own\ntreerun: nothing was started\n";
-    return kUsageError;
+              << "give each a file of its own\n";
+    return nothing_started();
   }
-  // The run's name is claimed before anything starts: a live run of that name refuses
-  // this one (125, nothing started); the claim removes the socket however `up` ends.
+  // The run's name is claimed before anything starts (a Slurm allocation included): a
+  // live run of that name refuses this one (125, nothing started); the claim removes
+  // the socket however `up` ends.
   run.name = f.name.empty() ? control::run_name_from(plan->name) : f.name;
   run.spec_path = f.spec == "-" ? "-" : std::filesystem::absolute(f.spec).lexically_normal().string();
   std::string why;
   auto claim = control::SocketClaim::claim(control::socket_folder(), run.name, why);
   if (!claim) {
-    std::cerr << "treerun: " << why << "\ntreerun: nothing was started\n";
-    return kUsageError;
+    std::cerr << "treerun: " << why << '\n';
+    return nothing_started();
   }
   // The start-up checklist: treerun's own dispositions, then the launcher (which forks
   // the guardian and notes what children must get back), then the run and its server.
@@ -200,8 +195,26 @@ int cmd_up(const UpFlags& f) {
     boost::asio::io_context io;
     run.run_id = make_run_id();
     std::unique_ptr<Launcher> launcher;
-    if (allocation) launcher = std::make_unique<SlurmLauncher>(io, run.run_id, std::move(*allocation));
-    else launcher = std::make_unique<LocalLauncher>(io, run.run_id);
+    if (plan->backend == Backend::slurm) {
+      // The launcher (its guardian) first: from the grant on, a killed treerun's
+      // allocation is released; the hold releases it on every early return.
+      auto slurm = std::make_unique<SlurmLauncher>(io, run.run_id);
+      auto allocation = allocate_for(*whole, [&](const std::string& job) { slurm->release_on_death(job); }, why);
+      if (!allocation) {
+        std::cerr << "treerun: no Slurm allocation: " << why << '\n';
+        return nothing_started();
+      }
+      // The hosts are known once the allocation is: `on` and `${host:PATH}` are placed
+      // on them by loading the spec again.
+      opts.hosts = (*allocation)->hosts;
+      plan = plan_of(source.load(opts), f);
+      if (!plan) return nothing_started();
+      slurm->adopt(std::move(*allocation));
+      launcher = std::move(slurm);
+    } else {
+      launcher = std::make_unique<LocalLauncher>(io, run.run_id);
+    }
+    note_ignored_on(*plan);
     Run tree(*plan, run, io, *launcher);
     control::Server server(io, tree.target(), std::move(*claim));  // goes before the Run
     result = tree.run();

@@ -1,11 +1,17 @@
 #include "proc/slurm_launcher.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio/read.hpp>
+#include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -33,11 +39,18 @@ std::string private_dir() {
   return pattern;
 }
 
+/// TEXT as one word of sh, whatever it holds: 'it'\''s'.
+std::string shell_quoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 /// srun's --prolog runs on this host once the step exists, as srun's child, with
 /// SLURM_JOB_ID and SLURM_STEP_ID: one line, atomic (shorter than PIPE_BUF).
 void write_prolog(const std::string& path, const std::string& fifo) {
   std::ofstream out(path);
-  out << "#!/bin/sh\nprintf '%s %s.%s\\n' \"$PPID\" \"$SLURM_JOB_ID\" \"$SLURM_STEP_ID\" >'" << fifo << "'\n";
+  out << "#!/bin/sh\nprintf '%s %s.%s\\n' \"$PPID\" \"$SLURM_JOB_ID\" \"$SLURM_STEP_ID\" >" << shell_quoted(fifo) << "\n";
   out.close();
   if (!out || ::chmod(path.c_str(), 0700) != 0) throw std::runtime_error("cannot write srun's prolog " + path);
 }
@@ -58,18 +71,44 @@ bool is_zombie(pid_t pid) {
 
 }  // namespace
 
-SlurmLauncher::SlurmLauncher(boost::asio::io_context& io, const std::string& run_id, SlurmAllocation allocation)
-    : local_(io, run_id), allocation_(std::move(allocation)), fifo_(io) {
-  if (allocation_.owned) local_.guardian().release_job(std::stoi(allocation_.job));
+SlurmLauncher::SlurmLauncher(boost::asio::io_context& io, const std::string& run_id)
+    : local_(io, run_id), fifo_(io) {
   make_step_channel();
 }
 
 SlurmLauncher::~SlurmLauncher() {
+  end_helpers();
   // Every step has ended (the run reaped every srun): now the allocation goes.
-  release_allocation(allocation_);
+  allocation_.reset();
   fifo_.close();
   std::error_code ec;
   std::filesystem::remove_all(dir_, ec);
+}
+
+void SlurmLauncher::release_on_death(const std::string& job) {
+  if (int id = std::atoi(job.c_str()); id > 0) local_.guardian().release_job(id);
+}
+
+/// A stop's scancel still on its way when the run ends (slurmctld slow to answer) may
+/// finish for a while, then it is ended: nothing of the run outlives treerun, and
+/// treerun's end is bounded.
+void SlurmLauncher::end_helpers() {
+  constexpr int kPatienceMs = 5000;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kPatienceMs);
+  for (pid_t pid : helpers_) {
+    int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (fd >= 0) {
+      pollfd p{fd, POLLIN, 0};
+      while (::poll(&p, 1, std::max<int>(0, int(left.count()))) < 0 && errno == EINTR) {
+      }
+      ::close(fd);
+    }
+    ::kill(pid, SIGKILL);  // a no-op on one that has ended: it is a zombie until reaped here
+    while (::waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  helpers_.clear();
 }
 
 void SlurmLauncher::make_step_channel() {
@@ -105,14 +144,15 @@ void SlurmLauncher::on_step_id(pid_t srun, const std::string& id) {
   auto it = steps_.find(srun);
   if (it == steps_.end()) return;
   it->second.id = id;
+  local_.guardian().cancel_step_on_death(id);
   std::vector<int> queued = std::move(it->second.queued);
   for (int sig : queued) scancel(id, sig);
 }
 
 Command SlurmLauncher::srun_command(const SpawnRequest& req) const {
   Command c;
-  std::string host = req.host.empty() || req.host == "localhost" ? allocation_.hosts.front() : req.host;
-  c.argv = {"srun", "--jobid=" + allocation_.job, "--overlap", "-N1", "-n1", "-w", host, "-Q",
+  std::string host = req.host.empty() || req.host == "localhost" ? allocation().hosts.front() : req.host;
+  c.argv = {"srun", "--jobid=" + allocation().job, "--overlap", "-N1", "-n1", "-w", host, "-Q",
             "--job-name=treerun:" + (req.node_path.empty() ? "/" : req.node_path), "--prolog=" + prolog_,
             "--chdir=" + (req.cwd.empty() ? "/" : req.cwd), "/bin/sh", "-c", kStepShell,
             req.cwd.empty() ? "/" : req.cwd};
@@ -127,7 +167,10 @@ SpawnResult SlurmLauncher::spawn(const SpawnRequest& req, ExitHandler on_exit, s
   srun.cwd = "/";  // srun's own, here: the step's is --chdir
   auto pid = std::make_shared<pid_t>(-1);  // known once spawn returns; the exit comes later, on the loop
   SpawnResult r = local_.spawn(srun, [this, pid, on_exit = std::move(on_exit)](ExitStatus st) {
-    steps_.erase(*pid);  // srun has ended, and with it its step (and the stdout watch)
+    // srun has ended, and with it its step (and the stdout watch)
+    if (auto it = steps_.find(*pid); it != steps_.end() && !it->second.id.empty())
+      local_.guardian().forget_step(it->second.id);
+    steps_.erase(*pid);
     on_exit(from_srun(st));
   }, ec);
   if (!ec && r.proc.pid > 0) {
@@ -167,6 +210,9 @@ void SlurmLauncher::signal(const ProcHandle& p, int sig) {
     return;
   }
   signal_step(it->second, sig);
+  // And srun itself: with slurmctld slow or gone, the scancel may never arrive, and a
+  // forced stop must end. srun killed, the run has its exit; the step, its scancel.
+  if (sig == SIGKILL) local_.signal(p, SIGKILL);
 }
 
 /// SIG to STEP by scancel, or queued until the prolog names the step.

@@ -22,6 +22,7 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 
 #include "proc/local_launcher.h"
@@ -31,12 +32,19 @@ namespace treerun {
 
 class SlurmLauncher final : public Launcher {
  public:
-  /// ALLOCATION: where the steps run; if treerun asked for it, the guardian releases
-  /// it should treerun be killed, and this launcher's end releases it.
-  SlurmLauncher(boost::asio::io_context& io, const std::string& run_id, SlurmAllocation allocation);
+  /// Forks the guardian and makes the step channel, before there is an allocation to
+  /// leak: acquire_allocation then tells release_on_death the job the moment it is
+  /// granted, and adopt() hands the allocation over once the plan is placed.
+  SlurmLauncher(boost::asio::io_context& io, const std::string& run_id);
   ~SlurmLauncher() override;
   SlurmLauncher(const SlurmLauncher&) = delete;
   SlurmLauncher& operator=(const SlurmLauncher&) = delete;
+
+  /// Should treerun be killed, the guardian runs `scancel JOB`.
+  void release_on_death(const std::string& job);
+  /// Where the steps run; released at this launcher's end if treerun asked for it.
+  /// Before the first spawn.
+  void adopt(AllocationHold allocation) { allocation_.emplace(std::move(allocation)); }
 
   SpawnResult spawn(const SpawnRequest& request, ExitHandler on_exit, std::error_code& ec) override;
   void signal(const ProcHandle& p, int sig) override;
@@ -66,9 +74,11 @@ class SlurmLauncher final : public Launcher {
   void scancel(const std::string& step, int sig);
   void watch_readers(pid_t srun, int stdout_fd);
   void signal_step(Step& step, int sig);
+  void end_helpers();
+  const SlurmAllocation& allocation() const { return **allocation_; }
 
   LocalLauncher local_;
-  SlurmAllocation allocation_;
+  std::optional<AllocationHold> allocation_;
   std::string dir_;     // private: the prolog and its FIFO
   std::string prolog_;
   boost::asio::posix::stream_descriptor fifo_;

@@ -6,6 +6,7 @@ locally. Skipped unless SLURM_CONF names a running cluster (tests/slurm/run sets
 from __future__ import annotations
 
 import hashlib
+import shutil
 import os
 import signal
 import subprocess
@@ -13,7 +14,7 @@ import time
 
 import pytest
 
-from harness import free_port, one, signals_received, slurm_jobs_left
+from harness import free_port, one, processes_with_env, signals_received, slurm_jobs_left
 
 pytestmark = [
     pytest.mark.slurm,
@@ -105,7 +106,8 @@ children:
     assert signals_received(tr.path("b.sig")) == ["SIGTERM"]
     assert one(res.events, event="exit", node="a")["outcome"] == "cancelled"
     assert one(res.events, event="exit", node="b")["outcome"] == "killed"
-    assert not squeue_jobs("treerun:")
+    # srun SIGKILLed too: the released allocation may be completing for a moment
+    assert not slurm_jobs_left()
 
 
 def test_failure_cancels_the_other_host(tr):
@@ -214,3 +216,129 @@ children:
     assert tr.run(["check", str(good)], env=inside).code == 0
     shown = tr.run(["tree", str(good)], env=inside).stdout
     assert "n2" in shown.splitlines()[1] and "n1" in shown.splitlines()[2], shown
+
+
+def fake_commands(tr, **scripts) -> dict:
+    """An environment whose PATH finds SCRIPTS (name: sh body) before Slurm's commands."""
+    folder = tr.path("fakebin")
+    folder.mkdir(exist_ok=True)
+    for name, body in scripts.items():
+        f = folder / name
+        f.write_text("#!/bin/sh\n" + body + "\n")
+        f.chmod(0o755)
+    return {"PATH": f"{folder}:{os.environ['PATH']}"}
+
+
+DAEMON = """
+children:
+  - {name: a, daemon: true, on: 1, cmd: [{H}, touch, {T}/a.up, sleep, forever]}
+"""
+
+
+def test_no_allocation_when_up_fails_before_the_run(tr):
+    """A name that a live run holds, --events and --logs on one file, a TMPDIR where
+    the prolog cannot go: 125, and no allocation asked for or left behind."""
+    spec = tr.spec(DAEMON)
+    name = "held" + tr.tag[-6:]
+    holder = tr.start(["up", str(tr.spec("children:\n  - {name: h, daemon: true, cmd: [{H}, touch, {T}/h.up, "
+                                          "sleep, forever]}\n", name="holder.yaml")), "--name", name])
+    tr.wait_files("h.up", proc=holder)
+    res = up(tr, spec, "--name", name)
+    assert res.code == 125 and "nothing was started" in res.stderr, res.describe()
+    assert not slurm_jobs_left(timeout=2), "an allocation was left by a refused name"
+    holder.signal(signal.SIGTERM)
+    assert holder.wait(30).code == -signal.SIGTERM
+    same = str(tr.path("same.log"))
+    res = tr.run(["up", str(spec), "--backend", "slurm", "--logs", same, "--events", same])
+    assert res.code == 125 and "overwrite each other" in res.stderr, res.describe()
+    assert not slurm_jobs_left(timeout=2), "an allocation was left by --events = --logs"
+    not_a_folder = tr.path("not-a-folder")  # fails for root too, unlike a read-only folder
+    not_a_folder.write_text("")
+    res = up(tr, spec, env={"TMPDIR": str(not_a_folder), "XDG_RUNTIME_DIR": str(tr.dir)})
+    assert res.code == 125 and "prolog" in res.stderr, res.describe()
+    assert not slurm_jobs_left(timeout=2), "an allocation was left by a launcher that could not start"
+
+
+def test_killed_right_after_the_grant_releases_the_allocation(tr):
+    """treerun SIGKILLed between salloc's grant and the run (here: while squeue, made
+    to hang, tells the hosts): the guardian knows the job already and releases it."""
+    env = fake_commands(tr, squeue=f'touch {tr.dir}/squeue.called; exec sleep 600')
+    p = tr.start(["up", str(tr.spec(DAEMON)), "--backend", "slurm"], env=env)
+    tr.wait_files("squeue.called", timeout=60, proc=p)
+    assert squeue_jobs("treerun:")
+    os.killpg(p.proc.pid, signal.SIGKILL)  # treerun and the hanging squeue
+    p.wait(30)
+    assert not slurm_jobs_left(timeout=20), "the granted allocation outlived a killed treerun"
+    for sock in tr.tmpdir.glob("treerun-*/*.sock"):
+        sock.unlink()
+
+
+def test_on_an_index_too_big_is_a_diagnostic_not_a_crash(tr):
+    spec = tr.spec("""backend: slurm
+children:
+  - {name: a, on: 99999999999, cmd: [sleep, "1"]}
+""")
+    res = tr.up(spec)
+    assert res.code == 125, res.describe()
+    assert f"{spec}:3:19: `on: 99999999999`: a host's index is at most 999999" in res.stderr, res.describe()
+    assert "stoi" not in res.stderr
+
+
+def test_forced_stop_ends_when_slurmctld_does_not_answer(tr):
+    """scancel of a signal hangs (slurmctld gone): a stubborn node's grace ends in
+    SIGKILL, which ends its srun, so the stop is bounded; the hanging scancels go."""
+    env = fake_commands(tr, scancel=f'case "$*" in *-s*) touch {tr.dir}/scancel.hung; exec sleep 600;; esac\n'
+                                    f'exec {shutil.which("scancel")} "$@"')
+    spec = tr.spec("""
+grace: 1s
+children:
+  - {name: b, daemon: true, on: 1, cmd: [{H}, stubborn, touch, {T}/b.up, sleep, forever]}
+""")
+    p = tr.start(["up", str(spec), "--backend", "slurm"], env=env)
+    tr.wait_files("b.up", timeout=60, proc=p)
+    p.signal(signal.SIGINT)
+    res = p.wait(40)
+    assert res.code == -signal.SIGINT, res.describe()
+    assert tr.path("scancel.hung").exists()
+    assert one(res.events, event="exit", node="b")["outcome"] == "killed"
+    assert not [pid for pid in processes_with_env(f"TRTEST_TAG={tr.tag}".encode())
+                if "sleep\x00600" in open(f"/proc/{pid}/cmdline").read()], "a scancel outlived treerun"
+
+
+def test_killed_inside_an_existing_allocation_its_steps_go(tr):
+    """SLURM_JOB_ID set, treerun SIGKILLed: the guardian scancels the run's steps (the
+    allocation, not ours, stays)."""
+    out = subprocess.run(["salloc", "--no-shell", "-N2", "-J", "outer" + tr.tag[-6:]],
+                         capture_output=True, text=True, timeout=60)
+    job = out.stderr.split("Granted job allocation ")[1].split()[0]
+    try:
+        p = tr.start(["up", str(tr.spec(DAEMON)), "--backend", "slurm"],
+                     env={"SLURM_JOB_ID": job, "SLURM_JOB_NODELIST": "n[1-2]"})
+        tr.wait_files("a.up", timeout=60, proc=p)
+        p.proc.kill()
+        p.wait(30)
+        deadline = time.monotonic() + 20
+        while step_lines(job) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not step_lines(job), "a step of the killed run lives on"
+        state = subprocess.run(["squeue", "-h", "-j", job, "-o", "%T"], capture_output=True, text=True).stdout
+        assert state.strip() == "RUNNING"
+    finally:
+        subprocess.run(["scancel", job])
+    for sock in tr.tmpdir.glob("treerun-*/*.sock"):
+        sock.unlink()
+
+
+def step_lines(job: str) -> list[str]:
+    out = subprocess.run(["squeue", "-h", "-s", "-j", job, "-o", "%i %j"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if "treerun:" in line]
+
+
+def test_a_tmpdir_with_a_quote(tr):
+    """The prolog writes to a FIFO under TMPDIR: a `'` in its path is quoted."""
+    odd = tr.dir / "it's"
+    odd.mkdir()
+    odd.chmod(0o755)
+    res = up(tr, tr.spec("children:\n  - {name: w, on: 1, cmd: [{H}, exit, \"0\"]}\n"), env={"TMPDIR": str(odd)})
+    assert res.code == 0, res.describe()
+    assert not list(odd.glob("treerun-slurm-*"))
