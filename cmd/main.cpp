@@ -182,6 +182,17 @@ std::function<ReloadedSpec()> reloader(std::string spec_path, Overrides opts, st
   };
 }
 
+/// Selects F's nodes of a loaded plan; its problems said, nothing if it has any.
+std::optional<Plan> plan_of(LoadResult loaded, const UpFlags& f) {
+  if (!loaded.ok()) report(loaded);
+  return loaded.ok() ? selected(std::move(*loaded.plan), f.nodes) : std::nullopt;
+}
+
+int nothing_started() {
+  std::cerr << "treerun: nothing was started\n";
+  return kUsageError;
+}
+
 int cmd_up(const UpFlags& f) {
   Overrides opts = environment_overrides(f.env_files);
   opts.grace = duration_flag("--grace", f.grace);
@@ -192,28 +203,11 @@ int cmd_up(const UpFlags& f) {
   if (!f.backend.empty()) opts.backend = f.backend == "slurm" ? Backend::slurm : Backend::local;
   SpecSource source(f.spec);
   LoadResult loaded = source.load(opts);
-  std::optional<SlurmAllocation> allocation;
-  if (loaded.ok() && loaded.plan->backend == Backend::slurm) {
-    // The hosts are known once the allocation is: `on` and `${host:PATH}` are placed
-    // on them by loading the spec again.
-    std::string why;
-    allocation = allocate_for(*loaded.plan, why);
-    if (!allocation) {
-      std::cerr << "treerun: no Slurm allocation: " << why << "\ntreerun: nothing was started\n";
-      return kUsageError;
-    }
-    opts.hosts = allocation->hosts;
-    loaded = source.load(opts);
-    if (!loaded.ok()) release_allocation(*allocation);
-  }
-  if (!loaded.ok()) report(loaded);
-  std::optional<Plan> plan = loaded.ok() ? selected(std::move(*loaded.plan), f.nodes) : std::nullopt;
-  if (!plan) {
-    if (allocation) release_allocation(*allocation);
-    std::cerr << "treerun: nothing was started\n";
-    return kUsageError;
-  }
-  note_ignored_on(*plan);
+  // Under slurm the allocation is asked for with every node's `on`, selected or not.
+  std::optional<Plan> whole;
+  if (loaded.ok() && loaded.plan->backend == Backend::slurm) whole = *loaded.plan;
+  std::optional<Plan> plan = plan_of(std::move(loaded), f);
+  if (!plan) return nothing_started();
   RunOptions run;
   run.logs = plan->logs;
   run.color = wants_color(run.logs, f.no_color);
@@ -224,11 +218,12 @@ int cmd_up(const UpFlags& f) {
   if (!run.events_path.empty() && same_file(run.events_path, run.logs)) {
     std::cerr << "treerun: --events and " << (opts.logs ? "--logs" : "the spec's `logs`") << " both name "
               << run.logs.path << ": the event log and the log stream would overwrite each other; "
-              << "give each a file of its own\ntreerun: nothing was started\n";
-    return kUsageError;
+              << "give each a file of its own\n";
+    return nothing_started();
   }
-  // The run's name is claimed before anything starts: a live run of that name refuses
-  // this one (125, nothing started); the claim removes the socket however `up` ends.
+  // The run's name is claimed before anything starts (a Slurm allocation included): a
+  // live run of that name refuses this one (125, nothing started); the claim removes
+  // the socket however `up` ends.
   run.name = f.name.empty() ? control::run_name_from(plan->name) : f.name;
   run.spec_path = f.spec == "-" ? "-" : std::filesystem::absolute(f.spec).lexically_normal().string();
   UniqueFd channel;  // up -d: to the foreground, in the background process
@@ -236,16 +231,15 @@ int cmd_up(const UpFlags& f) {
   bool logs_to_file = opts.logs && opts.logs->type == LogTarget::Type::file;
   if (f.detach)
     if (auto code = detach(*plan, logs_to_file, run, detached, channel)) return *code;
-  if (f.spec != "-") run.reload_spec = reloader(run.spec_path, opts, f.nodes);
   std::string why;
   auto claim = control::SocketClaim::claim(control::socket_folder(), run.name, why);
   if (!claim) {
-    std::cerr << "treerun: " << why << "\ntreerun: nothing was started\n";
-    return kUsageError;
+    std::cerr << "treerun: " << why << '\n';
+    return nothing_started();
   }
   if (f.detach && !control::redirect_to_log(detached.log_path, logs_to_file, why)) {
-    std::cerr << "treerun: " << why << "\ntreerun: nothing was started\n";
-    return kUsageError;
+    std::cerr << "treerun: " << why << '\n';
+    return nothing_started();
   }
   // The start-up checklist: treerun's own dispositions, then the launcher (which forks
   // the guardian and notes what children must get back), then the run and its server.
@@ -255,8 +249,27 @@ int cmd_up(const UpFlags& f) {
     boost::asio::io_context io;
     run.run_id = make_run_id();
     std::unique_ptr<Launcher> launcher;
-    if (allocation) launcher = std::make_unique<SlurmLauncher>(io, run.run_id, std::move(*allocation));
-    else launcher = std::make_unique<LocalLauncher>(io, run.run_id);
+    if (plan->backend == Backend::slurm) {
+      // The launcher (its guardian) first: from the grant on, a killed treerun's
+      // allocation is released; the hold releases it on every early return.
+      auto slurm = std::make_unique<SlurmLauncher>(io, run.run_id);
+      auto allocation = allocate_for(*whole, [&](const std::string& job) { slurm->release_on_death(job); }, why);
+      if (!allocation) {
+        std::cerr << "treerun: no Slurm allocation: " << why << '\n';
+        return nothing_started();
+      }
+      // The hosts are known once the allocation is: `on` and `${host:PATH}` are placed
+      // on them by loading the spec again.
+      opts.hosts = (*allocation)->hosts;
+      plan = plan_of(source.load(opts), f);
+      if (!plan) return nothing_started();
+      slurm->adopt(std::move(*allocation));
+      launcher = std::move(slurm);
+    } else {
+      launcher = std::make_unique<LocalLauncher>(io, run.run_id);
+    }
+    note_ignored_on(*plan);
+    if (f.spec != "-") run.reload_spec = reloader(run.spec_path, opts, f.nodes);  // with the hosts
     control::UpReport* report = nullptr;  // up -d: told when the tree is up
     run.on_up = [&report] {
       if (report) report->up();
@@ -267,8 +280,8 @@ int cmd_up(const UpFlags& f) {
     if (channel) report = &up_report.emplace(io, std::move(channel), tree.target());
     result = tree.run();
     server.finish(result.code, std::chrono::steady_clock::now() + kLastReplies);
-  }
-  if (f.detach && !logs_to_file) ::unlink(detached.log_path.c_str());  // RUN.log goes with the run  // the guardian has its clean goodbye and is reaped before we die by a signal
+  }  // the guardian has its clean goodbye and is reaped before we die by a signal
+  if (f.detach && !logs_to_file) ::unlink(detached.log_path.c_str());  // RUN.log goes with the run
   if (result.signal) die_by(result.signal);
   return result.code;
 }
@@ -440,12 +453,12 @@ int main(int argc, char** argv) {
         std::cerr << "treerun: check: `-` (standard input) can be read only once\n";
         return kUsageError;
       }
-      return cmd_check(check_specs, environment_overrides(check_env_files), check_json);
+      return cmd_check(check_specs, with_known_hosts(environment_overrides(check_env_files)), check_json);
     }
     if (*tree_cmd) {
       auto words = spec_and_nodes(tree_words);
       if (!words) return kUsageError;
-      return cmd_tree(*words, environment_overrides(tree_env_files), tree_json);
+      return cmd_tree(*words, with_known_hosts(environment_overrides(tree_env_files)), tree_json);
     }
     if (*import_cmd) return printed(import_procfile(import_file));
     if (*mcp_cmd) return control::serve_mcp();

@@ -1,10 +1,12 @@
 #include "slurm.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 
 #include "spec/file_read.h"
+#include "spec/read_backend.h"
 
 namespace treerun {
 
@@ -24,12 +26,12 @@ LoadResult SpecSource::load(const Overrides& overrides) {
   return load_plan_from_string(*stdin_text_, "-", ec ? "/" : cwd, overrides);
 }
 
-std::optional<SlurmAllocation> allocate_for(const Plan& plan, std::string& why) {
+std::optional<AllocationHold> allocate_for(const Plan& plan, const OnGrant& granted, std::string& why) {
   AllocationRequest r;
   int needed = 1;
   for (const PlanNode& n : plan.nodes) {
     if (!n.cmd) continue;
-    if (n.on.find_first_not_of("0123456789") == std::string::npos) needed = std::max(needed, std::stoi(n.on) + 1);
+    if (is_host_index(n.on)) needed = std::max(needed, int(host_index(n.on).value_or(0)) + 1);  // in range: read_on
     else if (std::find(r.nodelist.begin(), r.nodelist.end(), n.on) == r.nodelist.end()) r.nodelist.push_back(n.on);
   }
   r.nodes = plan.slurm.nodes > 0 ? plan.slurm.nodes : std::max<int>(needed, int(r.nodelist.size()));
@@ -37,7 +39,15 @@ std::optional<SlurmAllocation> allocate_for(const Plan& plan, std::string& why) 
   if (plan.slurm.time) r.minutes = int((plan.slurm.time->count() + 59'999) / 60'000);
   r.args = plan.slurm.args;
   r.name = "treerun:" + plan.name;
-  return acquire_allocation(r, why);
+  return acquire_allocation(r, granted, why);
+}
+
+Overrides with_known_hosts(Overrides opts) {
+  const char* job = std::getenv("SLURM_JOB_ID");
+  if (!job || !*job) return opts;  // acquire_allocation would ask for one
+  std::string why;
+  if (auto inside = acquire_allocation({}, nullptr, why)) opts.hosts = (*inside)->hosts;  // not owned: no release
+  return opts;
 }
 
 void note_ignored_on(const Plan& plan) {

@@ -25,7 +25,12 @@ class SpecSource {
 
 /// The allocation PLAN runs in: the one treerun is inside, or a new one asked for with
 /// the spec's `slurm:` settings and enough hosts for every node's `on`. WHY on failure.
-std::optional<SlurmAllocation> allocate_for(const Plan& plan, std::string& why);
+/// GRANTED hears the job id of a new one the moment salloc grants it.
+std::optional<AllocationHold> allocate_for(const Plan& plan, const OnGrant& granted, std::string& why);
+
+/// OPTS with the hosts of the allocation treerun is inside (SLURM_JOB_ID and
+/// SLURM_JOB_NODELIST set), for `check` and `tree`: an `on` outside it is then an error.
+Overrides with_known_hosts(Overrides opts);
 
 /// "treerun: note: ..." on stderr when a node has `on` under the local backend.
 void note_ignored_on(const Plan& plan);

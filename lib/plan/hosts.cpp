@@ -2,12 +2,10 @@
 
 #include <algorithm>
 
+#include "spec/read_backend.h"
+
 namespace treerun {
 namespace {
-
-bool is_index(const std::string& on) {
-  return !on.empty() && on.size() <= 6 && on.find_first_not_of("0123456789") == std::string::npos;
-}
 
 class Placer {
  public:
@@ -26,8 +24,8 @@ class Placer {
     if (hosts.empty()) return n.on;  // not known yet: `check`, `tree`
     // Reported once, where it was written: not again on a replica, whose group has it.
     bool own = n.on_pos.line > 0 && !(n.parent && same_pos(n));
-    if (is_index(n.on)) {
-      std::size_t i = std::stoul(n.on);
+    if (is_host_index(n.on)) {
+      std::size_t i = host_index(n.on).value_or(hosts.size());  // read_on refused a bigger one
       if (i < hosts.size()) return hosts[i];
       if (own) diags_.add(n.on_pos, "`on: " + n.on + "`: the allocation has " + std::to_string(hosts.size()) +
                                         " host" + (hosts.size() == 1 ? "" : "s") + " (" + hosts_text(plan_) +

@@ -1,6 +1,7 @@
 #include "plan/render.h"
 
 #include "base/units.h"
+#include "spec/read_backend.h"
 
 namespace treerun {
 namespace {
@@ -100,8 +101,7 @@ class Renderer {
 
   /// "n2", or "host 1" while the allocation is not known.
   std::string host(const PlanNode& n) const {
-    bool index = n.on.find_first_not_of("0123456789") == std::string::npos;
-    return plan_.hosts.empty() && index ? "host " + n.on : n.host;
+    return plan_.hosts.empty() && is_host_index(n.on) ? "host " + n.on : n.host;
   }
 
   void tree_node(NodeId id, const std::string& prefix, bool last) {

@@ -6,9 +6,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
+#include <filesystem>
 #include <set>
 #include <string>
 #include <string_view>
@@ -56,9 +59,8 @@ void kill_by_run_id(std::string_view needle) {
   }
 }
 
-/// Releases Slurm allocation JOB (treerun's environment, SLURM_CONF included, is ours).
-void scancel(int job) {
-  std::string id = std::to_string(job);
+/// Releases Slurm allocation or step ID (treerun's environment, SLURM_CONF included, is ours).
+void scancel(const std::string& id) {
   pid_t pid = fork();
   if (pid == 0) {
     int null = open("/dev/null", O_RDWR);
@@ -69,6 +71,26 @@ void scancel(int job) {
   if (pid > 0)
     while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
     }
+}
+
+/// Reads exactly N bytes of a record (one atomic write made them, so they are there).
+bool read_all(int fd, void* to, std::size_t n) {
+  auto* p = static_cast<char*>(to);
+  while (n > 0) {
+    ssize_t got = read(fd, p, n);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    p += got, n -= static_cast<std::size_t>(got);
+  }
+  return true;
+}
+
+/// The length, then the bytes, of a text record.
+bool read_text(int fd, std::string& text) {
+  int length = 0;
+  if (!read_all(fd, &length, sizeof length) || length <= 0 || length > PIPE_BUF) return false;
+  text.resize(static_cast<std::size_t>(length));
+  return read_all(fd, text.data(), text.size());
 }
 
 [[noreturn]] void watcher(int fd, const std::string& needle) {
@@ -83,21 +105,34 @@ void scancel(int job) {
   close_range(4, ~0U, 0);
   for (int std = 0; std < 3; ++std) close(std);  // holds nobody's terminal or pipe open
   std::set<int> groups;
+  std::set<std::string> paths, steps;
   int record = 0, job = 0;
-  bool job_next = false;
-  for (;;) {
-    ssize_t n = read(fd, &record, sizeof record);
-    if (n < 0 && errno == EINTR) continue;
-    if (n != sizeof record) break;  // EOF: treerun is gone
-    if (job_next) job = record, job_next = false;
-    else if (record == kGoodbye) _exit(0);
-    else if (record == Guardian::kJob) job_next = true;
-    else if (record > 0) groups.insert(record);
-    else groups.erase(-record);
+  while (read_all(fd, &record, sizeof record)) {  // until EOF: treerun is gone
+    if (record == kGoodbye) _exit(0);
+    if (record == Guardian::kJob) {
+      if (!read_all(fd, &job, sizeof job)) break;
+    } else if (record == Guardian::kPath || record == Guardian::kStep || record == Guardian::kStepGone) {
+      std::string text;
+      if (!read_text(fd, text)) break;
+      if (record == Guardian::kPath) paths.insert(text);
+      else if (record == Guardian::kStep) steps.insert(text);
+      else steps.erase(text);
+    } else if (record > 0) {
+      groups.insert(record);
+    } else {
+      groups.erase(-record);
+    }
   }
   for (int pgid : groups) kill(-pgid, SIGKILL);
   if (!needle.empty()) kill_by_run_id(needle);
-  if (job > 0) scancel(job);
+  // srun is dead now; its step may live on where it runs (an allocation we did not
+  // ask for is not released below).
+  for (const std::string& step : steps) scancel(step);
+  if (job > 0) scancel(std::to_string(job));
+  for (const std::string& path : paths) {
+    std::error_code ec;
+    std::filesystem::remove_all(path, ec);
+  }
   _exit(0);
 }
 
@@ -126,6 +161,17 @@ Guardian::~Guardian() {
   send(kGoodbye);
   pipe_.reset();
   while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+void Guardian::send_text(int kind, const std::string& text) {
+  if (!pipe_ || text.empty() || text.size() > PIPE_BUF - 2 * sizeof(int)) return;
+  // One write (under PIPE_BUF), so that no other record lands inside it.
+  std::string message(2 * sizeof(int) + text.size(), '\0');
+  int head[2] = {kind, static_cast<int>(text.size())};
+  std::memcpy(message.data(), head, sizeof head);
+  std::memcpy(message.data() + sizeof head, text.data(), text.size());
+  while (write(pipe_.get(), message.data(), message.size()) < 0 && errno == EINTR) {
   }
 }
 

@@ -40,11 +40,22 @@ class Guardian {
     send(kJob);
     send(job);
   }
+  /// If treerun dies, the watcher also removes PATH (a folder, with what it holds): a
+  /// private temp folder that treerun would have removed at its end.
+  void remove_on_death(const std::string& path) { send_text(kPath, path); }
+  /// If treerun dies, the watcher also runs `scancel STEP` ("J.S"): a step in an
+  /// allocation treerun did not ask for may outlive its killed srun.
+  void cancel_step_on_death(const std::string& step) { send_text(kStep, step); }
+  void forget_step(const std::string& step) { send_text(kStepGone, step); }
   static constexpr int kJob = -0x7fffffff;
+  static constexpr int kPath = -0x7ffffffe;      // then the length, then the bytes
+  static constexpr int kStep = -0x7ffffffd;      // the same
+  static constexpr int kStepGone = -0x7ffffffc;  // the same
   pid_t pid() const { return pid_; }
 
  private:
   void send(int record);
+  void send_text(int kind, const std::string& text);
 
   UniqueFd pipe_;
   pid_t pid_ = -1;

@@ -40,7 +40,7 @@ std::string last_line(const std::string& text) {
   return lines.empty() ? "no output" : lines.back();
 }
 
-std::optional<SlurmAllocation> ask_for_one(const AllocationRequest& r, std::string& why) {
+std::optional<AllocationHold> ask_for_one(const AllocationRequest& r, const OnGrant& granted, std::string& why) {
   std::vector<std::string> argv = {"salloc", "--no-shell", "-N", std::to_string(r.nodes), "-J", r.name};
   if (!r.partition.empty()) argv.insert(argv.end(), {"-p", r.partition});
   if (r.minutes > 0) argv.insert(argv.end(), {"-t", std::to_string(r.minutes)});
@@ -53,15 +53,17 @@ std::optional<SlurmAllocation> ask_for_one(const AllocationRequest& r, std::stri
   std::string out;
   int code = run_captured(argv, out);
   // salloc has no --parsable: its grant is a line on stderr.
-  const std::string granted = "Granted job allocation ";
-  std::size_t at = out.find(granted);
+  const std::string grant = "Granted job allocation ";
+  std::size_t at = out.find(grant);
   if (code != 0 || at == std::string::npos) {
     why = "salloc failed (exit " + std::to_string(code) + "): " + last_line(out);
     return std::nullopt;
   }
   SlurmAllocation a;
-  a.job = out.substr(at + granted.size(), out.find_first_not_of("0123456789", at + granted.size()) - at - granted.size());
+  std::size_t from = at + grant.size();
+  a.job = out.substr(from, out.find_first_not_of("0123456789", from) - from);
   a.owned = true;
+  if (granted) granted(a.job);
   std::string nodes;
   if (run_captured({"squeue", "-h", "-j", a.job, "-o", "%N"}, nodes) != 0 || lines_of(nodes).empty()) {
     why = "squeue could not tell the hosts of job " + a.job + ": " + last_line(nodes);
@@ -74,14 +76,15 @@ std::optional<SlurmAllocation> ask_for_one(const AllocationRequest& r, std::stri
     return std::nullopt;
   }
   a.hosts = *hosts;
-  return a;
+  return AllocationHold(std::move(a));
 }
 
 }  // namespace
 
-std::optional<SlurmAllocation> acquire_allocation(const AllocationRequest& request, std::string& why) {
+std::optional<AllocationHold> acquire_allocation(const AllocationRequest& request, const OnGrant& granted,
+                                                 std::string& why) {
   const char* job = std::getenv("SLURM_JOB_ID");
-  if (!job || !*job) return ask_for_one(request, why);
+  if (!job || !*job) return ask_for_one(request, granted, why);
   SlurmAllocation a;
   a.job = job;
   const char* list = std::getenv("SLURM_JOB_NODELIST");
@@ -93,7 +96,7 @@ std::optional<SlurmAllocation> acquire_allocation(const AllocationRequest& reque
   auto hosts = hostnames(list, why);
   if (!hosts) return std::nullopt;
   a.hosts = *hosts;
-  return a;
+  return AllocationHold(std::move(a));
 }
 
 void release_allocation(const SlurmAllocation& allocation) {

@@ -4,8 +4,10 @@
 // guardian if treerun is killed. Made before the run starts, so these calls block.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace treerun {
@@ -26,11 +28,34 @@ struct SlurmAllocation {
   bool owned = false;              // we asked for it: release it at the end
 };
 
-/// The allocation to run in, or nothing with WHY set (salloc's own words included).
-std::optional<SlurmAllocation> acquire_allocation(const AllocationRequest& request, std::string& why);
-
 /// `scancel JOB`: an allocation treerun asked for, at the end of the run.
 void release_allocation(const SlurmAllocation& allocation);
+
+/// An allocation that is released when this goes, on every path, unless handed over
+/// (to the launcher, whose end releases it).
+class AllocationHold {
+ public:
+  explicit AllocationHold(SlurmAllocation a) : a_(std::move(a)) {}
+  ~AllocationHold() {
+    if (a_) release_allocation(*a_);
+  }
+  AllocationHold(AllocationHold&& o) noexcept : a_(std::exchange(o.a_, std::nullopt)) {}
+  AllocationHold& operator=(AllocationHold&&) = delete;
+  AllocationHold(const AllocationHold&) = delete;
+  const SlurmAllocation& operator*() const { return *a_; }
+  const SlurmAllocation* operator->() const { return &*a_; }
+
+ private:
+  std::optional<SlurmAllocation> a_;
+};
+
+/// Told the job id the moment salloc grants it, before anything else can fail: the
+/// guardian's insurance for a treerun killed now.
+using OnGrant = std::function<void(const std::string& job)>;
+
+/// The allocation to run in, or nothing with WHY set (salloc's own words included).
+std::optional<AllocationHold> acquire_allocation(const AllocationRequest& request, const OnGrant& granted,
+                                                 std::string& why);
 
 /// Runs ARGV (looked up in PATH) to its end; its stdout and stderr, merged, in OUTPUT.
 /// The exit code, or -1 when it could not run or died of a signal.

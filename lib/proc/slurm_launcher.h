@@ -11,11 +11,18 @@
 // J.STEP" into a FIFO this launcher reads on the loop; a signal asked for before that
 // waits for it. srun returns the task's status (128+N for a death by signal N), which
 // this launcher turns back into "killed by signal N".
+//
+// A step whose readers have all gone is not told by srun (its SIGPIPE stays pending on
+// its I/O thread and the step runs on): this launcher watches srun's stdout pipe for
+// the error event that says so, and sends the step SIGPIPE itself, as a shell's
+// producer would get it.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
 
 #include "proc/local_launcher.h"
@@ -25,12 +32,19 @@ namespace treerun {
 
 class SlurmLauncher final : public Launcher {
  public:
-  /// ALLOCATION: where the steps run; if treerun asked for it, the guardian releases
-  /// it should treerun be killed, and this launcher's end releases it.
-  SlurmLauncher(boost::asio::io_context& io, const std::string& run_id, SlurmAllocation allocation);
+  /// Forks the guardian and makes the step channel, before there is an allocation to
+  /// leak: acquire_allocation then tells release_on_death the job the moment it is
+  /// granted, and adopt() hands the allocation over once the plan is placed.
+  SlurmLauncher(boost::asio::io_context& io, const std::string& run_id);
   ~SlurmLauncher() override;
   SlurmLauncher(const SlurmLauncher&) = delete;
   SlurmLauncher& operator=(const SlurmLauncher&) = delete;
+
+  /// Should treerun be killed, the guardian runs `scancel JOB`.
+  void release_on_death(const std::string& job);
+  /// Where the steps run; released at this launcher's end if treerun asked for it.
+  /// Before the first spawn.
+  void adopt(AllocationHold allocation) { allocation_.emplace(std::move(allocation)); }
 
   SpawnResult spawn(const SpawnRequest& request, ExitHandler on_exit, std::error_code& ec) override;
   void signal(const ProcHandle& p, int sig) override;
@@ -48,6 +62,9 @@ class SlurmLauncher final : public Launcher {
   struct Step {
     std::string id;           // "J.S", once the prolog told it
     std::vector<int> queued;  // signals asked for before that
+    /// A copy of srun's stdout when it is a pipe: its error event says every reader
+    /// is gone (see watch_readers). Closed with the step: it holds the pipe open.
+    std::shared_ptr<boost::asio::posix::stream_descriptor> out;
   };
 
   Command srun_command(const SpawnRequest& request) const;
@@ -55,9 +72,13 @@ class SlurmLauncher final : public Launcher {
   void read_step_ids();
   void on_step_id(pid_t srun, const std::string& id);
   void scancel(const std::string& step, int sig);
+  void watch_readers(pid_t srun, int stdout_fd);
+  void signal_step(Step& step, int sig);
+  void end_helpers();
+  const SlurmAllocation& allocation() const { return **allocation_; }
 
   LocalLauncher local_;
-  SlurmAllocation allocation_;
+  std::optional<AllocationHold> allocation_;
   std::string dir_;     // private: the prolog and its FIFO
   std::string prolog_;
   boost::asio::posix::stream_descriptor fifo_;

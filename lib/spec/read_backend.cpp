@@ -68,7 +68,25 @@ void read_on(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n
     r.error(p, "`on` must be a host's index (0, 1, ...) or its name, not `" + shorten(*text) + "`");
     return;
   }
+  if (is_host_index(*text) && !host_index(*text)) {
+    r.error(p, "`on: " + shorten(*text) + "`: a host's index is at most " + std::to_string(kMaxHostIndex));
+    return;
+  }
   n.on = At<std::string>{*text, p};
+}
+
+bool is_host_index(std::string_view on) {
+  return !on.empty() && on.find_first_not_of("0123456789") == std::string_view::npos;
+}
+
+std::optional<std::size_t> host_index(std::string_view on) {
+  if (!is_host_index(on)) return std::nullopt;
+  std::size_t n = 0;
+  for (char c : on) {
+    n = n * 10 + std::size_t(c - '0');
+    if (n > kMaxHostIndex) return std::nullopt;
+  }
+  return n;
 }
 
 }  // namespace treerun

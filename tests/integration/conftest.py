@@ -23,8 +23,35 @@ import harness
 from harness import PtySession, Result, TreerunProc
 
 
+# TREERUN_TEST_BACKEND=slurm (tests/slurm/run sets it) runs the tests marked
+# `backends` with `backend: slurm` and their nodes spread over two hosts.
+BACKEND = os.environ.get("TREERUN_TEST_BACKEND", "local")
+NODE_START_RE = re.compile(r"^(?P<indent> *)- (?P<flow>\{)?name: ", re.M)
+
+
+def spread_over_hosts(text: str) -> str:
+    """TEXT under the slurm backend: `backend: slurm` appended, and an `on:` given to
+    every node written `- name: X` (the next line) or `- {name: X, ...}`, alternately
+    host 0 and host 1, in the order they are written: neighbours (a producer and its
+    consumer, a daemon and its dependent) land on different hosts. A block node's line
+    numbers past its first line shift by one."""
+    count = 0
+
+    def add_on(m: re.Match) -> str:
+        nonlocal count
+        host, count = count % 2, count + 1
+        if m["flow"]:
+            return f"{m['indent']}- {{on: {host}, name: "
+        # `- on: N` then the node's own keys, at the same indent, on the next lines.
+        return f"{m['indent']}- on: {host}\n{m['indent']}  name: "
+
+    assert not re.search(r"^\s*on:|[{,] *on:", text, re.M), "a spec run on both backends sets no `on` itself"
+    return NODE_START_RE.sub(add_on, text).rstrip("\n") + "\nbackend: slurm\n"
+
+
 class Harness:
-    def __init__(self, test_name: str):
+    def __init__(self, test_name: str, backend: str = "local"):
+        self.backend = backend
         self.dir = Path(tempfile.mkdtemp(prefix="trtest-"))
         self.tmpdir = self.dir / "tmp"  # treerun's TMPDIR: its runtime dir lands here
         self.tmpdir.mkdir()
@@ -51,6 +78,8 @@ class Harness:
                 "a spec with a top-level env must set TRTEST_TAG: {TAG} itself"
             text = text.rstrip("\n") + f"\nenv: {{TRTEST_TAG: {self.tag}}}\n"
         text = text.replace("{TAG}", self.tag)
+        if self.backend == "slurm":
+            text = spread_over_hosts(text)
         p = self.dir / name
         p.write_text(text)
         return p
@@ -116,6 +145,7 @@ class Harness:
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "slurm: needs the local Slurm cluster (tests/slurm/run)")
+    config.addinivalue_line("markers", "backends: also run under TREERUN_TEST_BACKEND=slurm (tests/slurm/run)")
 
 
 @pytest.hookimpl(tryfirst=True, hookwrapper=True)
@@ -173,6 +203,8 @@ def check_leaks(h: Harness, sys_tmp_before: set[str]) -> list[str]:
         _runtime_dirs(Path(tempfile.gettempdir())) - sys_tmp_before)
     if left:
         problems.append(f"treerun left runtime dirs behind: {left}")
+    if h.backend == "slurm":
+        problems += harness.slurm_jobs_left()
     sockets = _left_sockets(h)
     if sockets:
         problems.append(f"treerun left control sockets behind in {h.tmpdir}: {sockets}")
@@ -183,7 +215,7 @@ def check_leaks(h: Harness, sys_tmp_before: set[str]) -> list[str]:
 def tr(request):
     """The per-test harness; its teardown is the leak checker."""
     sys_tmp_before = _runtime_dirs(Path(tempfile.gettempdir()))
-    h = Harness(request.node.name)
+    h = Harness(request.node.name, BACKEND if request.node.get_closest_marker("backends") else "local")
     yield h
     problems = check_leaks(h, sys_tmp_before)
     h.cleanup_procs()

@@ -435,6 +435,13 @@ def fnv1a(data: bytes) -> str:
     return f"{h:016x}"
 
 
+def free_port() -> int:
+    """A port nobody listens on right now (bind to 0, read it, close)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def pid_alive(pid: int) -> bool:
     """True if `pid` exists and is not a zombie."""
     try:
@@ -498,6 +505,19 @@ def kill_leftovers(tag: str) -> list[str]:
     return described
 
 
+def slurm_jobs_left(timeout: float = 15.0) -> list[str]:
+    """Jobs and steps of treerun runs still in squeue once a run has ended (a released
+    allocation may show as completing for a moment): a problem each, or none."""
+    deadline = time.monotonic() + timeout
+    while True:
+        out = subprocess.run(["squeue", "-h", "-s", "-o", "%i %j"], capture_output=True, text=True).stdout
+        out += subprocess.run(["squeue", "-h", "-o", "%i %j %T"], capture_output=True, text=True).stdout
+        left = [line for line in out.splitlines() if "treerun:" in line]
+        if not left or time.monotonic() > deadline:
+            return [f"left in squeue: {line}" for line in left]
+        time.sleep(0.1)
+
+
 def zombie_children(pid: int) -> list[int]:
     """Zombie children of `pid` (from /proc/PID/task/*/children)."""
     kids = []
@@ -535,10 +555,3 @@ def reference_checksum(*producer_args: str) -> str:
 # Under AddressSanitizer treerun's memory, fds and threads are not its own: tests of
 # those limits are skipped there (TREERUN_SANITIZED is set by the sanitizer build's ctest).
 SANITIZED = bool(os.environ.get("TREERUN_SANITIZED"))
-
-
-def free_port() -> int:
-    """A port nobody listens on right now (bind to 0, read it, close)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -8,6 +8,7 @@ import pytest
 from harness import find, one, signal_counts
 
 
+@pytest.mark.backends
 def test_all_workers_exit_0_gives_0(tr):
     spec = tr.spec("""\
 children:
@@ -19,6 +20,7 @@ children:
     assert one(res.events, event="done")["code"] == 0
 
 
+@pytest.mark.backends
 def test_failing_worker_code_is_the_exit_code(tr):
     spec = tr.spec("""\
 children:
@@ -30,6 +32,7 @@ children:
     assert one(res.events, event="done")["code"] == 3
 
 
+@pytest.mark.backends
 def test_daemon_exiting_0_on_its_own_gives_1(tr):
     spec = tr.spec("""\
 children:
@@ -41,6 +44,7 @@ children:
     assert one(res.events, event="exit", node="d")["outcome"] == "failed"
 
 
+@pytest.mark.backends
 def test_daemon_exiting_nonzero_gives_its_code(tr):
     spec = tr.spec("""\
 children:
@@ -51,6 +55,7 @@ children:
     assert res.code == 7, res.describe()
 
 
+@pytest.mark.backends
 def test_run_timeout_gives_124(tr):
     spec = tr.spec("""\
 timeout: 500ms
@@ -73,6 +78,7 @@ children:
     assert res.code == 124, res.describe()
 
 
+@pytest.mark.backends
 def test_node_timeout_gives_124(tr):
     spec = tr.spec("""\
 children:
@@ -83,6 +89,7 @@ children:
     assert res.code == 124, res.describe()
 
 
+@pytest.mark.backends
 def test_ready_probe_timeout_gives_124(tr):
     spec = tr.spec("""\
 children:
@@ -95,6 +102,7 @@ children:
     assert res.code == 124, res.describe()
 
 
+@pytest.mark.backends
 def test_command_not_executable_gives_126(tr):
     prog = tr.path("not-executable")
     prog.write_text("#!/bin/sh\nexit 0\n")
@@ -107,6 +115,7 @@ children:
     assert res.code == 126, res.describe()
 
 
+@pytest.mark.backends
 def test_command_not_found_gives_127(tr):
     spec = tr.spec("""\
 children:
@@ -116,6 +125,7 @@ children:
     assert res.code == 127, res.describe()
 
 
+@pytest.mark.backends
 def test_worker_killed_by_signal_gives_128_plus_n(tr):
     spec = tr.spec("""\
 children:
@@ -127,6 +137,7 @@ children:
     assert ev["signal"] == "SIGUSR1" and ev["code"] is None and ev["outcome"] == "failed"
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP],
                          ids=["SIGINT-130", "SIGTERM-143", "SIGHUP-129"])
 def test_signal_to_treerun_cancels_and_treerun_dies_by_it(tr, sig):
@@ -149,6 +160,7 @@ children:
         assert list(signal_counts(tr.path(f"{node}.sig")).values()) == [1]
 
 
+@pytest.mark.backends
 def test_a_cwd_gone_at_start_says_cannot_chdir_and_gives_126(tr):
     # The folder is there when the spec is checked and gone when `b` starts: the
     # message names the folder (not "command not found"), and the code is 126, not 127.
@@ -165,6 +177,7 @@ children:
     assert "not found" not in res.stdout + res.stderr, res.describe()
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("code", [124, 126, 200, 255])
 def test_a_workers_own_code_passes_through_even_past_123(tr, code):
     spec = tr.spec(f'children:\n  - {{name: w, cmd: [{{H}}, exit, "{code}"]}}\n')

@@ -4,9 +4,12 @@ import os
 import signal
 import time
 
+import pytest
+
 from harness import find, one, signal_counts
 
 
+@pytest.mark.backends
 def test_failure_cancels_the_siblings_and_propagates(tr):
     spec = tr.spec("""\
 children:
@@ -27,6 +30,7 @@ children:
     assert list(signal_counts(tr.path("peer.sig")).values()) == [1]
 
 
+@pytest.mark.backends
 def test_on_failure_ignore_records_and_carries_on(tr):
     spec = tr.spec("""\
 children:
@@ -39,6 +43,7 @@ children:
     assert one(res.events, event="exit", node="w")["outcome"] == "ok"
 
 
+@pytest.mark.backends
 def test_restart_gives_up_after_max_and_then_fails(tr):
     spec = tr.spec("""\
 children:
@@ -54,6 +59,7 @@ children:
     assert len(find(res.events, event="spawn", node="f")) == 3
 
 
+@pytest.mark.backends
 def test_restart_that_succeeds_is_a_success(tr):
     spec = tr.spec("""\
 children:
@@ -83,6 +89,7 @@ def _failures_section(res) -> str:
     return text[text.index("failures:"):]
 
 
+@pytest.mark.backends
 def test_summary_reports_every_failure_with_its_last_lines(tr):
     # a fails (ignored), then b fails: both must be in the summary with their output.
     res = tr.up(tr.spec(SUMMARY_SPEC), "--no-color")
@@ -91,6 +98,7 @@ def test_summary_reports_every_failure_with_its_last_lines(tr):
     assert "alpha-last-words" in failures and "beta-last-words" in failures, res.describe()
 
 
+@pytest.mark.backends
 def test_summary_keeps_last_lines_when_the_log_stream_is_off(tr):
     res = tr.up(tr.spec(SUMMARY_SPEC), "--logs", "none")
     assert res.code == 4, res.describe()
@@ -98,6 +106,7 @@ def test_summary_keeps_last_lines_when_the_log_stream_is_off(tr):
     assert "alpha-last-words" in failures and "beta-last-words" in failures, res.describe()
 
 
+@pytest.mark.backends
 def test_failures_waiting_together_are_each_a_failure_not_cancelled(tr):
     """Every error collected (issue 18, item 5): 25 workers fail while treerun is stopped
     (SIGSTOP), so all their exits wait together when it goes on. Each is judged by what it

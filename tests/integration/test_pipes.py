@@ -55,6 +55,7 @@ def vm_hwm_kib(pid: int) -> int:
 # Integrity: every byte arrives, in order, whatever the wiring.
 
 
+@pytest.mark.backends
 def test_one_to_one_20mb_checksum(tr):
     spec = tr.spec("""\
 children:
@@ -68,6 +69,7 @@ children:
     assert one(res.events, event="exit", node="produce")["outcome"] == "ok"
 
 
+@pytest.mark.backends
 def test_three_stage_pipeline_20mb_checksum(tr):
     spec = tr.spec("""\
 children:
@@ -83,6 +85,7 @@ children:
     assert not [t for t in node_lines(res.stdout, "middle") if not t.startswith("cat bytes")]
 
 
+@pytest.mark.backends
 def test_fan_out_1_to_3_20mb_checksum(tr):
     spec = tr.spec("""\
 children:
@@ -98,6 +101,7 @@ children:
         assert checksum_line(res, c) == want, f"{c}:\n" + res.describe()
 
 
+@pytest.mark.backends
 def test_merge_3_to_1_long_lines_stay_whole_and_in_order(tr):
     n = 700  # 3 x 700 x ~10 kB = 21 MB
     spec = tr.spec(f"""\
@@ -164,6 +168,7 @@ children:
         assert io["rchar"] < 2 * MB and io["wchar"] < 2 * MB, io
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("slow_stdin", ["produce", "[produce, other]"], ids=["spliced", "relay"])
 def test_fan_out_with_a_log_copy_logs_every_line_before_the_exit(tr, slow_stdin):
     # The producer's stdout feeds two consumers and the log stream. `slow` holds the
@@ -216,6 +221,7 @@ children:
 # Slow consumers: backpressure (block) and loss of whole lines (drop).
 
 
+@pytest.mark.backends
 @pytest.mark.skipif(harness.SANITIZED, reason="sanitizer runtime owns memory, fds and threads")
 def test_lag_block_slow_consumer_loses_nothing_and_treerun_memory_stays_bounded(tr):
     # 50 MB fan-out: `fast` reads at once, `slow` at 25 MB/s. Under `lag: block` the
@@ -249,6 +255,7 @@ children:
     assert took >= 1.2, f"producer finished in {took:.2f}s: no backpressure?"
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("with_fast", [True, False], ids=["fan-out", "single"])
 def test_lag_drop_loses_whole_lines_and_reports_it(tr, with_fast):
     n, length = 40000, 100  # 4 MB of lines
@@ -286,6 +293,7 @@ children:
         assert not find(res.events, event="lag", node="fast")
 
 
+@pytest.mark.backends
 def test_lag_drop_gives_an_idle_consumer_a_line_longer_than_its_buffer(tr):
     # Only a consumer that lags loses lines: one written whole, longer than `buffer`,
     # still reaches a consumer that has nothing pending.
@@ -312,6 +320,7 @@ EOF_WIRINGS = {
 }
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("wiring", list(EOF_WIRINGS))
 def test_producer_exit_gives_the_consumer_eof(tr, wiring):
     extra = ""
@@ -338,6 +347,7 @@ children:
     assert ex["t"] - last_producer_exit < 2, res.describe()
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("producer", ["yes", "write-bytes"])
 @pytest.mark.parametrize("wiring", ["one-to-one", "fan-out", "lag-drop"])
 def test_consumer_exiting_early_gives_epipe_not_a_failure(tr, producer, wiring):
@@ -361,6 +371,7 @@ children:
         assert tr.path("head1.out").read_bytes() == b"y\n" * 5
 
 
+@pytest.mark.backends
 def test_fan_out_consumer_exiting_early_leaves_the_others_everything(tr):
     spec = tr.spec("""\
 children:
@@ -395,6 +406,7 @@ def wait_blocked_on_pipe(pid: int, timeout: float = 5.0) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("wiring", ["one-to-one", "fan-out"])
 def test_sigint_stops_a_pipeline_blocked_on_a_consumer_that_never_reads(tr, wiring):
     second = ("  - {name: c2, stdin: produce, cmd: [{H}, checksum-stdin]}\n"
@@ -425,6 +437,7 @@ children:
 # treerun's own stdin and stdout, in a shell pipeline.
 
 
+@pytest.mark.backends
 @pytest.mark.parametrize("stages", [1, 2])
 def test_inherited_stdin_and_stdout_in_a_shell_pipeline_are_binary_safe(tr, stages):
     if stages == 1:

@@ -2,9 +2,12 @@
 
 import re
 
+import pytest
+
 from harness import fnv1a, is_node, node_lines, one, parse_log, pattern_bytes
 
 
+@pytest.mark.backends
 def test_log_lines_are_prefixed_with_the_node_name(tr):
     spec = tr.spec("""\
 children:
@@ -17,6 +20,7 @@ children:
     assert "hello-from-beta" in node_lines(res.stdout, "beta"), res.describe()
 
 
+@pytest.mark.backends
 def test_log_stream_is_line_atomic_with_concurrent_writers(tr):
     n, length = 5000, 100
     spec = tr.spec("".join(["children:\n"] + [
@@ -32,6 +36,7 @@ def test_log_stream_is_line_atomic_with_concurrent_writers(tr):
             assert text == want, f"w{i} line {seq}: {text!r}"
 
 
+@pytest.mark.backends
 def test_last_line_without_newline_is_printed(tr):
     spec = tr.spec("""\
 children:
@@ -42,6 +47,7 @@ children:
     assert "last-without-newline" in node_lines(res.stdout, "tail"), res.describe()
 
 
+@pytest.mark.backends
 def test_node_lines_come_before_its_exit_line(tr):
     spec = tr.spec("""\
 children:
@@ -90,6 +96,7 @@ children:
     assert b"\x1b[" not in s3.buf, s3.buf
 
 
+@pytest.mark.backends
 def test_inherit_stdout_passes_raw_bytes_with_logs_on_stderr(tr):
     spec = tr.spec("""\
 logs: stderr
@@ -103,6 +110,7 @@ children:
     assert "goes-to-stderr" in res.stderr
 
 
+@pytest.mark.backends
 def test_one_to_one_pipe_delivers_every_byte(tr):
     spec = tr.spec("""\
 children:
@@ -115,6 +123,7 @@ children:
     assert want in node_lines(res.stdout, "consume"), res.describe()
 
 
+@pytest.mark.backends
 def test_fan_out_gives_each_consumer_every_byte(tr):
     spec = tr.spec("""\
 children:
@@ -129,6 +138,7 @@ children:
     assert want in node_lines(res.stdout, "c2"), res.describe()
 
 
+@pytest.mark.backends
 def test_consumer_exiting_early_is_not_a_failure_of_the_producer(tr):
     # `yes | head -n 1` succeeds: the producer dies of SIGPIPE after its consumer left.
     spec = tr.spec("""\

@@ -2,9 +2,12 @@
 
 import re
 
+import pytest
+
 from harness import find, one, signal_counts, wait_gone
 
 
+@pytest.mark.backends
 def test_every_process_gets_exactly_one_stop_signal(tr):
     # Three daemons at the root, two in a nested group, one with a child in its process
     # group: a group-wide signal per level or per sibling would show up as duplicates.
@@ -31,6 +34,7 @@ children:
     assert {name for name, _ in counts} == {"SIGTERM"}
 
 
+@pytest.mark.backends
 def test_stubborn_process_is_killed_after_grace(tr):
     spec = tr.spec("""\
 children:
@@ -51,6 +55,7 @@ children:
     assert 0.2 <= kill_t - stop_t < 3, (stop_t, kill_t)
 
 
+@pytest.mark.backends
 def test_stop_command_is_used_instead_of_the_signal(tr):
     spec = tr.spec("""\
 children:
@@ -67,6 +72,7 @@ children:
     assert one(res.events, event="exit", node="d")["outcome"] == "cancelled"
 
 
+@pytest.mark.backends
 def test_children_stop_before_parents(tr):
     spec = tr.spec("""\
 children:
@@ -86,6 +92,7 @@ children:
     assert c_exit <= p_stop, res.describe()
 
 
+@pytest.mark.backends
 def test_dependents_stop_before_their_dependencies(tr):
     spec = tr.spec("""\
 children:
@@ -103,6 +110,7 @@ children:
     assert api_exit <= db_stop, res.describe()
 
 
+@pytest.mark.backends
 def test_deep_tree_of_cooperative_daemons_stops_in_well_under_one_grace(tr):
     def level(depth: int, indent: str) -> str:
         lines = []
@@ -160,6 +168,7 @@ children:
     assert wait_gone(pids[0], 1.0), f"orphan {pids[0]} outlived the run"
 
 
+@pytest.mark.backends
 def test_stop_to_a_process_that_already_exited_is_not_an_error(tr):
     # `quick` exits 0 in the same instant its sibling's failure cancels the group.
     spec = tr.spec("""\

@@ -100,3 +100,24 @@ children:
   CHECK(said(r, "unknown key `colour`", 3));
   CHECK(has_problem(r, "`on` must be a host's index", 5, 19));
 }
+
+TEST_CASE("an `on` of digits is an index, one too big is an error where it is written", "[load][hosts]") {
+  auto r = load(R"(
+backend: slurm
+children:
+  - {name: a, on: 99999999999, cmd: [a]}
+  - {name: b, on: 1234567, cmd: [b]}
+  - {name: c, on: 999999, cmd: [c]}
+)");
+  INFO(problems(r));
+  CHECK(has_problem(r, "`on: 99999999999`: a host's index is at most 999999", 4, 19));
+  CHECK(has_problem(r, "`on: 1234567`: a host's index is at most 999999", 5, 19));
+  CHECK(r.problems.size() == 2);  // 999999 is an index: the allocation is not known yet
+  auto placed = load(R"(
+backend: slurm
+children:
+  - {name: c, on: 999999, cmd: [c]}
+)", "/tmp", on_hosts({"n1", "n2"}));
+  INFO(problems(placed));
+  CHECK(said(placed, "`on: 999999`: the allocation has 2 hosts (n1 n2), indexed from 0", 4));
+}
