@@ -13,6 +13,7 @@ from pathlib import Path
 
 from conftest import socket_folder
 from harness import children, daemon, find, one, pid_alive, wait_gone, worker
+from test_control import waiting_for_the_run
 
 GATED = children(
     daemon("d", '[{H}, wait-file, "{T}/gate", echo, up, sleep, forever]', '{log: "^up$"}'),
@@ -68,8 +69,10 @@ def test_down_ends_it_with_the_runs_code(tr):
     res = up_d(tr, spec)
     assert res.code == 0, res.describe()
     pid = bg_pid(res)
+    waiter = tr.start(["wait", "-r", "spec"])
+    waiting_for_the_run(waiter.pid)  # connected before the run can end
     tr.path("fail").touch()
-    res = tr.run(["wait", "-r", "spec"])
+    res = waiter.wait()
     assert res.code == 7, res.describe()
     assert wait_gone(pid)
 
