@@ -71,6 +71,7 @@ import harness  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import faults  # noqa: E402
+import devloop  # noqa: E402
 
 TREERUN_BIN = harness.TREERUN_BIN
 TRHELPER_BIN = harness.TRHELPER_BIN
@@ -1334,6 +1335,49 @@ def summary(results, elapsed: float) -> str:
     return s
 
 
+def run_family(a) -> int:
+    """Runs the seeds of one family of tests/chaos/devloop.py and sums them up."""
+    if os.environ.get("CHAOS_SEED"):
+        r = devloop.run_one(int(os.environ["CHAOS_SEED"]), a.family, keep=a.keep)
+        print(devloop.describe(r))
+        return 0 if r.ok else 1
+    t0 = time.monotonic()
+    results = run_family_seeds(a.family, range(a.seed, a.seed + a.runs), a.jobs, a.keep, a.verbose)
+    print(devloop_summary(results, time.monotonic() - t0))
+    return 0 if all(r.ok for r in results) else 1
+
+
+def run_family_seeds(family: str, seeds, jobs: int = 1, keep: bool = False, verbose: bool = False,
+                     out=sys.stdout, max_failures: int | None = None):
+    results, stop = [], False
+
+    def one(seed):
+        return None if stop else devloop.run_one(seed, family, keep)
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
+        for r in ex.map(one, seeds):
+            if r is None:
+                continue
+            results.append(r)
+            if not r.ok or verbose:
+                print(devloop.describe(r), file=out, flush=True)
+            if max_failures is not None and sum(not x.ok for x in results) >= max_failures:
+                stop = True
+    return results
+
+
+def devloop_summary(results, elapsed: float) -> str:
+    bad = [r for r in results if not r.ok]
+    durs = sorted(r.duration for r in results) or [0.0]
+    kinds = collections.Counter(re.sub(r"[0-9]+(\.[0-9]+)?", "N", x)[:90] for r in bad for x in r.violations)
+    s = (f"{len(results)} runs in {elapsed:.1f}s; median run {durs[len(durs) // 2]:.3f}s, "
+         f"max {durs[-1]:.3f}s; {len(bad)} with violations\n")
+    if bad:
+        s += "violating seeds: " + " ".join(f"{r.family}:{r.seed}" for r in bad) + "\n"
+        s += "".join(f"  {c:5d}  {k}\n" for k, c in kinds.most_common())
+    return s
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=int(os.environ.get("CHAOS_RUNS", 200)))
@@ -1341,7 +1385,12 @@ def main() -> int:
     ap.add_argument("-j", "--jobs", type=int, default=1)
     ap.add_argument("--keep", action="store_true", help="keep every run's directory")
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--family", choices=devloop.FAMILIES,
+                    help="the failure rules (continue, exited, health), watches or reloads "
+                         "(tests/chaos/devloop.py) instead of the random trees")
     a = ap.parse_args()
+    if a.family:
+        return run_family(a)
     if os.environ.get("CHAOS_SEED"):
         o = run_one(int(os.environ["CHAOS_SEED"]), keep=a.keep)
         print(describe(o))
