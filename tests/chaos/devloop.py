@@ -173,6 +173,30 @@ def gen_stack(rng: random.Random, family: str) -> Scenario:
     return sc
 
 
+def features(sc: Scenario) -> set[str]:
+    """What a scenario exercises (test_chaos.py picks its fixed seeds by these)."""
+    out = set()
+    for _, n in (x for top in sc.nodes for x in top.walk()):
+        if n.policy == "continue":
+            out.add("group-continue" if n.kind == "group" else "continue")
+        if n.exited:
+            out.add("exited")
+        if n.after and sc.family == "rules":
+            out.add("after")
+        if n.health and n.health["fail_at"] is not None:
+            out.add(f"health:{n.health['kind']}")
+            out.add(f"health-{n.policy}")
+        if n.watch and any(a[2].split("/")[0] == n.name for a in sc.actions):
+            out.add("watch-worker" if n.kind == "worker" else "watch-daemon")
+            if dependents(sc.nodes, n.name):
+                out.add("watch-cascade")
+    if sc.family == "reload":
+        out |= {f"reload-{a[1]}" for a in sc.actions}
+    if sc.final:
+        out.add(f"final-{sc.final[1]}")
+    return out
+
+
 def generate(seed: int, family: str) -> Scenario:
     rng = random.Random(seed * 3571 + FAMILIES.index(family) + 18)
     return gen_rules(rng) if family == "rules" else gen_stack(rng, family)
@@ -554,6 +578,8 @@ def check_rules(sc: Scenario, events: list[dict], log: str, rc: int, acts: list[
                 v.append(f"{n.name} waits for failed {x} but no 'not started' line")
         for x in n.exited:  # `{X: exited}` runs once X exited, with any status
             xe = exits.get(x, [])
+            if not _spawned(events, x) and _spawned(events, n.name):
+                v.append(f"{n.name} (after {{{x}: exited}}) ran though {x} never started")
             if xe and xe[-1].get("outcome") in ("ok", "failed") and not root_cancel:
                 sp = _spawned(events, n.name)
                 if not sp:
@@ -571,6 +597,12 @@ def check_rules(sc: Scenario, events: list[dict], log: str, rc: int, acts: list[
             for e in restarts:
                 if e.get("cause") != "failure" or "health" not in str(e.get("reason", "")):
                     v.append(f"{n.name}: restart event without cause failure and a health reason: {e}")
+            if n.policy in ("ignore", "continue") and len(unhealthy) > 1:
+                # `health`: under ignore and continue "a new failure is told only after a
+                # check has passed", and these checks never pass again once failing.
+                v.append(f"{n.name}: told unhealthy {len(unhealthy)} times under {n.policy}")
+            if n.policy == "restart" and len(unhealthy) < len(restarts):
+                v.append(f"{n.name}: {len(restarts)} restarts for {len(unhealthy)} health failures")
             if n.policy != "restart" and restarts:
                 v.append(f"{n.name} restarted under on_failure: {n.policy}")
             # Enough time for the checks: it must have been noticed.
@@ -622,6 +654,10 @@ def check_watch(sc, events, log, rc, acts) -> list[str]:
             v.append(f"{n.name}: {k} touch(es) of its watched folder, no watch restart")
         if len(own) > k:
             v.append(f"{n.name}: {len(own)} watch restarts for {k} touch(es)")
+        if not n.after and len(_spawned(events, n.name)) != 1 + len(own):
+            # Nothing else restarts it: one start, and one more per watch restart (a
+            # finished worker runs again).
+            v.append(f"{n.name}: {len(_spawned(events, n.name))} spawns for {len(own)} watch restarts")
         if own:
             moved.add(n.name)
             for d in dependents(sc.nodes, n.name):
