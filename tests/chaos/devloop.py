@@ -511,11 +511,16 @@ def failure_code(text: str) -> int | None:
 
 
 def deciding_code(lines: list[tuple[str, str]], groups: set[str]) -> tuple[int | None, str]:
-    """The first deciding failure in the log's order, and what it was: a root cancel
-    (`treerun * X failed: stopping everything`, X's last failure line before it), a
-    failure recorded under `continue` (its node's last failure line), or a stop signal."""
+    """The deciding code in the log's order: a root cancel (`treerun * X failed: stopping
+    everything`, X's last failure line before it) or a stop signal, whichever comes
+    first; a failure recorded under `continue` (its node's last failure line) decides
+    over a later failure, but not over a later stop signal: the run then ends because of
+    the signal, and ends by it (treerun(1), One ctrl-c: "When treerun ends because of a
+    signal, it ends by that signal"; SEMANTICS › Failure: continue "decides the exit
+    code at the end")."""
     last_fail: dict[str, tuple[int, str]] = {}
     latest = None  # the latest failure line of any node (a group's failure is its child's)
+    recorded = None  # the first failure recorded under `continue`
     for who, text in lines:
         code = failure_code(text)
         if code is not None:
@@ -527,13 +532,15 @@ def deciding_code(lines: list[tuple[str, str]], groups: set[str]) -> tuple[int |
             return 128 + SIGNUM[m.group(1)], text
         m = re.match(r"(\S+) failed: stopping everything", text)
         if who == "treerun" and m:
+            if recorded is not None:
+                return recorded
             x = m.group(1)
             got = last_fail.get(x) if x not in groups else latest
             return (got[0] if got else None), text
-        if "failure recorded; carrying on (on_failure: continue)" in text:
+        if "failure recorded; carrying on (on_failure: continue)" in text and recorded is None:
             got = last_fail.get(who) if who not in groups else latest
-            return (got[0] if got else None), f"{who}: {text}"
-    return 0, "nothing decided"
+            recorded = (got[0] if got else None), f"{who}: {text}"
+    return recorded or (0, "nothing decided")
 
 
 def _spawned(events, node) -> list[dict]:
