@@ -125,7 +125,7 @@ def gen_rules(rng: random.Random) -> Scenario:
                       rng.randint(1, 2))
             d.health = {"kind": rng.choice(["exec", "file", "tcp"]),
                         "fail_at": None if rng.random() < 0.3 else u(rng, 0.05, 0.8),
-                        "interval": rng.randint(30, 120), "failures": rng.randint(1, 3)}
+                        "interval": rng.randint(40, 150), "failures": rng.randint(1, 3)}
             if d.health["kind"] == "exec" and d.health["fail_at"] is not None:
                 d.args = ["sleep", f"{d.health['fail_at']:.3f}", "touch", f"bad-{d.name}",
                           "sleep", "forever"]
@@ -230,7 +230,8 @@ def render(nodes: list[DNode], run_dir: Path, tag: str, extra_env: dict | None =
             probe = {"exec": f'exec: {_q("test ! -e " + str(run_dir / ("bad-" + n.name)))}',
                      "file": f"file: {_q(str(run_dir / ('ok-' + n.name)))}",
                      "tcp": f"tcp: 127.0.0.1:{h.get('port', 1)}"}[h["kind"]]
-            lines.append(f"{sub}health: {{{probe}, interval: {h['interval']}ms, "
+            # A generous timeout per check: a loaded machine does not fail a healthy node.
+            lines.append(f"{sub}health: {{{probe}, interval: {h['interval']}ms, timeout: 2s, "
                          f"failures: {h['failures']}}}")
         if n.watch:
             lines.append(f"{sub}watch: {{paths: [{_q('w/' + n.name)}], debounce: 50ms}}")
@@ -300,77 +301,117 @@ class Result:
     notes: str = ""
 
 
+class HealthTargets:
+    """What the harness holds for the health checks of file and tcp kinds: the files it
+    removes and the listeners it closes, each at its node's `fail_at`."""
+
+    def __init__(self, sc: Scenario, run_dir: Path):
+        self.run_dir, self.tcp, self.due = run_dir, {}, []
+        for _, n in (x for top in sc.nodes for x in top.walk()):
+            h = n.health
+            if n.watch:
+                (run_dir / "w" / n.name).mkdir(parents=True)
+            if h and h["kind"] == "file":
+                (run_dir / f"ok-{n.name}").touch()
+            if h and h["kind"] == "tcp":
+                self.tcp[n.name] = TcpTarget()
+                h["port"] = self.tcp[n.name].port
+            if h and h["kind"] in ("file", "tcp") and h["fail_at"] is not None:
+                self.due.append((h["fail_at"], n))
+        self.due.sort(key=lambda x: x[0])
+
+    def fail_due(self, now: float) -> None:
+        while self.due and now >= self.due[0][0]:
+            _, n = self.due.pop(0)
+            if n.health["kind"] == "file":
+                (self.run_dir / f"ok-{n.name}").unlink(missing_ok=True)
+            else:
+                self.tcp[n.name].close()
+
+    def close(self) -> None:
+        for t in self.tcp.values():
+            t.close()
+
+
+@dataclass
+class Ctx:
+    """One run's names and places."""
+    sc: Scenario
+    seed: int
+    run_dir: Path
+    tag: str
+    run_name: str
+    env: dict
+
+    @property
+    def spec_path(self) -> Path:
+        return self.run_dir / "spec.yaml"
+
+    @property
+    def client_env(self) -> dict:  # clients are the user's, not the run's processes
+        return {k: v for k, v in self.env.items() if k != "TRTEST_TAG"}
+
+    def render(self) -> str:
+        return render(self.sc.nodes, self.run_dir, self.tag).replace("NAME", self.run_name, 1)
+
+
 def run_one(seed: int, family: str, keep: bool = False) -> Result:
     sc = generate(seed, family)
-    tag = f"chaos{family}{seed}-{uuid.uuid4().hex[:8]}"
-    run_name = f"c{family}{seed}-{uuid.uuid4().hex[:6]}"
     run_dir = Path(tempfile.mkdtemp(prefix=f"chaos-{family}-{seed}-"))
     (run_dir / "tmp").mkdir()
-    targets, fail_timers = {}, []
-    for path, n in (x for top in sc.nodes for x in top.walk()):
-        if n.watch:
-            (run_dir / "w" / n.name).mkdir(parents=True)
-        if n.health and n.health["kind"] == "file":
-            (run_dir / f"ok-{n.name}").touch()
-        if n.health and n.health["kind"] == "tcp":
-            targets[n.name] = TcpTarget()
-            n.health["port"] = targets[n.name].port
-        if n.health and n.health["kind"] in ("file", "tcp") and n.health["fail_at"] is not None:
-            fail_timers.append((n.health["fail_at"], n))
-    fail_timers.sort(key=lambda x: x[0])
-    spec_path = run_dir / "spec.yaml"
-    spec_text = render(sc.nodes, run_dir, tag).replace("NAME", run_name, 1)
-    spec_path.write_text(spec_text)
-    env = dict(os.environ, TRTEST_TAG=tag, TMPDIR=str(run_dir / "tmp"))
-    cenv = {k: v for k, v in env.items() if k != "TRTEST_TAG"}
-    argv = [harness.TREERUN_BIN, "up", str(spec_path), "--events", str(run_dir / "events.jsonl"),
+    tag = f"chaos{family}{seed}-{uuid.uuid4().hex[:8]}"
+    ctx = Ctx(sc, seed, run_dir, tag, f"c{family}{seed}-{uuid.uuid4().hex[:6]}",
+              dict(os.environ, TRTEST_TAG=tag, TMPDIR=str(run_dir / "tmp")))
+    targets = HealthTargets(sc, run_dir)
+    spec_text = ctx.render()
+    ctx.spec_path.write_text(spec_text)
+    argv = [harness.TREERUN_BIN, "up", str(ctx.spec_path), "--events", str(run_dir / "events.jsonl"),
             "--logs", str(run_dir / "log")]
-    proc = subprocess.Popen(argv, env=env, cwd=run_dir, stdin=subprocess.DEVNULL,
+    proc = subprocess.Popen(argv, env=ctx.env, cwd=run_dir, stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     start = time.monotonic()
-    actions = sorted(sc.actions) + ([(sc.final[0], "final", sc.final[1])] if sc.final else [])
-    done_actions: list[dict] = []  # what each action did, for the oracle
-    hang = False
-    while proc.poll() is None:
-        now = time.monotonic() - start
-        if now > HANG_SECONDS:
-            hang = True
-            harness.kill_group(proc.pid)
-            break
-        while fail_timers and now >= fail_timers[0][0]:
-            _, n = fail_timers.pop(0)
-            if n.health["kind"] == "file":
-                (run_dir / f"ok-{n.name}").unlink(missing_ok=True)
-            else:
-                targets[n.name].close()
-        if actions and now >= actions[0][0]:
-            t, verb, arg = actions.pop(0)
-            done_actions.append(act(sc, verb, arg, proc, run_dir, spec_path, run_name, tag, cenv,
-                                    time.monotonic() - start))
-            continue
-        time.sleep(0.005)
-    proc.wait()
-    for t in targets.values():
-        t.close()
+    try:
+        hang, acts = drive(ctx, proc, start, targets)
+    finally:
+        targets.close()
     duration = time.monotonic() - start
     stderr = proc.stderr.read().decode(errors="replace")
     proc.stderr.close()
     events = _events(run_dir)
     log = (run_dir / "log").read_text(errors="replace") if (run_dir / "log").exists() else ""
-    v = []
-    if hang:
-        v.append(f"hang: treerun still running after {HANG_SECONDS}s")
-    else:
-        v += check_common(sc, events, run_dir, tag)
-        v += {"rules": check_rules, "watch": check_watch, "reload": check_reload}[family](
-            sc, events, log, proc.returncode, done_actions)
-    notes = stderr + "".join(f"\n--- action {a} ---" for a in done_actions)
+    v = [f"hang: treerun still running after {HANG_SECONDS}s"] if hang else (
+        check_common(sc, events, run_dir, tag)
+        + {"rules": check_rules, "watch": check_watch, "reload": check_reload}[family](
+            sc, events, log, proc.returncode, acts))
+    notes = stderr + "".join(f"\n--- action {a} ---" for a in acts)
     res = Result(seed, family, not v, v, spec_text, events, sc, proc.returncode, duration, log, notes)
     if not keep and not v:
         shutil.rmtree(run_dir, ignore_errors=True)
     else:
         res.notes += f"\n(run dir kept: {run_dir})"
     return res
+
+
+def drive(ctx: Ctx, proc: subprocess.Popen, start: float, targets: HealthTargets) -> tuple[bool, list[dict]]:
+    """Fails the health targets and does the actions on time, until treerun ends; a run
+    still going after HANG_SECONDS is a hang (killed)."""
+    sc = ctx.sc
+    actions = sorted(sc.actions) + ([(sc.final[0], "final", sc.final[1])] if sc.final else [])
+    acts: list[dict] = []  # what each action did, for the oracle
+    while proc.poll() is None:
+        now = time.monotonic() - start
+        if now > HANG_SECONDS:
+            harness.kill_group(proc.pid)
+            proc.wait()
+            return True, acts
+        targets.fail_due(now)
+        if actions and now >= actions[0][0]:
+            _, verb, arg = actions.pop(0)
+            acts.append(act(ctx, verb, arg, proc, time.monotonic() - start))
+            continue
+        time.sleep(0.005)
+    proc.wait()
+    return False, acts
 
 
 def _events(run_dir: Path) -> list[dict]:
@@ -385,33 +426,31 @@ def _events(run_dir: Path) -> list[dict]:
     return out
 
 
-def client(verb: list[str], run_name: str, cenv: dict, run_dir: Path) -> tuple[int, str]:
-    p = subprocess.run([harness.TREERUN_BIN, *verb, "-r", run_name], env=cenv, cwd=run_dir,
-                       stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=15)
+def client(ctx: Ctx, verb: str) -> tuple[int, str]:
+    p = subprocess.run([harness.TREERUN_BIN, verb, "-r", ctx.run_name], env=ctx.client_env,
+                       cwd=ctx.run_dir, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                       timeout=15)
     return p.returncode, p.stdout + p.stderr
 
 
-def act(sc: Scenario, verb: str, arg, proc, run_dir: Path, spec_path: Path, run_name: str,
-        tag: str, cenv: dict, t: float) -> dict:
+def act(ctx: Ctx, verb: str, arg, proc: subprocess.Popen, t: float) -> dict:
     """Does one action of the harness; returns what it did and saw."""
     rec = {"verb": verb, "arg": arg, "t": t}
     if verb == "touch":
-        (run_dir / "w" / arg).write_text(str(t))
+        (ctx.run_dir / "w" / arg).write_text(str(t))
         rec["node"] = arg.split("/")[0]
+    elif verb == "final" and arg == "down":
+        rec["rc"], rec["out"] = client(ctx, "down")
     elif verb == "final":
-        if arg == "down":
-            rec["rc"], rec["out"] = client(["down"], run_name, cenv, run_dir)
-        else:
-            rec["sent"] = proc.poll() is None
-            if rec["sent"]:
-                proc.send_signal(signal.Signals[arg.upper()])
+        rec["sent"] = proc.poll() is None
+        if rec["sent"]:
+            proc.send_signal(signal.Signals[arg.upper()])
     else:
-        rec.update(edit(sc, verb, arg, run_dir))
-        text = render(sc.nodes, run_dir, tag).replace("NAME", run_name, 1)
-        tmp = spec_path.with_suffix(".new")
-        tmp.write_text(text)
-        os.replace(tmp, spec_path)  # an editor's save
-        rec["rc"], rec["out"] = client(["reload"], run_name, cenv, run_dir)
+        rec.update(edit(ctx.sc, verb, arg, ctx.seed))
+        tmp = ctx.spec_path.with_suffix(".new")
+        tmp.write_text(ctx.render())
+        os.replace(tmp, ctx.spec_path)  # an editor's save
+        rec["rc"], rec["out"] = client(ctx, "reload")
     return rec
 
 
@@ -427,10 +466,10 @@ def dependents(nodes: list[DNode], name: str) -> set[str]:
     return out
 
 
-def edit(sc: Scenario, verb: str, k: int, run_dir: Path) -> dict:
+def edit(sc: Scenario, verb: str, k: int, seed: int) -> dict:
     """Changes the model: a daemon's env or cmd, a new daemon, a daemon removed that
     nothing waits for, or nothing at all (a save without a change)."""
-    rng = random.Random(hash((str(run_dir), k)) & 0xffffffff)
+    rng = random.Random(f"edit-{seed}-{k}")  # the seed's own: the same edits every time
     daemons = [n for n in sc.nodes if n.kind == "daemon"]
     # A daemon a worker waits for is left alone: its restart would not run the worker again.
     free = [n for n in daemons if not any(m.kind == "worker" for m in sc.nodes
@@ -651,7 +690,13 @@ def check_stack_end(sc, events, log, rc, acts) -> list[str]:
 
 def check_watch(sc, events, log, rc, acts) -> list[str]:
     v = check_stack_end(sc, events, log, rc, acts)
-    touched = collections.Counter(a["node"] for a in acts if a["verb"] == "touch")
+    # Watching: "a change ... to one waiting for its first start, restarts nothing". The
+    # harness's clock starts before treerun's, so a touch at harness time T came at
+    # treerun time T or earlier.
+    touched = collections.Counter(a["node"] for a in acts if a["verb"] == "touch"
+                                  and _spawned(events, a["node"])
+                                  and a["t"] > _spawned(events, a["node"])[0]["t"] + 0.05)
+    touched_any = collections.Counter(a["node"] for a in acts if a["verb"] == "touch")
     moved = set()
     for n in sc.nodes:
         own = [e for e in events if e.get("event") == "restart" and e.get("node") == n.name
@@ -659,8 +704,8 @@ def check_watch(sc, events, log, rc, acts) -> list[str]:
         k = touched.get(n.name, 0)
         if k and not own:
             v.append(f"{n.name}: {k} touch(es) of its watched folder, no watch restart")
-        if len(own) > k:
-            v.append(f"{n.name}: {len(own)} watch restarts for {k} touch(es)")
+        if len(own) > touched_any.get(n.name, 0):
+            v.append(f"{n.name}: {len(own)} watch restarts for {touched_any.get(n.name, 0)} touch(es)")
         if not n.after and len(_spawned(events, n.name)) != 1 + len(own):
             # Nothing else restarts it: one start, and one more per watch restart (a
             # finished worker runs again).
