@@ -122,6 +122,7 @@ class Node:
     # orphan_daemon, flood, notfound, producer, consumer, daemon_parent
     children: list["Node"] = field(default_factory=list)
     after: list[str] = field(default_factory=list)
+    exited: list[str] = field(default_factory=list)  # after: [{X: exited}] (siblings)
     on_failure: str = "cancel"
     restart_max: int = 1
     grace: float | None = None  # seconds; None = spec default
@@ -429,8 +430,9 @@ def render(root: Node, run_dir: Path, tag: str, run_timeout: float | None) -> st
             lines.append(f"{sub}cmd: [{', '.join(q(c) for c in cmd)}]")
         if n.daemon:
             lines.append(f"{sub}daemon: true")
-        if n.after:
-            lines.append(f"{sub}after: [{', '.join(q(a) for a in n.after)}]")
+        after = [q(a) for a in n.after] + [f"{{{q(a)}: exited}}" for a in n.exited]
+        if after:
+            lines.append(f"{sub}after: [{', '.join(after)}]")
         if n.on_failure != "cancel":
             lines.append(f"{sub}on_failure: {n.on_failure}")
         if n.on_failure == "restart":
@@ -557,6 +559,51 @@ def add_controls(plan: Plan, rng: random.Random, root: Node) -> None:
         plan.controls = [c for c in plan.controls if c.verb != "down"]
 
 
+FAILURE_RULES_SHARE = 0.3  # of the ordinary runs: how many get the appendix of issue 18
+
+
+def add_failure_rules(rng: random.Random, root: Node) -> None:
+    """Issue 18 (its own random stream; after the control clients are drawn, so no
+    client aims at these): a worker, or a group around one, that fails under
+    `on_failure: continue`, a report step `after: [{X: exited}]` and, at times, a plain
+    `after` on it that is skipped when it fails (treerun(1), SEMANTICS › Failure)."""
+    if rng.random() >= FAILURE_RULES_SHARE:
+        return
+    k = len(list(root.walk()))
+    t = Node(f"ct{k}", root, "worker_fail", on_failure="continue")
+    t.args = ["sleep", f"{rng.uniform(0, 0.4):.3f}", "exit", str(rng.choice([0, 1, 2, 7]))]
+    if rng.random() < 0.3:  # a group that fails under continue (its worker cancels it)
+        g = Node(f"cg{k}", root, "group", on_failure="continue")
+        t.parent, t.on_failure = g, "cancel"
+        g.children = [t]
+        t = g
+    root.children.append(t)
+    rep_ = Node(f"cr{k}", root, "worker_ok", exited=[t.name])
+    rep_.args = ["sleep", f"{rng.uniform(0, 0.1):.3f}", "exit", "0"]
+    root.children.append(rep_)
+    if rng.random() < 0.5:
+        dep = Node(f"cd{k}", root, "worker_ok", after=[t.name])
+        dep.args = ["exit", "0"]
+        root.children.append(dep)
+
+
+def continue_failure(idx: dict[str, Node], events: list[dict]) -> tuple[dict, int] | None:
+    """The first failure recorded under `on_failure: continue` (a worker's failed exit,
+    or a group's cancel for a failure) and its code, or None."""
+    for e in events:
+        n = idx.get(e.get("node", ""))
+        if n is None or n.on_failure != "continue":
+            continue
+        if e.get("event") == "exit" and e.get("outcome") == "failed":
+            return e, failure_code(n, e, [])
+        if e.get("event") == "cancel" and e.get("cause") == "failure":
+            by = [x for x in events if x.get("event") == "exit" and x.get("node") == e.get("by")
+                  and x["t"] <= e["t"]]
+            if by:
+                return e, failure_code(idx.get(e["by"]), by[-1], [])
+    return None
+
+
 def large_plan(rng: random.Random, procs: int, shape: str) -> Plan:
     """A signal (or the run's timeout) during the start-up of a large tree: after the
     K-th spawn event."""
@@ -669,6 +716,7 @@ class Runner:
         plan = plan_for(gen.rng)
         add_faults(plan, frng, root)
         add_controls(plan, random.Random(self.seed * 7727 + 16), root)
+        add_failure_rules(random.Random(self.seed * 6151 + 18), root)
         return root, plan
 
     def run(self) -> Outcome:
@@ -940,6 +988,15 @@ def check(root: Node, plan: Plan, events: list[dict], rc: int, sent, killed, run
             if (done.get("code") == 124 and plan.run_timeout is not None
                     and done["t"] >= plan.run_timeout):
                 base = 124
+    # treerun(1), SEMANTICS › Failure: a failure under `continue` "decides the exit code
+    # at the end as a failure does, unless an earlier failure did": over a later root
+    # cancel by a failure or the timeout, and over a `done` or `down` (a failure during a
+    # down's teardown counts too). A stop signal still decides (below), as it does over
+    # an earlier failure.
+    cont = continue_failure(idx, events)
+    if cont is not None and (deciding is None or deciding.get("cause") in ("done", "down")
+                             or cont[0]["t"] < deciding["t"]):
+        base = cont[1]
     # The first stop signal that treerun took decides (treerun(1), SIGNALS); which ones it
     # may have taken first: faults.first_signal_candidates.
     candidates = faults.first_signal_candidates(sent)

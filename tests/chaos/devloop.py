@@ -550,13 +550,17 @@ def failure_code(text: str) -> int | None:
 
 
 def deciding_code(lines: list[tuple[str, str]], groups: set[str]) -> tuple[int | None, str]:
-    """The deciding code in the log's order: a root cancel (`treerun * X failed: stopping
-    everything`, X's last failure line before it) or a stop signal, whichever comes
-    first; a failure recorded under `continue` (its node's last failure line) decides
-    over a later failure, but not over a later stop signal: the run then ends because of
-    the signal, and ends by it (treerun(1), One ctrl-c: "When treerun ends because of a
-    signal, it ends by that signal"; SEMANTICS › Failure: continue "decides the exit
-    code at the end")."""
+    """The deciding code: a stop signal that treerun took, whatever came before it (the
+    run then ends because of it, and by it: treerun(1), One ctrl-c, as chaos.py's oracle
+    has it for an earlier failure too); else, in the log's order, the first root cancel
+    (`treerun * X failed: stopping everything`, X's last failure line before it) or
+    failure recorded under `continue` (its node's last failure line), which decides over
+    a later failure (SEMANTICS › Failure: it "decides the exit code at the end as a
+    failure does, unless an earlier failure did")."""
+    for who, text in lines:  # a stop signal that treerun took decides, whatever came first
+        m = re.match(r"(SIG[A-Z]+): (already )?stopping gracefully", text)
+        if who == "treerun" and m:
+            return 128 + SIGNUM[m.group(1)], text
     last_fail: dict[str, tuple[int, str]] = {}
     latest = None  # the latest failure line of any node (a group's failure is its child's)
     recorded = None  # the first failure recorded under `continue`
@@ -566,9 +570,6 @@ def deciding_code(lines: list[tuple[str, str]], groups: set[str]) -> tuple[int |
             last_fail[who] = (code, text)
             latest = (code, f"{who}: {text}")
             continue
-        m = re.match(r"(SIG[A-Z]+): stopping gracefully", text)
-        if who == "treerun" and m:
-            return 128 + SIGNUM[m.group(1)], text
         m = re.match(r"(\S+) failed: stopping everything", text)
         if who == "treerun" and m:
             if recorded is not None:
@@ -586,13 +587,17 @@ def _spawned(events, node) -> list[dict]:
     return [e for e in events if e.get("event") == "spawn" and e.get("node") == node]
 
 
-def check_exit(events: list[dict], rc: int, want: int | None, why: str, signal_name: str | None) -> list[str]:
+def check_exit(events: list[dict], rc: int, want: int | None, why: str, signal_name: str | None,
+               sent_taken: bool = False) -> list[str]:
+    """done.code and the exit status are WANT; SENT_TAKEN: treerun said it took the signal."""
     done = next((e for e in events if e.get("event") == "done"), None)
     v = []
     if want is None:
         return [f"no code known for the deciding failure ({why})"]
     if done is not None and done.get("code") != want:
         v.append(f"done.code {done.get('code')}, expected {want} ({why})")
+    if signal_name and rc == -SIGNUM[signal_name.upper()] and (done is None or not sent_taken):
+        return v  # the signal landed as treerun was ending: it may die by it (chaos.py too)
     if signal_name and want == 128 + SIGNUM[signal_name.upper()]:
         if rc != -SIGNUM[signal_name.upper()]:
             v.append(f"exit status {rc}, expected death by {signal_name.upper()} ({why})")
@@ -607,7 +612,7 @@ def check_rules(sc: Scenario, events: list[dict], log: str, rc: int, acts: list[
     groups = {n.name for n in sc.nodes if n.kind == "group"}
     want, why = deciding_code(lines, groups)
     sig = sc.final[1] if sc.final else None
-    v += check_exit(events, rc, want, why, sig)
+    v += check_exit(events, rc, want, why, sig, "stopping gracefully" in why)
     root_cancel = [e for e in events if e.get("event") == "cancel" and e.get("node") == "/"
                    and e.get("cause") != "done"]
     exits = {}
@@ -682,7 +687,7 @@ def check_stack_end(sc, events, log, rc, acts) -> list[str]:
             v.append(f"the run ended before the harness's final action ({done})")
         return v
     want, sig = final_expectation(sc, acts)
-    v += check_exit(events, rc, want, f"final {sc.final[1]}", sig)
+    v += check_exit(events, rc, want, f"final {sc.final[1]}", sig, "stopping gracefully (" in log)
     if final.get("rc") not in (None, 0):
         v.append(f"`down` exited {final['rc']}: {final.get('out', '').strip()[-200:]}")
     return v
