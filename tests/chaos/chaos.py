@@ -16,7 +16,12 @@ good, or hangs up; stdout /dev/full; a terminal that hangs up, controlling or no
 few large trees (200-500 processes, flat or nested) that get a signal, or their
 timeout, during their start-up, after the K-th spawn. And the clients of issue 16: in
 some runs, 1-4 commands from other terminals (`stop`, `start`, `restart`, `signal SIG`
-with a signal no node counts, `down`) on random nodes after the K-th event.
+with a signal no node counts, `down`) on random nodes after the K-th event. And issue
+18's rules (add_failure_rules): in some runs a worker or a group that fails under
+`on_failure: continue`, a report step `after: [{X: exited}]` and a plain `after` on it.
+The families of tests/chaos/devloop.py (`--family rules|watch|reload`) add health checks
+that start failing, watched folders touched at random moments, and `treerun reload` of
+a spec edited under the running tree, each with its own oracle.
 
 Invariants checked after every run (treerun(1): EXIT STATUS, SEMANTICS, EVENT LOG):
   - treerun ends (no hang) and writes `done`;
@@ -38,12 +43,15 @@ Invariants checked after every run (treerun(1): EXIT STATUS, SEMANTICS, EVENT LO
     counts what was dropped;
   - each stop signal's line in the log says what forces (ctrl-c again, two SIGINTs,
     SIGINT again).
+  - a failure under `continue` decides the exit code over a later failure, the
+    timeout, `done` or `down`; a stop signal decides over it;
   - with control clients: a `down` that reached the run exits with the run's code (a
     `down` cancels as `done` does: 0 unless something failed before or during its
     teardown), and every client has its answer within seconds of the run's end.
 
 Standalone:  python3 tests/chaos/chaos.py --runs 5000 --seed 1 [-j 2] [--keep]
 One seed:    CHAOS_SEED=1234 python3 tests/chaos/chaos.py   (prints spec and events)
+A family:    python3 tests/chaos/chaos.py --family watch --runs 200 --seed 1
 Environment: TREERUN_BIN, TRHELPER_BIN (defaults as in tests/integration/harness.py).
 """
 
