@@ -53,7 +53,7 @@ FAULT_SEEDS = {
 FAMILY_SEEDS = {
     ("rules", 16): {"continue", "exited", "health-restart", "health:file", "health:tcp"},
     ("rules", 30): {"after", "exited", "group-continue", "health-restart", "final-sigterm"},
-    ("rules", 41): {"health-cancel", "health-continue", "health:exec"},
+    ("rules", 36): {"health-cancel", "health-continue", "health:exec"},
     ("watch", 15): {"watch-cascade", "watch-daemon", "watch-worker", "final-down"},
     ("watch", 6): {"watch-cascade", "final-sigint"},
     ("reload", 10): {"reload-add", "reload-cmd", "reload-remove", "final-down"},
