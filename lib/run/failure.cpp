@@ -32,11 +32,14 @@ void Supervisor::node_failed(NodeId id, int code, std::string reason, std::strin
       if (n.is_group()) cancel(id, {"failure", "", false});
       return;
     case OnFailure::continue_:
+      // Recorded first: the cancel below skips what waits for the group, and those
+      // skips must not decide the exit code before the failure that caused them.
+      carry_on(id, code);
       if (n.is_group()) {  // its own nursery goes, as its child's failure asked
         n.outcome = Outcome::failed;
         cancel(id, {"failure", "", false});
       }
-      return carry_on(id, code);
+      return;
     case OnFailure::cancel:
     case OnFailure::restart: break;
   }

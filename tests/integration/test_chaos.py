@@ -29,7 +29,7 @@ import harness  # noqa: E402
 # Known treerun bugs that chaos found. Each has a strict xfail test below that turns red
 # once it is fixed; those that CHAOS_AVOID can leave out are left out here until then
 # (drop them from this set with their test's marker).
-KNOWN_BUGS: set[str] = {"continue-group-dependent"}
+KNOWN_BUGS: set[str] = set()  # continue-group-dependent (seed 5244) is fixed
 chaos.AVOID |= KNOWN_BUGS
 
 # One seed per fault of issue 15, each picked because its fault met a running treerun
@@ -102,11 +102,9 @@ def test_the_failure_rules_watches_and_reloads_once_with_fixed_seeds():
     assert not bad, "\n".join(chaos.devloop.describe(r) for r in bad)
 
 
-@pytest.mark.xfail(strict=True, reason="treerun bug: a group failing under continue cancels "
-                   "itself (skipping its plain-after dependents, whose carry_on records 1) "
-                   "before its own carry_on records its code (lib/run/failure.cpp:35-39)")
 def test_a_group_failing_under_continue_decides_over_its_skipped_dependent(tr):
-    # chaos seed 5244 (also 5275, 5304). treerun(1), SEMANTICS › Failure: a failure under
+    # chaos seed 5244 (also 5275, 5304); a group failing under continue cancelled itself,
+    # skipping d, before its own failure was recorded, so d's skip decided 1. treerun(1), SEMANTICS › Failure: a failure under
     # continue "decides the exit code at the end as a failure does"; its dependents by a
     # plain `after` are skipped and are failures too, but later ones: the group's worker's
     # exit 2 decides, as it does for a worker under continue (exit 2 there).
@@ -123,7 +121,6 @@ children:
     assert res.code == 2, res.describe()
 
 
-@pytest.mark.xfail(strict=True, reason="the same bug, as chaos found it (seed 5244)")
 def test_chaos_seed_5244_a_group_failing_under_continue_with_a_dependent():
     saved = set(chaos.AVOID)
     chaos.AVOID.discard("continue-group-dependent")
