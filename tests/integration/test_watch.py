@@ -134,12 +134,18 @@ children:
     wait_spawns(p, "api", 2, ready=False)
     tr.path("src/c").write_text("3")  # during the start of the second
     wait_spawns(p, "api", 3)
-    tr.path("src/d").write_text("4")  # the marker: nothing else came between
-    wait_spawns(p, "api", 4)
+    tr.path("src/d").write_text("4")  # the marker: the last restart is for it
+    marker = str(tr.path("src/d"))
+    p.wait_for(lambda e: e.get("path") == marker, event="restart", node="api")
+    n = len(find(p.events(), event="restart", node="api"))
+    wait_spawns(p, "api", n + 1)
     res = end(p)
     paths = [r["path"] for r in find(res.events, event="restart", node="api")]
-    assert len(paths) == 3, res.describe()
-    assert paths[0] == str(tr.path("src/a")) and paths[2] == str(tr.path("src/d"))
+    # b (during the stop) and c (during the start) each come after the restart under
+    # way, one restart for both or (on a slow machine, c after b's restart began) one
+    # each: never lost, never more.
+    assert len(paths) in (3, 4), res.describe()
+    assert paths[0] == str(tr.path("src/a")) and paths[-1] == marker, paths
     assert any("restarting once the restart under way is over" in n for n in node_notes(res.stdout, "api"))
 
 
