@@ -254,9 +254,9 @@ def test_reloads_while_probes_poll_and_nodes_log(tr):
     assert len(find(evs, event="spawn", node="log_probe")) == 1
     assert len(find(evs, event="spawn", node="chatty")) == rounds
     assert len(find(evs, event="ready", node=f"extra{rounds - 1}")) == 1
-    # the follower of every node's logs sees the nodes added after it began
-    followed = tr.path("follow.out").read_text(errors="replace")
-    assert f"extra{rounds - 1}" in followed, followed[-2000:]
+    # The follower is here as load: a slow one (a sanitized client) is cut off 4 MiB
+    # behind the chatty node, by design. That it sees the nodes a reload adds is
+    # test_a_follower_of_every_nodes_logs_sees_the_nodes_a_reload_adds's.
 
 
 def test_a_follower_of_every_nodes_logs_sees_the_nodes_a_reload_adds(tr):
