@@ -72,6 +72,14 @@ inline std::string problems(const LoadResult& r) {
 }
 
 /// Whether R has a problem at LINE:COL whose message contains TEXT (any file).
+/// The plan TEXT loads to; a problem fails the test, naming it.
+inline Plan plan_of(const std::string& text) {
+  auto r = load(text);
+  INFO(problems(r));
+  REQUIRE(r.ok());
+  return *r.plan;
+}
+
 inline bool has_problem(const LoadResult& r, const std::string& text, int line, int col) {
   for (const auto& p : r.problems)
     if (p.pos.line == line && p.pos.col == col && p.message.find(text) != std::string::npos)

@@ -9,13 +9,6 @@ using namespace treerun::test;
 
 namespace {
 
-Plan plan_of(const std::string& text) {
-  auto r = load(text);
-  INFO(problems(r));
-  REQUIRE(r.ok());
-  return *r.plan;
-}
-
 using Paths = std::vector<std::string>;
 
 }  // namespace

@@ -9,13 +9,6 @@ using namespace treerun::test;
 
 namespace {
 
-Plan plan_of(const std::string& text) {
-  auto r = load(text);
-  INFO(problems(r));
-  REQUIRE(r.ok());
-  return *r.plan;
-}
-
 std::vector<NodeId> identity(const Plan& p) {
   std::vector<NodeId> ids;
   for (const PlanNode& n : p.nodes) ids.push_back(n.id);
