@@ -87,15 +87,12 @@ void EventLog::lag(std::string_view node, std::string_view source, unsigned long
                    fmt::format(",\"dropped_bytes\":{}", dropped_bytes));
 }
 
-void EventLog::restart(std::string_view node, int attempt, std::string_view cause, std::string_view path) {
+void EventLog::restart(std::string_view node, int attempt, std::string_view cause, std::string_view path,
+                       std::string_view reason) {
   std::string fields = node_field(node) + fmt::format(",\"attempt\":{},\"cause\":", attempt) + json_string(cause);
   if (!path.empty()) fields += ",\"path\":" + json_string(path);
+  if (!reason.empty()) fields += ",\"reason\":" + json_string(reason);
   write("restart", fields);
-}
-
-void EventLog::restart_after_failure(std::string_view node, int attempt, std::string_view reason) {
-  write("restart", node_field(node) + fmt::format(",\"attempt\":{},\"cause\":\"failure\",\"reason\":", attempt) +
-                       json_string(reason));
 }
 
 void EventLog::control(std::string_view cmd, const std::vector<std::string>& nodes, std::optional<int> sig, long uid,

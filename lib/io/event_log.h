@@ -45,11 +45,11 @@ class EventLog {
             std::string_view outcome);
   void cancel(std::string_view node, std::string_view cause, std::string_view by);
   void lag(std::string_view node, std::string_view source, unsigned long long dropped_bytes);
-  /// CAUSE: failure, control, watch, reload; PATH, for watch: the first changed file.
-  void restart(std::string_view node, int attempt, std::string_view cause, std::string_view path = "");
-  /// A restart with cause `failure`, and REASON: what the failure was (an addition to
-  /// the contract's fields: an exit status, a timeout, a health check's last answer).
-  void restart_after_failure(std::string_view node, int attempt, std::string_view reason);
+  /// CAUSE: failure, control, watch, reload; PATH, for watch: the first changed file;
+  /// REASON, for failure: what the failure was (an addition to the contract's fields: an
+  /// exit status, a timeout, a health check's last answer).
+  void restart(std::string_view node, int attempt, std::string_view cause, std::string_view path = "",
+               std::string_view reason = "");
   /// An acting command from the control socket: SIG only for `signal`; UID and PID of
   /// the client.
   void control(std::string_view cmd, const std::vector<std::string>& nodes, std::optional<int> sig, long uid,

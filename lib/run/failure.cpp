@@ -107,7 +107,7 @@ void Supervisor::schedule_restart(NodeId id) {
   set_state(id, State::restart_due);
   n.restarts.push_back(Clock::now());
   n.attempt++;
-  events_.restart_after_failure(n.spec->path, n.attempt, n.failure_reason);
+  events_.restart(n.spec->path, n.attempt, "failure", "", n.failure_reason);
   // Counted against restart.max: the restarts after a failure within `within` (a start
   // from the control socket is an attempt in the event log, but not one of these).
   log_->note(n.log_source, fmt::format("restarting in {} (attempt {} of {})",
