@@ -241,6 +241,7 @@ int cmd_up(const UpFlags& f) {
     std::cerr << "treerun: " << why << '\n';
     return nothing_started();
   }
+  if (f.detach && !logs_to_file) claim->remove_with_socket(detached.log_path);  // RUN.log goes with the run
   // The start-up checklist: treerun's own dispositions, then the launcher (which forks
   // the guardian and notes what children must get back), then the run and its server.
   ignore_run_signals();
@@ -281,7 +282,6 @@ int cmd_up(const UpFlags& f) {
     result = tree.run();
     server.finish(result.code, std::chrono::steady_clock::now() + kLastReplies);
   }  // the guardian has its clean goodbye and is reaped before we die by a signal
-  if (f.detach && !logs_to_file) ::unlink(detached.log_path.c_str());  // RUN.log goes with the run
   if (result.signal) die_by(result.signal);
   return result.code;
 }

@@ -72,6 +72,7 @@ SocketClaim::SocketClaim(SocketClaim&& o) noexcept
     : listener_(std::move(o.listener_)),
       path_(std::exchange(o.path_, {})),
       name_(std::exchange(o.name_, {})),
+      companion_(std::exchange(o.companion_, {})),
       dev_(o.dev_),
       ino_(o.ino_) {}
 
@@ -81,6 +82,7 @@ SocketClaim& SocketClaim::operator=(SocketClaim&& o) noexcept {
     listener_ = std::move(o.listener_);
     path_ = std::exchange(o.path_, {});
     name_ = std::exchange(o.name_, {});
+    companion_ = std::exchange(o.companion_, {});
     dev_ = o.dev_;
     ino_ = o.ino_;
   }
@@ -89,6 +91,7 @@ SocketClaim& SocketClaim::operator=(SocketClaim&& o) noexcept {
 
 void SocketClaim::release() {
   listener_.reset();
+  if (!companion_.empty()) ::unlink(std::exchange(companion_, {}).c_str());
   if (path_.empty()) return;
   struct stat st {};
   if (::lstat(path_.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) ::unlink(path_.c_str());

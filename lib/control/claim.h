@@ -35,10 +35,13 @@ class SocketClaim {
   /// Removes the socket file, if it is still the one this claim bound (a later run of
   /// the same name may have replaced it after this one was taken for dead).
   void release();
+  /// A file that goes with the socket (a detached run's RUN.log): removed by release(),
+  /// so that a client told the run has ended finds neither (contract 6.3).
+  void remove_with_socket(std::string path) { companion_ = std::move(path); }
 
  private:
   UniqueFd listener_;
-  std::string path_, name_;
+  std::string path_, name_, companion_;
   dev_t dev_ = 0;
   ino_t ino_ = 0;
 };
