@@ -82,21 +82,27 @@ bool Supervisor::held_for_watches(NodeId id) const {
   return id < held_for_watches_.size() && held_for_watches_[id];
 }
 
-/// ID and the nodes that depend on it (`after`, transitively, on it or on anything in
-/// it), but those that wait for their first start (they start after it anyway) and
-/// those stopped from the control socket. None of them inside another.
+/// ID and the nodes that depend on it (`after`, transitively, on it, on anything in it,
+/// or on a group around it: a node after `web` waits for every copy of a replicated `web`,
+/// so a copy's restart is its too), but those that wait for their first start (they
+/// start after it anyway) and those stopped from the control socket. None of them inside
+/// another.
 std::vector<NodeId> Supervisor::with_dependents(NodeId id) const {
   std::vector<NodeId> out{id};
   auto covered = [&](NodeId m) {
     return std::any_of(out.begin(), out.end(), [&](NodeId o) { return o == m || plan_.is_ancestor(o, m); });
   };
-  for (std::size_t i = 0; i < out.size(); ++i)
-    for (NodeId m : subtree(out[i]))
-      for (NodeId dep : nodes_[m].dependents) {
-        const Node& d = nodes_[dep];
-        if (covered(dep) || d.state == State::pending || d.state == State::awaiting_tty || held_by_control(dep)) continue;
-        out.push_back(dep);
-      }
+  auto add_dependents_of = [&](NodeId m) {
+    for (NodeId dep : nodes_[m].dependents) {
+      const Node& d = nodes_[dep];
+      if (covered(dep) || d.state == State::pending || d.state == State::awaiting_tty || held_by_control(dep)) continue;
+      out.push_back(dep);
+    }
+  };
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    for (NodeId m : subtree(out[i])) add_dependents_of(m);
+    for (std::optional<NodeId> up = plan_[out[i]].parent; up; up = plan_[*up].parent) add_dependents_of(*up);
+  }
   std::erase_if(out, [&](NodeId m) {
     return std::any_of(out.begin(), out.end(), [&](NodeId o) { return o != m && plan_.is_ancestor(o, m); });
   });

@@ -19,7 +19,7 @@ some runs, 1-4 commands from other terminals (`stop`, `start`, `restart`, `signa
 with a signal no node counts, `down`) on random nodes after the K-th event. And issue
 18's rules (add_failure_rules): in some runs a worker or a group that fails under
 `on_failure: continue`, a report step `after: [{X: exited}]` and a plain `after` on it.
-The families of tests/chaos/devloop.py (`--family rules|watch|reload`) add health checks
+The families of tests/chaos/devloop.py (`--family rules|watch|reload|mixed`) add health checks
 that start failing, watched folders touched at random moments, and `treerun reload` of
 a spec edited under the running tree, each with its own oracle.
 

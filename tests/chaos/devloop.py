@@ -1,8 +1,9 @@
 """Chaos for the failure rules of issue 18 and the dev loop of issue 17: random specs with
 `on_failure: continue`, `after: [{X: exited}]` and `health` checks that start failing at
 a random moment (family `rules`); watched nodes whose folders the harness touches at
-random moments (family `watch`); and specs the harness edits under a running tree,
-followed by `treerun reload` (family `reload`).
+random moments (family `watch`); specs the harness edits under a running tree,
+followed by `treerun reload` (family `reload`, whose edits include scaling a replicated
+daemon); and both at once (family `mixed`). Daemons of the last three may be replicated.
 
 Each run is determined by its seed and family. The oracle is exact where treerun(1) is:
   - the exit code is the first deciding failure's, in the order of treerun's own log
@@ -18,7 +19,12 @@ Each run is determined by its seed and family. The oracle is exact where treerun
     within `debounce` are one, Watching), its dependents with it (cascade); a node that
     neither changed nor depends on a changed one keeps its pid (one spawn);
   - a reload answers with what it restarted, started and stopped; a second one without an
-    edit does nothing (Reload); untouched nodes keep their pids;
+    edit does nothing (Reload); untouched nodes keep their pids; a new `replicas` count
+    starts or stops the copies past the smaller count and restarts the kept ones (their
+    TREERUN_REPLICAS changed) with their dependents (Replicas);
+  - in `mixed`, a watch restart names a touched folder of the node or of one it depends
+    on, and a node neither touched, nor depending on a touched one, nor changed by a
+    reload keeps its pids;
   - and always: one `done`, nothing outlives the run, every process saw only fds 0-2,
     and no process got more than one stop signal.
 
@@ -44,7 +50,7 @@ from pathlib import Path
 
 import harness
 
-FAMILIES = ("rules", "watch", "reload")
+FAMILIES = ("rules", "watch", "reload", "mixed")
 HANG_SECONDS = 10.0
 SIGNUM = {s.name: s.value for s in signal.Signals if s.name.startswith("SIG") and not s.name.startswith("SIG_")}
 
@@ -60,6 +66,7 @@ class DNode:
     exited: list[str] = field(default_factory=list)  # after: [{X: exited}]
     health: dict | None = None  # kind, fail_at (None: never), interval, failures
     watch: bool = False
+    replicas: int = 0  # 0: not replicated
     env: dict = field(default_factory=dict)
     children: list["DNode"] = field(default_factory=list)
 
@@ -142,33 +149,43 @@ def gen_rules(rng: random.Random) -> Scenario:
     return sc
 
 
-def gen_stack(rng: random.Random, family: str) -> Scenario:
-    """Daemons (some after earlier ones) and a few workers; for `watch` some watched."""
+def gen_stack(rng: random.Random, family: str, extra: random.Random) -> Scenario:
+    """Daemons (some after earlier ones, some replicated) and a few workers; for `watch`
+    some watched. EXTRA draws what came after the first generator (replicas, scaling, the
+    mixed family's actions), so that the seeds of the first still draw the same trees."""
     nodes: list[DNode] = []
+    watching = family in ("watch", "mixed")
     for i in range(rng.randint(2, 6)):
         earlier = [n.name for n in nodes if n.kind == "daemon"]
-        if family == "watch" and rng.random() < 0.25:
+        if watching and rng.random() < 0.25:
             n = DNode(f"w{i}", "worker", ["sleep", f"{rng.uniform(0, 0.2):.3f}", "exit", "0"])
         else:
             n = DNode(f"d{i}", "daemon", ["sleep", "forever"])
         if earlier and rng.random() < 0.4:
             n.after = [rng.choice(earlier)]
+        if n.kind == "daemon" and extra.random() < 0.3:
+            n.replicas = extra.randint(1, 3)
         nodes.append(n)
     sc = Scenario(family, nodes)
     t = 0.3
-    if family == "watch":
+    if watching:
         watched = rng.sample(nodes, rng.randint(1, min(3, len(nodes))))
         for n in watched:
             n.watch = True
         for k in range(rng.randint(1, 4)):
             t += u(rng, 0.0, 0.5)
             sc.actions.append((round(t, 3), "touch", f"{rng.choice(watched).name}/f{k}"))
-    else:
+    if family in ("reload", "mixed"):
+        t = 0.3 if family == "reload" else u(extra, 0.3, max(0.35, t))
+        draw = rng if family == "reload" else extra
         # A daemon that is a worker's target is left alone: a worker does not run again.
-        for k in range(rng.randint(1, 3)):
-            t += u(rng, 0.05, 0.5)
-            sc.actions.append((round(t, 3), rng.choices(["env", "cmd", "add", "remove", "same"],
-                                                          [4, 2, 2, 2, 1])[0], k))
+        for k in range(draw.randint(1, 3)):
+            t += u(draw, 0.05, 0.5)
+            verb = draw.choices(["env", "cmd", "add", "remove", "same"], [4, 2, 2, 2, 1])[0]
+            if verb in ("env", "cmd") and extra.random() < 0.3:
+                verb = "scale"
+            sc.actions.append((round(t, 3), verb, k))
+    t = max(a[0] for a in sc.actions)
     sc.final = (round(t + u(rng, 0.1, 0.6), 3), rng.choice(["sigint", "down"]))
     return sc
 
@@ -186,12 +203,14 @@ def features(sc: Scenario) -> set[str]:
         if n.health and n.health["fail_at"] is not None:
             out.add(f"health:{n.health['kind']}")
             out.add(f"health-{n.policy}")
-        if n.watch and any(a[2].split("/")[0] == n.name for a in sc.actions):
+        if n.replicas:
+            out.add("replicas")
+        if n.watch and any(a[1] == "touch" and a[2].split("/")[0] == n.name for a in sc.actions):
             out.add("watch-worker" if n.kind == "worker" else "watch-daemon")
             if dependents(sc.nodes, n.name):
                 out.add("watch-cascade")
-    if sc.family == "reload":
-        out |= {f"reload-{a[1]}" for a in sc.actions}
+    if sc.family in ("reload", "mixed"):
+        out |= {f"reload-{a[1]}" for a in sc.actions if a[1] != "touch"}
     if sc.final:
         out.add(f"final-{sc.final[1]}")
     return out
@@ -199,7 +218,9 @@ def features(sc: Scenario) -> set[str]:
 
 def generate(seed: int, family: str) -> Scenario:
     rng = random.Random(seed * 3571 + FAMILIES.index(family) + 18)
-    return gen_rules(rng) if family == "rules" else gen_stack(rng, family)
+    if family == "rules":
+        return gen_rules(rng)
+    return gen_stack(rng, family, random.Random(f"more-{family}-{seed}"))
 
 
 # ---------------------------------------------------------------------------------------
@@ -218,6 +239,8 @@ def render(nodes: list[DNode], run_dir: Path, tag: str, extra_env: dict | None =
             lines.append(f"{sub}cmd: [{', '.join(_q(c) for c in cmd)}]")
         if n.kind == "daemon":
             lines.append(f"{sub}daemon: true")
+        if n.replicas:
+            lines.append(f"{sub}replicas: {n.replicas}")
         after = [_q(a) for a in n.after] + [f"{{{a}: exited}}" for a in n.exited]
         if after:
             lines.append(f"{sub}after: [{', '.join(after)}]")
@@ -381,7 +404,8 @@ def run_one(seed: int, family: str, keep: bool = False) -> Result:
     log = (run_dir / "log").read_text(errors="replace") if (run_dir / "log").exists() else ""
     v = [f"hang: treerun still running after {HANG_SECONDS}s"] if hang else (
         check_common(sc, events, run_dir, tag)
-        + {"rules": check_rules, "watch": check_watch, "reload": check_reload}[family](
+        + {"rules": check_rules, "watch": check_watch, "reload": check_reload,
+                                       "mixed": check_mixed}[family](
             sc, events, log, proc.returncode, acts))
     notes = stderr + "".join(f"\n--- action {a} ---" for a in acts)
     res = Result(seed, family, not v, v, spec_text, events, sc, proc.returncode, duration, log, notes)
@@ -439,6 +463,7 @@ def act(ctx: Ctx, verb: str, arg, proc: subprocess.Popen, t: float) -> dict:
     if verb == "touch":
         (ctx.run_dir / "w" / arg).write_text(str(t))
         rec["node"] = arg.split("/")[0]
+        rec["deps"] = dependents(ctx.sc.nodes, rec["node"])  # as the tree is now (a reload may change it)
     elif verb == "final" and arg == "down":
         rec["rc"], rec["out"] = client(ctx, "down")
     elif verb == "final":
@@ -466,14 +491,29 @@ def dependents(nodes: list[DNode], name: str) -> set[str]:
     return out
 
 
+def paths_of(n: DNode) -> set[str]:
+    """The paths a node has in the run: itself, and its copies when replicated."""
+    return {n.name} | {f"{n.name}/{i}" for i in range(n.replicas)}
+
+
 def edit(sc: Scenario, verb: str, k: int, seed: int) -> dict:
-    """Changes the model: a daemon's env or cmd, a new daemon, a daemon removed that
-    nothing waits for, or nothing at all (a save without a change)."""
+    """Changes the model: a daemon's env or cmd, a replicated daemon's count, a new
+    daemon, a daemon removed that nothing waits for, or nothing at all (a save without a
+    change)."""
     rng = random.Random(f"edit-{seed}-{k}")  # the seed's own: the same edits every time
     daemons = [n for n in sc.nodes if n.kind == "daemon"]
     # A daemon a worker waits for is left alone: its restart would not run the worker again.
     free = [n for n in daemons if not any(m.kind == "worker" for m in sc.nodes
                                           if m.name in dependents(sc.nodes, n.name))]
+    scalable = [n for n in free if n.replicas]
+    if verb == "scale" and scalable:
+        n = rng.choice(scalable)
+        old, n.replicas = n.replicas, rng.choice([c for c in (1, 2, 3) if c != n.replicas])
+        return {"changed": n.name, "deps": sorted(dependents(sc.nodes, n.name)),
+                "started": {f"{n.name}/{i}" for i in range(old, n.replicas)},
+                "stopped": {f"{n.name}/{i}" for i in range(n.replicas, old)}}
+    if verb == "scale":
+        verb = "env"
     if verb in ("env", "cmd") and free:
         n = rng.choice(free)
         if verb == "env":
@@ -485,14 +525,16 @@ def edit(sc: Scenario, verb: str, k: int, seed: int) -> dict:
         name = f"n{k}"
         while any(n.name == name for n in sc.nodes):
             name += "x"
-        sc.nodes.append(DNode(name, "daemon", ["sleep", "forever"]))
-        return {"added": name}
+        n = DNode(name, "daemon", ["sleep", "forever"], replicas=rng.choice([0, 0, 2]))
+        sc.nodes.append(n)
+        return {"added": name, "started": paths_of(n)}
     if verb == "remove":
-        leaves = [n for n in daemons if not dependents(sc.nodes, n.name)]
+        # A watched node stays: touches of its folder are the oracle's to count.
+        leaves = [n for n in daemons if not dependents(sc.nodes, n.name) and not n.watch]
         if leaves and len(sc.nodes) > 1:
             n = rng.choice(leaves)
             sc.nodes.remove(n)
-            return {"removed": n.name}
+            return {"removed": n.name, "stopped": paths_of(n)}
     return {"same": True}
 
 
@@ -584,7 +626,14 @@ def deciding_code(lines: list[tuple[str, str]], groups: set[str]) -> tuple[int |
 
 
 def _spawned(events, node) -> list[dict]:
-    return [e for e in events if e.get("event") == "spawn" and e.get("node") == node]
+    """NODE's spawns; a replicated node's are its first copy's."""
+    return [e for e in events if e.get("event") == "spawn" and e.get("node") in (node, node + "/0")]
+
+
+def spawns_per_process(events, node) -> dict[str, int]:
+    """How often NODE's process was spawned, or each copy's when it is replicated."""
+    return collections.Counter(e["node"] for e in events if e.get("event") == "spawn"
+                               and (e["node"] == node or e["node"].startswith(node + "/")))
 
 
 def check_exit(events: list[dict], rc: int, want: int | None, why: str, signal_name: str | None,
@@ -711,10 +760,11 @@ def check_watch(sc, events, log, rc, acts) -> list[str]:
             v.append(f"{n.name}: {k} touch(es) of its watched folder, no watch restart")
         if len(own) > touched_any.get(n.name, 0):
             v.append(f"{n.name}: {len(own)} watch restarts for {touched_any.get(n.name, 0)} touch(es)")
-        if not n.after and len(_spawned(events, n.name)) != 1 + len(own):
-            # Nothing else restarts it: one start, and one more per watch restart (a
-            # finished worker runs again).
-            v.append(f"{n.name}: {len(_spawned(events, n.name))} spawns for {len(own)} watch restarts")
+        for path, k in spawns_per_process(events, n.name).items():
+            if not n.after and k != 1 + len(own):
+                # Nothing else restarts it: one start, and one more per watch restart (a
+                # finished worker runs again).
+                v.append(f"{path}: {k} spawns for {len(own)} watch restarts")
         if own:
             moved.add(n.name)
             for d in dependents(sc.nodes, n.name):
@@ -726,18 +776,20 @@ def check_watch(sc, events, log, rc, acts) -> list[str]:
                     v.append(f"{d} depends on {n.name}, which restarted on a change, but ran once")
         for r in own:
             v += cascade_order(sc, events, n, r)
-    for n in sc.nodes:
-        if n.name not in moved and len(_spawned(events, n.name)) > 1:
-            v.append(f"{n.name}: nothing it watches or waits for changed, yet "
-                     f"{len(_spawned(events, n.name))} spawns")
-    return v
+    return v + kept_pids(sc, events, moved, "nothing it watches or waits for changed")
+
+
+def kept_pids(sc: Scenario, events: list[dict], moved: set[str], why: str) -> list[str]:
+    """Each process of a node not in MOVED was spawned once."""
+    return [f"{path}: {why}, yet {k} spawns" for n in sc.nodes if n.name not in moved
+            for path, k in spawns_per_process(events, n.name).items() if k > 1]
 
 
 def cascade_order(sc: Scenario, events: list[dict], n: DNode, restart: dict) -> list[str]:
     """Watching: with cascade, the nodes that depend on N are stopped first (they have
     exited before N is stopped) and started again after it."""
     v = []
-    stops = [e for e in events if e.get("event") == "stop" and e.get("node") == n.name
+    stops = [e for e in events if e.get("event") == "stop" and e.get("node") in (n.name, n.name + "/0")
              and e["t"] <= restart["t"]]
     if not stops:
         return v  # it had finished (a worker): nothing to stop
@@ -745,7 +797,7 @@ def cascade_order(sc: Scenario, events: list[dict], n: DNode, restart: dict) -> 
     for d in dependents(sc.nodes, n.name):
         if any(m.watch for m in sc.nodes if m.name == d):
             continue  # its own restarts may overlap
-        evs = [e for e in events if e.get("node") == d and e.get("event") in ("spawn", "exit")]
+        evs = [e for e in events if e.get("node") in (d, d + "/0") and e.get("event") in ("spawn", "exit")]
         before = [e for e in evs if e["t"] < t_stop]
         if before and before[-1]["event"] == "spawn":
             v.append(f"cascade: {d} still running when {n.name} was stopped at {t_stop:.3f}s")
@@ -762,7 +814,13 @@ REPLY = re.compile(r"^(started|restarted|stopped): (.*)$", re.M)
 
 def check_reload(sc, events, log, rc, acts) -> list[str]:
     v = check_stack_end(sc, events, log, rc, acts)
-    moved = set()
+    replies, moved = check_replies(events, acts)
+    return v + replies + kept_pids(sc, events, moved, "untouched by the reloads") + ran_in_no_spec(sc, events, moved)
+
+
+def check_replies(events: list[dict], acts: list[dict]) -> tuple[list[str], set[str]]:
+    """Each reload answered with what its edit asked for, and the nodes it moved."""
+    v, moved = [], set()
     for a in acts:
         if a["verb"] in ("touch", "final"):
             continue
@@ -770,33 +828,69 @@ def check_reload(sc, events, log, rc, acts) -> list[str]:
             v.append(f"reload ({a}) exited {a.get('rc')}: {a.get('out', '').strip()[-300:]}")
             continue
         said = {k: set(re.split(r"[,\s]+", names.strip())) - {""} for k, names in REPLY.findall(a["out"])}
+        for verb in ("started", "stopped"):  # new and gone copies of a scaled node too
+            if a.get(verb, set()) != said.get(verb, set()):
+                v.append(f"reload ({a['verb']}): {verb} {sorted(said.get(verb, set()))}, expected "
+                         f"{sorted(a.get(verb, set()))}: {a['out'].strip()}")
+        moved |= {p.split("/")[0] for p in a.get("started", set()) | a.get("stopped", set())}
         if "changed" in a:
             moved |= {a["changed"], *a["deps"]}
-            for x in [a["changed"], *a["deps"]]:  # restarted, as a watch restart, cause reload
-                if not any(e.get("event") == "restart" and e.get("node") == x and e.get("cause") == "reload"
-                           and e["t"] >= a["t"] - 0.05 for e in events):
+            # Restarted, as a watch restart, cause reload (a replicated node: as a group, or
+            # each copy when only the copies changed).
+            for x in [a["changed"], *a["deps"]]:
+                if not any(e.get("event") == "restart" and e.get("node").split("/")[0] == x
+                           and e.get("cause") == "reload" and e["t"] >= a["t"] - 0.05 for e in events):
                     v.append(f"reload after changing {a['changed']}: no `restart` event (cause reload) of {x}")
-            r = said.get("restarted", set())
+            r = {p.split("/")[0] for p in said.get("restarted", set())}
             if a["changed"] not in r or not r <= {a["changed"], *a["deps"]}:
                 v.append(f"reload after changing {a['changed']}: restarted {sorted(r)}, "
                          f"expected {a['changed']} (and maybe {a['deps']}): {a['out'].strip()}")
-        elif "added" in a:
-            moved.add(a["added"])
-            if said.get("started") != {a["added"]}:
-                v.append(f"reload after adding {a['added']}: {a['out'].strip()}")
-        elif "removed" in a:
-            moved.add(a["removed"])
-            if said.get("stopped") != {a["removed"]}:
-                v.append(f"reload after removing {a['removed']}: {a['out'].strip()}")
-        elif "nothing changed" not in a["out"]:
+        elif "same" in a and "nothing changed" not in a["out"]:
             v.append(f"reload without an edit: {a['out'].strip()}")
+    return v, moved
+
+
+def ran_in_no_spec(sc: Scenario, events: list[dict], moved: set[str]) -> list[str]:
     final_names = {n.name for n in sc.nodes}
-    for name in {e["node"] for e in events if e.get("event") == "spawn"}:
-        if name not in moved and len(_spawned(events, name)) > 1:
-            v.append(f"{name}: untouched by the reloads, yet {len(_spawned(events, name))} spawns")
-        if name not in final_names and name not in moved:
-            v.append(f"{name} ran but is in no spec")
-    return v
+    ran = {e["node"].split("/")[0] for e in events if e.get("event") == "spawn"}
+    return [f"{name} ran but is in no spec" for name in sorted(ran - final_names - moved)]
+
+
+def check_mixed(sc, events, log, rc, acts) -> list[str]:
+    """Watches and reloads in one run: the replies as in `reload`; a watch restart only
+    for a touched folder of the node or of one it depends on, at most one per touch; a
+    touch far from any reload restarts its node; the rest keep their pids."""
+    v = check_stack_end(sc, events, log, rc, acts)
+    replies, moved = check_replies(events, acts)
+    v += replies
+    touches = [a for a in acts if a["verb"] == "touch"]
+    reload_times = [a["t"] for a in acts if a["verb"] not in ("touch", "final")]
+    cascade = collections.defaultdict(set)  # a touched node: what depended on it at a touch
+    for a in touches:
+        cascade[a["node"]] |= a["deps"]
+        moved |= {a["node"], *a["deps"]}
+    for e in events:
+        if e.get("event") != "restart" or e.get("cause") not in ("watch", "reload"):
+            if e.get("event") == "restart":
+                v.append(f"a restart that is neither a watch's nor a reload's: {e}")
+            continue
+        if e["cause"] == "watch":
+            m = re.search(r"/w/([^/]+)/", str(e.get("path", "")))
+            src = m.group(1) if m else None
+            if src is None or (e["node"] != src and e["node"] not in cascade[src]):
+                v.append(f"watch restart of {e['node']} for a path it does not watch: {e}")
+    for n in sc.nodes:
+        own = [e for e in events if e.get("event") == "restart" and e.get("node") == n.name
+               and e.get("cause") == "watch" and f"/w/{n.name}/" in str(e.get("path", ""))]
+        mine = [a for a in touches if a["node"] == n.name]
+        if len(own) > len(mine):
+            v.append(f"{n.name}: {len(own)} watch restarts for {len(mine)} touch(es)")
+        sp = _spawned(events, n.name)
+        clear = [a for a in mine if sp and a["t"] > sp[0]["t"] + 0.05
+                 and all(abs(a["t"] - t) > 1.0 for t in reload_times)]
+        if clear and not own:
+            v.append(f"{n.name}: touched at {clear[0]['t']:.3f}s, far from any reload, no watch restart")
+    return v + kept_pids(sc, events, moved, "untouched by watches and reloads") + ran_in_no_spec(sc, events, moved)
 
 
 def describe(r: Result) -> str:

@@ -5,7 +5,7 @@ that stall, fail or hang up; repeated and mixed stop signals; signals during the
 of large trees) and the control clients of issue 16 (stop, start, restart, signal, down
 from another terminal) in tests/chaos/faults.py; the failure rules of issue 18 (continue,
 {X: exited}, health) and the watches and reloads of issue 17 in tests/chaos/devloop.py
-(`chaos.py --family rules|watch|reload`). Also runnable standalone:
+(`chaos.py --family rules|watch|reload|mixed`). Also runnable standalone:
 `python3 tests/chaos/chaos.py --runs 5000 --seed 1 -j 2`. Environment:
   CHAOS_RUNS (default 150), CHAOS_SEED_BASE (default 1), CHAOS_JOBS (default 2),
   CHAOS_AVOID (comma-separated shapes of known bugs to leave out; see chaos.py).
@@ -48,8 +48,9 @@ FAULT_SEEDS = {
 
 # One seed per feature of tests/chaos/devloop.py (issue 18 item 6, issue 17 item 9): the
 # failure rules (continue on workers and groups, {X: exited}, health checks of each kind
-# failing under each policy), watches (a daemon with cascade, a worker run again) and
-# reloads (an env, a cmd, an added and a removed node, a save without a change).
+# failing under each policy), watches (a daemon with cascade, a worker run again),
+# reloads (an env, a cmd, an added and a removed node, a save without a change, a new
+# replica count) and both in one run, with replicated daemons.
 FAMILY_SEEDS = {
     ("rules", 16): {"continue", "exited", "health-restart", "health:file", "health:tcp"},
     ("rules", 30): {"after", "exited", "group-continue", "health-restart", "final-sigterm"},
@@ -58,6 +59,9 @@ FAMILY_SEEDS = {
     ("watch", 6): {"watch-cascade", "final-sigint"},
     ("reload", 10): {"reload-add", "reload-cmd", "reload-remove", "final-down"},
     ("reload", 21): {"reload-env", "reload-same", "final-sigint"},
+    ("reload", 1): {"reload-scale", "reload-add", "reload-remove", "replicas"},
+    ("mixed", 5): {"watch-cascade", "watch-worker", "reload-env", "reload-remove", "replicas"},
+    ("mixed", 49): {"reload-scale", "reload-add", "watch-worker"},
 }
 
 

@@ -278,3 +278,56 @@ def test_a_follower_of_every_nodes_logs_sees_the_nodes_a_reload_adds(tr):
     followed = tr.path("follow.out").read_text(errors="replace")
     for k in (0, 63, 79):
         assert f"hello-{k}" in followed, followed[-3000:]
+
+
+REPLICATED = """\
+children:
+  - name: api
+    daemon: true
+    replicas: 2
+    cmd: [{H}, echo, up, sleep, forever]
+    ready: {log: "^up$"}
+    env: {VERSION: "1"}
+  - name: web
+    daemon: true
+    after: [api]
+    cmd: [{H}, echo, up, sleep, forever]
+    ready: {log: "^up$"}
+  - {name: other, daemon: true, cmd: [{H}, sleep, forever]}
+"""
+
+
+def up_replicated(tr):
+    p = tr.start(["up", str(tr.spec(REPLICATED)), "--no-color"])
+    p.wait_for(event="ready", node="web")
+    return p
+
+
+def test_a_changed_replicated_node_restarts_every_copy_and_what_waits_for_the_group(tr):
+    # chaos (devloop mixed/reload families): the copies restarted, `web` (after the group
+    # `api`) kept running against the copies it had waited for.
+    p = up_replicated(tr)
+    other = spawned(p, "other")
+    res = reload(tr, REPLICATED.replace('VERSION: "1"', 'VERSION: "2"'))
+    assert res.code == 0, res.describe()
+    restarted = res.stdout.split("restarted:")[-1].split()
+    assert sorted(restarted) == ["api/0", "api/1", "web"], res.describe()
+    assert spawned(p, "other") == other
+    r = end(p)
+    evs = r.events
+    web_exit = find(evs, event="exit", node="web")[0]["t"]
+    for copy in ("api/0", "api/1"):
+        assert web_exit <= find(evs, event="stop", node=copy)[0]["t"], r.describe()
+        assert find(evs, event="ready", node=copy)[1]["t"] <= find(evs, event="spawn", node="web")[1]["t"]
+
+
+def test_a_change_to_a_scaled_node_starts_or_stops_the_difference_and_restarts_the_rest(tr):
+    # Replicas: each copy has TREERUN_REPLICAS, so the kept copies take the new count.
+    p = up_replicated(tr)
+    res = reload(tr, REPLICATED.replace("replicas: 2", "replicas: 3"))
+    assert res.code == 0, res.describe()
+    assert "started: api/2" in res.stdout and "restarted: api web" in res.stdout, res.describe()
+    res = reload(tr, REPLICATED.replace("replicas: 2", "replicas: 1"))
+    assert "stopped: api/1 api/2" in res.stdout and "restarted: api web" in res.stdout, res.describe()
+    assert len(spawned(p, "api/0")) == 3 and len(spawned(p, "other")) == 1
+    end(p)
