@@ -43,7 +43,11 @@ std::vector<NodeId> outermost(const Plan& plan, std::vector<NodeId> ids) {
 }  // namespace
 
 void Supervisor::reload(control::Peer peer, std::function<void(control::ReloadResult)> done) {
-  reloads_.push_back({peer, std::move(done)});
+  // What the reload wrote goes out before its answer, as an action's does (act()).
+  reloads_.push_back({peer, [this, done = std::move(done)](control::ReloadResult result) {
+                        flush_outputs_now();
+                        done(std::move(result));
+                      }});
   consider_reload();
 }
 
