@@ -154,14 +154,14 @@ bool read_structure_key(YamlReader& r, const std::string& key, const YamlNode& v
   return true;
 }
 
-RawNode read_node(YamlReader& r, const YamlNode& v, ReadContext& ctx, int depth) {
-  RawNode n;
+/// Reads V into N, a fresh node already in its list (a RawNode is big: not moved).
+void read_node(YamlReader& r, const YamlNode& v, ReadContext& ctx, int depth, RawNode& n) {
   n.pos = r.pos(v);
   n.dir = n.defaults.dir = r.dir();
   n.defaults.file = r.file();
   if (!v.IsMap()) {
     if (r.spend(n.pos)) r.error(n.pos, "a node must be a mapping (name: ..., cmd: ...), not " + kind_of(v));
-    return n;
+    return;
   }
   if (++ctx.budget.nodes > kMaxNodes && !ctx.budget.exhausted) {
     ctx.budget.exhausted = true;
@@ -171,7 +171,7 @@ RawNode read_node(YamlReader& r, const YamlNode& v, ReadContext& ctx, int depth)
     // Stop reading: deeper is either absurd or an alias that contains itself.
     ctx.budget.exhausted = true;
     r.error(n.pos, "nodes nest deeper than " + std::to_string(kMaxTreeDepth) + " levels");
-    return n;
+    return;
   }
   std::size_t before = r.diags().size();
   auto entries = r.entries(v, kNodeKeys, "a node");
@@ -183,7 +183,6 @@ RawNode read_node(YamlReader& r, const YamlNode& v, ReadContext& ctx, int depth)
     read_behaviour_key(r, key.value, value, key.pos, n);
   }
   if (!n.name_written && !ctx.budget.exhausted) r.error(n.pos, "a node needs a `name`");
-  return n;
 }
 
 std::vector<RawNode> read_children(YamlReader& r, const YamlNode& v, const SourcePos& at,
@@ -194,10 +193,15 @@ std::vector<RawNode> read_children(YamlReader& r, const YamlNode& v, const Sourc
     if (r.spend(p)) r.error(p, "`children` must be a list of nodes, not " + kind_of(v));
     return out;
   }
-  out.reserve(v.size());  // a RawNode is big: no copies as the list grows
+  // A RawNode is big: no copies as the list grows. Within the node budget in all: a
+  // long list that holds itself through an alias would otherwise reserve at every level.
+  if (ctx.budget.reserved + v.size() <= kMaxNodes) {
+    ctx.budget.reserved += v.size();
+    out.reserve(v.size());
+  }
   for (const auto& item : v) {
     if (ctx.budget.exhausted) break;
-    out.push_back(read_node(r, item, ctx, depth));
+    read_node(r, item, ctx, depth, out.emplace_back());
   }
   return out;
 }

@@ -18,6 +18,7 @@ namespace treerun {
 struct ReadBudget {
   std::size_t values = 0;  // YAML values looked at; aliases count each time they are used
   std::size_t nodes = 0;   // spec nodes
+  std::size_t reserved = 0;  // spec nodes room was made for before reading them
   std::size_t bytes = 0;   // bytes read from files
   std::size_t files = 0;   // included files read
   bool exhausted = false;  // reported once; then reading stops

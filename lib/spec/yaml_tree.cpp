@@ -160,6 +160,7 @@ class ViewBuf : public std::streambuf {
 
 std::unique_ptr<YamlTree> YamlTree::parse(std::string_view text) {
   auto tree = std::make_unique<YamlTree>();
+  tree->nodes_.reserve(text.size() / 8);  // about one node for each 8 bytes of a spec
   ViewBuf buf(text);
   std::istream in(&buf);
   YAML::Parser parser(in);
