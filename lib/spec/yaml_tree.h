@@ -1,9 +1,9 @@
 // A YAML document as a compact tree, built from yaml-cpp's parser events.
 //
 // yaml-cpp's YAML::Load builds a graph of reference-counted nodes, each with its own
-// allocations: for a spec of 100 000 nodes that alone takes over 2 s and most of a
-// gigabyte. Its parser is fast enough; this keeps what the spec readers look at (type,
-// text, tag, position, children) in a few flat vectors. It answers as YamlNode does
+// allocations: for a spec of 100 000 nodes that alone took about 2 s and hundreds of
+// megabytes. Its parser is fast enough; this keeps what the spec readers look at (type,
+// text, tag, position, children) in a few flat vectors. It answers as YAML::Node does
 // for what they ask (same marks, same tags, an alias is the node it names, duplicate
 // keys kept in order), so every diagnostic keeps its words and its position.
 #pragma once
