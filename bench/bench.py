@@ -925,6 +925,33 @@ children:
                  f"{cpu * 1000:.1f} ms", "—", None, "—", None)
         self.raw["reload"] = {"cli": times, "run_cpu_per_reload": cpu}
 
+    # ------------------------------------------------------------------ 10. scale
+    def timed_cpu(self, argv):
+        """Runs ARGV to its end: (wall seconds, CPU seconds user + system, exit code)."""
+        t0 = now()
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(p.pid, 0)
+        p.returncode = os.waitstatus_to_exitcode(status)
+        return now() - t0, usage.ru_utime + usage.ru_stime, p.returncode
+
+    def bench_scale(self):
+        """`treerun check` and `treerun tree` of flat specs of 1k, 10k and 100k daemons
+        (100k: the most a spec may hold). Goal (issue 20): 100k under 2 s; the CPU time
+        is given too, which the load of a shared machine does not inflate."""
+        reps = 3 if self.quick else 5
+        for n in (1000, 10000, 100000):
+            spec = self.sleepers_spec(n, f"scale{n}.yaml")
+            for cmd in ("check", "tree"):
+                self.log(f"[10] {cmd} of {n} nodes, {reps} runs")
+                runs = [self.timed_cpu([self.treerun, cmd, spec]) for _ in range(reps)]
+                if any(code != 0 for _, _, code in runs):
+                    self.failures.append(f"scale: `{cmd}` of {n} nodes exited {[c for _, _, c in runs]}")
+                wall, cpu = med([w for w, _, _ in runs]), med([c for _, c, _ in runs])
+                goal = n == 100000
+                self.row(f"10. `treerun {cmd}` of {n} nodes (wall / CPU)", f"{fmt_s(wall)} / {fmt_s(cpu)}", "—",
+                         None, "< 2 s" if goal else "—", wall < 2.0 if goal else None)
+                self.raw[f"scale_{cmd}_{n}"] = {"wall": [w for w, _, _ in runs], "cpu": [c for _, c, _ in runs]}
+
     # ------------------------------------------------------------------ main
     def run(self):
         self.raw = {}
@@ -933,7 +960,8 @@ children:
                  ("logstream", self.bench_logstream), ("ready_log", lambda: self.bench_ready("log")),
                  ("ready_notify", lambda: self.bench_ready("notify")), ("ready_floor", self.bench_ready_baseline),
                  ("ps", self.bench_ps), ("followers", self.bench_followers), ("watch", self.bench_watch),
-                 ("reload", self.bench_reload), ("slurm_stream", self.bench_slurm_stream)]
+                 ("reload", self.bench_reload), ("scale", self.bench_scale),
+                 ("slurm_stream", self.bench_slurm_stream)]
         only = set(self.args.only.split(",")) if self.args.only else None
         t0 = now()
         for name, fn in steps:
@@ -991,7 +1019,7 @@ def main():
     ap.add_argument("--treerun", required=True)
     ap.add_argument("--output", default=os.path.join(HERE, "results.md"))
     ap.add_argument("--only", help="comma-separated subset: startstop,grace,idle,stream_1to1,stream_fanout,"
-                                   "logstream,ready_log,ready_notify,ready_floor,ps,followers,watch,reload,slurm_stream")
+                                   "logstream,ready_log,ready_notify,ready_floor,ps,followers,watch,reload,scale,slurm_stream")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (specs, events, logs)")
     args = ap.parse_args()
     SLEEP = os.path.realpath(shutil.which("sleep"))

@@ -1,5 +1,6 @@
 #include "plan/build.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -73,6 +74,13 @@ class Builder {
     root.cwd = top.cwd;
     root.grace = top.grace;
     root.stop_signal = top.stop_signal;
+    // A PlanNode is big: no copies as the plan grows (replicas may add more).
+    std::size_t written = 1;
+    for (const RawNode& c : main.children) written += written_size(c);
+    written = std::min(written, kMaxPlanNodes + 1);
+    plan.nodes.reserve(written);
+    out_.where.reserve(written);
+    out_.raw.reserve(written);
     plan.nodes.push_back(std::move(root));
     out_.where.emplace_back();
     out_.raw.push_back(nullptr);

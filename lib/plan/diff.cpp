@@ -1,38 +1,18 @@
 #include "plan/diff.h"
 
 #include <algorithm>
-#include <map>
-#include <nlohmann/json.hpp>
 
 #include "plan/render_json.h"
 
 namespace treerun {
 namespace {
 
-using json = nlohmann::json;
-
-/// Each node's own settings by path, as one comparable JSON value. `tree --json` is the
-/// one place that names every setting of a node: a setting added there is compared here.
-std::map<std::string, json> own_settings(const Plan& plan) {
-  json whole = json::parse(render_plan_json(plan), nullptr, false);
-  std::map<std::string, json> out;
-  if (whole.is_discarded()) return out;
-  for (json& n : whole["nodes"]) {
-    std::string path = n["path"];
-    n.erase("children");
-    out[path] = std::move(n);
-  }
-  for (const PlanNode& n : plan.nodes) {
-    if (n.id == 0 || n.is_group()) continue;
-    json& j = out[n.path];
-    j["env"] = n.env;
-  }
-  // The streams a node is an end of are its own: a new consumer changes its source.
-  for (const json& s : whole["streams"]) {
-    std::string source = s["source"];  // PATH or PATH:stderr; a name has no `:`
-    out[source.substr(0, source.find(':'))]["streams"].push_back(s);
-    for (const json& c : s["consumers"]) out[c.get<std::string>()]["streams"].push_back(s);
-  }
+/// ENV as text that differs when any key or value does (each with its length: a value
+/// may hold any byte).
+std::string env_text(const std::vector<std::pair<std::string, std::string>>& env) {
+  std::string out = "env";
+  for (const auto& [key, value] : env)
+    out += "\n" + std::to_string(key.size()) + ":" + key + std::to_string(value.size()) + ":" + value;
   return out;
 }
 
@@ -49,20 +29,46 @@ std::vector<std::string> in_order(std::vector<std::string> paths, const Plan& pl
 
 }  // namespace
 
-PlanDiff diff_plans(const Plan& old_plan, const Plan& new_plan) {
-  std::map<std::string, json> before = own_settings(old_plan), after = own_settings(new_plan);
+OwnSettings own_settings(const Plan& plan) {
+  // `tree --json` is the one place that names every setting of a node: a setting added
+  // there is compared here.
+  std::vector<std::string> text(plan.nodes.size());
+  for (const PlanNode& n : plan.nodes) {
+    if (n.id == 0) continue;
+    text[n.id] = render_own_json(plan, n);
+    if (!n.is_group()) text[n.id] += "\n" + env_text(n.env);
+  }
+  // The streams a node is an end of are its own: a new consumer changes its source.
+  for (const StreamWiring& w : plan.streams) {
+    std::string s = "\nstream " + render_stream_json(plan, w);
+    if (w.source.node != 0) text[w.source.node] += s;
+    for (NodeId c : w.consumers)
+      if (c != 0) text[c] += s;
+  }
+  OwnSettings out;
+  for (const PlanNode& n : plan.nodes)
+    if (n.id != 0) out.by_path.emplace(n.path, std::move(text[n.id]));
+  return out;
+}
+
+PlanDiff diff_plans(const Plan& old_plan, const OwnSettings& before, const Plan& new_plan,
+                    const OwnSettings& after) {
   PlanDiff d;
-  for (const auto& [path, settings] : before) {
-    auto it = after.find(path);
-    if (it == after.end()) d.removed.push_back(path);
+  for (const auto& [path, settings] : before.by_path) {
+    auto it = after.by_path.find(path);
+    if (it == after.by_path.end()) d.removed.push_back(path);
     else if (it->second != settings) d.changed.push_back(path);
   }
-  for (const auto& [path, settings] : after)
-    if (!before.contains(path)) d.added.push_back(path);
+  for (const auto& [path, settings] : after.by_path)
+    if (!before.by_path.contains(path)) d.added.push_back(path);
   d.removed = in_order(std::move(d.removed), old_plan);
   d.added = in_order(std::move(d.added), new_plan);
   d.changed = in_order(std::move(d.changed), new_plan);
   return d;
+}
+
+PlanDiff diff_plans(const Plan& old_plan, const Plan& new_plan) {
+  return diff_plans(old_plan, own_settings(old_plan), new_plan, own_settings(new_plan));
 }
 
 }  // namespace treerun

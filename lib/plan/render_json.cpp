@@ -80,7 +80,8 @@ const char* on_failure(OnFailure f) {
   return "cancel";
 }
 
-json node(const Plan& plan, const PlanNode& n) {
+/// All of node N that is its own: everything `tree --json` shows of it but its children.
+json own(const Plan& plan, const PlanNode& n) {
   json j;
   j["path"] = n.path;
   j["name"] = n.name;
@@ -113,6 +114,11 @@ json node(const Plan& plan, const PlanNode& n) {
                               {"debounce", seconds(n.watch->debounce)}, {"cascade", n.watch->cascade}}
                        : json(nullptr);
   j["cwd"] = n.cwd;
+  return j;
+}
+
+json node(const Plan& plan, const PlanNode& n) {
+  json j = own(plan, n);
   json children = json::array();
   for (NodeId c : n.children) children.push_back(plan[c].path);
   j["children"] = children;
@@ -145,8 +151,16 @@ json paths(const Plan& plan, const std::vector<NodeId>& ids) {
   return out;
 }
 
+json stream(const Plan& plan, const StreamWiring& w) {
+  return {{"source", source(plan, w.source)},
+          {"consumers", paths(plan, w.consumers)},
+          {"carrier", carrier(w.carrier)},
+          {"log", w.to_log}};
+}
+
 /// Invalid UTF-8 (a spec may hold any bytes) becomes U+FFFD instead of an exception.
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace) + "\n"; }
+std::string compact(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump(const json& j) { return compact(j) + "\n"; }
 
 }  // namespace
 
@@ -165,14 +179,14 @@ std::string render_plan_json(const Plan& plan) {
   j["start_order"] = paths(plan, plan.start_order);
   j["stop_order"] = paths(plan, plan.stop_order);
   json streams = json::array();
-  for (const StreamWiring& w : plan.streams)
-    streams.push_back({{"source", source(plan, w.source)},
-                       {"consumers", paths(plan, w.consumers)},
-                       {"carrier", carrier(w.carrier)},
-                       {"log", w.to_log}});
+  for (const StreamWiring& w : plan.streams) streams.push_back(stream(plan, w));
   j["streams"] = streams;
   return dump(j);
 }
+
+std::string render_own_json(const Plan& plan, const PlanNode& n) { return compact(own(plan, n)); }
+
+std::string render_stream_json(const Plan& plan, const StreamWiring& w) { return compact(stream(plan, w)); }
 
 std::string render_problems_json(bool ok, const std::vector<Diagnostic>& problems) {
   json list = json::array();

@@ -82,7 +82,10 @@ void Supervisor::begin_reload(PendingReload request) {
     return refuse(fmt::format("the spec has {} problem{}; nothing changed", spec.problems.size(),
                               spec.problems.size() == 1 ? "" : "s"));
   }
-  PlanDiff diff = diff_plans(fresh_, *spec.plan);
+  // The last plan's settings are kept: only the new one is rendered.
+  if (!fresh_settings_) fresh_settings_ = own_settings(fresh_);
+  OwnSettings settings = own_settings(*spec.plan);
+  PlanDiff diff = diff_plans(fresh_, *fresh_settings_, *spec.plan, settings);
   auto merge = std::make_shared<PlanMerge>(merge_plans(plan_, fresh_ids_, fresh_, *spec.plan, diff));
   if (std::string why = reload_refusal(*merge); !why.empty()) return refuse(why);
 
@@ -105,12 +108,14 @@ void Supervisor::begin_reload(PendingReload request) {
   for (const std::string& note : merge->notes) log_->note(-1, "reload: " + note);
   if (diff.empty()) {
     fresh_ = std::move(*spec.plan);  // a root-level edit only: noted, not applied
+    fresh_settings_ = std::move(settings);
     request.done(std::move(result));
     return consider_reload();
   }
 
   std::vector<NodeId> stops = outermost(plan_, merge->removed);
-  job_ = ReloadJob{std::move(request), std::move(result), merge, std::make_shared<Plan>(std::move(*spec.plan)), 0};
+  job_ = ReloadJob{std::move(request), std::move(result), merge, std::make_shared<Plan>(std::move(*spec.plan)),
+                   std::move(settings), 0};
   if (stops.empty()) return reload_stopped("");
   stop_for_control(stops, Hold::stopped);
   actions_.push_back({control::Verb::stop, stops, {}, false, [this](std::string error) { reload_stopped(error); },
@@ -124,6 +129,7 @@ void Supervisor::reload_stopped(const std::string& error) {
     return end_reload(error.empty() ? "the run is ending" : error);
   ReloadJob& job = *job_;
   apply_merge(*job.merge, std::move(*job.fresh));
+  fresh_settings_ = std::move(job.fresh_settings);
   std::vector<NodeId> restarts = reload_restarts(job.merge->changed);
   job.result.restarted = paths_of(plan_, restarts);
   auto part_done = [this](const std::string& e) { reload_part_done(e); };

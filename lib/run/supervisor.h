@@ -301,6 +301,7 @@ class Supervisor final : public ProbeHost, public control::Target {
     control::ReloadResult result;
     std::shared_ptr<PlanMerge> merge;
     std::shared_ptr<Plan> fresh;
+    OwnSettings fresh_settings;  // fresh's, for the next reload's diff
     int waiting = 0;  // its restart and its start, while under way
   };
   void begin_reload(PendingReload request);
@@ -378,6 +379,7 @@ class Supervisor final : public ProbeHost, public control::Target {
   // reload.cpp
   Plan fresh_;                     // the spec as last read, with its own ids
   std::vector<NodeId> fresh_ids_;  // by fresh_'s id: the id in plan_
+  std::optional<OwnSettings> fresh_settings_;  // fresh_'s (plan/diff.h), once a reload needed them
   /// The plan the last reload replaced, kept until the next one: nothing holds a
   /// PlanNode across a turn of the loop (callbacks, probes and readers keep NodeIds and
   /// copies), this only keeps what a frame below the merge still reads valid.

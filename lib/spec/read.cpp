@@ -1,5 +1,7 @@
 #include "spec/read.h"
 
+#include <yaml-cpp/exceptions.h>
+
 #include <filesystem>
 
 #include "spec/file_read.h"
@@ -7,6 +9,7 @@
 #include "spec/read_backend.h"
 #include "spec/read_settings.h"
 #include "spec/yaml_guard.h"
+#include "spec/yaml_tree.h"
 
 namespace treerun {
 namespace fs = std::filesystem;
@@ -23,10 +26,10 @@ const std::vector<std::string_view> kNodeKeys = {
     "on",       "watch",    "health"};
 
 
-std::vector<RawNode> read_children(YamlReader& r, const YAML::Node& v, const SourcePos& at,
+std::vector<RawNode> read_children(YamlReader& r, const YamlNode& v, const SourcePos& at,
                                    ReadContext& ctx, int depth);
 
-void read_name(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n) {
+void read_name(YamlReader& r, const YamlNode& v, const SourcePos& at, RawNode& n) {
   n.name_written = v.IsScalar() ? v.Scalar() : "";
   auto s = r.scalar(v, "name", at);
   if (!s) return;
@@ -39,7 +42,7 @@ void read_name(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode&
 }
 
 /// `include: PATH`: that file's children become this node's children.
-void read_include(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n,
+void read_include(YamlReader& r, const YamlNode& v, const SourcePos& at, RawNode& n,
                   ReadContext& ctx, int depth) {
   auto s = r.scalar(v, "include", at);
   if (!s) return;
@@ -78,7 +81,7 @@ void read_include(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNo
 }
 
 /// `replicas: N`, a whole number from 1 to kMaxReplicas.
-void read_replicas(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n) {
+void read_replicas(YamlReader& r, const YamlNode& v, const SourcePos& at, RawNode& n) {
   auto s = r.scalar(v, "replicas", at);
   if (!s) return;
   SourcePos p = r.pos(v, at);
@@ -91,7 +94,7 @@ void read_replicas(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawN
 }
 
 /// `after: [db, {tests: exited}]`: names or paths, each alone or `{NAME: exited}`.
-std::vector<RawAfter> read_after(YamlReader& r, const YAML::Node& v, const SourcePos& at) {
+std::vector<RawAfter> read_after(YamlReader& r, const YamlNode& v, const SourcePos& at) {
   std::vector<RawAfter> out;
   SourcePos p = r.pos(v, at);
   if (v.IsScalar()) {
@@ -123,7 +126,7 @@ std::vector<RawAfter> read_after(YamlReader& r, const YAML::Node& v, const Sourc
 }
 
 /// Keys that shape the tree: name, cmd, children, include, daemon, after, tty, pty, replicas.
-bool read_structure_key(YamlReader& r, const std::string& key, const YAML::Node& v,
+bool read_structure_key(YamlReader& r, const std::string& key, const YamlNode& v,
                         const SourcePos& at, RawNode& n, ReadContext& ctx, int depth) {
   if (key == "name") read_name(r, v, at, n);
   else if (key == "cmd") {
@@ -151,14 +154,14 @@ bool read_structure_key(YamlReader& r, const std::string& key, const YAML::Node&
   return true;
 }
 
-RawNode read_node(YamlReader& r, const YAML::Node& v, ReadContext& ctx, int depth) {
-  RawNode n;
+/// Reads V into N, a fresh node already in its list (a RawNode is big: not moved).
+void read_node(YamlReader& r, const YamlNode& v, ReadContext& ctx, int depth, RawNode& n) {
   n.pos = r.pos(v);
   n.dir = n.defaults.dir = r.dir();
   n.defaults.file = r.file();
   if (!v.IsMap()) {
     if (r.spend(n.pos)) r.error(n.pos, "a node must be a mapping (name: ..., cmd: ...), not " + kind_of(v));
-    return n;
+    return;
   }
   if (++ctx.budget.nodes > kMaxNodes && !ctx.budget.exhausted) {
     ctx.budget.exhausted = true;
@@ -168,7 +171,7 @@ RawNode read_node(YamlReader& r, const YAML::Node& v, ReadContext& ctx, int dept
     // Stop reading: deeper is either absurd or an alias that contains itself.
     ctx.budget.exhausted = true;
     r.error(n.pos, "nodes nest deeper than " + std::to_string(kMaxTreeDepth) + " levels");
-    return n;
+    return;
   }
   std::size_t before = r.diags().size();
   auto entries = r.entries(v, kNodeKeys, "a node");
@@ -180,10 +183,9 @@ RawNode read_node(YamlReader& r, const YAML::Node& v, ReadContext& ctx, int dept
     read_behaviour_key(r, key.value, value, key.pos, n);
   }
   if (!n.name_written && !ctx.budget.exhausted) r.error(n.pos, "a node needs a `name`");
-  return n;
 }
 
-std::vector<RawNode> read_children(YamlReader& r, const YAML::Node& v, const SourcePos& at,
+std::vector<RawNode> read_children(YamlReader& r, const YamlNode& v, const SourcePos& at,
                                    ReadContext& ctx, int depth) {
   std::vector<RawNode> out;
   SourcePos p = r.pos(v, at);
@@ -191,14 +193,20 @@ std::vector<RawNode> read_children(YamlReader& r, const YAML::Node& v, const Sou
     if (r.spend(p)) r.error(p, "`children` must be a list of nodes, not " + kind_of(v));
     return out;
   }
+  // A RawNode is big: no copies as the list grows. Within the node budget in all: a
+  // long list that holds itself through an alias would otherwise reserve at every level.
+  if (ctx.budget.reserved + v.size() <= kMaxNodes) {
+    ctx.budget.reserved += v.size();
+    out.reserve(v.size());
+  }
   for (const auto& item : v) {
     if (ctx.budget.exhausted) break;
-    out.push_back(read_node(r, item, ctx, depth));
+    read_node(r, item, ctx, depth, out.emplace_back());
   }
   return out;
 }
 
-void read_top_key(YamlReader& r, const std::string& key, const YAML::Node& v, const SourcePos& at,
+void read_top_key(YamlReader& r, const std::string& key, const YamlNode& v, const SourcePos& at,
                   RawFile& f, ReadContext& ctx, int depth) {
   if (read_default_key(r, key, v, at, f.defaults)) return;
   SourcePos p = r.pos(v, at);
@@ -220,7 +228,7 @@ void read_top_key(YamlReader& r, const std::string& key, const YAML::Node& v, co
   }
 }
 
-void read_document(YamlReader& r, const YAML::Node& doc, RawFile& f, ReadContext& ctx, int depth) {
+void read_document(YamlReader& r, const YamlNode& doc, RawFile& f, ReadContext& ctx, int depth) {
   SourcePos start{r.file(), 1, 1};
   if (doc.IsNull()) {
     r.error(start, "empty spec: a spec has at least one node");
@@ -319,9 +327,9 @@ std::shared_ptr<RawFile> read_spec_text(std::string_view text, const std::string
     ctx.diags.add(d->pos, d->message);
     return f;
   }
-  YAML::Node doc;
+  std::unique_ptr<YamlTree> tree;
   try {
-    doc = YAML::Load(std::string(text));  // the first document only
+    tree = YamlTree::parse(text);  // the first document only
   } catch (const YAML::Exception& e) {
     SourcePos p{file, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
     ctx.diags.add(p, "bad YAML: " + e.msg + yaml_error_hint(text, p.line, e.msg));
@@ -340,7 +348,7 @@ std::shared_ptr<RawFile> read_spec_text(std::string_view text, const std::string
   f->defaults.dir = dir;
   YamlReader r(file, dir, ctx.diags, ctx.budget);
   try {
-    read_document(r, doc, *f, ctx, depth);
+    read_document(r, tree->root(), *f, ctx, depth);
   } catch (const std::exception& e) {
     // yaml-cpp throws on some malformed nodes we did not foresee; say so, do not crash.
     ctx.diags.add({file, 0, 0}, std::string("cannot read the spec: ") + e.what());

@@ -21,7 +21,7 @@ std::optional<int> whole_number(const std::string& s, int max) {
   return n <= max ? std::optional(n) : std::nullopt;
 }
 
-void read_slurm(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawFile& f) {
+void read_slurm(YamlReader& r, const YamlNode& v, const SourcePos& at, RawFile& f) {
   SourcePos p = r.pos(v, at);
   if (!v.IsMap()) {
     r.error(p, "`slurm` must be a mapping ({nodes: N, partition: P, time: 30m, args: [...]}), not " + kind_of(v));
@@ -50,7 +50,7 @@ void read_slurm(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawFile
 
 }  // namespace
 
-void read_backend_key(YamlReader& r, const std::string& key, const YAML::Node& v, const SourcePos& at, RawFile& f) {
+void read_backend_key(YamlReader& r, const std::string& key, const YamlNode& v, const SourcePos& at, RawFile& f) {
   if (key == "slurm") return read_slurm(r, v, at, f);
   auto text = r.scalar(v, "backend", at);
   if (!text) return;
@@ -60,7 +60,7 @@ void read_backend_key(YamlReader& r, const std::string& key, const YAML::Node& v
   else r.error(p, "`backend` must be `local` or `slurm`, not `" + shorten(*text) + "`");
 }
 
-void read_on(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n) {
+void read_on(YamlReader& r, const YamlNode& v, const SourcePos& at, RawNode& n) {
   auto text = r.scalar(v, "on", at);
   if (!text) return;
   SourcePos p = r.pos(v, at);

@@ -2,8 +2,6 @@
 // `backend` and `slurm` at the top level, `on` on a node.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <cstddef>
 #include <optional>
 #include <string>
@@ -15,7 +13,7 @@
 namespace treerun {
 
 /// `backend: local|slurm`, or `slurm: {nodes, partition, time, args}`.
-void read_backend_key(YamlReader& r, const std::string& key, const YAML::Node& v, const SourcePos& at, RawFile& f);
+void read_backend_key(YamlReader& r, const std::string& key, const YamlNode& v, const SourcePos& at, RawFile& f);
 /// The one rule for `on` (check, tree, and the allocation's size): all digits is an
 /// index into the allocation's hosts, anything else a host's name.
 bool is_host_index(std::string_view on);
@@ -25,6 +23,6 @@ std::optional<std::size_t> host_index(std::string_view on);
 constexpr std::size_t kMaxHostIndex = 999'999;
 
 /// `on: HOST`: an index into the allocation's hosts (0, 1, ...) or a host name.
-void read_on(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n);
+void read_on(YamlReader& r, const YamlNode& v, const SourcePos& at, RawNode& n);
 
 }  // namespace treerun

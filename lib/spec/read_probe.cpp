@@ -41,7 +41,7 @@ bool valid_host_port(const std::string& s) {
 }
 
 /// The probe's kind and target; TARGET keeps a tcp, http or file target as written.
-void read_probe_arg(YamlReader& r, const std::string& key, const YAML::Node& v, const SourcePos& at,
+void read_probe_arg(YamlReader& r, const std::string& key, const YamlNode& v, const SourcePos& at,
                     Probe& pr, std::optional<RawText>& target) {
   SourcePos p = r.pos(v, at);
   pr.pos = p;
@@ -84,7 +84,7 @@ std::optional<StatusRange> status_entry(const std::string& s) {
   return StatusRange{*lo, *hi};
 }
 
-void read_status(YamlReader& r, const YAML::Node& v, const SourcePos& at, Probe& pr) {
+void read_status(YamlReader& r, const YamlNode& v, const SourcePos& at, Probe& pr) {
   auto list = r.strings(v, "status", at);
   if (!list) return;
   if (list->empty()) r.error(r.pos(v, at), "`status` is empty: leave it out for 2xx");
@@ -97,7 +97,7 @@ void read_status(YamlReader& r, const YAML::Node& v, const SourcePos& at, Probe&
 
 /// What `ready` and `health` share: one probe of KINDS, its timing, its HTTP options.
 /// FAILURES: health's count, null for `ready`. Returns the probe's kind ("" if none).
-std::string read_probe_map(YamlReader& r, const YAML::Node& v, const std::string& what,
+std::string read_probe_map(YamlReader& r, const YamlNode& v, const std::string& what,
                            const std::vector<std::string_view>& kinds, Probe& pr, std::optional<RawText>& target,
                            int* failures, bool& timeout_given) {
   std::vector<std::string_view> known = kProbes;  // every kind: a wrong one gets its own message
@@ -138,7 +138,7 @@ std::string read_probe_map(YamlReader& r, const YAML::Node& v, const std::string
 
 }  // namespace
 
-void read_ready(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n) {
+void read_ready(YamlReader& r, const YamlNode& v, const SourcePos& at, RawNode& n) {
   SourcePos p = r.pos(v, at);
   n.ready_pos = at;
   if (!v.IsMap()) {
@@ -154,7 +154,7 @@ void read_ready(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode
   n.ready = pr;
 }
 
-void read_health(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n) {
+void read_health(YamlReader& r, const YamlNode& v, const SourcePos& at, RawNode& n) {
   SourcePos p = r.pos(v, at);
   n.health_pos = at;
   if (!v.IsMap()) {

@@ -35,7 +35,7 @@ class RawEnvBuilder {
   std::unordered_map<std::string, std::size_t> at_;
 };
 
-void read_env_map(YamlReader& r, const YAML::Node& v, const SourcePos& at,
+void read_env_map(YamlReader& r, const YamlNode& v, const SourcePos& at,
                   std::vector<std::pair<std::string, RawText>>& out) {
   RawEnvBuilder env(out);
   auto add = [&](const std::string& key, RawText value, const SourcePos& p) {
@@ -75,7 +75,7 @@ void read_env_map(YamlReader& r, const YAML::Node& v, const SourcePos& at,
 
 }  // namespace
 
-bool read_default_key(YamlReader& r, const std::string& key, const YAML::Node& v,
+bool read_default_key(YamlReader& r, const std::string& key, const YamlNode& v,
                       const SourcePos& at, RawDefaults& d) {
   SourcePos p = r.pos(v, at);
   if (key == "grace") {
@@ -100,7 +100,7 @@ bool read_default_key(YamlReader& r, const std::string& key, const YAML::Node& v
 namespace {
 
 /// docker compose's `restart: always` (and its kin) is treerun's `on_failure: restart`.
-std::string compose_restart_hint(const YAML::Node& v) {
+std::string compose_restart_hint(const YamlNode& v) {
   if (!v.IsScalar()) return "";
   const std::string& s = v.Scalar();
   if (s == "always" || s == "unless-stopped" || s == "on-failure" || s.rfind("on-failure:", 0) == 0)
@@ -110,7 +110,7 @@ std::string compose_restart_hint(const YAML::Node& v) {
   return "";
 }
 
-void read_restart(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n) {
+void read_restart(YamlReader& r, const YamlNode& v, const SourcePos& at, RawNode& n) {
   SourcePos p = r.pos(v, at);
   if (!v.IsMap()) {
     if (r.spend(p)) r.error(p, "`restart` must be a mapping {max: N, within: DUR, backoff: DUR}, not " + kind_of(v) +
@@ -137,7 +137,7 @@ void read_restart(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNo
   n.restart = At<RestartPolicy>{rp, at};
 }
 
-void read_on_failure(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n) {
+void read_on_failure(YamlReader& r, const YamlNode& v, const SourcePos& at, RawNode& n) {
   auto s = r.scalar(v, "on_failure", at);
   if (!s) return;
   SourcePos p = r.pos(v, at);
@@ -151,7 +151,7 @@ void read_on_failure(YamlReader& r, const YAML::Node& v, const SourcePos& at, Ra
 
 }  // namespace
 
-void read_behaviour_key(YamlReader& r, const std::string& key, const YAML::Node& v,
+void read_behaviour_key(YamlReader& r, const std::string& key, const YamlNode& v,
                         const SourcePos& at, RawNode& n) {
   SourcePos p = r.pos(v, at);
   if (key == "ready") read_ready(r, v, at, n);
@@ -170,7 +170,7 @@ void read_behaviour_key(YamlReader& r, const std::string& key, const YAML::Node&
   else if (key == "watch") read_watch(r, v, at, n);
 }
 
-std::optional<LogTarget> read_log_target(YamlReader& r, const YAML::Node& v, const SourcePos& at) {
+std::optional<LogTarget> read_log_target(YamlReader& r, const YamlNode& v, const SourcePos& at) {
   auto s = r.scalar(v, "logs", at);
   if (!s) return std::nullopt;
   LogTarget t;

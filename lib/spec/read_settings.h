@@ -15,14 +15,14 @@ namespace treerun {
 /// grace, stop_signal, env, env_file, cwd (at the top or in a node). False: not one of
 /// them. Values that may hold `${...}` (env values, env_file and cwd paths) are kept as
 /// written: plan/ expands them, then reads the env files and checks the folder.
-bool read_default_key(YamlReader& r, const std::string& key, const YAML::Node& v,
+bool read_default_key(YamlReader& r, const std::string& key, const YamlNode& v,
                       const SourcePos& at, RawDefaults& d);
 
 /// ready, health, timeout, stop, on_failure, restart, stdin, stdout, stderr.
-void read_behaviour_key(YamlReader& r, const std::string& key, const YAML::Node& v,
+void read_behaviour_key(YamlReader& r, const std::string& key, const YamlNode& v,
                         const SourcePos& at, RawNode& n);
 
 /// `logs: stdout|stderr|none|PATH`.
-std::optional<LogTarget> read_log_target(YamlReader& r, const YAML::Node& v, const SourcePos& at);
+std::optional<LogTarget> read_log_target(YamlReader& r, const YamlNode& v, const SourcePos& at);
 
 }  // namespace treerun

@@ -5,7 +5,7 @@
 namespace treerun {
 namespace {
 
-bool read_sources(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawStdin& in) {
+bool read_sources(YamlReader& r, const YamlNode& v, const SourcePos& at, RawStdin& in) {
   auto list = r.strings(v, "stdin", at);
   if (!list) return false;
   if (list->empty()) {
@@ -28,7 +28,7 @@ bool read_sources(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawSt
   return ok;
 }
 
-bool read_stdin_map(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawStdin& in) {
+bool read_stdin_map(YamlReader& r, const YamlNode& v, const SourcePos& at, RawStdin& in) {
   bool ok = true, has_from = false;
   for (auto& [key, value] : r.entries(v, {"from", "lag", "buffer"}, "`stdin`")) {
     SourcePos p = r.pos(value, key.pos);
@@ -51,7 +51,7 @@ bool read_stdin_map(YamlReader& r, const YAML::Node& v, const SourcePos& at, Raw
 
 }  // namespace
 
-std::optional<RawStdin> read_stdin_spec(YamlReader& r, const YAML::Node& v, const SourcePos& at) {
+std::optional<RawStdin> read_stdin_spec(YamlReader& r, const YamlNode& v, const SourcePos& at) {
   RawStdin in;
   in.pos = r.pos(v, at);
   if (v.IsNull() || (v.IsScalar() && v.Scalar() == "null")) return in;
@@ -63,7 +63,7 @@ std::optional<RawStdin> read_stdin_spec(YamlReader& r, const YAML::Node& v, cons
   return ok ? std::optional(in) : std::nullopt;
 }
 
-std::optional<At<OutputSpec>> read_output(YamlReader& r, const YAML::Node& v, const SourcePos& at,
+std::optional<At<OutputSpec>> read_output(YamlReader& r, const YamlNode& v, const SourcePos& at,
                                           const std::string& key, std::optional<RawText>& file) {
   SourcePos p = r.pos(v, at);
   OutputSpec o;

@@ -3,7 +3,7 @@
 namespace treerun {
 namespace {
 
-void read_paths(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawWatch& w) {
+void read_paths(YamlReader& r, const YamlNode& v, const SourcePos& at, RawWatch& w) {
   auto list = r.texts(v, "paths", at);
   if (!list) return;
   for (RawText& t : *list) {
@@ -14,7 +14,7 @@ void read_paths(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawWatc
 
 }  // namespace
 
-void read_watch(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n) {
+void read_watch(YamlReader& r, const YamlNode& v, const SourcePos& at, RawNode& n) {
   SourcePos p = r.pos(v, at);
   RawWatch w;
   w.pos = p;

@@ -9,6 +9,6 @@
 namespace treerun {
 
 /// Reads V (the value of `watch`, its key at AT) into N.watch.
-void read_watch(YamlReader& r, const YAML::Node& v, const SourcePos& at, RawNode& n);
+void read_watch(YamlReader& r, const YamlNode& v, const SourcePos& at, RawNode& n);
 
 }  // namespace treerun

@@ -7,7 +7,7 @@
 
 namespace treerun {
 
-std::string kind_of(const YAML::Node& v) {
+std::string kind_of(const YamlNode& v) {
   switch (v.Type()) {
     case YAML::NodeType::Map: return "a mapping";
     case YAML::NodeType::Sequence: return "a list";
@@ -16,7 +16,7 @@ std::string kind_of(const YAML::Node& v) {
   }
 }
 
-SourcePos YamlReader::pos(const YAML::Node& node, const SourcePos& fallback) const {
+SourcePos YamlReader::pos(const YamlNode& node, const SourcePos& fallback) const {
   YAML::Mark m = node.Mark();
   if (m.is_null() || m.line < 0) return fallback.line ? fallback : SourcePos{file_, 0, 0};
   return {file_, m.line + 1, m.column + 1};
@@ -31,7 +31,7 @@ bool YamlReader::spend(const SourcePos& pos) {
   return false;
 }
 
-std::optional<std::string> YamlReader::scalar(const YAML::Node& v, std::string_view key,
+std::optional<std::string> YamlReader::scalar(const YamlNode& v, std::string_view key,
                                               const SourcePos& at) {
   SourcePos p = pos(v, at);
   if (!spend(p)) return std::nullopt;
@@ -47,7 +47,7 @@ std::optional<std::string> YamlReader::scalar(const YAML::Node& v, std::string_v
   return v.Scalar();
 }
 
-std::optional<bool> YamlReader::boolean(const YAML::Node& v, std::string_view key,
+std::optional<bool> YamlReader::boolean(const YamlNode& v, std::string_view key,
                                         const SourcePos& at) {
   SourcePos p = pos(v, at);
   if (v.IsScalar()) {
@@ -67,7 +67,7 @@ namespace {
 /// What duration(), size() and signal() share: a scalar read with PARSE (base/units.h),
 /// or the problem "`KEY`: " + BAD(TEXT) at the value.
 template <class Parse, class Bad>
-auto parsed(YamlReader& r, const YAML::Node& v, std::string_view key, const SourcePos& at, Parse parse,
+auto parsed(YamlReader& r, const YamlNode& v, std::string_view key, const SourcePos& at, Parse parse,
             Bad bad) -> decltype(parse(std::string_view{})) {
   auto s = r.scalar(v, key, at);
   if (!s) return std::nullopt;
@@ -122,7 +122,7 @@ std::string key_hint(std::string_view key, const std::vector<std::string_view>& 
   return did_you_mean(key, known);
 }
 
-std::optional<Millis> YamlReader::duration(const YAML::Node& v, std::string_view key,
+std::optional<Millis> YamlReader::duration(const YamlNode& v, std::string_view key,
                                            const SourcePos& at) {
   bool too_long = false;
   return parsed(*this, v, key, at, [&](std::string_view s) { return parse_duration(s, &too_long); },
@@ -133,20 +133,20 @@ std::optional<Millis> YamlReader::duration(const YAML::Node& v, std::string_view
                 });
 }
 
-std::optional<std::size_t> YamlReader::size(const YAML::Node& v, std::string_view key,
+std::optional<std::size_t> YamlReader::size(const YamlNode& v, std::string_view key,
                                             const SourcePos& at) {
   return parsed(*this, v, key, at, parse_size, [](const std::string& s) {
     return "bad size `" + shorten(s) + "` (bytes, or a number with KiB, MiB, GiB)";
   });
 }
 
-std::optional<int> YamlReader::signal(const YAML::Node& v, std::string_view key,
+std::optional<int> YamlReader::signal(const YamlNode& v, std::string_view key,
                                       const SourcePos& at) {
   return parsed(*this, v, key, at, parse_signal,
                 [](const std::string& s) { return "unknown signal `" + shorten(s) + "`" + signal_hint(s); });
 }
 
-std::optional<Command> YamlReader::command(const YAML::Node& v, std::string_view key,
+std::optional<Command> YamlReader::command(const YamlNode& v, std::string_view key,
                                            const SourcePos& at) {
   SourcePos p = pos(v, at);
   if (v.IsSequence()) {
@@ -178,7 +178,7 @@ std::optional<Command> YamlReader::command(const YAML::Node& v, std::string_view
   return command_from_string(std::move(*s));
 }
 
-std::optional<std::vector<At<std::string>>> YamlReader::strings(const YAML::Node& v,
+std::optional<std::vector<At<std::string>>> YamlReader::strings(const YamlNode& v,
                                                                std::string_view key,
                                                                const SourcePos& at) {
   auto list = texts(v, key, at);
@@ -188,7 +188,7 @@ std::optional<std::vector<At<std::string>>> YamlReader::strings(const YAML::Node
   return out;
 }
 
-std::optional<RawText> YamlReader::text(const YAML::Node& v, std::string_view key, const SourcePos& at) {
+std::optional<RawText> YamlReader::text(const YamlNode& v, std::string_view key, const SourcePos& at) {
   auto s = scalar(v, key, at);
   if (!s) return std::nullopt;
   // yaml-cpp tags a plain scalar `?` and a quoted or block one `!`; a block scalar's
@@ -198,7 +198,7 @@ std::optional<RawText> YamlReader::text(const YAML::Node& v, std::string_view ke
   return RawText{std::move(*s), pos(v, at), lead};
 }
 
-std::optional<std::vector<RawText>> YamlReader::texts(const YAML::Node& v, std::string_view key,
+std::optional<std::vector<RawText>> YamlReader::texts(const YamlNode& v, std::string_view key,
                                                       const SourcePos& at) {
   std::vector<RawText> out;
   SourcePos p = pos(v, at);
@@ -225,11 +225,11 @@ std::string YamlReader::absolute(const std::string& path) const {
   return (std::filesystem::path(dir_) / p).lexically_normal().string();
 }
 
-std::vector<std::pair<At<std::string>, YAML::Node>> YamlReader::entries(
-    const YAML::Node& m, const std::vector<std::string_view>& known, std::string_view where) {
-  std::vector<std::pair<At<std::string>, YAML::Node>> out;
+std::vector<std::pair<At<std::string>, YamlNode>> YamlReader::entries(
+    const YamlNode& m, const std::vector<std::string_view>& known, std::string_view where) {
+  std::vector<std::pair<At<std::string>, YamlNode>> out;
   std::set<std::string> seen;
-  std::vector<YAML::Node> merges;
+  std::vector<YamlNode> merges;
   for (auto it = m.begin(); it != m.end(); ++it) {
     SourcePos kp = pos(it->first);
     if (!spend(kp)) return {};
@@ -260,10 +260,10 @@ std::vector<std::pair<At<std::string>, YAML::Node>> YamlReader::entries(
   return out;
 }
 
-void YamlReader::merge_entries(const YAML::Node& v, const std::vector<std::string_view>& known,
+void YamlReader::merge_entries(const YamlNode& v, const std::vector<std::string_view>& known,
                                std::string_view where, std::set<std::string>& seen,
-                               std::vector<std::pair<At<std::string>, YAML::Node>>& out) {
-  std::vector<YAML::Node> maps;
+                               std::vector<std::pair<At<std::string>, YamlNode>>& out) {
+  std::vector<YamlNode> maps;
   if (v.IsMap()) maps.push_back(v);
   else if (v.IsSequence())
     for (const auto& item : v) maps.push_back(item);

@@ -1,8 +1,6 @@
 // Reading typed values out of yaml-cpp nodes, reporting each mistake with its position.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <optional>
 #include <set>
 #include <string>
@@ -11,6 +9,7 @@
 
 #include "spec/diagnostics.h"
 #include "spec/raw.h"
+#include "spec/yaml_tree.h"
 
 namespace treerun {
 
@@ -19,6 +18,7 @@ namespace treerun {
 struct ReadBudget {
   std::size_t values = 0;  // YAML values looked at; aliases count each time they are used
   std::size_t nodes = 0;   // spec nodes
+  std::size_t reserved = 0;  // spec nodes room was made for before reading them
   std::size_t bytes = 0;   // bytes read from files
   std::size_t files = 0;   // included files read
   bool exhausted = false;  // reported once; then reading stops
@@ -41,27 +41,27 @@ class YamlReader {
   ReadBudget& budget() { return budget_; }
 
   /// 1-based position of NODE; FALLBACK when yaml-cpp has none (an empty value).
-  SourcePos pos(const YAML::Node& node, const SourcePos& fallback = {}) const;
+  SourcePos pos(const YamlNode& node, const SourcePos& fallback = {}) const;
   void error(const SourcePos& pos, std::string message) { diags_.add(pos, std::move(message)); }
 
   /// Counts one more value against the budget; false (reported once) when it is spent.
   bool spend(const SourcePos& pos);
 
   /// KEY names the setting in messages ("`grace` must be ...").
-  std::optional<std::string> scalar(const YAML::Node& v, std::string_view key, const SourcePos& at);
-  std::optional<bool> boolean(const YAML::Node& v, std::string_view key, const SourcePos& at);
-  std::optional<Millis> duration(const YAML::Node& v, std::string_view key, const SourcePos& at);
-  std::optional<std::size_t> size(const YAML::Node& v, std::string_view key, const SourcePos& at);
-  std::optional<int> signal(const YAML::Node& v, std::string_view key, const SourcePos& at);
+  std::optional<std::string> scalar(const YamlNode& v, std::string_view key, const SourcePos& at);
+  std::optional<bool> boolean(const YamlNode& v, std::string_view key, const SourcePos& at);
+  std::optional<Millis> duration(const YamlNode& v, std::string_view key, const SourcePos& at);
+  std::optional<std::size_t> size(const YamlNode& v, std::string_view key, const SourcePos& at);
+  std::optional<int> signal(const YamlNode& v, std::string_view key, const SourcePos& at);
   /// A list is the argv; a string is command_from_string()'s (base/command.h): plain
   /// words run directly, anything else by `/bin/sh -c`.
-  std::optional<Command> command(const YAML::Node& v, std::string_view key, const SourcePos& at);
+  std::optional<Command> command(const YamlNode& v, std::string_view key, const SourcePos& at);
   /// A string that may hold `${...}`: scalar() with where its text starts.
-  std::optional<RawText> text(const YAML::Node& v, std::string_view key, const SourcePos& at);
+  std::optional<RawText> text(const YamlNode& v, std::string_view key, const SourcePos& at);
   /// A string or a list of them, each as text().
-  std::optional<std::vector<RawText>> texts(const YAML::Node& v, std::string_view key, const SourcePos& at);
+  std::optional<std::vector<RawText>> texts(const YamlNode& v, std::string_view key, const SourcePos& at);
   /// A string or a list of strings.
-  std::optional<std::vector<At<std::string>>> strings(const YAML::Node& v, std::string_view key,
+  std::optional<std::vector<At<std::string>>> strings(const YamlNode& v, std::string_view key,
                                                       const SourcePos& at);
   /// PATH made absolute against this file's folder.
   std::string absolute(const std::string& path) const;
@@ -69,13 +69,13 @@ class YamlReader {
   /// Checks every key of mapping M against KNOWN (unknown keys and duplicates are
   /// reported); returns the keys, with positions, to dispatch on. Keys starting with
   /// `x-` are skipped, and `<<: *anchor` merges are expanded (keys written win).
-  std::vector<std::pair<At<std::string>, YAML::Node>> entries(
-      const YAML::Node& m, const std::vector<std::string_view>& known, std::string_view where);
+  std::vector<std::pair<At<std::string>, YamlNode>> entries(
+      const YamlNode& m, const std::vector<std::string_view>& known, std::string_view where);
 
  private:
-  void merge_entries(const YAML::Node& v, const std::vector<std::string_view>& known,
+  void merge_entries(const YamlNode& v, const std::vector<std::string_view>& known,
                      std::string_view where, std::set<std::string>& seen,
-                     std::vector<std::pair<At<std::string>, YAML::Node>>& out);
+                     std::vector<std::pair<At<std::string>, YamlNode>>& out);
 
   std::string file_;
   std::string dir_;
@@ -89,6 +89,6 @@ class YamlReader {
 std::string key_hint(std::string_view key, const std::vector<std::string_view>& known);
 
 /// "a mapping", "a list", "a string", "empty": for "must be X, not Y" messages.
-std::string kind_of(const YAML::Node& v);
+std::string kind_of(const YamlNode& v);
 
 }  // namespace treerun

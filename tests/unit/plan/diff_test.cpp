@@ -83,3 +83,16 @@ TEST_CASE("diff: a consumer added to a source changes the source; a group's env 
   CHECK(std::find(d.changed.begin(), d.changed.end(), "g/k") != d.changed.end());
   CHECK(std::find(d.changed.begin(), d.changed.end(), "g") == d.changed.end());
 }
+
+TEST_CASE("diff: a run's kept own_settings of its last plan give the same answer", "[diff]") {
+  Plan a = plan_of("children:\n  - {name: x, cmd: [a]}\n  - {name: y, cmd: [b], env: {K: \"1\"}}\n");
+  Plan b = plan_of("children:\n  - {name: x, cmd: [a]}\n  - {name: y, cmd: [b], env: {K: \"2\"}}\n  - {name: z, cmd: [c]}\n");
+  OwnSettings kept = own_settings(a);
+  PlanDiff d = diff_plans(a, kept, b, own_settings(b));
+  CHECK(d.changed == Paths{"y"});
+  CHECK(d.added == Paths{"z"});
+  CHECK(d.removed.empty());
+  // The settings text is the node's own: equal where nothing of it changed.
+  CHECK(kept.by_path.at("x") == own_settings(b).by_path.at("x"));
+  CHECK(kept.by_path.at("y") != own_settings(b).by_path.at("y"));
+}

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <random>
 
+#include "spec/read.h"
 #include "spec_fixture.h"
 
 // Sanitizer builds run several times slower; the bounds are about hangs, not speed.
@@ -230,4 +231,16 @@ TEST_CASE("the fuzz corpus and its regressions load without crashing", "[hostile
       CHECK((r.ok() || !r.problems.empty()));
     }
   }
+}
+
+TEST_CASE("a long list that holds itself makes room for no more nodes than the budget", "[hostile]") {
+  // Each level of `*a` is the whole list again: room made for it at every level would be
+  // levels x items nodes of memory before the depth cap stops the reading.
+  std::string spec = "children: &a\n  - {name: x, children: *a}\n";
+  for (int i = 0; i < 20'000; ++i) spec += "  - {name: y" + std::to_string(i) + "}\n";
+  Diagnostics diags;
+  ReadContext ctx{diags, {}, {}, {}};
+  read_spec_text(spec, "spec.yaml", "/", "", ctx, 1);
+  CHECK(ctx.budget.exhausted);
+  CHECK(ctx.budget.reserved <= kMaxNodes);
 }
