@@ -10,11 +10,13 @@ import shutil
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import pytest
 
-from harness import free_port, one, processes_with_env, signals_received, slurm_jobs_left
+from harness import find, free_port, one, processes_with_env, signals_received, slurm_jobs_left
+from test_terminal import wait_blocked_reading
 
 pytestmark = [
     pytest.mark.slurm,
@@ -342,3 +344,61 @@ def test_a_tmpdir_with_a_quote(tr):
     res = up(tr, tr.spec("children:\n  - {name: w, on: 1, cmd: [{H}, exit, \"0\"]}\n"), env={"TMPDIR": str(odd)})
     assert res.code == 0, res.describe()
     assert not list(odd.glob("treerun-slurm-*"))
+
+
+PROMPT = """\
+import os, sys
+open(sys.argv[1], "w").write(str(os.getpid()))
+print("TTY", os.isatty(0), os.isatty(1), os.isatty(2), os.getpgrp() == os.tcgetpgrp(0),
+      os.environ.get("SLURMD_NODENAME"), flush=True)
+while True:
+    try:
+        line = input("prompt> ")
+    except KeyboardInterrupt:
+        print("caught", flush=True)
+        continue
+    print("got", line, flush=True)
+    sys.exit(int(line.split()[-1]))
+"""
+
+
+def test_a_tty_node_gets_a_terminal_of_its_own_on_its_host_and_ctrl_c_reaches_it(tr):
+    """`tty: true` under Slurm: srun --pty, in treerun's terminal's foreground: the
+    program on n2 leads the foreground group of a terminal of its own, a ctrl-c typed at
+    treerun's terminal reaches it (not treerun, not srun, not the other host's daemon),
+    typed lines reach it, and its exit code is the run's."""
+    prog = tr.path("prompt.py")
+    prog.write_text(PROMPT)
+    spec = tr.spec(f"""
+children:
+  - name: d
+    daemon: true
+    on: 0
+    cmd: [{{H}}, count-signals, {{T}}/d.sig, touch, {{T}}/d.up, sleep, forever]
+    ready: {{file: "{{T}}/d.up"}}
+  - name: t
+    tty: true
+    on: 1
+    after: [d]
+    cmd: [{sys.executable}, {prog}, {{T}}/t.pid]
+""")
+    s = tr.pty(["up", str(spec), "--backend", "slurm"])
+    s.expect(r"TTY True True True True n2", timeout=60)
+    s.expect(r"prompt> ")
+    wait_blocked_reading(int(tr.path("t.pid").read_text()))
+    s.send(b"\x03")
+    s.expect(r"caught")
+    s.expect(r"prompt> ")
+    events = s.waiter.events()
+    assert not find(events, event="cancel") and not find(events, event="stop"), events
+    assert not tr.path("d.sig").exists() or not tr.path("d.sig").read_text(), "the daemon got the ctrl-c"
+    s.send(b"bye 3\n")
+    s.expect(r"got bye 3")
+    status = s.wait(60)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3, (status, s.text)
+    events = s.waiter.events()
+    assert one(events, event="spawn", node="t")["host"] == "n2"
+    assert one(events, event="exit", node="t")["code"] == 3
+    assert signals_received(tr.path("d.sig")) == ["SIGTERM"]
+    assert not slurm_jobs_left()
+
