@@ -6,6 +6,7 @@ locally. Skipped unless SLURM_CONF names a running cluster (tests/slurm/run sets
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import os
 import signal
@@ -16,7 +17,7 @@ import time
 import pytest
 
 from harness import find, free_port, one, processes_with_env, signals_received, slurm_jobs_left
-from test_terminal import wait_blocked_reading
+from test_terminal import wait_blocked_reading, wait_until
 
 pytestmark = [
     pytest.mark.slurm,
@@ -402,3 +403,54 @@ children:
     assert signals_received(tr.path("d.sig")) == ["SIGTERM"]
     assert not slurm_jobs_left()
 
+
+def test_control_socket_shows_hosts_and_its_actions_reach_the_remote_steps(tr):
+    """ps (table and --json) names each node's host; signal, stop, start and restart
+    reach the step on its host: one signal each, a new incarnation where asked."""
+    spec = tr.spec("""
+children:
+  - name: a
+    daemon: true
+    on: 0
+    cmd: [{H}, count-signals, {T}/a.sig, ignore, USR1, touch, {T}/a.up, sleep, forever]
+    ready: {file: "{T}/a.up"}
+  - name: g
+    children:
+      - name: b
+        daemon: true
+        on: 1
+        cmd: [{H}, count-signals, {T}/b.sig, touch, {T}/b.up, sleep, forever]
+        ready: {file: "{T}/b.up"}
+""")
+    p = tr.start(["up", str(spec), "--backend", "slurm"])
+    p.wait_for(event="ready", node="a", timeout=60)
+    p.wait_for(event="ready", node="g/b", timeout=60)
+    rows = {n["path"]: n for n in json.loads(tr.run(["ps", "--json"]).stdout)}
+    assert (rows["a"]["host"], rows["g/b"]["host"]) == ("n1", "n2"), rows
+    assert "host" not in rows["g"], rows
+    table = tr.run(["ps"]).stdout.splitlines()
+    assert table[0].split()[:5] == ["PATH", "KIND", "STATE", "HOST", "PID"], table
+    assert [line.split()[3] for line in table[1:]] == ["n1", "-", "n2"], table
+
+    res = tr.run(["signal", "USR1", "a"])
+    assert res.code == 0, res.describe()
+    wait_until(lambda: signals_received(tr.path("a.sig")) == ["SIGUSR1"], "SIGUSR1 reached a on n1")
+
+    res = tr.run(["stop", "g/b"])
+    assert res.code == 0, res.describe()
+    assert one(p.events(), event="exit", node="g/b")["outcome"] == "cancelled"
+    assert signals_received(tr.path("b.sig")) == ["SIGTERM"]
+    tr.path("b.up").unlink()
+    res = tr.run(["start", "g/b"])
+    assert res.code == 0, res.describe()
+    p.wait_for(lambda e: e["event"] == "ready" and e["node"] == "g/b" and e["t"] > one(
+        p.events(), event="exit", node="g/b")["t"], timeout=60)
+    assert [e["host"] for e in find(p.events(), event="spawn", node="g/b")] == ["n2", "n2"]
+
+    res = tr.run(["restart", "a"])
+    assert res.code == 0, res.describe()
+    assert len(find(p.events(), event="spawn", node="a")) == 2
+    assert signals_received(tr.path("a.sig")) == ["SIGUSR1", "SIGTERM"]
+    p.signal(signal.SIGINT)
+    assert p.wait(60).code == -signal.SIGINT
+    assert not slurm_jobs_left()

@@ -26,6 +26,15 @@ TEST_CASE("ps: a column for each field, a dash where there is nothing", "[contro
         "jobs/b  worker  exited  -    -       0         SIGKILL  killed\n");
 }
 
+TEST_CASE("ps under a backend of several hosts: a HOST column, a dash for a group", "[control][print]") {
+  std::vector<NodeStatus> nodes{{"db", "daemon", "ready", 41, 2.5, 0, {}, {}, {}, std::string("n2")},
+                                {"g", "group", "ready", {}, {}, 0, {}, {}, {}, {}}};
+  CHECK(nodes_table(nodes) ==
+        "PATH  KIND    STATE  HOST  PID  UPTIME  RESTARTS  EXIT  OUTCOME\n"
+        "db    daemon  ready  n2    41   3s      0         -     -\n"
+        "g     group   ready  -     -    -       0         -     -\n");
+}
+
 TEST_CASE("ls: name, pid, uptime, running nodes, spec; -q the names", "[control][print]") {
   std::vector<LiveRun> runs{{"demo", "/r/demo.sock", RunStatus{"demo", 12, "/a/demo.yaml", 75, 3}, ""},
                             {"hung", "/r/hung.sock", std::nullopt, "the run did not answer within 2s"}};

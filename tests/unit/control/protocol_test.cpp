@@ -134,6 +134,12 @@ TEST_CASE("replies: each one line with v, the last one with ok", "[control][prot
   CHECK(back.code == 0);
   CHECK_FALSE(back.pid);
   CHECK(back.outcome == "ok");
+  CHECK_FALSE(back.host);  // no key under the local backend
+
+  n.host = "n2";
+  json remote = reply(ps_reply({n}))["nodes"][0];
+  CHECK(remote["host"] == "n2");
+  CHECK(node_from(remote).host == "n2");
 
   json line = reply(line_message("web", "web | hi \"there\"", 7));
   CHECK_FALSE(is_final(line));
