@@ -15,10 +15,10 @@ TEST_CASE("durations as ps shows them", "[control][print]") {
 }
 
 TEST_CASE("ps: a column for each field, a dash where there is nothing", "[control][print]") {
-  std::vector<NodeStatus> nodes{{"web", "daemon", "ready", 41, 2.5, 0, {}, {}, {}},
-                                {"jobs/a", "worker", "exited", {}, {}, 1, 0, {}, std::string("ok")},
+  std::vector<NodeStatus> nodes{{"web", "daemon", "ready", 41, 2.5, 0, {}, {}, {}, {}},
+                                {"jobs/a", "worker", "exited", {}, {}, 1, 0, {}, std::string("ok"), {}},
                                 {"jobs/b", "worker", "exited", {}, {}, 0, {}, std::string("SIGKILL"),
-                                 std::string("killed")}};
+                                 std::string("killed"), {}}};
   CHECK(nodes_table(nodes) ==
         "PATH    KIND    STATE   PID  UPTIME  RESTARTS  EXIT     OUTCOME\n"
         "web     daemon  ready   41   3s      0         -        -\n"

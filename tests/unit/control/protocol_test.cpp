@@ -124,7 +124,7 @@ TEST_CASE("replies: each one line with v, the last one with ok", "[control][prot
   CHECK(st["run"] == json::parse(R"({"name":"demo","pid":42,"spec":"/a/demo.yaml","uptime":1.5,"running":3})"));
   CHECK(status_from(st["run"]).running == 3);
 
-  NodeStatus n{"jobs/a", "worker", "exited", {}, {}, 2, 0, {}, std::string("ok")};
+  NodeStatus n{"jobs/a", "worker", "exited", {}, {}, 2, 0, {}, std::string("ok"), {}};
   json ps = reply(ps_reply({n}));
   REQUIRE(ps["nodes"].size() == 1);
   CHECK(ps["nodes"][0] == json::parse(R"({"path":"jobs/a","kind":"worker","state":"exited","pid":null,
