@@ -9,6 +9,7 @@ import hashlib
 import json
 import shutil
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import time
 import pytest
 
 from harness import find, free_port, one, processes_with_env, signals_received, slurm_jobs_left
+from test_examples import CONFIGS, port_busy
 from test_terminal import wait_blocked_reading, wait_until
 
 pytestmark = [
@@ -454,3 +456,23 @@ children:
     p.signal(signal.SIGINT)
     assert p.wait(60).code == -signal.SIGINT
     assert not slurm_jobs_left()
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+def test_the_slurm_cluster_example_runs_redis_across_two_hosts(tr):
+    """configs/slurm-cluster.yaml: the primary on n1, the replicas and the benchmark on
+    n2 reaching it by ${host:primary}; each Redis shut down by its stop command on its
+    own host; the allocation released."""
+    if any(port_busy(p) for p in (6386, 6387, 6388)):
+        pytest.skip("a port of the example (6386-6388) is busy")
+    res = tr.up(CONFIGS / "slurm-cluster.yaml", "--no-color", timeout=300)
+    assert res.code == 0, res.describe()
+    hosts = {e["node"]: e["host"] for e in find(res.events, event="spawn")}
+    assert hosts == {"primary": "n1", "replicas/replica1": "n2", "replicas/replica2": "n2", "benchmark": "n2"}, hosts
+    # redis-benchmark redraws its progress with carriage returns: its final figures are
+    # the last part of its two lines.
+    for op in ("SET", "GET"):
+        assert re.search(op + r": [\d.]+ requests per second", res.stdout), res.describe()
+    assert [e["how"] for e in find(res.events, event="stop", node="primary")] == ["command"], res.describe()
+    assert not any(port_busy(p) for p in (6386, 6387, 6388))
+    assert not squeue_jobs("treerun:slurm-cluster")
