@@ -458,6 +458,54 @@ children:
     assert not slurm_jobs_left()
 
 
+def test_a_controller_that_does_not_answer_the_release_does_not_hang_the_exit(tr):
+    """`scancel JOB` at the end hangs (slurmctld gone): treerun gives up after its
+    limit, says so, and exits with the run's code."""
+    env = fake_commands(tr, scancel=f'case "$*" in *-s*) ;; *) touch {tr.dir}/release.hung; exec sleep 600;; esac\n'
+                                    f'exec {shutil.which("scancel")} "$@"')
+    spec = tr.spec("name: hung-release\nchildren:\n  - {name: w, on: 1, cmd: [{H}, exit, \"0\"]}\n")
+    try:
+        t0 = time.monotonic()
+        res = up(tr, spec, env=env, timeout=90)
+        took = time.monotonic() - t0
+        assert res.code == 0, res.describe()
+        assert tr.path("release.hung").exists()
+        assert "did not answer within 10 s" in res.stderr, res.describe()
+        assert took < 45, took
+        assert not [pid for pid in processes_with_env(f"TRTEST_TAG={tr.tag}".encode())
+                    if "sleep\x00600" in open(f"/proc/{pid}/cmdline").read()], "the hanging scancel outlived treerun"
+    finally:
+        subprocess.run(["scancel", "-n", "treerun:hung-release"])
+
+
+def test_killed_while_salloc_waits_the_queued_job_is_cancelled(tr):
+    """treerun SIGKILLed while its salloc is queued (the cluster is busy): the guardian
+    cancels the pending job, so it is never granted to no one; salloc ends."""
+    out = subprocess.run(["salloc", "--no-shell", "-N2", "--exclusive", "-J", "busy" + tr.tag[-6:]],
+                         capture_output=True, text=True, timeout=60)
+    blocker = out.stderr.split("Granted job allocation ")[1].split()[0]
+    try:
+        p = tr.start(["up", str(tr.spec(DAEMON)), "--backend", "slurm"])
+        wait_until(lambda: any(line.endswith("PENDING") for line in squeue_states("treerun:")),
+                   "treerun's job is queued", timeout=60)
+        p.proc.kill()
+        p.wait(30)
+        wait_until(lambda: not squeue_jobs("treerun:"), "the queued job was cancelled", timeout=30)
+    finally:
+        subprocess.run(["scancel", blocker])
+    wait_until(lambda: not [pid for pid in processes_with_env(f"TRTEST_TAG={tr.tag}".encode())
+                            if open(f"/proc/{pid}/cmdline").read().startswith("salloc")],
+               "salloc ended", timeout=30)
+    assert not squeue_jobs("treerun:")
+    for sock in tr.tmpdir.glob("treerun-*/*.sock"):
+        sock.unlink()
+
+
+def squeue_states(name_part: str) -> list[str]:
+    out = subprocess.run(["squeue", "-h", "-o", "%j %T"], capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if name_part in line]
+
+
 @pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
 def test_the_slurm_cluster_example_runs_redis_across_two_hosts(tr):
     """configs/slurm-cluster.yaml: the primary on n1, the replicas and the benchmark on
