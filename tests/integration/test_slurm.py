@@ -13,6 +13,7 @@ import re
 import signal
 import subprocess
 import sys
+import termios
 import time
 
 import pytest
@@ -523,4 +524,31 @@ def test_the_slurm_cluster_example_runs_redis_across_two_hosts(tr):
         assert re.search(op + r": [\d.]+ requests per second", res.stdout), res.describe()
     assert [e["how"] for e in find(res.events, event="stop", node="primary")] == ["command"], res.describe()
     assert not any(port_busy(p) for p in (6386, 6387, 6388))
+    assert not slurm_jobs_left()
+
+
+def test_the_terminal_modes_come_back_when_a_tty_nodes_srun_is_killed(tr):
+    """srun --pty puts treerun's terminal in raw mode; a tty node that ignores its stop
+    holds the terminal past grace (as locally: a debugger is not killed at grace) until
+    a second SIGINT forces it: its srun is SIGKILLed, which then cannot put the modes
+    back; treerun does."""
+    spec = tr.spec("""
+grace: 1s
+children:
+  - {name: t, tty: true, on: 1, cmd: [{H}, ignore, TERM, touch, {T}/t.up, sleep, forever]}
+""")
+    log = tr.path("log")
+    s = tr.pty(["up", str(spec), "--backend", "slurm", "--logs", str(log)])
+    before = termios.tcgetattr(s.master)  # treerun is still asking salloc
+    tr.wait_files("t.up", timeout=60)
+    wait_until(lambda: not termios.tcgetattr(s.master)[3] & termios.ICANON, "srun made the terminal raw")
+    s.proc.send_signal(signal.SIGTERM)
+    s.waiter.wait_for(event="stop", node="t")
+    s.proc.send_signal(signal.SIGINT)
+    wait_until(lambda: "SIGINT: already stopping" in log.read_text(), "the first SIGINT was heard")
+    s.proc.send_signal(signal.SIGINT)  # the second forces
+    status = s.wait(60)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM, (status, s.text)
+    assert one(s.waiter.events(), event="kill", node="t")
+    assert termios.tcgetattr(s.master) == before
     assert not slurm_jobs_left()
