@@ -307,8 +307,7 @@ children:
     assert res.code == -signal.SIGINT, res.describe()
     assert tr.path("scancel.hung").exists()
     assert one(res.events, event="exit", node="b")["outcome"] == "killed"
-    assert not [pid for pid in processes_with_env(f"TRTEST_TAG={tr.tag}".encode())
-                if "sleep\x00600" in open(f"/proc/{pid}/cmdline").read()], "a scancel outlived treerun"
+    assert not [c for c in tagged_cmdlines(tr) if "sleep\x00600" in c], "a scancel outlived treerun"
 
 
 def test_killed_inside_an_existing_allocation_its_steps_go(tr):
@@ -333,6 +332,18 @@ def test_killed_inside_an_existing_allocation_its_steps_go(tr):
         subprocess.run(["scancel", job])
     for sock in tr.tmpdir.glob("treerun-*/*.sock"):
         sock.unlink()
+
+
+def tagged_cmdlines(tr) -> list[str]:
+    """The command lines of the processes of this test (TRTEST_TAG in their environment);
+    one that ends while they are read is left out."""
+    out = []
+    for pid in processes_with_env(f"TRTEST_TAG={tr.tag}".encode()):
+        try:
+            out.append(open(f"/proc/{pid}/cmdline").read())
+        except OSError:
+            pass
+    return out
 
 
 def step_lines(job: str) -> list[str]:
@@ -473,8 +484,7 @@ def test_a_controller_that_does_not_answer_the_release_does_not_hang_the_exit(tr
         assert tr.path("release.hung").exists()
         assert "did not answer within 10 s" in res.stderr, res.describe()
         assert took < 45, took
-        assert not [pid for pid in processes_with_env(f"TRTEST_TAG={tr.tag}".encode())
-                    if "sleep\x00600" in open(f"/proc/{pid}/cmdline").read()], "the hanging scancel outlived treerun"
+        assert not [c for c in tagged_cmdlines(tr) if "sleep\x00600" in c], "the hanging scancel outlived treerun"
     finally:
         subprocess.run(["scancel", "-n", "treerun:hung-release"])
 
@@ -494,9 +504,7 @@ def test_killed_while_salloc_waits_the_queued_job_is_cancelled(tr):
         wait_until(lambda: not squeue_jobs("treerun:"), "the queued job was cancelled", timeout=30)
     finally:
         subprocess.run(["scancel", blocker])
-    wait_until(lambda: not [pid for pid in processes_with_env(f"TRTEST_TAG={tr.tag}".encode())
-                            if open(f"/proc/{pid}/cmdline").read().startswith("salloc")],
-               "salloc ended", timeout=30)
+    wait_until(lambda: not [c for c in tagged_cmdlines(tr) if c.startswith("salloc")], "salloc ended", timeout=30)
     assert not squeue_jobs("treerun:")
     for sock in tr.tmpdir.glob("treerun-*/*.sock"):
         sock.unlink()
