@@ -19,6 +19,8 @@ import sys
 import tempfile
 import time
 
+import bench_slurm
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.path.join(HERE, "build")
 TICK = os.sysconf("SC_CLK_TCK")
@@ -442,53 +444,6 @@ class Bench:
         if errs:
             self.failures.append(f"1:1 stream: wrong result in {len(errs)}/{reps} runs: " + "; ".join(errs))
         self.raw["stream_1to1"] = {"baseline": B, "treerun": T, "errors": errs}
-
-    def bench_slurm_stream(self):
-        """100 MB from a node on host n1 to a node on n2 under the slurm backend, inside
-        one allocation held here (so neither side pays for salloc), vs `srun A | srun B`
-        in it and vs a local pipe. Needs SLURM_CONF (tests/slurm/cluster up)."""
-        if not os.environ.get("SLURM_CONF"):
-            self.notes.append("slurm_stream: skipped (no SLURM_CONF: start tests/slurm/cluster first)")
-            return
-        nbytes, reps = 100_000_000, 2 if self.quick else 3
-        got = subprocess.run(["salloc", "--no-shell", "-N2", "-J", "treerun-bench"], capture_output=True, text=True)
-        job = got.stderr.split("Granted job allocation ")[1].split()[0]
-        try:
-            hosts = subprocess.run(["squeue", "-h", "-j", job, "-o", "%N"], capture_output=True, text=True).stdout.strip()
-            env = dict(os.environ, SLURM_JOB_ID=job, SLURM_JOB_NODELIST=hosts)
-            spec = self.write_spec("slurm.yaml", f"""backend: slurm
-children:
-  - {{name: produce, on: 0, cmd: [head, -c, "{nbytes}", /dev/zero]}}
-  - {{name: consume, on: 1, cmd: [wc, -c], stdin: produce}}
-""")
-            step = f"srun --jobid={job} --overlap -N1 -n1 -Q"
-            S, L, T, errs = [], [], [], []
-            for i in range(reps):
-                self.log(f"[slurm] 100 MB n1 -> n2, rep {i + 1}/{reps}")
-                dt, r = self.timed_shell(f"{step} -w n1 head -c {nbytes} /dev/zero | {step} -w n2 wc -c")
-                S.append(dt)
-                dt, _ = self.timed_shell(f"head -c {nbytes} /dev/zero | wc -c")
-                L.append(dt)
-                events, logs = self.path(f"slurm_{i}.events"), self.path(f"slurm_{i}.log")
-                t0 = now()
-                p = subprocess.Popen([self.treerun, "up", spec, "--events", events, "--logs", logs, "--quiet",
-                                      "--no-color"], env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=open(self.path("treerun.stderr"), "ab"))
-                rc = self.wait_exit(p, 300)
-                T.append(now() - t0)
-                if rc != 0 or self.node_lines(logs, "consume") != [str(nbytes)]:
-                    errs.append(f"rc={rc}, consume printed {self.node_lines(logs, 'consume')[:3]}")
-        finally:
-            subprocess.run(["scancel", job])
-        ts, tl, tt = med(S), med(L), med(T)
-        mb = lambda t: f"{nbytes / t / 1e6:.1f} MB/s"  # noqa: E731
-        self.row("slurm: 100 MB from a node on n1 to one on n2 (vs `srun A \\| srun B`)",
-                 mb(tt) + (" (invalid: wrong output)" if errs else ""), mb(ts), ts / tt, "≥ 0.9×",
-                 ts / tt >= 0.9 and not errs)
-        self.row("slurm: the same 100 MB (vs a local pipe `head \\| wc -c`, for scale)", mb(tt), mb(tl), tl / tt, "—", None)
-        if errs:
-            self.failures.append("slurm stream: wrong result: " + "; ".join(errs))
-        self.raw["slurm_stream"] = {"srun_pipe": S, "local_pipe": L, "treerun": T, "errors": errs}
 
     def bench_stream_fanout(self):
         size = "256M" if self.quick else "1G"
@@ -925,7 +880,7 @@ children:
                  f"{cpu * 1000:.1f} ms", "—", None, "—", None)
         self.raw["reload"] = {"cli": times, "run_cpu_per_reload": cpu}
 
-    # ------------------------------------------------------------------ 10. scale
+    # ------------------------------------------------------------------ 10. plans at scale
     def timed_cpu(self, argv):
         """Runs ARGV to its end: (wall seconds, CPU seconds user + system, exit code)."""
         t0 = now()
@@ -934,23 +889,23 @@ children:
         p.returncode = os.waitstatus_to_exitcode(status)
         return now() - t0, usage.ru_utime + usage.ru_stime, p.returncode
 
-    def bench_scale(self):
+    def bench_plans(self):
         """`treerun check` and `treerun tree` of flat specs of 1k, 10k and 100k daemons
         (100k: the most a spec may hold). Goal (issue 20): 100k under 2 s; the CPU time
         is given too, which the load of a shared machine does not inflate."""
         reps = 3 if self.quick else 5
         for n in (1000, 10000, 100000):
-            spec = self.sleepers_spec(n, f"scale{n}.yaml")
+            spec = self.sleepers_spec(n, f"plans{n}.yaml")
             for cmd in ("check", "tree"):
                 self.log(f"[10] {cmd} of {n} nodes, {reps} runs")
                 runs = [self.timed_cpu([self.treerun, cmd, spec]) for _ in range(reps)]
                 if any(code != 0 for _, _, code in runs):
-                    self.failures.append(f"scale: `{cmd}` of {n} nodes exited {[c for _, _, c in runs]}")
+                    self.failures.append(f"plans: `{cmd}` of {n} nodes exited {[c for _, _, c in runs]}")
                 wall, cpu = med([w for w, _, _ in runs]), med([c for _, c, _ in runs])
                 goal = n == 100000
                 self.row(f"10. `treerun {cmd}` of {n} nodes (wall / CPU)", f"{fmt_s(wall)} / {fmt_s(cpu)}", "—",
                          None, "< 2 s" if goal else "—", wall < 2.0 if goal else None)
-                self.raw[f"scale_{cmd}_{n}"] = {"wall": [w for w, _, _ in runs], "cpu": [c for _, c, _ in runs]}
+                self.raw[f"plans_{cmd}_{n}"] = {"wall": [w for w, _, _ in runs], "cpu": [c for _, c, _ in runs]}
 
     # ------------------------------------------------------------------ main
     def run(self):
@@ -960,8 +915,10 @@ children:
                  ("logstream", self.bench_logstream), ("ready_log", lambda: self.bench_ready("log")),
                  ("ready_notify", lambda: self.bench_ready("notify")), ("ready_floor", self.bench_ready_baseline),
                  ("ps", self.bench_ps), ("followers", self.bench_followers), ("watch", self.bench_watch),
-                 ("reload", self.bench_reload), ("scale", self.bench_scale),
-                 ("slurm_stream", self.bench_slurm_stream)]
+                 ("reload", self.bench_reload), ("plans", self.bench_plans),
+                 ("slurm_start", lambda: bench_slurm.slurm_start(self)),
+                 ("slurm_stop", lambda: bench_slurm.slurm_stop(self)),
+                 ("slurm_stream", lambda: bench_slurm.slurm_stream(self))]
         only = set(self.args.only.split(",")) if self.args.only else None
         t0 = now()
         for name, fn in steps:
@@ -1019,7 +976,8 @@ def main():
     ap.add_argument("--treerun", required=True)
     ap.add_argument("--output", default=os.path.join(HERE, "results.md"))
     ap.add_argument("--only", help="comma-separated subset: startstop,grace,idle,stream_1to1,stream_fanout,"
-                                   "logstream,ready_log,ready_notify,ready_floor,ps,followers,watch,reload,scale,slurm_stream")
+                                   "logstream,ready_log,ready_notify,ready_floor,ps,followers,watch,reload,"
+                                   "plans,slurm_start,slurm_stop,slurm_stream")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (specs, events, logs)")
     args = ap.parse_args()
     SLEEP = os.path.realpath(shutil.which("sleep"))

@@ -74,6 +74,12 @@ std::string nodes_table(const std::vector<NodeStatus>& nodes) {
                     n.uptime ? short_duration(*n.uptime) : "-", std::to_string(n.restarts), exit,
                     n.outcome.value_or("-")});
   }
+  // A HOST column after STATE under a backend of several hosts (the pid is srun's, on this one).
+  bool hosts = std::any_of(nodes.begin(), nodes.end(), [](const NodeStatus& n) { return n.host.has_value(); });
+  if (hosts) {
+    rows[0].insert(rows[0].begin() + 3, "HOST");
+    for (std::size_t i = 0; i < nodes.size(); ++i) rows[i + 1].insert(rows[i + 1].begin() + 3, nodes[i].host.value_or("-"));
+  }
   return table(rows);
 }
 

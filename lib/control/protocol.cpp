@@ -196,9 +196,11 @@ std::string status_reply(const RunStatus& s) {
 
 ojson node_json(const NodeStatus& n) {
   auto or_null = [](const auto& opt) { return opt ? ojson(*opt) : ojson(nullptr); };
-  return ojson{{"path", n.path},       {"kind", n.kind},         {"state", n.state},
-               {"pid", or_null(n.pid)}, {"uptime", or_null(n.uptime)}, {"restarts", n.restarts},
-               {"code", or_null(n.code)}, {"signal", or_null(n.signal)}, {"outcome", or_null(n.outcome)}};
+  ojson j{{"path", n.path},       {"kind", n.kind},         {"state", n.state},
+          {"pid", or_null(n.pid)}, {"uptime", or_null(n.uptime)}, {"restarts", n.restarts},
+          {"code", or_null(n.code)}, {"signal", or_null(n.signal)}, {"outcome", or_null(n.outcome)}};
+  if (n.host) j["host"] = *n.host;  // only under a backend of several hosts (contract 6.2)
+  return j;
 }
 
 std::string ps_reply(const std::vector<NodeStatus>& nodes) {
@@ -266,6 +268,7 @@ NodeStatus node_from(const ojson& j) {
   n.code = optional_of<int>(j, "code");
   n.signal = optional_of<std::string>(j, "signal");
   n.outcome = optional_of<std::string>(j, "outcome");
+  n.host = optional_of<std::string>(j, "host");
   return n;
 }
 

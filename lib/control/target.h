@@ -35,6 +35,7 @@ struct NodeStatus {
   std::optional<int> code;       // its last exit: code, or signal name
   std::optional<std::string> signal;
   std::optional<std::string> outcome;  // ok, failed, cancelled, killed, ... once decided
+  std::optional<std::string> host;     // where its process runs, under a backend of several hosts
 };
 
 /// One line of `ls`.

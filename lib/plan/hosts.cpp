@@ -70,9 +70,6 @@ class Placer {
       if (n.ready.type == Probe::Type::notify)
         diags_.add(n.ready.pos, "`notify` probes do not work under `backend: slurm` (the node's "
                                 "$NOTIFY_SOCKET would be on another host): use `log`, `tcp`, `http`, `exec` or `file`");
-      if (n.tty)
-        diags_.add(built_.where[n.id].tty, "`tty: true` does not work under `backend: slurm` yet: "
-                                           "run the interactive program with the local backend");
     }
   }
 

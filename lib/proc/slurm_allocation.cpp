@@ -1,13 +1,17 @@
 #include "proc/slurm_allocation.h"
 
 #include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <iostream>
 #include <sstream>
 
 #include "base/fd.h"
@@ -40,6 +44,32 @@ std::string last_line(const std::string& text) {
   return lines.empty() ? "no output" : lines.back();
 }
 
+/// FD to its EOF into OUTPUT, each whole line to HOW.on_line as it comes; false when
+/// HOW.limit_ms passed first.
+bool read_all(int fd, const Capture& how, std::string& output) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(how.limit_ms);
+  std::size_t told = 0;  // OUTPUT up to here went to on_line
+  char buf[4096];
+  for (;;) {
+    int wait = -1;
+    if (how.limit_ms >= 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      wait = int(left.count());
+    }
+    pollfd p{fd, POLLIN, 0};
+    int ready = ::poll(&p, 1, wait);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready == 0) return false;
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return true;
+    output.append(buf, static_cast<std::size_t>(n));
+    for (std::size_t nl; how.on_line && (nl = output.find('\n', told)) != std::string::npos; told = nl + 1)
+      how.on_line(output.substr(told, nl - told));
+  }
+}
+
 std::optional<AllocationHold> ask_for_one(const AllocationRequest& r, const OnGrant& granted, std::string& why) {
   std::vector<std::string> argv = {"salloc", "--no-shell", "-N", std::to_string(r.nodes), "-J", r.name};
   if (!r.partition.empty()) argv.insert(argv.end(), {"-p", r.partition});
@@ -50,9 +80,22 @@ std::optional<AllocationHold> ask_for_one(const AllocationRequest& r, const OnGr
     argv.insert(argv.end(), {"-w", list});
   }
   argv.insert(argv.end(), r.args.begin(), r.args.end());
+  // salloc has no --parsable: its job id is on stderr, "Pending job allocation J" the
+  // moment the job is queued (then, should treerun be killed while salloc waits, the
+  // guardian cancels the queued job, which salloc would otherwise be granted and leave),
+  // and "Granted job allocation J".
+  std::string told;
+  auto tell = [&](const std::string& line) {
+    for (const char* mark : {"Pending job allocation ", "Granted job allocation "}) {
+      std::size_t at = line.find(mark);
+      if (at == std::string::npos) continue;
+      std::string job = line.substr(at + std::strlen(mark));
+      job = job.substr(0, job.find_first_not_of("0123456789"));
+      if (!job.empty() && job != told && granted) granted(told = job);
+    }
+  };
   std::string out;
-  int code = run_captured(argv, out);
-  // salloc has no --parsable: its grant is a line on stderr.
+  int code = run_captured(argv, out, {.limit_ms = -1, .on_line = tell});
   const std::string grant = "Granted job allocation ";
   std::size_t at = out.find(grant);
   if (code != 0 || at == std::string::npos) {
@@ -63,7 +106,6 @@ std::optional<AllocationHold> ask_for_one(const AllocationRequest& r, const OnGr
   std::size_t from = at + grant.size();
   a.job = out.substr(from, out.find_first_not_of("0123456789", from) - from);
   a.owned = true;
-  if (granted) granted(a.job);
   std::string nodes;
   if (run_captured({"squeue", "-h", "-j", a.job, "-o", "%N"}, nodes) != 0 || lines_of(nodes).empty()) {
     why = "squeue could not tell the hosts of job " + a.job + ": " + last_line(nodes);
@@ -102,10 +144,13 @@ std::optional<AllocationHold> acquire_allocation(const AllocationRequest& reques
 void release_allocation(const SlurmAllocation& allocation) {
   if (!allocation.owned || allocation.job.empty()) return;
   std::string out;
-  run_captured({"scancel", allocation.job}, out);
+  if (run_captured({"scancel", allocation.job}, out, {.limit_ms = kReleaseLimitMs, .on_line = {}}) != 0)
+    std::cerr << "treerun: warning: `scancel " << allocation.job << "` failed or did not answer within "
+              << kReleaseLimitMs / 1000 << " s (" << last_line(out)
+              << "): the allocation may stay until its time limit\n";
 }
 
-int run_captured(const std::vector<std::string>& argv, std::string& output) {
+int run_captured(const std::vector<std::string>& argv, std::string& output, const Capture& how) {
   int fds[2];
   if (pipe2(fds, O_CLOEXEC) != 0) return -1;
   UniqueFd read_end(fds[0]), write_end(fds[1]);
@@ -135,17 +180,15 @@ int run_captured(const std::vector<std::string>& argv, std::string& output) {
     return -1;
   }
   output.clear();
-  char buf[4096];
-  ssize_t n;
-  while ((n = ::read(read_end.get(), buf, sizeof buf)) != 0) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    output.append(buf, static_cast<std::size_t>(n));
+  bool in_time = read_all(read_end.get(), how, output);
+  if (!in_time) {
+    ::kill(pid, SIGKILL);
+    output += "\n(no answer within " + std::to_string(how.limit_ms) + " ms: killed)";
   }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
   }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return in_time && WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 }  // namespace treerun

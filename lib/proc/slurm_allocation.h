@@ -57,8 +57,18 @@ using OnGrant = std::function<void(const std::string& job)>;
 std::optional<AllocationHold> acquire_allocation(const AllocationRequest& request, const OnGrant& granted,
                                                  std::string& why);
 
+/// How long run_captured waits, and who hears each line as it comes.
+struct Capture {
+  int limit_ms = -1;  // < 0: until it ends; else SIGKILLed then, and the code is -1
+  std::function<void(const std::string& line)> on_line;
+};
+
 /// Runs ARGV (looked up in PATH) to its end; its stdout and stderr, merged, in OUTPUT.
-/// The exit code, or -1 when it could not run or died of a signal.
-int run_captured(const std::vector<std::string>& argv, std::string& output);
+/// The exit code, or -1 when it could not run, died of a signal or ran past the limit.
+int run_captured(const std::vector<std::string>& argv, std::string& output, const Capture& how = {});
+
+/// How long treerun waits for `scancel JOB` at its end: a controller that does not answer
+/// must not hang treerun's exit (the allocation then ends at its time limit).
+constexpr int kReleaseLimitMs = 10'000;
 
 }  // namespace treerun

@@ -154,8 +154,13 @@ Command SlurmLauncher::srun_command(const SpawnRequest& req) const {
   std::string host = req.host.empty() || req.host == "localhost" ? allocation().hosts.front() : req.host;
   c.argv = {"srun", "--jobid=" + allocation().job, "--overlap", "-N1", "-n1", "-w", host, "-Q",
             "--job-name=treerun:" + (req.node_path.empty() ? "/" : req.node_path), "--prolog=" + prolog_,
-            "--chdir=" + (req.cwd.empty() ? "/" : req.cwd), "/bin/sh", "-c", kStepShell,
-            req.cwd.empty() ? "/" : req.cwd};
+            "--chdir=" + (req.cwd.empty() ? "/" : req.cwd)};
+  // A tty node: srun, handed treerun's terminal as its foreground group (the local
+  // launcher does that, as for a local tty node), puts it in raw mode and relays it to
+  // a pseudo-terminal of the step's own, where the program leads the foreground group.
+  // A ctrl-c is then a byte for the remote terminal, never a SIGINT to srun.
+  if (req.tty_fd >= 0) c.argv.push_back("--pty");
+  c.argv.insert(c.argv.end(), {"/bin/sh", "-c", kStepShell, req.cwd.empty() ? "/" : req.cwd});
   if (req.cmd.shell) c.argv.insert(c.argv.end(), {"/bin/sh", "-c", req.cmd.argv.front()});
   else c.argv.insert(c.argv.end(), req.cmd.argv.begin(), req.cmd.argv.end());
   return c;

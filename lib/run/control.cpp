@@ -59,6 +59,7 @@ control::NodeStatus Supervisor::node_status(const Node& n) const {
     else s.code = n.run.status->value;
   }
   if (n.outcome != Outcome::none) s.outcome = name(n.outcome);
+  if (plan_.backend != Backend::local && !n.is_group()) s.host = n.spec->host;  // a group runs nowhere itself
   return s;
 }
 

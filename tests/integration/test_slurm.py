@@ -6,15 +6,21 @@ locally. Skipped unless SLURM_CONF names a running cluster (tests/slurm/run sets
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 import os
+import re
 import signal
 import subprocess
+import sys
+import termios
 import time
 
 import pytest
 
-from harness import free_port, one, processes_with_env, signals_received, slurm_jobs_left
+from harness import find, free_port, one, processes_with_env, signals_received, slurm_jobs_left
+from test_examples import CONFIGS, port_busy
+from test_terminal import wait_blocked_reading, wait_until
 
 pytestmark = [
     pytest.mark.slurm,
@@ -61,7 +67,7 @@ children:
     assert one(ev, event="spawn", node="check")["host"] == "n1"
     assert one(ev, event="ready", node="web")["t"] <= one(ev, event="spawn", node="check")["t"]
     assert "srun:" not in res.stdout + res.stderr and "slurmstepd" not in res.stdout + res.stderr, res.describe()
-    assert not squeue_jobs("treerun:"), "the allocation was not released"
+    assert not slurm_jobs_left(), "the allocation was not released"  # completing for a moment, then gone
 
 
 @pytest.mark.parametrize("cmd,code", [
@@ -301,8 +307,7 @@ children:
     assert res.code == -signal.SIGINT, res.describe()
     assert tr.path("scancel.hung").exists()
     assert one(res.events, event="exit", node="b")["outcome"] == "killed"
-    assert not [pid for pid in processes_with_env(f"TRTEST_TAG={tr.tag}".encode())
-                if "sleep\x00600" in open(f"/proc/{pid}/cmdline").read()], "a scancel outlived treerun"
+    assert not [c for c in tagged_cmdlines(tr) if "sleep\x00600" in c], "a scancel outlived treerun"
 
 
 def test_killed_inside_an_existing_allocation_its_steps_go(tr):
@@ -329,6 +334,18 @@ def test_killed_inside_an_existing_allocation_its_steps_go(tr):
         sock.unlink()
 
 
+def tagged_cmdlines(tr) -> list[str]:
+    """The command lines of the processes of this test (TRTEST_TAG in their environment);
+    one that ends while they are read is left out."""
+    out = []
+    for pid in processes_with_env(f"TRTEST_TAG={tr.tag}".encode()):
+        try:
+            out.append(open(f"/proc/{pid}/cmdline").read())
+        except OSError:
+            pass
+    return out
+
+
 def step_lines(job: str) -> list[str]:
     out = subprocess.run(["squeue", "-h", "-s", "-j", job, "-o", "%i %j"], capture_output=True, text=True).stdout
     return [line for line in out.splitlines() if "treerun:" in line]
@@ -342,3 +359,204 @@ def test_a_tmpdir_with_a_quote(tr):
     res = up(tr, tr.spec("children:\n  - {name: w, on: 1, cmd: [{H}, exit, \"0\"]}\n"), env={"TMPDIR": str(odd)})
     assert res.code == 0, res.describe()
     assert not list(odd.glob("treerun-slurm-*"))
+
+
+PROMPT = """\
+import os, sys
+open(sys.argv[1], "w").write(str(os.getpid()))
+print("TTY", os.isatty(0), os.isatty(1), os.isatty(2), os.getpgrp() == os.tcgetpgrp(0),
+      os.environ.get("SLURMD_NODENAME"), flush=True)
+while True:
+    try:
+        line = input("prompt> ")
+    except KeyboardInterrupt:
+        print("caught", flush=True)
+        continue
+    print("got", line, flush=True)
+    sys.exit(int(line.split()[-1]))
+"""
+
+
+def test_a_tty_node_gets_a_terminal_of_its_own_on_its_host_and_ctrl_c_reaches_it(tr):
+    """`tty: true` under Slurm: srun --pty, in treerun's terminal's foreground: the
+    program on n2 leads the foreground group of a terminal of its own, a ctrl-c typed at
+    treerun's terminal reaches it (not treerun, not srun, not the other host's daemon),
+    typed lines reach it, and its exit code is the run's."""
+    prog = tr.path("prompt.py")
+    prog.write_text(PROMPT)
+    spec = tr.spec(f"""
+children:
+  - name: d
+    daemon: true
+    on: 0
+    cmd: [{{H}}, count-signals, {{T}}/d.sig, touch, {{T}}/d.up, sleep, forever]
+    ready: {{file: "{{T}}/d.up"}}
+  - name: t
+    tty: true
+    on: 1
+    after: [d]
+    cmd: [{sys.executable}, {prog}, {{T}}/t.pid]
+""")
+    s = tr.pty(["up", str(spec), "--backend", "slurm"])
+    s.expect(r"TTY True True True True n2", timeout=60)
+    s.expect(r"prompt> ")
+    wait_blocked_reading(int(tr.path("t.pid").read_text()))
+    s.send(b"\x03")
+    s.expect(r"caught")
+    s.expect(r"prompt> ")
+    events = s.waiter.events()
+    assert not find(events, event="cancel") and not find(events, event="stop"), events
+    assert not tr.path("d.sig").exists() or not tr.path("d.sig").read_text(), "the daemon got the ctrl-c"
+    s.send(b"bye 3\n")
+    s.expect(r"got bye 3")
+    status = s.wait(60)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 3, (status, s.text)
+    events = s.waiter.events()
+    assert one(events, event="spawn", node="t")["host"] == "n2"
+    assert one(events, event="exit", node="t")["code"] == 3
+    assert signals_received(tr.path("d.sig")) == ["SIGTERM"]
+    assert not slurm_jobs_left()
+
+
+def test_control_socket_shows_hosts_and_its_actions_reach_the_remote_steps(tr):
+    """ps (table and --json) names each node's host; signal, stop, start and restart
+    reach the step on its host: one signal each, a new incarnation where asked."""
+    spec = tr.spec("""
+children:
+  - name: a
+    daemon: true
+    on: 0
+    cmd: [{H}, count-signals, {T}/a.sig, ignore, USR1, touch, {T}/a.up, sleep, forever]
+    ready: {file: "{T}/a.up"}
+  - name: g
+    children:
+      - name: b
+        daemon: true
+        on: 1
+        cmd: [{H}, count-signals, {T}/b.sig, touch, {T}/b.up, sleep, forever]
+        ready: {file: "{T}/b.up"}
+""")
+    p = tr.start(["up", str(spec), "--backend", "slurm"])
+    p.wait_for(event="ready", node="a", timeout=60)
+    p.wait_for(event="ready", node="g/b", timeout=60)
+    rows = {n["path"]: n for n in json.loads(tr.run(["ps", "--json"]).stdout)}
+    assert (rows["a"]["host"], rows["g/b"]["host"]) == ("n1", "n2"), rows
+    assert "host" not in rows["g"], rows
+    table = tr.run(["ps"]).stdout.splitlines()
+    assert table[0].split()[:5] == ["PATH", "KIND", "STATE", "HOST", "PID"], table
+    assert [line.split()[3] for line in table[1:]] == ["n1", "-", "n2"], table
+
+    res = tr.run(["signal", "USR1", "a"])
+    assert res.code == 0, res.describe()
+    wait_until(lambda: signals_received(tr.path("a.sig")) == ["SIGUSR1"], "SIGUSR1 reached a on n1")
+
+    res = tr.run(["stop", "g/b"])
+    assert res.code == 0, res.describe()
+    assert one(p.events(), event="exit", node="g/b")["outcome"] == "cancelled"
+    assert signals_received(tr.path("b.sig")) == ["SIGTERM"]
+    tr.path("b.up").unlink()
+    res = tr.run(["start", "g/b"])
+    assert res.code == 0, res.describe()
+    p.wait_for(lambda e: e["event"] == "ready" and e["node"] == "g/b" and e["t"] > one(
+        p.events(), event="exit", node="g/b")["t"], timeout=60)
+    assert [e["host"] for e in find(p.events(), event="spawn", node="g/b")] == ["n2", "n2"]
+
+    res = tr.run(["restart", "a"])
+    assert res.code == 0, res.describe()
+    assert len(find(p.events(), event="spawn", node="a")) == 2
+    assert signals_received(tr.path("a.sig")) == ["SIGUSR1", "SIGTERM"]
+    p.signal(signal.SIGINT)
+    assert p.wait(60).code == -signal.SIGINT
+    assert not slurm_jobs_left()
+
+
+def test_a_controller_that_does_not_answer_the_release_does_not_hang_the_exit(tr):
+    """`scancel JOB` at the end hangs (slurmctld gone): treerun gives up after its
+    limit, says so, and exits with the run's code."""
+    env = fake_commands(tr, scancel=f'case "$*" in *-s*) ;; *) touch {tr.dir}/release.hung; exec sleep 600;; esac\n'
+                                    f'exec {shutil.which("scancel")} "$@"')
+    spec = tr.spec("name: hung-release\nchildren:\n  - {name: w, on: 1, cmd: [{H}, exit, \"0\"]}\n")
+    try:
+        t0 = time.monotonic()
+        res = up(tr, spec, env=env, timeout=90)
+        took = time.monotonic() - t0
+        assert res.code == 0, res.describe()
+        assert tr.path("release.hung").exists()
+        assert "did not answer within 10 s" in res.stderr, res.describe()
+        assert took < 45, took
+        assert not [c for c in tagged_cmdlines(tr) if "sleep\x00600" in c], "the hanging scancel outlived treerun"
+    finally:
+        subprocess.run(["scancel", "-n", "treerun:hung-release"])
+
+
+def test_killed_while_salloc_waits_the_queued_job_is_cancelled(tr):
+    """treerun SIGKILLed while its salloc is queued (the cluster is busy): the guardian
+    cancels the pending job, so it is never granted to no one; salloc ends."""
+    out = subprocess.run(["salloc", "--no-shell", "-N2", "--exclusive", "-J", "busy" + tr.tag[-6:]],
+                         capture_output=True, text=True, timeout=60)
+    blocker = out.stderr.split("Granted job allocation ")[1].split()[0]
+    try:
+        p = tr.start(["up", str(tr.spec(DAEMON)), "--backend", "slurm"])
+        wait_until(lambda: any(line.endswith("PENDING") for line in squeue_states("treerun:")),
+                   "treerun's job is queued", timeout=60)
+        p.proc.kill()
+        p.wait(30)
+        wait_until(lambda: not squeue_jobs("treerun:"), "the queued job was cancelled", timeout=30)
+    finally:
+        subprocess.run(["scancel", blocker])
+    wait_until(lambda: not [c for c in tagged_cmdlines(tr) if c.startswith("salloc")], "salloc ended", timeout=30)
+    assert not squeue_jobs("treerun:")
+    for sock in tr.tmpdir.glob("treerun-*/*.sock"):
+        sock.unlink()
+
+
+def squeue_states(name_part: str) -> list[str]:
+    out = subprocess.run(["squeue", "-h", "-o", "%j %T"], capture_output=True, text=True, check=True).stdout
+    return [line for line in out.splitlines() if name_part in line]
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+def test_the_slurm_cluster_example_runs_redis_across_two_hosts(tr):
+    """configs/slurm-cluster.yaml: the primary on n1, the replicas and the benchmark on
+    n2 reaching it by ${host:primary}; each Redis shut down by its stop command on its
+    own host; the allocation released."""
+    if any(port_busy(p) for p in (6386, 6387, 6388)):
+        pytest.skip("a port of the example (6386-6388) is busy")
+    res = tr.up(CONFIGS / "slurm-cluster.yaml", "--no-color", timeout=300)
+    assert res.code == 0, res.describe()
+    hosts = {e["node"]: e["host"] for e in find(res.events, event="spawn")}
+    assert hosts == {"primary": "n1", "replicas/replica1": "n2", "replicas/replica2": "n2", "benchmark": "n2"}, hosts
+    # redis-benchmark redraws its progress with carriage returns: its final figures are
+    # the last part of its two lines.
+    for op in ("SET", "GET"):
+        assert re.search(op + r": [\d.]+ requests per second", res.stdout), res.describe()
+    assert [e["how"] for e in find(res.events, event="stop", node="primary")] == ["command"], res.describe()
+    assert not any(port_busy(p) for p in (6386, 6387, 6388))
+    assert not slurm_jobs_left()
+
+
+def test_the_terminal_modes_come_back_when_a_tty_nodes_srun_is_killed(tr):
+    """srun --pty puts treerun's terminal in raw mode; a tty node that ignores its stop
+    holds the terminal past grace (as locally: a debugger is not killed at grace) until
+    a second SIGINT forces it: its srun is SIGKILLed, which then cannot put the modes
+    back; treerun does."""
+    spec = tr.spec("""
+grace: 1s
+children:
+  - {name: t, tty: true, on: 1, cmd: [{H}, ignore, TERM, touch, {T}/t.up, sleep, forever]}
+""")
+    log = tr.path("log")
+    s = tr.pty(["up", str(spec), "--backend", "slurm", "--logs", str(log)])
+    before = termios.tcgetattr(s.master)  # treerun is still asking salloc
+    tr.wait_files("t.up", timeout=60)
+    wait_until(lambda: not termios.tcgetattr(s.master)[3] & termios.ICANON, "srun made the terminal raw")
+    s.proc.send_signal(signal.SIGTERM)
+    s.waiter.wait_for(event="stop", node="t")
+    s.proc.send_signal(signal.SIGINT)
+    wait_until(lambda: "SIGINT: already stopping" in log.read_text(), "the first SIGINT was heard")
+    s.proc.send_signal(signal.SIGINT)  # the second forces
+    status = s.wait(60)
+    assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGTERM, (status, s.text)
+    assert one(s.waiter.events(), event="kill", node="t")
+    assert termios.tcgetattr(s.master) == before
+    assert not slurm_jobs_left()

@@ -15,15 +15,24 @@ TEST_CASE("durations as ps shows them", "[control][print]") {
 }
 
 TEST_CASE("ps: a column for each field, a dash where there is nothing", "[control][print]") {
-  std::vector<NodeStatus> nodes{{"web", "daemon", "ready", 41, 2.5, 0, {}, {}, {}},
-                                {"jobs/a", "worker", "exited", {}, {}, 1, 0, {}, std::string("ok")},
+  std::vector<NodeStatus> nodes{{"web", "daemon", "ready", 41, 2.5, 0, {}, {}, {}, {}},
+                                {"jobs/a", "worker", "exited", {}, {}, 1, 0, {}, std::string("ok"), {}},
                                 {"jobs/b", "worker", "exited", {}, {}, 0, {}, std::string("SIGKILL"),
-                                 std::string("killed")}};
+                                 std::string("killed"), {}}};
   CHECK(nodes_table(nodes) ==
         "PATH    KIND    STATE   PID  UPTIME  RESTARTS  EXIT     OUTCOME\n"
         "web     daemon  ready   41   3s      0         -        -\n"
         "jobs/a  worker  exited  -    -       1         0        ok\n"
         "jobs/b  worker  exited  -    -       0         SIGKILL  killed\n");
+}
+
+TEST_CASE("ps under a backend of several hosts: a HOST column, a dash for a group", "[control][print]") {
+  std::vector<NodeStatus> nodes{{"db", "daemon", "ready", 41, 2.5, 0, {}, {}, {}, std::string("n2")},
+                                {"g", "group", "ready", {}, {}, 0, {}, {}, {}, {}}};
+  CHECK(nodes_table(nodes) ==
+        "PATH  KIND    STATE  HOST  PID  UPTIME  RESTARTS  EXIT  OUTCOME\n"
+        "db    daemon  ready  n2    41   3s      0         -     -\n"
+        "g     group   ready  -     -    -       0         -     -\n");
 }
 
 TEST_CASE("ls: name, pid, uptime, running nodes, spec; -q the names", "[control][print]") {

@@ -124,7 +124,7 @@ TEST_CASE("replies: each one line with v, the last one with ok", "[control][prot
   CHECK(st["run"] == json::parse(R"({"name":"demo","pid":42,"spec":"/a/demo.yaml","uptime":1.5,"running":3})"));
   CHECK(status_from(st["run"]).running == 3);
 
-  NodeStatus n{"jobs/a", "worker", "exited", {}, {}, 2, 0, {}, std::string("ok")};
+  NodeStatus n{"jobs/a", "worker", "exited", {}, {}, 2, 0, {}, std::string("ok"), {}};
   json ps = reply(ps_reply({n}));
   REQUIRE(ps["nodes"].size() == 1);
   CHECK(ps["nodes"][0] == json::parse(R"({"path":"jobs/a","kind":"worker","state":"exited","pid":null,
@@ -134,6 +134,12 @@ TEST_CASE("replies: each one line with v, the last one with ok", "[control][prot
   CHECK(back.code == 0);
   CHECK_FALSE(back.pid);
   CHECK(back.outcome == "ok");
+  CHECK_FALSE(back.host);  // no key under the local backend
+
+  n.host = "n2";
+  json remote = reply(ps_reply({n}))["nodes"][0];
+  CHECK(remote["host"] == "n2");
+  CHECK(node_from(remote).host == "n2");
 
   json line = reply(line_message("web", "web | hi \"there\"", 7));
   CHECK_FALSE(is_final(line));

@@ -33,9 +33,9 @@ class TestTarget : public control::Target {
     control::Peer peer;
   };
 
-  std::vector<control::NodeStatus> nodes{{"web", "daemon", "ready", 41, 2.5, 0, {}, {}, {}},
-                                         {"jobs", "group", "ready", {}, {}, 0, {}, {}, {}},
-                                         {"jobs/a", "worker", "exited", {}, {}, 1, 0, {}, std::string("ok")}};
+  std::vector<control::NodeStatus> nodes{{"web", "daemon", "ready", 41, 2.5, 0, {}, {}, {}, {}},
+                                         {"jobs", "group", "ready", {}, {}, 0, {}, {}, {}, {}},
+                                         {"jobs/a", "worker", "exited", {}, {}, 1, 0, {}, std::string("ok"), {}}};
   /// What each node has logged so far (history).
   std::map<std::string, std::vector<std::string>> history{{"web", {"web | one", "web | two"}}, {"jobs/a", {"a | x"}}};
   std::vector<std::string> past_events{R"({"t":0.001000,"event":"spawn","node":"web","pid":41,"pgid":41})"};
