@@ -193,7 +193,7 @@ class Bench:
 
     # ------------------------------------------------------------------ baselines
     def baseline_spawn(self, n, cmd=(), hold_fds=False):
-        env = dict(os.environ, BASELINE_HOLD_FDS="1" if hold_fds else "0")
+        env = dict(os.environ, BASELINE_HOLD_FDS="2" if hold_fds else "0")
         t0 = now()
         p = subprocess.Popen([os.path.join(BUILD, "baseline_spawn"), str(n), *cmd],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
@@ -997,7 +997,7 @@ children:
             return None
 
     def scale_baseline(self, n, hold_fds=False):
-        env = dict(os.environ, BASELINE_HOLD_FDS="1" if hold_fds else "0")
+        env = dict(os.environ, BASELINE_HOLD_FDS="1" if hold_fds else "0")  # one fd per child, as treerun
         t0 = now()
         p = subprocess.Popen([os.path.join(BUILD, "baseline_spawn"), str(n)], stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, text=True, env=env)
@@ -1005,7 +1005,9 @@ children:
         res = {"start": now() - t0, "cpu": self.tree_cpu_ns(p.pid) / 1e9, "fds": self.fd_count(p.pid)}
         res.update(self.status_fields(p.pid, {"VmHWM"}))
         if not line.startswith("started"):
-            res["error"] = "did not start"
+            p.wait()
+            self.failures.append(f"scale: the bare loop did not start {n} (hold fds: {hold_fds})")
+            return dict(res, error="did not start", stop=None)
         t2 = now()
         p.stdin.write("stop\n")
         p.stdin.flush()
@@ -1079,7 +1081,7 @@ children:
                      f"{per_node[1000] * 1e3:.3f} ms (n = 1 000)", r, "≤ 1.3×", r <= 1.3)
 
     def scale_rows(self, n, runs, per_node, what=""):
-        T, B = runs["treerun"], runs["base"]
+        T, B = runs["treerun"], [b for b in runs["base"] if not b.get("error")]
         label = f"10. scale {n}{what}"
         if T and T[-1].get("error"):
             self.row(f"{label}: start", "refused: " + T[-1]["error"].replace("|", "/"), fmt_s(med([b["start"] for b in B])),
@@ -1093,16 +1095,17 @@ children:
                  f"{cpu_t * 1e3:.3f} ms", f"{cpu_b * 1e3:.3f} ms", r, "≤ 1.2×", r <= 1.2)
         if runs.get("in_process"):
             ip = med([t["cpu"] / n for t in runs["in_process"] if "cpu" in t])
-            bf = med([b["cpu"] / n for b in runs["base_fds"]])
-            self.row(f"{label}: (reference: CPU per node, spawning from treerun itself / the bare loop holding 2 fds per child)",
-                     f"{ip * 1e3:.3f} ms" if ip else "n/a", f"{bf * 1e3:.3f} ms", (ip / cpu_b) if ip else None, "—", None)
+            bf = med([b["cpu"] / n for b in runs["base_fds"] if not b.get("error")])
+            self.row(f"{label}: (reference: CPU per node, spawning from treerun itself / the bare loop holding 1 fd per child)",
+                     f"{ip * 1e3:.3f} ms" if ip else "n/a", f"{bf * 1e3:.3f} ms" if bf else "n/a",
+                     (ip / cpu_b) if ip else None, "—", None)
         st, sb = med([t["start"] for t in T]), med([b["start"] for b in B])
         self.row(f"{label}: start (launch → {n} spawn events; the loop: all exec'd)", fmt_s(st), fmt_s(sb), st / sb, "—", None)
         so, sob = med([t["stop"] for t in T]), med([b["stop"] for b in B])
         self.row(f"{label}: SIGINT → exit (the loop: SIGTERM each, reap all)", fmt_s(so), fmt_s(sob), so / sob, "—", None)
         hwm = med([t.get("VmHWM") for t in T])
         per = (hwm - 4096) / n if hwm else None
-        self.row(f"{label}: treerun VmHWM; per node past the first 4 MiB", f"{hwm / 1024:.1f} MiB; {per:.2f} KiB" if hwm else "n/a",
+        self.row(f"{label}: treerun VmHWM (= VmRSS here); per node past the first 4 MiB", f"{hwm / 1024:.1f} MiB; {per:.2f} KiB" if hwm else "n/a",
                  f"{med([b.get('VmHWM') for b in B]) / 1024:.1f} MiB", None, "≤ 8 KiB per node", None if per is None else per <= 8)
         self.row(f"{label}: treerun's open fds", str(med([t.get("fds") for t in T])), str(med([b.get("fds") for b in B])),
                  None, "—", None)
