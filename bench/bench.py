@@ -86,6 +86,8 @@ class Bench:
                 try:
                     f = open(events, "rb")
                 except FileNotFoundError:
+                    if proc.poll() is not None:
+                        break  # it ended before it opened the file (it refused to run)
                     time.sleep(poll)
                     continue
             chunk = f.read()
