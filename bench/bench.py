@@ -437,12 +437,16 @@ class Bench:
         c2, (v2, i2, _), r2 = self.cpu_ticks(p.pid), self.ctx_switches(p.pid), self.tree_cpu_ns(p.pid)
         p.send_signal(signal.SIGINT)
         self.wait_exit(p)
-        checks = 10 * int(window // 5) + 10  # each check fires once or twice in the window
-        self.row("3. idle with socket + 10 health checks (5 s) + watch of 10 000 files: CPU ticks t=1s→11s",
-                 f"{c2 - c1} ticks ({(r2 - r1) / 1e3:.0f} µs of CPU, whole tree)", "—", None, "0 ticks", c2 == c1)
+        checks = 10 * int(window // 5)  # each of the 10 checks fires twice in the window
+        # The checks are the events: their own CPU (a stat and a timer each, tens of µs)
+        # may land on a tick now and then; nothing else may run.
+        per_check = (r2 - r1) / 1e3 / checks
+        self.row("3. idle with socket + 10 health checks (5 s) + watch of 10 000 files: CPU t=1s→11s",
+                 f"{c2 - c1} ticks ({(r2 - r1) / 1e3:.0f} µs of CPU, whole tree: {per_check:.0f} µs per check)", "—",
+                 None, "≤ 1 tick; < 200 µs per check", c2 - c1 <= 1 and per_check < 200)
         self.row("3. idle with socket + 10 health checks + watch: voluntary ctx switches t=1s→11s",
                  f"{v2 - v1} (+{i2 - i1} involuntary, {th} thread(s))", "—", None,
-                 f"≤ {checks} (a wake-up per check at most)", v2 - v1 <= checks)
+                 f"≤ {checks} + 2 (a wake-up per check)", v2 - v1 <= checks + 2)
         self.raw["idle_control"] = {"ticks": c2 - c1, "cpu_ns": r2 - r1, "vol": v2 - v1, "invol": i2 - i1, "threads": th}
 
     # ------------------------------------------------------------------ 4. streams
