@@ -28,6 +28,14 @@ static long long now_ns() {
   return ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+/// On a failure half-way: no child outlives us (each holds our stdout open).
+static void stop_all(const std::vector<pid_t>& pids) {
+  for (pid_t pid : pids) kill(pid, SIGKILL);
+  for (std::size_t i = 0; i < pids.size(); ++i)
+    while (waitpid(-1, nullptr, 0) < 0 && errno == EINTR) {
+    }
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: baseline_spawn N [CMD ARG...]\n");
@@ -43,10 +51,10 @@ int main(int argc, char** argv) {
   }
   cmd.push_back(nullptr);
 
-  // BASELINE_HOLD_FDS=1: like treerun, keep two O_CLOEXEC pipe read ends open per
-  // child spawned so far (shows what an fd table that grows with the tree costs exec).
+  // BASELINE_HOLD_FDS=K: like treerun, keep K (1 or 2) O_CLOEXEC pipe read ends open
+  // per child spawned so far (shows what an fd table that grows with the tree costs).
   const char* hold = std::getenv("BASELINE_HOLD_FDS");
-  bool hold_fds = hold && *hold == '1';
+  int hold_fds = hold ? std::atoi(hold) : 0;
   long long t0 = now_ns();
   int p[2];
   if (pipe2(p, O_CLOEXEC) != 0) return perror("pipe2"), 1;
@@ -61,14 +69,13 @@ int main(int argc, char** argv) {
     int rc = posix_spawnp(&pid, cmd[0], nullptr, &attr, cmd.data(), environ);
     if (rc != 0) {
       std::fprintf(stderr, "posix_spawnp: %s\n", std::strerror(rc));
-      return 1;
+      return stop_all(pids), 1;
     }
     pids.push_back(pid);
-    if (hold_fds) {
-      int q[2], r[2];
-      if (pipe2(q, O_CLOEXEC) != 0 || pipe2(r, O_CLOEXEC) != 0) return perror("pipe2"), 1;
+    for (int k = 0; k < hold_fds; ++k) {
+      int q[2];
+      if (pipe2(q, O_CLOEXEC) != 0) return perror("pipe2"), stop_all(pids), 1;
       close(q[1]);
-      close(r[1]);
     }
   }
   close(p[1]);

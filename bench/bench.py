@@ -88,6 +88,8 @@ class Bench:
                 try:
                     f = open(events, "rb")
                 except FileNotFoundError:
+                    if proc.poll() is not None:
+                        break  # it ended before it opened the file (it refused to run)
                     time.sleep(poll)
                     continue
             chunk = f.read()
@@ -195,7 +197,7 @@ class Bench:
 
     # ------------------------------------------------------------------ baselines
     def baseline_spawn(self, n, cmd=(), hold_fds=False):
-        env = dict(os.environ, BASELINE_HOLD_FDS="1" if hold_fds else "0")
+        env = dict(os.environ, BASELINE_HOLD_FDS="2" if hold_fds else "0")
         t0 = now()
         p = subprocess.Popen([os.path.join(BUILD, "baseline_spawn"), str(n), *cmd],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
@@ -399,6 +401,55 @@ class Bench:
         self.row("3. idle, 20 children: voluntary ctx switches t=1s→11s", f"{v2 - v1} (+{i2 - i1} involuntary, {th} thread(s))",
                  "—", None, "0 / flat", v2 - v1 <= 2)
         self.raw["idle"] = {"ticks": c2 - c1, "vol": v2 - v1, "invol": i2 - i1, "threads": th}
+
+    def bench_idle_control(self):
+        """Item 5 of issue 20: the control socket open (a named run), 10 health checks every
+        5 s and a watch over 10 000 files cost the idle run nothing between their events."""
+        self.log("[3] idle CPU with the control socket, 10 health checks (5 s) and a watch on 10 000 files (10 s)")
+        tree = self.path("watched")
+        for d in range(100):
+            os.makedirs(os.path.join(tree, f"d{d}"), exist_ok=True)
+            for f in range(100):
+                open(os.path.join(tree, f"d{d}", f"f{f}"), "w").close()
+        health = self.path("healthy")
+        open(health, "w").close()
+        lines = ["children:"]
+        for i in range(10):
+            lines.append(f'  - {{name: h{i}, daemon: true, cmd: [sleep, "1000"], health: {{file: "{health}", interval: 5s}}}}')
+        lines.append(f'  - {{name: w, daemon: true, cmd: [sleep, "1000"], watch: ["{tree}"]}}')
+        spec = self.write_spec("idle_control.yaml", "\n".join(lines) + "\n")
+        events, logs = self.path("idle_control.events"), self.path("idle_control.log")
+        p = self.up(spec, events, logs, ("--name", "idlebench"))
+        ready = set()
+        t_ev, _ = self.tail_events(events, lambda ev: ev["event"] == "ready" and ready.add(ev["node"]) is None and len(ready) >= 11, p)
+        if t_ev is None:
+            self.failures.append("idle_control: the run did not get ready")
+            p.kill()
+            p.wait()
+            return
+        time.sleep(1.0)
+        # The socket answers (before the window: the answer is an event of its own).
+        ps = subprocess.run([self.treerun, "ps", "-r", "idlebench"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if ps.returncode != 0:
+            self.failures.append(f"idle_control: `treerun ps -r idlebench` failed: {ps.stdout.strip()}")
+        time.sleep(1.0)
+        c1, (v1, i1, th), r1 = self.cpu_ticks(p.pid), self.ctx_switches(p.pid), self.tree_cpu_ns(p.pid)
+        window = 10.0
+        time.sleep(window)
+        c2, (v2, i2, _), r2 = self.cpu_ticks(p.pid), self.ctx_switches(p.pid), self.tree_cpu_ns(p.pid)
+        p.send_signal(signal.SIGINT)
+        self.wait_exit(p)
+        checks = 10 * int(window // 5)  # each of the 10 checks fires twice in the window
+        # The checks are the events: their own CPU (a stat and a timer each, tens of µs)
+        # may land on a tick now and then; nothing else may run.
+        per_check = (r2 - r1) / 1e3 / checks
+        self.row("3. idle with socket + 10 health checks (5 s) + watch of 10 000 files: CPU t=1s→11s",
+                 f"{c2 - c1} ticks ({(r2 - r1) / 1e3:.0f} µs of CPU, whole tree: {per_check:.0f} µs per check)", "—",
+                 None, "≤ 1 tick; < 200 µs per check", c2 - c1 <= 1 and per_check < 200)
+        self.row("3. idle with socket + 10 health checks + watch: voluntary ctx switches t=1s→11s",
+                 f"{v2 - v1} (+{i2 - i1} involuntary, {th} thread(s))", "—", None,
+                 f"≤ {checks} + 2 (a wake-up per check)", v2 - v1 <= checks + 2)
+        self.raw["idle_control"] = {"ticks": c2 - c1, "cpu_ns": r2 - r1, "vol": v2 - v1, "invol": i2 - i1, "threads": th}
 
     # ------------------------------------------------------------------ 4. streams
     def stream_run(self, spec, tag, timeout=300):
@@ -907,15 +958,159 @@ class Bench:
                          None, "< 2 s" if goal else "—", wall < 2.0 if goal else None)
                 self.raw[f"plans_{cmd}_{n}"] = {"wall": [w for w, _, _ in runs], "cpu": [c for _, c, _ in runs]}
 
+    # ------------------------------------------------------------------ 11. scale
+    @staticmethod
+    def tree_cpu_ns(pid):
+        """CPU time (ns, /proc/PID/task/*/schedstat: exact, not ticks) of PID and of all its
+        living descendants: treerun, its guardian and spawner and every node; or the bare
+        loop and its children. A child's exec (the copy of the fd table, the closing of
+        the close-on-exec ones) is counted in the child."""
+        total, stack = 0, [pid]
+        while stack:
+            p = stack.pop()
+            try:
+                for task in os.listdir(f"/proc/{p}/task"):
+                    with open(f"/proc/{p}/task/{task}/schedstat") as f:
+                        total += int(f.read().split()[0])
+            except (FileNotFoundError, ProcessLookupError):
+                pass
+            stack += Bench.children_of(p)
+        return total
+
+    @staticmethod
+    def fd_count(pid):
+        try:
+            return len(os.listdir(f"/proc/{pid}/fd"))
+        except FileNotFoundError:
+            return None
+
+    def scale_baseline(self, n, hold_fds=False):
+        env = dict(os.environ, BASELINE_HOLD_FDS="1" if hold_fds else "0")  # one fd per child, as treerun
+        t0 = now()
+        p = subprocess.Popen([os.path.join(BUILD, "baseline_spawn"), str(n)], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True, env=env)
+        line = p.stdout.readline()
+        res = {"start": now() - t0, "cpu": self.tree_cpu_ns(p.pid) / 1e9, "fds": self.fd_count(p.pid)}
+        res.update(self.status_fields(p.pid, {"VmHWM"}))
+        if not line.startswith("started"):
+            p.wait()
+            self.failures.append(f"scale: the bare loop did not start {n} (hold fds: {hold_fds})")
+            return dict(res, error="did not start", stop=None)
+        t2 = now()
+        p.stdin.write("stop\n")
+        p.stdin.flush()
+        p.stdout.readline()
+        p.wait()
+        res["stop"] = now() - t2
+        return res
+
+    def scale_treerun(self, spec, n, tag, env=None):
+        events, logs = self.path(f"{tag}.events"), self.path(f"{tag}.log")
+        err = self.path(f"{tag}.stderr")
+        t0 = now()
+        p = subprocess.Popen([self.treerun, "up", spec, "--events", events, "--logs", logs, "--quiet", "--no-color"],
+                             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(err, "wb"),
+                             env=dict(os.environ, **(env or {})))
+        count = {"spawn": 0}
+
+        def done(ev):
+            count["spawn"] += ev["event"] == "spawn"
+            return count["spawn"] >= n
+
+        t_ev, _ = self.tail_events(events, done, p, timeout=600, poll=0.005)
+        res = {"start": (t_ev - t0) if t_ev else None}
+        if t_ev is None:
+            p.wait()
+            res["error"] = open(err).read().strip()[-400:] or f"exit {p.returncode} after {count['spawn']} spawns"
+            res["rc"] = p.returncode
+            return res
+        res["cpu"] = self.tree_cpu_ns(p.pid) / 1e9
+        res["fds"] = self.fd_count(p.pid)
+        res.update(self.status_fields(p.pid, {"VmHWM", "VmRSS"}))
+        t2 = now()
+        p.send_signal(signal.SIGINT)
+        res["rc"] = self.wait_exit(p, 600)
+        res["stop"] = now() - t2
+        return res
+
+    def null_sleepers_spec(self, n, name):
+        lines = ["grace: 5s", "children:"]
+        for i in range(n):
+            lines.append(f'  - {{name: s{i}, daemon: true, cmd: [sleep, "1000"], stdout: null, stderr: null}}')
+        return self.write_spec(name, "\n".join(lines) + "\n")
+
+    def bench_scale(self):
+        sizes = [1000, 5000] if self.quick else [1000, 5000, 10000, 20000]
+        reps = 3
+        hard = __import__("resource").getrlimit(__import__("resource").RLIMIT_NOFILE)[1]
+        raw = self.raw["scale"] = {"rlimit_nofile_hard": hard, "pid_max": open("/proc/sys/kernel/pid_max").read().strip()}
+        per_node = {}
+        for n in sizes:
+            spec = self.sleepers_spec(n, f"scale{n}.yaml")
+            runs = raw[n] = {"base": [], "base_fds": [], "treerun": [], "in_process": []}
+            for i in range(reps):
+                self.log(f"[11] scale: {n} sleepers, rep {i + 1}/{reps}")
+                runs["base"].append(self.scale_baseline(n))
+                runs["treerun"].append(self.scale_treerun(spec, n, f"scale{n}-{i}"))
+                if n <= 10000:  # the old path: fork from treerun itself (TREERUN_NO_SPAWNER=1)
+                    runs["in_process"].append(self.scale_treerun(spec, n, f"scale{n}-ip{i}", {"TREERUN_NO_SPAWNER": "1"}))
+                    runs["base_fds"].append(self.scale_baseline(n, hold_fds=True))
+                if runs["treerun"][-1].get("error"):
+                    break  # refused, or stopped by a limit: once says it
+            self.scale_rows(n, runs, per_node)
+            if n == 20000 and runs["treerun"][-1].get("error"):
+                spec = self.null_sleepers_spec(n, f"scale{n}null.yaml")
+                runs["treerun_null"] = [self.scale_treerun(spec, n, f"scale{n}null-{i}") for i in range(reps)]
+                self.scale_rows(n, {"base": runs["base"], "treerun": runs["treerun_null"]}, {},
+                                " (outputs `null`: no pipe per node)")
+        if 1000 in per_node and 10000 in per_node:
+            r = per_node[10000] / per_node[1000]
+            self.row("11. scale: treerun CPU per node at 10 000 / at 1 000 (flat in n)", f"{per_node[10000] * 1e3:.3f} ms",
+                     f"{per_node[1000] * 1e3:.3f} ms (n = 1 000)", r, "≤ 1.3×", r <= 1.3)
+
+    def scale_rows(self, n, runs, per_node, what=""):
+        T, B = runs["treerun"], [b for b in runs["base"] if not b.get("error")]
+        label = f"11. scale {n}{what}"
+        if T and T[-1].get("error"):
+            self.row(f"{label}: start", "refused: " + T[-1]["error"].replace("|", "/"), fmt_s(med([b["start"] for b in B])),
+                     None, "fails before the first spawn, with the numbers", "Too many open files" in T[-1]["error"])
+            return
+        cpu_t = med([t["cpu"] / n for t in T])
+        cpu_b = med([b["cpu"] / n for b in B])
+        per_node[n] = cpu_t
+        r = cpu_t / cpu_b
+        self.row(f"{label}: CPU per node at start (whole tree; vs the bare loop holding no fds)",
+                 f"{cpu_t * 1e3:.3f} ms", f"{cpu_b * 1e3:.3f} ms", r, "≤ 1.2×", r <= 1.2)
+        if runs.get("in_process"):
+            ip = med([t["cpu"] / n for t in runs["in_process"] if "cpu" in t])
+            bf = med([b["cpu"] / n for b in runs["base_fds"] if not b.get("error")])
+            self.row(f"{label}: (reference: CPU per node, spawning from treerun itself / the bare loop holding 1 fd per child)",
+                     f"{ip * 1e3:.3f} ms" if ip else "n/a", f"{bf * 1e3:.3f} ms" if bf else "n/a",
+                     (ip / cpu_b) if ip else None, "—", None)
+        st, sb = med([t["start"] for t in T]), med([b["start"] for b in B])
+        self.row(f"{label}: start (launch → {n} spawn events; the loop: all exec'd)", fmt_s(st), fmt_s(sb), st / sb, "—", None)
+        so, sob = med([t["stop"] for t in T]), med([b["stop"] for b in B])
+        self.row(f"{label}: SIGINT → exit (the loop: SIGTERM each, reap all)", fmt_s(so), fmt_s(sob), so / sob, "—", None)
+        hwm = med([t.get("VmHWM") for t in T])
+        per = (hwm - 4096) / n if hwm else None
+        self.row(f"{label}: treerun VmHWM (= VmRSS here); per node past the first 4 MiB", f"{hwm / 1024:.1f} MiB; {per:.2f} KiB" if hwm else "n/a",
+                 f"{med([b.get('VmHWM') for b in B]) / 1024:.1f} MiB", None, "≤ 8 KiB per node", None if per is None else per <= 8)
+        self.row(f"{label}: treerun's open fds", str(med([t.get("fds") for t in T])), str(med([b.get("fds") for b in B])),
+                 None, "—", None)
+        for t in T:
+            if t["rc"] not in (-signal.SIGINT, 130):
+                self.failures.append(f"scale {n}: treerun exit status {t['rc']} after SIGINT (expected death by SIGINT)")
+
     # ------------------------------------------------------------------ main
     def run(self):
         self.raw = {}
         steps = [("startstop", self.bench_startstop), ("grace", self.bench_grace), ("idle", self.bench_idle),
+                 ("idle_control", self.bench_idle_control),
                  ("stream_1to1", self.bench_stream_1to1), ("stream_fanout", self.bench_stream_fanout),
                  ("logstream", self.bench_logstream), ("ready_log", lambda: self.bench_ready("log")),
                  ("ready_notify", lambda: self.bench_ready("notify")), ("ready_floor", self.bench_ready_baseline),
                  ("ps", self.bench_ps), ("followers", self.bench_followers), ("watch", self.bench_watch),
-                 ("reload", self.bench_reload), ("plans", self.bench_plans),
+                 ("reload", self.bench_reload), ("plans", self.bench_plans), ("scale", self.bench_scale),
                  ("slurm_start", lambda: bench_slurm.slurm_start(self)),
                  ("slurm_stop", lambda: bench_slurm.slurm_stop(self)),
                  ("slurm_stream", lambda: bench_slurm.slurm_stream(self))]
@@ -977,7 +1172,7 @@ def main():
     ap.add_argument("--output", default=os.path.join(HERE, "results.md"))
     ap.add_argument("--only", help="comma-separated subset: startstop,grace,idle,stream_1to1,stream_fanout,"
                                    "logstream,ready_log,ready_notify,ready_floor,ps,followers,watch,reload,"
-                                   "plans,slurm_start,slurm_stop,slurm_stream")
+                                   "plans,scale,idle_control,slurm_start,slurm_stop,slurm_stream")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder (specs, events, logs)")
     args = ap.parse_args()
     SLEEP = os.path.realpath(shutil.which("sleep"))

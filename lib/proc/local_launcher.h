@@ -1,7 +1,10 @@
-// Local processes: vfork + exec, each in its own process group, with an empty signal
-// mask, default dispositions, a parent-death signal, and the guardian as insurance.
+// Local processes: a vfork-like clone + exec (proc/child.h), each in its own process
+// group, with an empty signal mask, default dispositions, a parent-death signal, and
+// the guardian as insurance. The clone is made by the spawner (proc/spawner.h), so that
+// a spawn does not copy treerun's descriptor table, with treerun still the parent.
+// TREERUN_NO_SPAWNER=1 in treerun's environment makes them in process (to measure).
 //
-// Why vfork and not posix_spawn: between fork and exec the child needs three things no
+// Why not posix_spawn: between fork and exec the child needs three things no
 // posix_spawn attribute gives on Debian 12 — PR_SET_PDEATHSIG with the getppid() check
 // that closes its race, a child-only RLIMIT_NOFILE (treerun raises its own), and
 // tcsetpgrp for a node that takes the terminal (glibc 2.35's addtcsetpgrp_np is newer
@@ -18,6 +21,7 @@
 #include "proc/guardian.h"
 #include "proc/launcher.h"
 #include "proc/reaper.h"
+#include "proc/spawner.h"
 
 namespace treerun {
 
@@ -43,6 +47,7 @@ class LocalLauncher final : public Launcher {
   void raise_fd_limit();
   void note_signal_dispositions();
   SpawnResult start(const SpawnRequest& request, std::error_code& ec);
+  ChildStarted start_child_of_ours(const ChildSpec& spec);
 
   Guardian guardian_;  // first: it forks before this launcher opens anything
   Reaper reaper_;
@@ -50,6 +55,7 @@ class LocalLauncher final : public Launcher {
   std::optional<struct rlimit> children_nofile_;  // set when ours was raised
   UniqueFd dev_null_read_;
   UniqueFd dev_null_write_;
+  std::optional<Spawner> spawner_;  // last: forked once the above is known, gone first
 };
 
 }  // namespace treerun

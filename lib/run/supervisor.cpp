@@ -8,6 +8,7 @@
 
 #include "proc/signals.h"
 #include "run/environment.h"
+#include "run/fd_budget.h"
 
 namespace treerun {
 
@@ -25,6 +26,8 @@ Supervisor::Supervisor(const Plan& plan, const RunOptions& options, boost::asio:
       base_env_(inherited_env()),
       run_id_(options.run_id.empty() ? make_run_id() : options.run_id),
       fresh_(plan) {
+  // Before anything is opened or started: a tree that cannot fit fails now, whole.
+  if (std::string problem = descriptor_problem(plan); !problem.empty()) throw std::runtime_error(problem);
   for (const PlanNode& spec : plan.nodes) fresh_ids_.push_back(spec.id);
   open_outputs();
   for (const PlanNode& spec : plan_.nodes) {

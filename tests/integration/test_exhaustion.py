@@ -11,6 +11,7 @@ drop to an otherwise unused uid with setpriv (the limit counts that uid's proces
 """
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -110,20 +111,39 @@ def test_nproc_limit_of_one_fails_the_first_node_with_nothing_left(tr):
 
 
 @pytest.mark.skipif(harness.SANITIZED, reason="sanitizer runtime owns memory, fds and threads")
-def test_nofile_limit_fails_the_node_whose_pipes_cannot_be_made(tr):
+def test_a_tree_too_big_for_the_nofile_limit_is_refused_before_anything_starts_with_the_numbers(tr):
+    # 41 nodes hold a log pipe each: more than 32 descriptors. Refused at once (125, treerun's
+    # own failure), not after the 20-odd nodes that fit have started (issue 20: it took
+    # five minutes to fail at node 19 986).
     spec = tr.spec("children:\n" + _daemons(40) +
                    "  - {name: w, cmd: [{H}, sleep, '0.3', exit, '0']}\n")
     res = run_limited(tr, spec, ["prlimit", "--nofile=32", "--"])
     code, out, err, events = res
     text = describe(*res)
-    # Observed and accepted: the node that cannot get its pipes fails as "could not be
-    # executed" (126), the rest is torn down. (125 would also be defensible.)
-    assert code == 126, text
-    by = one(events, event="cancel", node="/")["by"]
-    assert any(by in line and "Too many open files" in line
-               for line in (out + err).splitlines()), text
-    assert one(events, event="exit", node=by)["outcome"] == "failed", text
-    assert_all_spawned_were_reaped(events, text)
+    assert code == 125, text
+    assert not find(events, event="spawn"), text
+    line = one_line(err, "Too many open files")
+    needed = int(re.search(r"41 nodes need up to (\d+) open files", line).group(1))
+    assert needed > 41, text
+    assert "limit of 32 (RLIMIT_NOFILE; hard limit 32)" in line, text
+
+
+@pytest.mark.skipif(harness.SANITIZED, reason="sanitizer runtime owns memory, fds and threads")
+def test_a_tree_whose_outputs_need_no_pipe_fits_where_one_with_log_pipes_would_not(tr):
+    # The same 41 nodes with `stdout: null`: no descriptor per node, so they run.
+    spec = tr.spec("children:\n" + "".join(
+        f"  - {{name: d{i}, daemon: true, stdout: null, stderr: null, cmd: [{{H}}, sleep, forever]}}\n"
+        for i in range(40)) + "  - {name: w, after: [d39], cmd: [{H}, exit, '3']}\n")
+    res = run_limited(tr, spec, ["prlimit", "--nofile=64", "--"])
+    code, out, err, events = res
+    assert code == 3, describe(*res)
+    assert len(find(events, event="spawn")) == 41, describe(*res)
+
+
+def one_line(text: str, needle: str) -> str:
+    lines = [line for line in text.splitlines() if needle in line]
+    assert len(lines) == 1, text
+    return lines[0]
 
 
 @pytest.mark.skipif(harness.SANITIZED, reason="sanitizer runtime owns memory, fds and threads")

@@ -1,0 +1,289 @@
+#include "proc/spawner.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstdint>
+#include <cstring>
+#include <string>
+
+namespace treerun {
+namespace {
+
+// One request: a 4-byte length (carrying the descriptors, SCM_RIGHTS), then that many
+// bytes of ChildSpec. One reply: a Reply. A stream socket, since an environment can be
+// larger than one datagram may be.
+constexpr std::size_t kMaxFds = 4;  // stdin, stdout, stderr, the terminal
+constexpr std::uint32_t kMaxRequest = 64u << 20;
+
+struct Reply {
+  std::int32_t pid;
+  std::int32_t clone_errno;
+  std::int32_t error;
+  char step[16];
+};
+
+class Writer {
+ public:
+  void u32(std::uint32_t v) { bytes(&v, sizeof v); }
+  void u64(std::uint64_t v) { bytes(&v, sizeof v); }
+  void str(const std::string& s) {
+    u32(static_cast<std::uint32_t>(s.size()));
+    bytes(s.data(), s.size());
+  }
+  void strs(const std::vector<std::string>& v) {
+    u32(static_cast<std::uint32_t>(v.size()));
+    for (const auto& s : v) str(s);
+  }
+  std::string out;
+
+ private:
+  void bytes(const void* p, std::size_t n) { out.append(static_cast<const char*>(p), n); }
+};
+
+class Reader {
+ public:
+  explicit Reader(const std::string& in) : in_(in) {}
+  std::uint32_t u32() { return number<std::uint32_t>(); }
+  std::uint64_t u64() { return number<std::uint64_t>(); }
+  std::string str() {
+    std::uint32_t n = u32();
+    if (at_ > in_.size() || in_.size() - at_ < n) {
+      at_ = in_.size() + 1;  // bad: ok() says so
+      return {};
+    }
+    std::string s = in_.substr(at_, n);
+    at_ += n;
+    return s;
+  }
+  std::vector<std::string> strs() {
+    std::vector<std::string> v(std::min<std::uint32_t>(u32(), static_cast<std::uint32_t>(in_.size())));
+    for (auto& s : v) s = str();
+    return v;
+  }
+  bool ok() const { return at_ <= in_.size(); }
+
+ private:
+  template <typename T>
+  T number() {
+    T v = 0;
+    if (at_ <= in_.size() && in_.size() - at_ >= sizeof v) std::memcpy(&v, in_.data() + at_, sizeof v);
+    at_ += sizeof v;
+    return v;
+  }
+
+  const std::string& in_;
+  std::size_t at_ = 0;
+};
+
+std::string encode(const ChildSpec& s) {
+  Writer w;
+  w.strs(s.candidates);
+  w.strs(s.argv);
+  w.strs(s.env);
+  w.str(s.cwd);
+  w.u32(s.script_fallback);
+  w.u32(s.nofile ? 1 : 0);
+  w.u64(s.nofile ? s.nofile->rlim_cur : 0);
+  w.u64(s.nofile ? s.nofile->rlim_max : 0);
+  return std::move(w.out);
+}
+
+bool decode(const std::string& in, ChildSpec& s) {
+  Reader r(in);
+  s.candidates = r.strs();
+  s.argv = r.strs();
+  s.env = r.strs();
+  s.cwd = r.str();
+  s.script_fallback = r.u32() != 0;
+  bool nofile = r.u32() != 0;
+  rlim_t cur = r.u64(), max = r.u64();
+  if (nofile) s.nofile = rlimit{cur, max};
+  return r.ok() && !s.argv.empty();
+}
+
+bool write_all(int fd, const void* data, std::size_t n) {
+  auto* p = static_cast<const char*>(data);
+  while (n > 0) {
+    ssize_t done = ::send(fd, p, n, MSG_NOSIGNAL);
+    if (done < 0 && errno == EINTR) continue;
+    if (done <= 0) return false;
+    p += done, n -= static_cast<std::size_t>(done);
+  }
+  return true;
+}
+
+bool read_all(int fd, void* data, std::size_t n) {
+  auto* p = static_cast<char*>(data);
+  while (n > 0) {
+    ssize_t got = ::recv(fd, p, n, 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    p += got, n -= static_cast<std::size_t>(got);
+  }
+  return true;
+}
+
+/// The request's length and its descriptors (close-on-exec as they arrive: a child
+/// started meanwhile must not inherit another child's ends).
+bool receive_head(int sock, std::uint32_t& length, std::vector<UniqueFd>& fds) {
+  alignas(cmsghdr) char control[CMSG_SPACE(kMaxFds * sizeof(int))];
+  iovec iov{&length, sizeof length};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t got;
+  while ((got = ::recvmsg(sock, &msg, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR) {
+  }
+  if (got <= 0) return false;
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
+    std::size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+    for (std::size_t i = 0; i < n; ++i) {
+      int fd;
+      std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof fd);
+      fds.emplace_back(fd);
+    }
+  }
+  auto* rest = reinterpret_cast<char*>(&length) + got;
+  return read_all(sock, rest, sizeof length - static_cast<std::size_t>(got));
+}
+
+/// One request: the child started, or an empty reply for a request that makes no sense.
+Reply serve_one(int sock, std::uint32_t length, std::vector<UniqueFd>& fds, const ChildContext& context) {
+  Reply reply{};
+  reply.pid = -1;
+  reply.clone_errno = EINVAL;
+  std::string body(length, '\0');
+  if (length > kMaxRequest || !read_all(sock, body.data(), body.size())) _exit(0);
+  ChildSpec spec;
+  if (!decode(body, spec) || fds.size() < 3) return reply;
+  for (int i = 0; i < 3; ++i) spec.fds[i] = fds[static_cast<std::size_t>(i)].get();
+  if (fds.size() > 3) spec.tty_fd = fds[3].get();
+  ChildStarted started = start_child(spec, context);
+  reply.pid = started.pid;
+  reply.clone_errno = started.clone_errno;
+  reply.error = started.error;
+  std::strncpy(reply.step, started.step.c_str(), sizeof reply.step - 1);
+  return reply;
+}
+
+/// Closes every close-on-exec descriptor but KEEP: treerun's own, as of the fork.
+void close_own_descriptors(int keep) {
+  std::vector<int> own;
+  DIR* d = opendir("/proc/self/fd");
+  if (!d) return;  // no /proc: they stay, close-on-exec; a child only copies more
+  while (dirent* e = readdir(d)) {
+    int fd = std::atoi(e->d_name);
+    if (e->d_name[0] != '.' && fd != keep && fd != dirfd(d) && (fcntl(fd, F_GETFD) & FD_CLOEXEC)) own.push_back(fd);
+  }
+  closedir(d);
+  for (int fd : own) close(fd);
+}
+
+[[noreturn]] void serve(int sock, pid_t treerun, const std::vector<int>& reset_signals) {
+  // Dies with treerun; the check closes the window where treerun died before the prctl.
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != treerun) _exit(0);
+  prctl(PR_SET_NAME, "treerun-spawn");  // for ps and top: not one of the run's nodes
+  // Its own group: a ctrl-c or a kill of treerun's group is treerun's to act on. Every
+  // signal stays blocked, so none of treerun's handlers ever runs here; each child
+  // unblocks its own after resetting the dispositions.
+  setpgid(0, 0);
+  sigset_t all;
+  sigfillset(&all);
+  sigprocmask(SIG_SETMASK, &all, nullptr);
+  // Descriptors: /dev/null at 0-2 (it holds no one's pipe or terminal open, and what
+  // it receives lands above them, clear of the 0-2 each child fills), the socket, and
+  // what treerun inherited without close-on-exec, which its children inherit too.
+  close_own_descriptors(sock);
+  int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+  for (int std = 0; std < 3; ++std)
+    if (null != std) dup3(null, std, O_CLOEXEC);
+  if (null > 2) close(null);
+  ChildContext context{treerun, &reset_signals, true};
+  for (;;) {
+    std::uint32_t length = 0;
+    std::vector<UniqueFd> fds;
+    if (!receive_head(sock, length, fds)) _exit(0);  // EOF: treerun is done with us
+    Reply reply = serve_one(sock, length, fds, context);
+    fds.clear();  // the child has its copies (or failed); ours go before the reply
+    if (!write_all(sock, &reply, sizeof reply)) _exit(0);
+  }
+}
+
+}  // namespace
+
+Spawner::Spawner(const std::vector<int>& reset_signals) {
+  int sv[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) return;  // no spawner: treerun spawns
+  pid_t treerun = ::getpid();
+  pid_t pid = ::fork();  // treerun is still single-threaded here
+  if (pid == 0) {
+    ::close(sv[0]);
+    serve(sv[1], treerun, reset_signals);
+  }
+  ::close(sv[1]);
+  if (pid < 0) {
+    ::close(sv[0]);
+    return;
+  }
+  pid_ = pid;
+  socket_.reset(sv[0]);
+}
+
+Spawner::~Spawner() {
+  if (pid_ <= 0) return;
+  socket_.reset();
+  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+void Spawner::lost() { socket_.reset(); }
+
+std::optional<ChildStarted> Spawner::start(const ChildSpec& spec) {
+  if (!socket_) return std::nullopt;
+  std::string body = encode(spec);
+  auto length = static_cast<std::uint32_t>(body.size());
+  int fds[kMaxFds] = {spec.fds[0], spec.fds[1], spec.fds[2], spec.tty_fd};
+  std::size_t nfds = spec.tty_fd >= 0 ? 4 : 3;
+  alignas(cmsghdr) char control[CMSG_SPACE(kMaxFds * sizeof(int))] = {};
+  iovec iov{&length, sizeof length};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = CMSG_SPACE(nfds * sizeof(int));
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
+  std::memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
+  ssize_t sent;
+  while ((sent = ::sendmsg(socket_.get(), &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
+  }
+  Reply reply{};
+  if (sent != sizeof length || !write_all(socket_.get(), body.data(), body.size()) ||
+      !read_all(socket_.get(), &reply, sizeof reply)) {
+    lost();
+    return std::nullopt;
+  }
+  ChildStarted out;
+  out.pid = reply.pid;
+  out.clone_errno = reply.clone_errno;
+  out.error = reply.error;
+  reply.step[sizeof reply.step - 1] = '\0';
+  out.step = reply.step;
+  return out;
+}
+
+}  // namespace treerun

@@ -1,0 +1,72 @@
+#include "run/fd_budget.h"
+
+#include <dirent.h>
+#include <sys/resource.h>
+
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace treerun {
+namespace {
+
+/// Short-lived descriptors beside those counted: probes' sockets and pipes, control
+/// clients, the pipes of a stop command, a file output between its open and the spawn.
+constexpr std::size_t kTransient = 32;
+
+std::size_t open_now() {
+  std::size_t n = 0;
+  DIR* d = ::opendir("/proc/self/fd");
+  if (!d) return 16;  // no /proc: what a run opens before its nodes, about
+  while (dirent* e = ::readdir(d))
+    if (e->d_name[0] != '.') ++n;
+  ::closedir(d);
+  return n - 1;  // less the one reading the folder
+}
+
+bool is_stream_source(const Plan& plan, NodeId id, bool is_stderr) {
+  return plan.stream_of({id, is_stderr}) != nullptr;
+}
+
+/// The read ends treerun holds for a node's outputs (start.cpp's wire_stdio): one pipe
+/// for both when both go to the log, one terminal for a pty node.
+std::size_t node_descriptors(const Plan& plan, const PlanNode& n) {
+  if (n.is_group()) return 0;
+  if (n.pty) return 1;
+  bool out_log = n.stdout_spec.type == OutputSpec::Type::log && !is_stream_source(plan, n.id, false);
+  bool err_log = n.stderr_spec.type == OutputSpec::Type::log && !is_stream_source(plan, n.id, true);
+  bool merged = n.stderr_spec.type == OutputSpec::Type::as_stdout || (out_log && err_log);
+  return (out_log ? 1 : 0) + (err_log && !merged ? 1 : 0);
+}
+
+/// A stream's pipe, and for a fan-out or a relay one more pipe per consumer and the log copy's.
+std::size_t stream_descriptors(const StreamWiring& s) {
+  if (s.carrier == StreamWiring::Carrier::pipe) return 2;
+  return 2 + 2 * s.consumers.size() + (s.to_log ? 2 : 0);
+}
+
+}  // namespace
+
+DescriptorBudget descriptor_budget(const Plan& plan) {
+  DescriptorBudget b;
+  b.needed = open_now() + kTransient;
+  for (const PlanNode& n : plan.nodes) b.needed += node_descriptors(plan, n);
+  for (const StreamWiring& s : plan.streams) b.needed += stream_descriptors(s);
+  struct rlimit lim {};
+  ::getrlimit(RLIMIT_NOFILE, &lim);
+  b.limit = lim.rlim_cur == RLIM_INFINITY ? SIZE_MAX : static_cast<std::size_t>(lim.rlim_cur);
+  b.hard = lim.rlim_max == RLIM_INFINITY ? SIZE_MAX : static_cast<std::size_t>(lim.rlim_max);
+  return b;
+}
+
+std::string descriptor_problem(const Plan& plan) {
+  DescriptorBudget b = descriptor_budget(plan);
+  if (b.needed <= b.limit) return "";
+  return fmt::format(
+      "{}: {} nodes need up to {} open files in treerun (a log pipe per node, the streams' pipes, "
+      "and its own), more than its limit of {} (RLIMIT_NOFILE; hard limit {}): raise the hard limit "
+      "(ulimit -Hn, LimitNOFILE=), or send outputs that need no pipe (`null`, a file)",
+      std::strerror(EMFILE), plan.nodes.size() - 1, b.needed, b.limit, b.hard);
+}
+
+}  // namespace treerun

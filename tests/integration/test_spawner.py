@@ -1,0 +1,102 @@
+"""The spawner (lib/proc/spawner.h): every node's process is made by a small process
+forked before treerun holds many descriptors, so a spawn copies its few descriptors, not
+treerun's one-or-more per node (issue 20: start-up was O(n²)). treerun stays the parent
+of every node (CLONE_PARENT): its reaper, the parent-death signal and the guardian work
+as before. A spawner that dies leaves treerun to spawn by itself; a SIGKILLed treerun
+takes its spawner along.
+"""
+
+import os
+import signal
+
+from harness import find, pid_alive, wait_gone
+
+
+def _children(pid: int) -> list[int]:
+    kids = []
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            kids += [int(x) for x in f.read().split()]
+    return kids
+
+
+def _comm(pid: int) -> str:
+    with open(f"/proc/{pid}/comm") as f:
+        return f.read().strip()
+
+
+def _ppid(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        return int(next(line for line in f if line.startswith("PPid:")).split()[1])
+
+
+def _fds(pid: int) -> set[int]:
+    return {int(fd) for fd in os.listdir(f"/proc/{pid}/fd")}
+
+
+def _spawner(treerun: int) -> int:
+    found = [k for k in _children(treerun) if _comm(k) == "treerun-spawn"]
+    assert len(found) == 1, [(k, _comm(k)) for k in _children(treerun)]
+    return found[0]
+
+
+def _all_ready(p, n: int) -> None:
+    for i in range(n):
+        p.wait_for(event="ready", node=f"d{i}", timeout=30)
+
+
+def _sleepers(n: int) -> str:
+    return "children:\n" + "".join(
+        f"  - {{name: d{i}, daemon: true, cmd: [{{H}}, sleep, forever]}}\n" for i in range(n))
+
+
+def test_nodes_are_children_of_treerun_made_by_a_spawner_that_holds_few_descriptors(tr):
+    n = 80
+    p = tr.start(["up", str(tr.spec(_sleepers(n)))])
+    _all_ready(p, n)
+    pids = [e["pid"] for e in find(p.events(), event="spawn")]
+    assert len(pids) == n
+    for pid in pids:
+        assert _ppid(pid) == p.pid  # the reaper's, the pdeathsig's parent
+    spawner = _spawner(p.pid)
+    # treerun holds a log pipe per node; the spawner, its socket and /dev/null.
+    assert len(_fds(p.pid)) > n
+    assert len(_fds(spawner) - _fds(p.pid) - {0, 1, 2}) <= 1, _fds(spawner)
+    assert len(_fds(spawner)) < 16, _fds(spawner)
+    # The last node started with no more descriptors than the first.
+    assert _fds(pids[-1]) == _fds(pids[0])
+    p.signal(signal.SIGINT)
+    res = p.wait()
+    assert res.code == -signal.SIGINT, res.describe()  # dies by the signal it got
+    assert not pid_alive(spawner)
+
+
+def test_a_sigkilled_treerun_takes_its_spawner_and_nodes_along(tr):
+    p = tr.start(["up", str(tr.spec(_sleepers(3)))])
+    _all_ready(p, 3)
+    pids = [e["pid"] for e in find(p.events(), event="spawn")]
+    spawner = _spawner(p.pid)
+    p.signal(signal.SIGKILL)
+    p.wait(5)
+    assert wait_gone(spawner, 5.0), f"the spawner {spawner} outlived a SIGKILLed treerun"
+    for pid in pids:
+        assert wait_gone(pid, 5.0), f"node {pid} outlived a SIGKILLed treerun"
+    assert tr.run(["ls"]).code == 0  # removes its control socket
+
+
+def test_a_dead_spawner_leaves_treerun_to_spawn_by_itself(tr):
+    p = tr.start(["up", str(tr.spec(_sleepers(2)))])
+    _all_ready(p, 2)
+    first = p.wait_for(event="spawn", node="d0")["pid"]
+    spawner = _spawner(p.pid)
+    os.kill(spawner, signal.SIGKILL)
+    assert wait_gone(spawner, 5.0)  # collected by treerun's reaper, as a stray
+    res = tr.run(["restart", "d0"])
+    assert res.code == 0, res.describe()
+    again = [e["pid"] for e in find(p.events(), event="spawn", node="d0")]
+    assert len(again) == 2 and again[1] != first
+    assert _ppid(again[1]) == p.pid
+    assert pid_alive(again[1])
+    p.signal(signal.SIGINT)
+    res = p.wait()
+    assert res.code == -signal.SIGINT, res.describe()  # dies by the signal it got
