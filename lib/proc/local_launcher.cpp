@@ -12,6 +12,8 @@
 #include <cstring>
 #include <fstream>
 
+#include <boost/asio/post.hpp>
+
 #include "proc/local_launcher.h"
 
 namespace treerun {
@@ -131,6 +133,12 @@ LocalLauncher::LocalLauncher(boost::asio::io_context& io, const std::string& run
       dev_null_write_(::open("/dev/null", O_WRONLY | O_CLOEXEC)) {
   note_signal_dispositions();
   raise_fd_limit();
+  // The guardian's records of a turn (a stop of thousands of groups) go in one write.
+  guardian_.batch_with([&io, alive = std::weak_ptr<int>(alive_), this] {
+    boost::asio::post(io, [alive, this] {
+      if (alive.lock()) guardian_.flush();
+    });
+  });
 }
 
 /// treerun holds a few descriptors per node (log pipes, stream pipes and stages), so
