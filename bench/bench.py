@@ -248,14 +248,12 @@ class Bench:
         # "all processes exist and have exec'd": poll treerun's children
         t_proc = None
         deadline = now() + 30
-        pending = None
         while now() < deadline and t_ev is not None:
             kids = self.children_of(p.pid)
-            if len(kids) >= n:
-                pending = [k for k in kids if self.exe(k) != SLEEP]
-                if not pending:
-                    t_proc = now()
-                    break
+            # The guardian is a child of treerun too: count the sleepers only.
+            if len(kids) >= n and sum(1 for k in kids if self.exe(k) == SLEEP) >= n:
+                t_proc = now()
+                break
             time.sleep(0.0005)
         res = {"start_events": (t_ev - t0) if t_ev else None,
                "start_procs": (t_proc - t0) if t_proc else None}
@@ -594,8 +592,8 @@ children:
         tb, tt = med(B), med(T)
         ratio = tb / tt
         self.row(f"4. log stream, 4×{n} lines of 80 B → --logs FILE (vs 4 producers → one file)",
-                 f"{total / tt / 2**20:.0f} MiB/s", f"{total / tb / 2**20:.0f} MiB/s", ratio, "≥ 0.8×",
-                 (ratio >= 0.8) and not errs)
+                 f"{total / tt / 2**20:.0f} MiB/s", f"{total / tb / 2**20:.0f} MiB/s", ratio, "≥ 1.0×",
+                 (ratio >= 1.0) and not errs)
         self.row("4. log stream: lines mangled/out of order/lost in treerun's output",
                  "0" if not errs else f"{len(errs)}/{reps} runs bad: {errs[0]}", f"file: {base_bad[0][0]} mangled; via a pipe: {pipe_bad[0]} mangled",
                  None, "0", not errs)
