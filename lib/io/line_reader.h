@@ -39,11 +39,13 @@ class LineReader : public std::enable_shared_from_this<LineReader> {
 
  private:
   void read_some();
+  void read_ready();
   void finish();
 
   boost::asio::posix::stream_descriptor descriptor_;
   Callbacks cb_;
   LineCutter lines_;
+  bool grown_ = false;  // its pipe, once found busy
 };
 
 }  // namespace treerun

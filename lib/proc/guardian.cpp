@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <limits.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -74,19 +75,34 @@ void scancel(const std::string& id) {
 }
 
 /// Reads exactly N bytes of a record (one atomic write made them, so they are there).
-bool read_all(int fd, void* to, std::size_t n) {
+/// The pipe from treerun, read in blocks: a batch of records costs one read.
+struct Source {
+  int fd = -1;
+  char buf[4096];
+  std::size_t at = 0, end = 0;
+};
+
+bool read_all(Source& in, void* to, std::size_t n) {
   auto* p = static_cast<char*>(to);
   while (n > 0) {
-    ssize_t got = read(fd, p, n);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
-    p += got, n -= static_cast<std::size_t>(got);
+    if (in.at == in.end) {
+      ssize_t got = read(in.fd, in.buf, sizeof in.buf);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) return false;
+      in.at = 0;
+      in.end = static_cast<std::size_t>(got);
+    }
+    std::size_t take = std::min(n, in.end - in.at);
+    std::memcpy(p, in.buf + in.at, take);
+    in.at += take;
+    p += take;
+    n -= take;
   }
   return true;
 }
 
 /// The length, then the bytes, of a text record.
-bool read_text(int fd, std::string& text) {
+bool read_text(Source& fd, std::string& text) {
   int length = 0;
   if (!read_all(fd, &length, sizeof length) || length <= 0 || length > PIPE_BUF) return false;
   text.resize(static_cast<std::size_t>(length));
@@ -107,13 +123,15 @@ bool read_text(int fd, std::string& text) {
   std::set<int> groups;
   std::set<std::string> paths, steps;
   int record = 0, job = 0;
-  while (read_all(fd, &record, sizeof record)) {  // until EOF: treerun is gone
+  Source in;
+  in.fd = fd;
+  while (read_all(in, &record, sizeof record)) {  // until EOF: treerun is gone
     if (record == kGoodbye) _exit(0);
     if (record == Guardian::kJob) {
-      if (!read_all(fd, &job, sizeof job)) break;
+      if (!read_all(in, &job, sizeof job)) break;
     } else if (record == Guardian::kPath || record == Guardian::kStep || record == Guardian::kStepGone) {
       std::string text;
-      if (!read_text(fd, text)) break;
+      if (!read_text(in, text)) break;
       if (record == Guardian::kPath) paths.insert(text);
       else if (record == Guardian::kStep) steps.insert(text);
       else steps.erase(text);
@@ -166,19 +184,44 @@ Guardian::~Guardian() {
 
 void Guardian::send_text(int kind, const std::string& text) {
   if (!pipe_ || text.empty() || text.size() > PIPE_BUF - 2 * sizeof(int)) return;
+  flush();  // records keep their order
   // One write (under PIPE_BUF), so that no other record lands inside it.
   std::string message(2 * sizeof(int) + text.size(), '\0');
   int head[2] = {kind, static_cast<int>(text.size())};
   std::memcpy(message.data(), head, sizeof head);
   std::memcpy(message.data() + sizeof head, text.data(), text.size());
-  while (write(pipe_.get(), message.data(), message.size()) < 0 && errno == EINTR) {
-  }
+  write_all(message.data(), message.size());
+}
+
+void Guardian::queue(int record) {
+  if (!pipe_) return;
+  if (!post_) return send(record);
+  if (queued_.empty()) post_();
+  queued_.push_back(record);
+}
+
+void Guardian::flush() {
+  if (queued_.empty()) return;
+  write_all(queued_.data(), queued_.size() * sizeof(int));
+  queued_.clear();
 }
 
 void Guardian::send(int record) {
   if (!pipe_) return;
-  // 4 bytes: one atomic pipe write. The watcher reads as fast as we spawn.
-  while (write(pipe_.get(), &record, sizeof record) < 0 && errno == EINTR) {
+  flush();
+  write_all(&record, sizeof record);
+}
+
+/// The pipe is blocking: only one writer, and records are whole ints, so a write cut
+/// short is finished by the next one and the watcher still reads whole records.
+void Guardian::write_all(const void* data, std::size_t size) {
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    ssize_t n = write(pipe_.get(), p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;  // the watcher is gone: nothing to insure with
+    p += n;
+    size -= static_cast<std::size_t>(n);
   }
 }
 

@@ -11,6 +11,8 @@
 #include <cstring>
 #include <fstream>
 
+#include <boost/asio/post.hpp>
+
 #include "proc/local_launcher.h"
 
 namespace treerun {
@@ -56,6 +58,12 @@ LocalLauncher::LocalLauncher(boost::asio::io_context& io, const std::string& run
       dev_null_write_(::open("/dev/null", O_WRONLY | O_CLOEXEC)) {
   note_signal_dispositions();
   raise_fd_limit();
+  // The guardian's records of a turn (a stop of thousands of groups) go in one write.
+  guardian_.batch_with([&io, alive = std::weak_ptr<int>(alive_), this] {
+    boost::asio::post(io, [alive, this] {
+      if (alive.lock()) guardian_.flush();
+    });
+  });
   // After the list of signals to reset, which the spawner keeps a copy of.
   if (!std::getenv("TREERUN_NO_SPAWNER")) spawner_.emplace(non_default_signals_);
 }

@@ -55,6 +55,7 @@ class LocalLauncher final : public Launcher {
   std::optional<struct rlimit> children_nofile_;  // set when ours was raised
   UniqueFd dev_null_read_;
   UniqueFd dev_null_write_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>();  // for what this posts
   std::optional<Spawner> spawner_;  // last: forked once the above is known, gone first
 };
 

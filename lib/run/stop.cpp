@@ -6,6 +6,7 @@
 // node's stop sequence (plan/stop_sequence.h): one signal (with SIGCONT) or the stop
 // command to the process group, its wait as a deadline on the loop, then SIGKILL. A
 // process that exits is collected in the same turn, so nothing waits on a fixed sleep.
+#include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -47,7 +48,30 @@ void Supervisor::defer_stop_check(NodeId id) {
   stop_checks_.push_back(id);
   if (stop_checks_.size() > 1) return;
   boost::asio::post(io_, [this] {
-    for (NodeId at : std::exchange(stop_checks_, {})) consider_stop(at);
+    // Every signal first, then the bookkeeping: the processes of a big tree start to
+    // end while the run writes its events and notes, not one by one after them.
+    // SIGCHLD is held meanwhile: each process that ends at once would interrupt the
+    // batch with the signal's handler; held, the reaper hears of all of them once.
+    std::vector<std::pair<NodeId, bool>> sent;
+    {
+      struct Batch {
+        Supervisor& s;
+        sigset_t old;
+        explicit Batch(Supervisor& s, std::vector<std::pair<NodeId, bool>>& sent) : s(s) {
+          sigset_t chld;
+          sigemptyset(&chld);
+          sigaddset(&chld, SIGCHLD);
+          pthread_sigmask(SIG_BLOCK, &chld, &old);
+          s.stops_sent_ = &sent;
+        }
+        ~Batch() {
+          s.stops_sent_ = nullptr;
+          pthread_sigmask(SIG_SETMASK, &old, nullptr);
+        }
+      } batch(*this, sent);
+      for (NodeId at : std::exchange(stop_checks_, {})) consider_stop(at);
+    }
+    for (auto [id, leftovers] : sent) stop_sent(id, leftovers);
   });
 }
 
@@ -153,6 +177,16 @@ void Supervisor::run_step(NodeId id, bool leftovers) {
     launcher_.signal(run.proc, SIGCONT);
     run.stop_how = signal_name(step.sig);
   }
+  if (stops_sent_) stops_sent_->emplace_back(id, leftovers);
+  else stop_sent(id, leftovers);
+}
+
+/// The stop's event and note, and the deadline of its step.
+void Supervisor::stop_sent(NodeId id, bool leftovers) {
+  Node& n = nodes_[id];
+  const PlanNode& spec = *n.spec;
+  const Incarnation& run = n.run;
+  const StopStep& step = spec.stop_sequence.front();
   events_.stop(spec.path, run.stop_how);
   log_->wake_waiters();  // its lines, if a slow log reader held them back, are not now
   log_->note(n.log_source, fmt::format("stopping{} ({}, SIGKILL after {})", leftovers ? " what it left running" : "",

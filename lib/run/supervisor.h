@@ -189,6 +189,7 @@ class Supervisor final : public ProbeHost, public control::Target {
   void cancel_subtree(NodeId id, bool dependents);
   bool waits_for_dependents(NodeId id) const;
   void run_step(NodeId id, bool leftovers);
+  void stop_sent(NodeId id, bool leftovers);
   bool run_stop_command(NodeId id);
   void kill_group(NodeId id);
   void arm_grace(NodeId id, Millis wait);
@@ -354,6 +355,9 @@ class Supervisor final : public ProbeHost, public control::Target {
   std::string reason_;             // the payload of probe_failed
   bool marking_ = false;           // a cancel is marking: stop checks wait for it
   std::vector<NodeId> stop_checks_;  // stops to consider in the next turn
+  /// While those are considered: the stops signalled whose event, note and grace come
+  /// after every signal of the batch has gone (null: at once).
+  std::vector<std::pair<NodeId, bool>>* stops_sent_ = nullptr;
   unsigned generations_ = 0;       // incarnations spawned so far
   std::deque<NodeId> start_queue_; // processes whose start is due, oldest first
   std::vector<std::shared_ptr<Carrier>> carriers_;

@@ -221,8 +221,11 @@ void Supervisor::consider_settled(NodeId id) {
   // is going away.
   bool running_group = n.is_group() && n.state == State::ready;
   bool stopped_child = false;
-  for (NodeId child : n.spec->children) {
-    const Node& c = nodes_[child];
+  // From the last: children are stopped in order and end roughly so, so the first one
+  // not finished is met at once, not after all the finished ones (a teardown of a group
+  // of 5 000 was O(n²) here).
+  for (auto it = n.spec->children.rbegin(); it != n.spec->children.rend(); ++it) {
+    const Node& c = nodes_[*it];
     if (c.state != State::finished || (running_group && c.held == Hold::restarting))
       return consider_workers_done(id);
     stopped_child = stopped_child || c.held == Hold::stopped;
