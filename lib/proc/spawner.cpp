@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -22,6 +23,10 @@ namespace {
 // larger than one datagram may be.
 constexpr std::size_t kMaxFds = 4;  // stdin, stdout, stderr, the terminal
 constexpr std::uint32_t kMaxRequest = 64u << 20;
+// How long treerun waits for the spawner to take a request and answer it (microseconds
+// when it runs): one that is stopped (SIGSTOP, a debugger) must not freeze the run.
+constexpr time_t kAnswerSeconds = 10;
+constexpr int kByPidfd = 3;  // waitid's P_PIDFD (linux/wait.h; glibc 2.36 does not name it)
 
 struct Reply {
   std::int32_t pid;
@@ -238,17 +243,31 @@ Spawner::Spawner(const std::vector<int>& reset_signals) {
     return;
   }
   pid_ = pid;
+  pidfd_.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));  // a signal that cannot reach another process of that pid
   socket_.reset(sv[0]);
+  timeval limit{kAnswerSeconds, 0};
+  ::setsockopt(socket_.get(), SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
+  ::setsockopt(socket_.get(), SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
 }
 
-Spawner::~Spawner() {
-  if (pid_ <= 0) return;
+Spawner::~Spawner() { lost(); }
+
+/// The spawner goes (EOF on its socket; SIGKILL, should it be stopped or stuck) and is
+/// reaped here, so that its pid is never taken for a stray's, nor waited for again.
+void Spawner::lost() {
   socket_.reset();
-  while (::waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  if (pid_ <= 0) return;
+  pid_ = -1;
+  if (!pidfd_) return;  // (no pidfd: EOF alone ends it, and the reaper collects it)
+  // It holds nothing of the run's: a spawn in flight is lost either way. Once it is
+  // reaped (by the reaper, had it died first) neither call can reach another process.
+  ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+  siginfo_t info{};
+  while (::waitid(static_cast<idtype_t>(kByPidfd), static_cast<id_t>(pidfd_.get()), &info, WEXITED) < 0 &&
+         errno == EINTR) {
   }
+  pidfd_.reset();
 }
-
-void Spawner::lost() { socket_.reset(); }
 
 std::optional<ChildStarted> Spawner::start(const ChildSpec& spec) {
   if (!socket_) return std::nullopt;
@@ -272,10 +291,18 @@ std::optional<ChildStarted> Spawner::start(const ChildSpec& spec) {
   while ((sent = ::sendmsg(socket_.get(), &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
   }
   Reply reply{};
-  if (sent != sizeof length || !write_all(socket_.get(), body.data(), body.size()) ||
-      !read_all(socket_.get(), &reply, sizeof reply)) {
+  // Until the whole request is written no child can exist: the caller may start it itself.
+  if (sent != sizeof length || !write_all(socket_.get(), body.data(), body.size())) {
     lost();
     return std::nullopt;
+  }
+  // After, one may (made, not yet answered for): starting it again would run the command
+  // twice, so this spawn fails, and the later ones are the caller's own.
+  if (!read_all(socket_.get(), &reply, sizeof reply)) {
+    lost();
+    ChildStarted failed;
+    failed.clone_errno = EIO;
+    return failed;
   }
   ChildStarted out;
   out.pid = reply.pid;

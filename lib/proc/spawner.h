@@ -28,13 +28,15 @@ class Spawner {
   /// Forks the spawner. Call while treerun is single-threaded. RESET_SIGNALS: the
   /// signals a child must find at their default disposition (LocalLauncher's list).
   explicit Spawner(const std::vector<int>& reset_signals);
-  /// Tells the spawner to go (EOF on its socket) and waits for it.
+  /// Tells the spawner to go (EOF on its socket, then SIGKILL) and reaps it.
   ~Spawner();
   Spawner(const Spawner&) = delete;
   Spawner& operator=(const Spawner&) = delete;
 
   /// Starts SPEC as a child of this process; nullopt when there is no spawner (it could
-  /// not be forked, or it died): the caller then starts the child itself.
+  /// not be forked, or it died before it had the request): the caller then starts the
+  /// child itself. A spawner that dies or does not answer within 10 s once it has the
+  /// request fails that one spawn (EIO): a child may have been made, and is not made again.
   std::optional<ChildStarted> start(const ChildSpec& spec);
   pid_t pid() const { return pid_; }
 
@@ -42,6 +44,7 @@ class Spawner {
   void lost();
 
   UniqueFd socket_;
+  UniqueFd pidfd_;
   pid_t pid_ = -1;
 };
 

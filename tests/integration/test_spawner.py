@@ -100,3 +100,29 @@ def test_a_dead_spawner_leaves_treerun_to_spawn_by_itself(tr):
     p.signal(signal.SIGINT)
     res = p.wait()
     assert res.code == -signal.SIGINT, res.describe()  # dies by the signal it got
+
+
+def test_a_stopped_spawner_fails_one_spawn_within_its_limit_and_never_runs_a_command_twice(tr):
+    # Review: a spawner that got a request and died (or stopped) before answering made
+    # treerun spawn the command again itself: two processes, one unknown to the reaper.
+    # And a stopped one froze the whole run in the read of its answer.
+    # d0 ignores its failure (a start that fails is one), so the run goes on after it.
+    spec = _sleepers(2).replace("{name: d0,", "{name: d0, on_failure: ignore,")
+    p = tr.start(["up", str(tr.spec(spec))])
+    _all_ready(p, 2)
+    spawner = _spawner(p.pid)
+    os.kill(spawner, signal.SIGSTOP)
+    res = tr.run(["restart", "d0"], timeout=60)  # the spawner's answer: 10 s at most
+    assert res.code != 0 and "Input/output error" in res.describe(), res.describe()
+    assert wait_gone(spawner, 5.0)  # SIGKILLed and reaped, stopped or not
+    assert tr.run(["ps"]).code == 0  # the run answers
+    res = tr.run(["start", "d0"])
+    assert res.code == 0, res.describe()
+    spawned = [e["pid"] for e in find(p.events(), event="spawn", node="d0")]
+    assert len(spawned) == 2 and _ppid(spawned[1]) == p.pid
+    # No process of d0 but the one the reaper knows: none made by the stopped spawner.
+    mine = [k for k in _children(p.pid) if _comm(k) == "trhelper"]
+    assert sorted(mine) == sorted([spawned[1], find(p.events(), event="spawn", node="d1")[0]["pid"]]), mine
+    p.signal(signal.SIGINT)
+    res = p.wait()
+    assert res.code == -signal.SIGINT, res.describe()
