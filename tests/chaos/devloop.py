@@ -630,6 +630,12 @@ def _spawned(events, node) -> list[dict]:
     return [e for e in events if e.get("event") == "spawn" and e.get("node") in (node, node + "/0")]
 
 
+def own_watch_restarts(events, node) -> list[dict]:
+    """NODE's watch restarts for a change in its own watched folder (not a cascade)."""
+    return [e for e in events if e.get("event") == "restart" and e.get("node") == node
+            and e.get("cause") == "watch" and f"/w/{node}/" in str(e.get("path", ""))]
+
+
 def spawns_per_process(events, node) -> dict[str, int]:
     """How often NODE's process was spawned, or each copy's when it is replicated."""
     return collections.Counter(e["node"] for e in events if e.get("event") == "spawn"
@@ -753,8 +759,7 @@ def check_watch(sc, events, log, rc, acts) -> list[str]:
     touched_any = collections.Counter(a["node"] for a in acts if a["verb"] == "touch")
     moved = set()
     for n in sc.nodes:
-        own = [e for e in events if e.get("event") == "restart" and e.get("node") == n.name
-               and e.get("cause") == "watch" and f"/w/{n.name}/" in str(e.get("path", ""))]
+        own = own_watch_restarts(events, n.name)
         k = touched.get(n.name, 0)
         if k and not own:
             v.append(f"{n.name}: {k} touch(es) of its watched folder, no watch restart")
@@ -880,8 +885,7 @@ def check_mixed(sc, events, log, rc, acts) -> list[str]:
             if src is None or (e["node"] != src and e["node"] not in cascade[src]):
                 v.append(f"watch restart of {e['node']} for a path it does not watch: {e}")
     for n in sc.nodes:
-        own = [e for e in events if e.get("event") == "restart" and e.get("node") == n.name
-               and e.get("cause") == "watch" and f"/w/{n.name}/" in str(e.get("path", ""))]
+        own = own_watch_restarts(events, n.name)
         mine = [a for a in touches if a["node"] == n.name]
         if len(own) > len(mine):
             v.append(f"{n.name}: {len(own)} watch restarts for {len(mine)} touch(es)")

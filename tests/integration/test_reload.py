@@ -280,21 +280,9 @@ def test_a_follower_of_every_nodes_logs_sees_the_nodes_a_reload_adds(tr):
         assert f"hello-{k}" in followed, followed[-3000:]
 
 
-REPLICATED = """\
-children:
-  - name: api
-    daemon: true
-    replicas: 2
-    cmd: [{H}, echo, up, sleep, forever]
-    ready: {log: "^up$"}
-    env: {VERSION: "1"}
-  - name: web
-    daemon: true
-    after: [api]
-    cmd: [{H}, echo, up, sleep, forever]
-    ready: {log: "^up$"}
-  - {name: other, daemon: true, cmd: [{H}, sleep, forever]}
-"""
+# BASE with `api` replicated (`web` is after it, `db` before it).
+REPLICATED = BASE.replace("    after: [db]\n", "    after: [db]\n    replicas: 2\n", 1)
+assert REPLICATED != BASE
 
 
 def up_replicated(tr):
