@@ -38,6 +38,10 @@ class Sent:
     t: float  # seconds since treerun was started
     done_seen: bool  # the event log already had `done`
     pending: frozenset  # stop signals pending in treerun just before this one was sent
+    # On treerun's own clock (its events' `t`), a time no earlier than the signal's
+    # arrival; `t` is no such bound: the harness may lose the CPU between reading its
+    # clock and sending, and treerun's clock may start before the harness's. None: `t`.
+    t_surely_sent: float | None = None
 
 
 def pending_stop_signals(pid: int) -> frozenset:
@@ -92,16 +96,19 @@ def signal_pattern(rng: random.Random) -> tuple[str, list[tuple[str, float]]]:
     return name, seq
 
 
-def send(proc: subprocess.Popen, name: str, t: float, done_seen: bool) -> Sent | None:
-    """Sends stop signal NAME to treerun, noting what was still pending in it."""
+def send(proc: subprocess.Popen, name: str, clock, lead: float, done_seen: bool) -> Sent | None:
+    """Sends stop signal NAME to treerun, noting what was still pending in it. CLOCK gives
+    the harness's seconds since it started treerun; treerun's own clock started at most
+    LEAD seconds before the harness's."""
     if proc.poll() is not None:
         return None
+    t = clock()
     pending = pending_stop_signals(proc.pid)
     try:
         proc.send_signal(signal.Signals[name])
     except ProcessLookupError:
         return None
-    return Sent(name, t, done_seen, pending)
+    return Sent(name, t, done_seen, pending, clock() + lead)
 
 
 def first_signal_candidates(sent: list[Sent]) -> list[str]:
