@@ -11,6 +11,7 @@ import json
 import os
 import re
 import shutil
+import select
 import signal
 import socket
 import statistics
@@ -182,13 +183,25 @@ class Bench:
         return vol, invol, threads
 
     def wait_exit(self, proc, timeout=60):
+        """PROC's exit code, seen the moment it exits: a pidfd is readable then. (Popen.wait
+        with a timeout polls, sleeping 1, 2, 4 … 50 ms between looks: a stop of 36 ms was
+        seen at 63 ms, while the baselines, waited for by a blocking wait, paid nothing.)"""
+        if proc.returncode is not None:
+            return proc.returncode
         try:
-            return proc.wait(timeout)
-        except subprocess.TimeoutExpired:
+            fd = os.pidfd_open(proc.pid)
+        except ProcessLookupError:
+            return proc.wait()
+        try:
+            exited, _, _ = select.select([fd], [], [], timeout)
+        finally:
+            os.close(fd)
+        if not exited:
             self.log(f"  treerun pid {proc.pid} did not exit in {timeout}s; killing it")
             proc.kill()
             proc.wait()
             return None
+        return proc.wait()
 
     def timed_shell(self, script):
         t0 = now()

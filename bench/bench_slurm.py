@@ -106,7 +106,7 @@ def slurm_stop(b):
             wait_files(marks, n, p)
             t0 = time.monotonic()
             subprocess.run(["scancel", job])
-            p.wait(120)
+            b.wait_exit(p, 120)  # as treerun is waited for: seen at once
             B.append(time.monotonic() - t0)
         marks = b.path(f"stop_tr_{i}")
         os.mkdir(marks)
