@@ -87,8 +87,8 @@ def test_a_run_of_2000_nodes_holds_little_memory_of_its_own_per_node(tr):
     # treerun's own (anonymous) memory per node, up and running: one plan, not one per
     # reload's diff; no container that allocates while empty. It was 7.9 KiB per node
     # (three copies of the plan, a deque per node and per log history); now about 4.
-    # RssAnon, not VmHWM: the high-water mark is the spec's load (spec/'s tree), which
-    # this does not measure.
+    # RssAnon, not VmHWM: the high-water mark also counts the spec's load (spec/'s raw
+    # tree), and the shared libraries' pages (RssFile), the same at every n.
     n = 2000
     spec = tr.spec(flat_spec(n))
     p = tr.start(["up", str(spec), "--no-color", "--quiet"])
