@@ -1052,7 +1052,7 @@ class Bench:
             return res
         res["cpu"] = self.tree_cpu_ns(p.pid) / 1e9
         res["fds"] = self.fd_count(p.pid)
-        res.update(self.status_fields(p.pid, {"VmHWM", "VmRSS"}))
+        res.update(self.status_fields(p.pid, {"VmHWM", "VmRSS", "RssAnon", "RssFile"}))
         t2 = now()
         p.send_signal(signal.SIGINT)
         res["rc"] = self.wait_exit(p, 600)
@@ -1119,8 +1119,12 @@ class Bench:
         self.row(f"{label}: SIGINT → exit (the loop: SIGTERM each, reap all)", fmt_s(so), fmt_s(sob), so / sob, "—", None)
         hwm = med([t.get("VmHWM") for t in T])
         per = (hwm - 4096) / n if hwm else None
-        self.row(f"{label}: treerun VmHWM (= VmRSS here); per node past the first 4 MiB", f"{hwm / 1024:.1f} MiB; {per:.2f} KiB" if hwm else "n/a",
+        self.row(f"{label}: treerun VmHWM (its peak: running, or the spec's load); per node past the first 4 MiB", f"{hwm / 1024:.1f} MiB; {per:.2f} KiB" if hwm else "n/a",
                  f"{med([b.get('VmHWM') for b in B]) / 1024:.1f} MiB", None, "≤ 8 KiB per node", None if per is None else per <= 8)
+        anon, file = med([t.get("RssAnon") for t in T]), med([t.get("RssFile") for t in T])
+        if anon and file:  # VmHWM may be the spec's load; this is what the running tree holds
+            self.row(f"{label}: treerun RssAnon per node (its own memory, running); RssFile (shared libraries)",
+                     f"{anon / n:.2f} KiB; {file / 1024:.1f} MiB", "—", None, "—", None)
         self.row(f"{label}: treerun's open fds", str(med([t.get("fds") for t in T])), str(med([b.get("fds") for b in B])),
                  None, "—", None)
         for t in T:

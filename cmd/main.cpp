@@ -275,7 +275,7 @@ int cmd_up(const UpFlags& f) {
     run.on_up = [&report] {
       if (report) report->up();
     };
-    Run tree(*plan, run, io, *launcher);
+    Run tree(std::move(*plan), run, io, *launcher);  // the run keeps the one copy
     control::Server server(io, tree.target(), std::move(*claim));  // goes before the Run
     std::optional<control::UpReport> up_report;  // and so does this
     if (channel) report = &up_report.emplace(io, std::move(channel), tree.target());

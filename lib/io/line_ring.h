@@ -5,16 +5,15 @@
 //
 // The log stream's hot path goes through push(), so a line costs one copy and a few
 // counters: lines sit back to back in blocks (up to 64 KiB) that are dropped whole once
-// their lines are gone, the last one kept for reuse, so nothing is ever moved. Blocks
-// start small and double, so a history that holds little takes little; what the ring
-// holds beyond its bound is at most two blocks.
+// their lines are gone, the last one kept for reuse, so no line is ever moved. Blocks
+// start small and double, so a history that holds little takes little (a ring per node:
+// an empty one allocates nothing, one line costs a 64-byte block and two entries); what
+// the ring holds beyond its bound is at most two blocks.
 #pragma once
 
 #include <cstddef>
-#include <cstdint>
 #include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <string_view>
 #include <vector>
@@ -29,12 +28,13 @@ class LineRing {
 
   void push(std::string_view line, std::uint64_t seq) {
     std::size_t n = line.size() < max_bytes_ ? line.size() : max_bytes_;
-    if (!current_ || current_->used + n > current_->size) new_block(n);
+    if (blocks_.empty() || blocks_.back().used + n > blocks_.back().size) new_block(n);
+    Block& current = blocks_.back();
     if (count_ == capacity_) grow_entries();
-    entries_[(head_ + count_++) & mask_] = {seq, last_block_, static_cast<std::uint32_t>(current_->used),
+    entries_[(head_ + count_++) & mask_] = {seq, last_block_, static_cast<std::uint32_t>(current.used),
                                             static_cast<std::uint32_t>(n)};
-    std::copy_n(line.data(), n, current_->data.get() + current_->used);
-    current_->used += n;
+    std::copy_n(line.data(), n, current.data.get() + current.used);
+    current.used += n;
     bytes_ += n;
     while (count_ > max_lines_ || bytes_ > max_bytes_) {
       // The oldest line goes; so does its block, once no line kept is in it.
@@ -58,7 +58,8 @@ class LineRing {
   std::uint64_t seq(std::size_t i) const { return entry(i).seq; }
 
  private:
-  static constexpr std::size_t kFirstBlock = 256, kBlock = 64 * 1024;
+  static constexpr std::size_t kFirstBlock = 64, kBlock = 64 * 1024;
+  static constexpr std::size_t kFirstEntries = 2;
   struct Entry {
     std::uint64_t seq;
     std::uint64_t block;  // its block's number: blocks_[block - first_block_]
@@ -74,8 +75,9 @@ class LineRing {
   void drop_blocks();
 
   std::size_t max_lines_, max_bytes_;
-  std::deque<Block> blocks_;      // a push_back or pop_front moves no other block
-  Block* current_ = nullptr;      // blocks_.back()
+  // Oldest first, the one written last at the back: a few (the bound over 64 KiB, plus
+  // the doublings up to it), so dropping the front moves a few pointers, never lines.
+  std::vector<Block> blocks_;
   std::uint64_t first_block_ = 0; // the number of blocks_.front()
   std::uint64_t last_block_ = 0;  // the number of blocks_.back()
   Block spare_;                   // the last block dropped, for reuse

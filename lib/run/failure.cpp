@@ -4,11 +4,15 @@
 // A failure under `cancel` goes up at once, so every group on the way to the first
 // `ignore` or `restart` (or the root) is cancelled in the same turn of the loop: the
 // whole affected subtree stops concurrently, not one level after another.
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "base/units.h"
 #include "probes/health.h"
 #include "run/supervisor.h"
+
+#include <algorithm>
 
 namespace treerun {
 
@@ -90,7 +94,9 @@ bool Supervisor::may_restart(NodeId id) {
   Node& n = nodes_[id];
   const RestartPolicy& policy = n.spec->restart;
   auto now = Clock::now();
-  while (!n.restarts.empty() && now - n.restarts.front() > policy.within) n.restarts.pop_front();
+  auto recent = std::find_if(n.restarts.begin(), n.restarts.end(),
+                             [&](Clock::time_point t) { return now - t <= policy.within; });
+  n.restarts.erase(n.restarts.begin(), recent);
   if (signalled_) return false;
   // A nursery being torn down restarts nothing: a node that dies while it waits for its
   // stop (killed from outside, say) must not come back after its stop was decided.

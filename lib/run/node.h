@@ -6,7 +6,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -147,7 +146,9 @@ struct Node {
   std::vector<NodeId> dependents;   // nodes whose `after` names this one
   Incarnation run;
   std::unique_ptr<boost::asio::steady_timer> restart_timer;
-  std::deque<Clock::time_point> restarts;
+  /// Its restarts within `restart.within`, oldest first: a few (restart.max at most),
+  /// and a vector costs nothing while empty (a deque allocates 576 bytes up front).
+  std::vector<Clock::time_point> restarts;
   int attempt = 0;
   std::shared_ptr<Carrier> log_carriers[2];  // stdout, stderr: a stream that is also logged
   // Stream ends this node's process is given: kept while the node may be respawned.

@@ -83,10 +83,13 @@ void Supervisor::begin_reload(PendingReload request) {
                               spec.problems.size() == 1 ? "" : "s"));
   }
   // The last plan's settings are kept: only the new one is rendered.
-  if (!fresh_settings_) fresh_settings_ = own_settings(fresh_);
+  const Plan& last = fresh_plan();
+  if (!fresh_settings_) fresh_settings_ = own_settings(last);
   OwnSettings settings = own_settings(*spec.plan);
-  PlanDiff diff = diff_plans(fresh_, *fresh_settings_, *spec.plan, settings);
-  auto merge = std::make_shared<PlanMerge>(merge_plans(plan_, fresh_ids_, fresh_, *spec.plan, diff));
+  PlanDiff diff = diff_plans(last, *fresh_settings_, *spec.plan, settings);
+  if (fresh_ids_.empty())  // no reload yet: the ids are plan_'s own
+    for (const PlanNode& node : plan_.nodes) fresh_ids_.push_back(node.id);
+  auto merge = std::make_shared<PlanMerge>(merge_plans(plan_, fresh_ids_, last, *spec.plan, diff));
   if (std::string why = reload_refusal(*merge); !why.empty()) return refuse(why);
 
   // Told before it is carried out, as the other acting commands are.

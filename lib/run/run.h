@@ -59,8 +59,8 @@ struct RunResult {
 /// Runs PLAN to the end on IO, with LAUNCHER for every process. The caller holds the
 /// stop signals blocked (proc/signals.h); the run takes them as events, then blocks them
 /// again. Never throws for what a node does; only for treerun's own failures before
-/// anything started (reported as 125 by the caller).
-RunResult run_plan(const Plan& plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher);
+/// anything started (reported as 125 by the caller). The run keeps PLAN: move it in.
+RunResult run_plan(Plan plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher);
 
 class Supervisor;
 
@@ -68,7 +68,7 @@ class Supervisor;
 /// the server (control/), then run(). run_plan() is this without a server.
 class Run {
  public:
-  Run(const Plan& plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher);
+  Run(Plan plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher);
   ~Run();
   /// Valid until the Run is destroyed; after run() it answers from the ended run.
   control::Target& target();

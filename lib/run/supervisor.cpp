@@ -12,8 +12,8 @@
 
 namespace treerun {
 
-Supervisor::Supervisor(const Plan& plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher)
-    : running_plan_(plan),
+Supervisor::Supervisor(Plan plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher)
+    : running_plan_(std::move(plan)),
       plan_(running_plan_),
       options_(options),
       io_(io),
@@ -22,13 +22,11 @@ Supervisor::Supervisor(const Plan& plan, const RunOptions& options, boost::asio:
       run_timer_(io),
       progress_timer_(io),
       sweep_timer_(io),
-      nodes_(plan.nodes.size()),
+      nodes_(plan_.nodes.size()),
       base_env_(inherited_env()),
-      run_id_(options.run_id.empty() ? make_run_id() : options.run_id),
-      fresh_(plan) {
+      run_id_(options.run_id.empty() ? make_run_id() : options.run_id) {
   // Before anything is opened or started: a tree that cannot fit fails now, whole.
-  if (std::string problem = descriptor_problem(plan); !problem.empty()) throw std::runtime_error(problem);
-  for (const PlanNode& spec : plan.nodes) fresh_ids_.push_back(spec.id);
+  if (std::string problem = descriptor_problem(plan_); !problem.empty()) throw std::runtime_error(problem);
   open_outputs();
   for (const PlanNode& spec : plan_.nodes) {
     Node& n = nodes_[spec.id];
@@ -118,8 +116,8 @@ void Supervisor::stop_beside(long handle) {
   launcher_.signal({pid, pid}, SIGKILL);
 }
 
-Run::Run(const Plan& plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher)
-    : supervisor_(std::make_unique<Supervisor>(plan, options, io, launcher)) {}
+Run::Run(Plan plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher)
+    : supervisor_(std::make_unique<Supervisor>(std::move(plan), options, io, launcher)) {}
 
 Run::~Run() = default;
 
@@ -134,8 +132,8 @@ RunResult Run::run() {
   return result;
 }
 
-RunResult run_plan(const Plan& plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher) {
-  return Run(plan, options, io, launcher).run();
+RunResult run_plan(Plan plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher) {
+  return Run(std::move(plan), options, io, launcher).run();
 }
 
 }  // namespace treerun

@@ -63,7 +63,8 @@ TableAction table_cell(bool group, State s, Event e);
 
 class Supervisor final : public ProbeHost, public control::Target {
  public:
-  Supervisor(const Plan& plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher);
+  /// PLAN is kept as the plan in force (moved in: a caller that keeps no copy pays for one).
+  Supervisor(Plan plan, const RunOptions& options, boost::asio::io_context& io, Launcher& launcher);
   ~Supervisor();
   RunResult run();
 
@@ -381,8 +382,12 @@ class Supervisor final : public ProbeHost, public control::Target {
   std::optional<int> end_code_;
 
   // reload.cpp
-  Plan fresh_;                     // the spec as last read, with its own ids
-  std::vector<NodeId> fresh_ids_;  // by fresh_'s id: the id in plan_
+  /// The spec as last read, with its own ids; none until a reload reads one that
+  /// differs from plan_: until then it is plan_ itself (fresh_plan()), whose ids are its
+  /// own (fresh_ids_ empty), not a second copy of every node.
+  std::optional<Plan> fresh_;
+  std::vector<NodeId> fresh_ids_;  // by fresh_'s id: the id in plan_; empty: the same id
+  const Plan& fresh_plan() const { return fresh_ ? *fresh_ : plan_; }
   std::optional<OwnSettings> fresh_settings_;  // fresh_'s (plan/diff.h), once a reload needed them
   /// The plan the last reload replaced, kept until the next one: nothing holds a
   /// PlanNode across a turn of the loop (callbacks, probes and readers keep NodeIds and

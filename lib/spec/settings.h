@@ -8,20 +8,50 @@
 // reader gives them and the plan keeps them.
 #pragma once
 
+#include <compare>
 #include <cstddef>
+#include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/units.h"
 
 namespace treerun {
 
+/// A spec file's name as positions carry it: one copy per distinct name for the whole
+/// process, so that copying a position allocates nothing. A node read from a spec holds
+/// some 30 positions; with a name longer than a string's inline buffer each was a heap
+/// copy of it (0.8 KiB per node of a spec read from /tmp/treerun-bench-XXXXXXXX/). The
+/// names are few (the spec, its includes and env files), kept until the process ends.
+class FileName {
+ public:
+  FileName() = default;
+  FileName(std::string_view name);  // implicit, as the std::string it stands for
+  FileName(const std::string& name) : FileName(std::string_view(name)) {}
+  FileName(const char* name) : FileName(std::string_view(name)) {}
+  const std::string& str() const { return *name_; }
+  operator const std::string&() const { return *name_; }
+  bool empty() const { return name_->empty(); }
+  /// One copy per name: the same name is the same pointer.
+  friend bool operator==(const FileName& a, const FileName& b) { return a.name_ == b.name_; }
+  friend bool operator==(const FileName& a, const std::string& b) { return *a.name_ == b; }
+  friend bool operator==(const FileName& a, const char* b) { return *a.name_ == b; }
+  friend std::strong_ordering operator<=>(const FileName& a, const FileName& b) { return *a.name_ <=> *b.name_; }
+  friend std::string operator+(const FileName& a, std::string_view b) { return *a.name_ + std::string(b); }
+  friend std::ostream& operator<<(std::ostream& out, const FileName& f);
+
+ private:
+  static const std::string kNone;
+  const std::string* name_ = &kNone;
+};
+
 /// Where a key or value came from, for messages that point at it.
 struct SourcePos {
-  std::string file;  // as the user named it ("-" for standard input)
-  int line = 0;      // 1-based; 0 = unknown
-  int col = 0;       // 1-based
+  FileName file;  // as the user named it ("-" for standard input)
+  int line = 0;   // 1-based; 0 = unknown
+  int col = 0;    // 1-based
 };
 
 /// HTTP status codes from LO to HI, both included: `status: [200, "300-399"]`.

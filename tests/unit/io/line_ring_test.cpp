@@ -67,3 +67,19 @@ TEST_CASE("line ring: a ring moved (as a vector of them grows) keeps its lines a
   CHECK(rings[0].line(0) == "first");
   CHECK(rings[0].line(300) == std::string(300, 'x'));
 }
+
+TEST_CASE("line ring: one long line drops several blocks at once and the ring goes on", "[io][history]") {
+  // Short lines fill the first blocks (64, 128, 256, ... bytes); a line of the whole
+  // bound pushes every one of them out in one go.
+  LineRing ring(1000, 1000);
+  for (int i = 0; i < 60; ++i) ring.push("short " + std::to_string(i), static_cast<std::uint64_t>(i));
+  REQUIRE(ring.size() == 60);
+  ring.push(std::string(1000, 'L'), 60);
+  REQUIRE(ring.size() == 1);
+  CHECK(ring.line(0) == std::string(1000, 'L'));
+  CHECK(ring.seq(0) == 60);
+  for (int i = 61; i < 200; ++i) ring.push("again " + std::to_string(i), static_cast<std::uint64_t>(i));
+  CHECK(ring.bytes() <= 1000);
+  CHECK(ring.line(ring.size() - 1) == "again 199");
+  for (std::size_t i = 0; i < ring.size(); ++i) CHECK(ring.line(i) == "again " + std::to_string(ring.seq(i)));
+}
