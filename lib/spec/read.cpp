@@ -1,7 +1,5 @@
 #include "spec/read.h"
 
-#include <yaml-cpp/exceptions.h>
-
 #include <filesystem>
 
 #include "spec/file_read.h"
@@ -258,14 +256,14 @@ std::string_view line_of(std::string_view text, int lineno) {
   return text.substr(0, text.find('\n'));
 }
 
-/// What yaml-cpp's words leave out, for the mistakes people make most: a tab in the
+/// What libyaml's words leave out, for the mistakes people make most: a tab in the
 /// indentation, and a plain value holding `: ` (`cmd: echo a: b`).
 std::string yaml_error_hint(std::string_view text, int lineno, const std::string& msg) {
   std::string_view line = line_of(text, lineno);
   std::size_t indent = line.find_first_not_of(" \t");
   if (line.substr(0, indent).find('\t') != std::string_view::npos || msg.find("tab") != std::string::npos)
     return " (YAML forbids tabs for indentation: indent with spaces)";
-  if (msg != "illegal map value") return "";
+  if (msg != "mapping values are not allowed in this context") return "";
   // KEY: VALUE where VALUE holds ": ": suggest the quoted value.
   std::size_t colon = line.find(": ", indent == std::string_view::npos ? 0 : indent);
   if (colon == std::string_view::npos) return " (quote a value that holds `: `)";
@@ -330,9 +328,9 @@ std::shared_ptr<RawFile> read_spec_text(std::string_view text, const std::string
   std::unique_ptr<YamlTree> tree;
   try {
     tree = YamlTree::parse(text);  // the first document only
-  } catch (const YAML::Exception& e) {
-    SourcePos p{file, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
-    ctx.diags.add(p, "bad YAML: " + e.msg + yaml_error_hint(text, p.line, e.msg));
+  } catch (const YamlSyntaxError& e) {
+    SourcePos p{file, e.line + 1, e.column + 1};
+    ctx.diags.add(p, "bad YAML: " + std::string(e.what()) + yaml_error_hint(text, p.line, e.problem));
     return f;
   } catch (const std::exception& e) {
     ctx.diags.add({file, 0, 0}, std::string("bad YAML: ") + e.what());
