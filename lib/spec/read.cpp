@@ -281,7 +281,7 @@ bool is_marker(std::string_view line, std::string_view marker) {
          (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
 }
 
-/// The line where a second YAML document starts in TEXT, or 0. yaml-cpp's Load reads
+/// The line where a second YAML document starts in TEXT, or 0. YamlTree::parse reads
 /// the first and drops the rest without a word (its LoadAll can take gigabytes on
 /// junk). A `---` or `...` at column 0 is always a marker in YAML, so lines tell: a
 /// `---` after the document's content or after another `---`, or content after `...`.
@@ -348,7 +348,7 @@ std::shared_ptr<RawFile> read_spec_text(std::string_view text, const std::string
   try {
     read_document(r, tree->root(), *f, ctx, depth);
   } catch (const std::exception& e) {
-    // yaml-cpp throws on some malformed nodes we did not foresee; say so, do not crash.
+    // A reader may throw on some malformed node we did not foresee; say so, do not crash.
     ctx.diags.add({file, 0, 0}, std::string("cannot read the spec: ") + e.what());
   }
   ctx.chain.pop_back();

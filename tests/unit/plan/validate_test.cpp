@@ -538,7 +538,7 @@ TEST_CASE("malformed YAML points at the parser's position", "[validate]") {
   REQUIRE_FALSE(r.plan);
   REQUIRE(r.problems.size() == 1);
   CHECK(r.problems[0].message.find("bad YAML") == 0);
-  CHECK(r.problems[0].pos.line == 4);  // where yaml-cpp gave up looking for the `}`
+  CHECK(r.problems[0].pos.line == 4);  // where the parser gave up looking for the `}`
   auto tab = load("children:\n\t- {name: a, cmd: x}\n");
   REQUIRE_FALSE(tab.plan);
   CHECK(tab.problems[0].message.find("bad YAML") == 0);
