@@ -63,12 +63,44 @@ YamlEntry YamlNode::iterator::operator*() const {
 
 YamlNode::iterator::Arrow YamlNode::iterator::operator->() const { return {**this}; }
 
+namespace {
+
+/// libyaml counts a mark's column in characters; yaml-cpp, and RawText::at()'s offsets
+/// into a value, in bytes. Only a text with bytes past ASCII tells them apart.
+class ByteColumns {
+ public:
+  explicit ByteColumns(std::string_view text) : text_(text) {
+    bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return (c & 0x80) == 0; });
+    if (ascii) return;
+    starts_.push_back(0);
+    for (std::size_t i = 0; i < text.size(); ++i)
+      if (text[i] == '\n') starts_.push_back(i + 1);
+  }
+
+  /// The byte column of the COLUMN-th character of line LINE (0-based both).
+  int operator()(std::size_t line, std::size_t column) const {
+    if (starts_.empty() || line >= starts_.size()) return int(column);
+    std::size_t at = starts_[line];
+    for (std::size_t chars = 0; chars < column && at < text_.size() && text_[at] != '\n'; ++chars) {
+      ++at;
+      while (at < text_.size() && (text_[at] & 0xC0) == 0x80) ++at;  // continuation bytes
+    }
+    return int(at - starts_[line]);
+  }
+
+ private:
+  std::string_view text_;
+  std::vector<std::size_t> starts_;  // where each line starts; none for ASCII text
+};
+
+}  // namespace
+
 /// libyaml's events into a YamlTree, as yaml-cpp's NodeBuilder makes YAML::Nodes of
 /// them: a node takes the event's mark and tag, a plain `~`/`null`/empty scalar with no
 /// tag is null, an alias is the anchored node itself (the last one of its name so far).
 class YamlTreeBuilder {
  public:
-  explicit YamlTreeBuilder(YamlTree& tree) : t_(tree) {}
+  YamlTreeBuilder(YamlTree& tree, const ByteColumns& columns) : t_(tree), columns_(columns) {}
 
   /// Takes one event; false once the first document is complete.
   bool take(const yaml_event_t& e) {
@@ -117,7 +149,7 @@ class YamlTreeBuilder {
   void alias(const yaml_event_t& e) {
     auto it = anchors_.find(std::string(text(e.data.alias.anchor)));
     if (it == anchors_.end())
-      throw YamlSyntaxError(int(e.start_mark.line), int(e.start_mark.column),
+      throw YamlSyntaxError(int(e.start_mark.line), columns_(e.start_mark.line, e.start_mark.column),
                             "the alias `*" + std::string(text(e.data.alias.anchor)) + "` names no anchor before it");
     done(it->second);
   }
@@ -130,7 +162,7 @@ class YamlTreeBuilder {
     YamlTree::Node& n = t_.nodes_.emplace_back();
     n.pos = int(mark.index);
     n.line = int(mark.line);
-    n.column = int(mark.column);
+    n.column = columns_(mark.line, mark.column);
     n.type = type;
     if (tag) n.tag = intern(text(tag));
     else if (type != YAML::NodeType::Null) n.tag = intern(plain || type != YAML::NodeType::Scalar ? "?" : "!");
@@ -166,6 +198,7 @@ class YamlTreeBuilder {
   }
 
   YamlTree& t_;
+  const ByteColumns& columns_;
   std::unordered_map<std::string, std::uint32_t> anchors_;
   std::unordered_map<std::string, std::uint32_t> tags_;
   std::uint32_t last_tag_ = 0;
@@ -199,7 +232,7 @@ std::pair<int, int> line_column(std::string_view text, std::size_t offset) {
 }
 
 /// What libyaml says went wrong in P, where.
-YamlSyntaxError parse_error(const yaml_parser_t& p, std::string_view text) {
+YamlSyntaxError parse_error(const yaml_parser_t& p, std::string_view text, const ByteColumns& columns) {
   std::string problem = p.problem ? p.problem : "cannot parse";
   if (p.error == YAML_READER_ERROR) {  // bytes that are not text: marks are not kept
     auto [line, column] = line_column(text, p.problem_offset);
@@ -216,8 +249,8 @@ YamlSyntaxError parse_error(const yaml_parser_t& p, std::string_view text) {
   const yaml_mark_t &c = p.context_mark, &at = p.problem_mark;
   if (p.context && (c.line != at.line || c.column != at.column))
     message += std::string(" (") + p.context + " that starts at line " + std::to_string(c.line + 1) +
-               ", column " + std::to_string(c.column + 1) + ")";
-  YamlSyntaxError e(int(p.problem_mark.line), int(p.problem_mark.column), message);
+               ", column " + std::to_string(columns(c.line, c.column) + 1) + ")";
+  YamlSyntaxError e(int(p.problem_mark.line), columns(p.problem_mark.line, p.problem_mark.column), message);
   e.problem = problem;
   return e;
 }
@@ -232,12 +265,13 @@ std::unique_ptr<YamlTree> YamlTree::parse(std::string_view text) {
   tree->kids_.reserve(text.size() / 5 + 1);
   Parser parser;
   yaml_parser_set_input_string(&parser.p, reinterpret_cast<const unsigned char*>(text.data()), text.size());
-  YamlTreeBuilder builder(*tree);
+  ByteColumns columns(text);
+  YamlTreeBuilder builder(*tree, columns);
   for (;;) {
     Event ev;
     if (!yaml_parser_parse(&parser.p, &ev.e)) {
       ev.e.type = YAML_NO_EVENT;  // nothing to free
-      throw parse_error(parser.p, text);
+      throw parse_error(parser.p, text, columns);
     }
     if (!builder.take(ev.e)) break;
   }

@@ -60,6 +60,7 @@ TEST_CASE("yaml tree: scalars, lists, mappings, tags and positions as YAML::Load
            "a: &a 1\nb: &a 2\nc: *a\n",                      // an anchor named again
            "k: !!str 1\nl: !custom [1]\nm: >\n  folded\n",  // tags
            "first\n---\nsecond\n",                           // the first document only
+           "a: [\xc3\xa9t\xc3\xa9, x]\nb: \"\\u00e9\"\n",           // columns past non-ASCII text
        })
     same_as_load(text);
 }
@@ -83,6 +84,8 @@ TEST_CASE("yaml tree: bad YAML throws, where libyaml stopped, as YAML::Load does
   for (const Bad& bad : {
            Bad{"a: [1, 2\n", 1, 0, "did not find expected ',' or ']' (while parsing a flow sequence that starts at line 1, column 4)"},
            Bad{"a: b: c\n", 0, 4, "mapping values are not allowed in this context"},
+           Bad{"\xc3\xa9: b: c\n", 0, 5, "mapping values are not allowed in this context"},  // bytes
+           Bad{"\xc3\xa9: [b\n", 1, 0, "did not find expected ',' or ']' (while parsing a flow sequence that starts at line 1, column 5)"},
            Bad{"x: *nope\n", 0, 3, "the alias `*nope` names no anchor before it"},
            Bad{"\t- a\n", 0, 0, "found character that cannot start any token"},
            Bad{"{a: 1\n", 1, 0, "did not find expected ',' or '}' (while parsing a flow mapping that starts at line 1, column 1)"},
