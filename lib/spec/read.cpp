@@ -1,7 +1,5 @@
 #include "spec/read.h"
 
-#include <yaml-cpp/exceptions.h>
-
 #include <filesystem>
 
 #include "spec/file_read.h"
@@ -258,14 +256,14 @@ std::string_view line_of(std::string_view text, int lineno) {
   return text.substr(0, text.find('\n'));
 }
 
-/// What yaml-cpp's words leave out, for the mistakes people make most: a tab in the
+/// What libyaml's words leave out, for the mistakes people make most: a tab in the
 /// indentation, and a plain value holding `: ` (`cmd: echo a: b`).
 std::string yaml_error_hint(std::string_view text, int lineno, const std::string& msg) {
   std::string_view line = line_of(text, lineno);
   std::size_t indent = line.find_first_not_of(" \t");
   if (line.substr(0, indent).find('\t') != std::string_view::npos || msg.find("tab") != std::string::npos)
     return " (YAML forbids tabs for indentation: indent with spaces)";
-  if (msg != "illegal map value") return "";
+  if (msg != "mapping values are not allowed in this context") return "";
   // KEY: VALUE where VALUE holds ": ": suggest the quoted value.
   std::size_t colon = line.find(": ", indent == std::string_view::npos ? 0 : indent);
   if (colon == std::string_view::npos) return " (quote a value that holds `: `)";
@@ -283,7 +281,7 @@ bool is_marker(std::string_view line, std::string_view marker) {
          (line.size() == 3 || line[3] == ' ' || line[3] == '\t' || line[3] == '\r');
 }
 
-/// The line where a second YAML document starts in TEXT, or 0. yaml-cpp's Load reads
+/// The line where a second YAML document starts in TEXT, or 0. YamlTree::parse reads
 /// the first and drops the rest without a word (its LoadAll can take gigabytes on
 /// junk). A `---` or `...` at column 0 is always a marker in YAML, so lines tell: a
 /// `---` after the document's content or after another `---`, or content after `...`.
@@ -330,9 +328,9 @@ std::shared_ptr<RawFile> read_spec_text(std::string_view text, const std::string
   std::unique_ptr<YamlTree> tree;
   try {
     tree = YamlTree::parse(text);  // the first document only
-  } catch (const YAML::Exception& e) {
-    SourcePos p{file, e.mark.is_null() ? 0 : e.mark.line + 1, e.mark.is_null() ? 0 : e.mark.column + 1};
-    ctx.diags.add(p, "bad YAML: " + e.msg + yaml_error_hint(text, p.line, e.msg));
+  } catch (const YamlSyntaxError& e) {
+    SourcePos p{file, e.line + 1, e.column + 1};
+    ctx.diags.add(p, "bad YAML: " + std::string(e.what()) + yaml_error_hint(text, p.line, e.problem));
     return f;
   } catch (const std::exception& e) {
     ctx.diags.add({file, 0, 0}, std::string("bad YAML: ") + e.what());
@@ -350,7 +348,7 @@ std::shared_ptr<RawFile> read_spec_text(std::string_view text, const std::string
   try {
     read_document(r, tree->root(), *f, ctx, depth);
   } catch (const std::exception& e) {
-    // yaml-cpp throws on some malformed nodes we did not foresee; say so, do not crash.
+    // A reader may throw on some malformed node we did not foresee; say so, do not crash.
     ctx.diags.add({file, 0, 0}, std::string("cannot read the spec: ") + e.what());
   }
   ctx.chain.pop_back();

@@ -1,8 +1,7 @@
-// A cheap pre-scan of YAML text, before yaml-cpp sees it.
+// A cheap pre-scan of YAML text, before the parser sees it.
 //
-// yaml-cpp parses by recursion: ten thousand nested `[` or indented levels would
-// exhaust the stack (its own guard stops at 2000 levels, deep enough to overflow a
-// small thread stack under a sanitizer). This scan measures nesting without recursion,
+// The spec readers walk the parsed tree by recursion (as yaml-cpp, our parser before
+// libyaml, parsed): ten thousand nested `[` or indented levels would exhaust the stack. This scan measures nesting without recursion,
 // erring on the side of counting too much, and stops at the first level past the cap.
 #pragma once
 

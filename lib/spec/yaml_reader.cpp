@@ -191,7 +191,7 @@ std::optional<std::vector<At<std::string>>> YamlReader::strings(const YamlNode& 
 std::optional<RawText> YamlReader::text(const YamlNode& v, std::string_view key, const SourcePos& at) {
   auto s = scalar(v, key, at);
   if (!s) return std::nullopt;
-  // yaml-cpp tags a plain scalar `?` and a quoted or block one `!`; a block scalar's
+  // YamlTree (as yaml-cpp) tags a plain scalar `?` and a quoted or block one `!`; a block scalar's
   // text starts on the next line.
   int lead = v.Tag() == "!" ? 1 : 0;
   if (lead && s->find('\n') != std::string::npos) lead = -1;
@@ -238,7 +238,7 @@ std::vector<std::pair<At<std::string>, YamlNode>> YamlReader::entries(
       continue;
     }
     const std::string& key = it->first.Scalar();
-    if (key == "<<") {  // a YAML merge key, which yaml-cpp leaves to us
+    if (key == "<<") {  // a YAML merge key, which the parser leaves to us
       merges.push_back(it->second);
       continue;
     }

@@ -1,4 +1,4 @@
-// Reading typed values out of yaml-cpp nodes, reporting each mistake with its position.
+// Reading typed values out of YAML nodes (yaml_tree.h), reporting each mistake with its position.
 #pragma once
 
 #include <optional>
@@ -40,7 +40,7 @@ class YamlReader {
   Diagnostics& diags() { return diags_; }
   ReadBudget& budget() { return budget_; }
 
-  /// 1-based position of NODE; FALLBACK when yaml-cpp has none (an empty value).
+  /// 1-based position of NODE; FALLBACK when it has none.
   SourcePos pos(const YamlNode& node, const SourcePos& fallback = {}) const;
   void error(const SourcePos& pos, std::string message) { diags_.add(pos, std::move(message)); }
 

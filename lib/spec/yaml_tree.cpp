@@ -1,10 +1,9 @@
 #include "spec/yaml_tree.h"
 
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/parser.h>
+#include <yaml.h>
 
-#include <istream>
-#include <streambuf>
+#include <algorithm>
+#include <cstdio>
 #include <unordered_map>
 
 namespace treerun {
@@ -64,56 +63,117 @@ YamlEntry YamlNode::iterator::operator*() const {
 
 YamlNode::iterator::Arrow YamlNode::iterator::operator->() const { return {**this}; }
 
-/// yaml-cpp's events into a YamlTree, as its NodeBuilder makes YAML::Nodes of them: a
-/// node takes the event's mark and tag, an alias is the anchored node itself.
-class YamlTreeBuilder : public YAML::EventHandler {
- public:
-  explicit YamlTreeBuilder(YamlTree& tree) : t_(tree) {}
+namespace {
 
-  void OnDocumentStart(const YAML::Mark&) override {}
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-    done(open(mark, anchor, YAML::NodeType::Null, {}));
+/// libyaml counts a mark's column in characters; yaml-cpp, and RawText::at()'s offsets
+/// into a value, in bytes. Only a text with bytes past ASCII tells them apart.
+class ByteColumns {
+ public:
+  explicit ByteColumns(std::string_view text) : text_(text) {
+    bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return (c & 0x80) == 0; });
+    if (ascii) return;
+    starts_.push_back(0);
+    for (std::size_t i = 0; i < text.size(); ++i)
+      if (text[i] == '\n') starts_.push_back(i + 1);
   }
-  void OnAlias(const YAML::Mark&, YAML::anchor_t anchor) override { done(anchors_.at(anchor)); }
-  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
-                const std::string& value) override {
-    std::uint32_t i = open(mark, anchor, YAML::NodeType::Scalar, tag);
-    t_.nodes_[i].scalar = value;
-    done(i);
+
+  /// The byte column of the COLUMN-th character of line LINE (0-based both).
+  int operator()(std::size_t line, std::size_t column) const {
+    if (starts_.empty() || line >= starts_.size()) return int(column);
+    std::size_t at = starts_[line];
+    for (std::size_t chars = 0; chars < column && at < text_.size() && text_[at] != '\n'; ++chars) {
+      ++at;
+      while (at < text_.size() && (text_[at] & 0xC0) == 0x80) ++at;  // continuation bytes
+    }
+    return int(at - starts_[line]);
   }
-  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
-                       YAML::EmitterStyle::value) override {
-    start(open(mark, anchor, YAML::NodeType::Sequence, tag));
-  }
-  void OnSequenceEnd() override { finish(); }
-  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
-                  YAML::EmitterStyle::value) override {
-    start(open(mark, anchor, YAML::NodeType::Map, tag));
-  }
-  void OnMapEnd() override { finish(); }
 
  private:
-  std::uint32_t open(const YAML::Mark& mark, YAML::anchor_t anchor, YAML::NodeType::value type,
-                     const std::string& tag) {
+  std::string_view text_;
+  std::vector<std::size_t> starts_;  // where each line starts; none for ASCII text
+};
+
+}  // namespace
+
+/// libyaml's events into a YamlTree, as yaml-cpp's NodeBuilder makes YAML::Nodes of
+/// them: a node takes the event's mark and tag, a plain `~`/`null`/empty scalar with no
+/// tag is null, an alias is the anchored node itself (the last one of its name so far).
+class YamlTreeBuilder {
+ public:
+  YamlTreeBuilder(YamlTree& tree, const ByteColumns& columns) : t_(tree), columns_(columns) {}
+
+  /// Takes one event; false once the first document is complete.
+  bool take(const yaml_event_t& e) {
+    switch (e.type) {
+      case YAML_SCALAR_EVENT: scalar(e); return true;
+      case YAML_SEQUENCE_START_EVENT:
+        start(open(e.start_mark, e.data.sequence_start.anchor, YAML::NodeType::Sequence,
+                   e.data.sequence_start.tag, false));
+        return true;
+      case YAML_MAPPING_START_EVENT:
+        start(open(e.start_mark, e.data.mapping_start.anchor, YAML::NodeType::Map,
+                   e.data.mapping_start.tag, false));
+        return true;
+      case YAML_SEQUENCE_END_EVENT:
+      case YAML_MAPPING_END_EVENT: finish(); return true;
+      case YAML_ALIAS_EVENT: alias(e); return true;
+      case YAML_DOCUMENT_END_EVENT:
+      case YAML_STREAM_END_EVENT: return false;  // the first document only, as YAML::Load
+      default: return true;                      // stream and document starts
+    }
+  }
+
+ private:
+  static std::string_view text(const yaml_char_t* s) {
+    return s ? std::string_view(reinterpret_cast<const char*>(s)) : std::string_view();
+  }
+
+  /// yaml-cpp's IsNullString.
+  static bool null_word(std::string_view s) {
+    return s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL";
+  }
+
+  void scalar(const yaml_event_t& e) {
+    const auto& s = e.data.scalar;
+    std::string_view value(reinterpret_cast<const char*>(s.value), s.length);
+    bool plain = s.style == YAML_PLAIN_SCALAR_STYLE;
+    if (!s.tag && plain && null_word(value)) {
+      done(open(e.start_mark, s.anchor, YAML::NodeType::Null, nullptr, plain));
+      return;
+    }
+    std::uint32_t i = open(e.start_mark, s.anchor, YAML::NodeType::Scalar, s.tag, plain);
+    t_.nodes_[i].scalar.assign(value);
+    done(i);
+  }
+
+  void alias(const yaml_event_t& e) {
+    auto it = anchors_.find(std::string(text(e.data.alias.anchor)));
+    if (it == anchors_.end())
+      throw YamlSyntaxError(int(e.start_mark.line), columns_(e.start_mark.line, e.start_mark.column),
+                            "the alias `*" + std::string(text(e.data.alias.anchor)) + "` names no anchor before it");
+    done(it->second);
+  }
+
+  /// A new node. Untagged, yaml-cpp tags a plain scalar or a collection `?`, any other
+  /// scalar `!`; a null has no tag.
+  std::uint32_t open(const yaml_mark_t& mark, const yaml_char_t* anchor, YAML::NodeType::value type,
+                     const yaml_char_t* tag, bool plain) {
     auto i = static_cast<std::uint32_t>(t_.nodes_.size());
     YamlTree::Node& n = t_.nodes_.emplace_back();
-    n.pos = mark.pos;
-    n.line = mark.line;
-    n.column = mark.column;
+    n.pos = int(mark.index);
+    n.line = int(mark.line);
+    n.column = columns_(mark.line, mark.column);
     n.type = type;
-    if (!tag.empty()) n.tag = intern(tag);
-    if (anchor) {  // yaml-cpp numbers anchors from 1, in order
-      if (anchors_.size() <= anchor) anchors_.resize(anchor + 1);
-      anchors_[anchor] = i;
-    }
+    if (tag) n.tag = intern(text(tag));
+    else if (type != YAML::NodeType::Null) n.tag = intern(plain || type != YAML::NodeType::Scalar ? "?" : "!");
+    if (anchor) anchors_.insert_or_assign(std::string(text(anchor)), i);
     return i;
   }
 
-  std::uint32_t intern(const std::string& tag) {
+  std::uint32_t intern(std::string_view tag) {
     if (t_.tags_[last_tag_] == tag) return last_tag_;  // "?" after "?": most of them
-    auto [it, fresh] = tags_.try_emplace(tag, static_cast<std::uint32_t>(t_.tags_.size()));
-    if (fresh) t_.tags_.push_back(tag);
+    auto [it, fresh] = tags_.try_emplace(std::string(tag), static_cast<std::uint32_t>(t_.tags_.size()));
+    if (fresh) t_.tags_.emplace_back(tag);
     return last_tag_ = it->second;
   }
 
@@ -138,7 +198,8 @@ class YamlTreeBuilder : public YAML::EventHandler {
   }
 
   YamlTree& t_;
-  std::vector<std::uint32_t> anchors_;
+  const ByteColumns& columns_;
+  std::unordered_map<std::string, std::uint32_t> anchors_;
   std::unordered_map<std::string, std::uint32_t> tags_;
   std::uint32_t last_tag_ = 0;
   std::vector<std::pair<std::uint32_t, std::size_t>> open_;  // collection, where its children start
@@ -147,25 +208,73 @@ class YamlTreeBuilder : public YAML::EventHandler {
 
 namespace {
 
-/// TEXT as an istream, without a copy.
-class ViewBuf : public std::streambuf {
- public:
-  explicit ViewBuf(std::string_view text) {
-    char* p = const_cast<char*>(text.data());
-    setg(p, p, p + text.size());
-  }
+/// A libyaml parser, freed on every way out.
+struct Parser {
+  yaml_parser_t p;
+  Parser() { yaml_parser_initialize(&p); }
+  ~Parser() { yaml_parser_delete(&p); }
+  Parser(const Parser&) = delete;
+  Parser& operator=(const Parser&) = delete;
 };
+
+struct Event {
+  yaml_event_t e{};
+  ~Event() { yaml_event_delete(&e); }
+};
+
+/// Line and column (0-based, in bytes) of byte OFFSET of TEXT.
+std::pair<int, int> line_column(std::string_view text, std::size_t offset) {
+  offset = std::min(offset, text.size());
+  std::string_view before = text.substr(0, offset);
+  std::size_t nl = before.rfind('\n');
+  int line = int(std::count(before.begin(), before.end(), '\n'));
+  return {line, int(nl == std::string_view::npos ? offset : offset - nl - 1)};
+}
+
+/// What libyaml says went wrong in P, where.
+YamlSyntaxError parse_error(const yaml_parser_t& p, std::string_view text, const ByteColumns& columns) {
+  std::string problem = p.problem ? p.problem : "cannot parse";
+  if (p.error == YAML_READER_ERROR) {  // bytes that are not text: marks are not kept
+    auto [line, column] = line_column(text, p.problem_offset);
+    if (p.problem_value >= 0) {
+      char hex[16];
+      std::snprintf(hex, sizeof hex, " (0x%X; ", unsigned(p.problem_value));
+      problem += hex + std::string("a spec is UTF-8 text)");
+    }
+    return {line, column, problem};
+  }
+  std::string message = problem;
+  // The context says where the construct the problem is in started ("while parsing a
+  // flow sequence" and where); at the problem's own place it adds nothing.
+  const yaml_mark_t &c = p.context_mark, &at = p.problem_mark;
+  if (p.context && (c.line != at.line || c.column != at.column))
+    message += std::string(" (") + p.context + " that starts at line " + std::to_string(c.line + 1) +
+               ", column " + std::to_string(columns(c.line, c.column) + 1) + ")";
+  YamlSyntaxError e(int(p.problem_mark.line), columns(p.problem_mark.line, p.problem_mark.column), message);
+  e.problem = problem;
+  return e;
+}
 
 }  // namespace
 
 std::unique_ptr<YamlTree> YamlTree::parse(std::string_view text) {
   auto tree = std::make_unique<YamlTree>();
-  tree->nodes_.reserve(text.size() / 8);  // about one node for each 8 bytes of a spec
-  ViewBuf buf(text);
-  std::istream in(&buf);
-  YAML::Parser parser(in);
-  YamlTreeBuilder builder(*tree);
-  parser.HandleNextDocument(builder);  // the first document only, as YAML::Load
+  // Room for one node per 5 bytes, more than a flow-style spec of short words has (one
+  // per 5.5 bytes): growing would copy a million nodes; pages never touched cost nothing.
+  tree->nodes_.reserve(text.size() / 5 + 1);
+  tree->kids_.reserve(text.size() / 5 + 1);
+  Parser parser;
+  yaml_parser_set_input_string(&parser.p, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  ByteColumns columns(text);
+  YamlTreeBuilder builder(*tree, columns);
+  for (;;) {
+    Event ev;
+    if (!yaml_parser_parse(&parser.p, &ev.e)) {
+      ev.e.type = YAML_NO_EVENT;  // nothing to free
+      throw parse_error(parser.p, text, columns);
+    }
+    if (!builder.take(ev.e)) break;
+  }
   return tree;
 }
 

@@ -54,7 +54,7 @@ field() { dpkg-deb -f "$DEB" "$1"; }
 version=$("$BIN" --version | awk '{ print $NF }')
 [[ $(field Version) == "$version"* ]] || fail "Version $(field Version), the program says $version"
 depends=$(field Depends)
-for lib in libc6 libstdc++6 libyaml-cpp libfmt libpcre2-8-0; do
+for lib in libc6 libstdc++6 libyaml-cpp libyaml-0-2 libfmt libpcre2-8-0; do
   grep -q "$lib" <<<"$depends" || fail "Depends lacks $lib: $depends"
 done
 grep -q '^ Depends:' <<<"$info" || fail "dpkg-deb -I shows no Depends"

@@ -97,10 +97,16 @@ children:
 }
 
 TEST_CASE("tree --json: carriers, stderr sources, and bytes that are not UTF-8", "[render][json]") {
-  json p = plan_json("children:\n"
-                     "  - {name: a, cmd: x}\n"
-                     "  - {name: b, cmd: \"y \xff\", stdin: a}\n"
-                     "  - {name: c, cmd: z, stdin: {from: [a, \"b:stderr\"], lag: drop}}\n");
+  auto r = load("children:\n"
+                "  - {name: a, cmd: x}\n"
+                "  - {name: b, cmd: \"y w\", stdin: a}\n"
+                "  - {name: c, cmd: z, stdin: {from: [a, \"b:stderr\"], lag: drop}}\n");
+  REQUIRE(r.ok());
+  // A spec is UTF-8 (its parser refuses other bytes), but the renderer must not trust
+  // that of every string a plan holds.
+  for (auto& n : r.plan->nodes)
+    if (n.path == "b") n.cmd->argv[1].assign(1, '\xff');
+  json p = json::parse(render_plan_json(*r.plan));
   INFO(p.dump(2));
   CHECK(node(p, "b")["cmd"] == json({"y", "\xef\xbf\xbd"}));  // U+FFFD, not an exception
   CHECK(p["streams"] == json::parse(R"([

@@ -489,11 +489,17 @@ children:
      {{"a second YAML document", 2, 1}}},
 
     {"a plain value holding `: ` is told to be quoted", "children:\n  - name: a\n    cmd: echo a: b\n",
-     {{"bad YAML: illegal map value (quote a value that holds `: `, as in `cmd: \"echo a: b\"`)", 3, 16}}},
+     {{"bad YAML: mapping values are not allowed in this context (quote a value that holds `: `, as in `cmd: \"echo a: b\"`)", 3, 16}}},
     {"a tab in the indentation is named", "children:\n  - name: a\n\tcmd: echo\n",
      {{"(YAML forbids tabs for indentation: indent with spaces)", 3, 1}}},
     {"a tab before a list item is named", "children:\n\t- name: a\n\t  cmd: echo\n",
-     {{"(YAML forbids tabs for indentation: indent with spaces)", 2, 2}}},
+     {{"bad YAML: found character that cannot start any token (YAML forbids tabs for indentation: indent with spaces)", 2, 1}}},
+    {"bytes that are not UTF-8 are named where they are", "children:\n  - {name: b, cmd: \"y \xff\"}\n",
+     {{"bad YAML: invalid leading UTF-8 octet (0xFF; a spec is UTF-8 text)", 2, 23}}},
+    {"an unclosed flow list names where it started", "children: [{name: a, cmd: x}\nname: b\n",
+     {{"bad YAML: did not find expected ',' or ']' (while parsing a flow sequence that starts at line 1, column 11)", 2, 1}}},
+    {"an alias of no anchor is named", "children:\n  - {name: a, cmd: *nope}\n",
+     {{"bad YAML: the alias `*nope` names no anchor before it", 2, 20}}},
 
     {"env names treerun sets itself", "env: {TREERUN_NODE: x}\nchildren: [{name: a, cmd: x}]",
      {{"`TREERUN_NODE` is set by treerun", 1, 7}}},
@@ -532,7 +538,7 @@ TEST_CASE("malformed YAML points at the parser's position", "[validate]") {
   REQUIRE_FALSE(r.plan);
   REQUIRE(r.problems.size() == 1);
   CHECK(r.problems[0].message.find("bad YAML") == 0);
-  CHECK(r.problems[0].pos.line == 4);  // where yaml-cpp gave up looking for the `}`
+  CHECK(r.problems[0].pos.line == 4);  // where the parser gave up looking for the `}`
   auto tab = load("children:\n\t- {name: a, cmd: x}\n");
   REQUIRE_FALSE(tab.plan);
   CHECK(tab.problems[0].message.find("bad YAML") == 0);
