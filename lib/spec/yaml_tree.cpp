@@ -65,32 +65,43 @@ YamlNode::iterator::Arrow YamlNode::iterator::operator->() const { return {**thi
 
 namespace {
 
+/// A UTF-8 byte order mark, which libyaml skips and counts in no column.
+constexpr std::string_view kBom = "\xEF\xBB\xBF";
+
 /// libyaml counts a mark's column in characters; yaml-cpp, and RawText::at()'s offsets
-/// into a value, in bytes. Only a text with bytes past ASCII tells them apart.
+/// into a value, in bytes. Only a text with bytes past ASCII tells them apart. Marks
+/// come mostly in order, so a conversion goes on from the last one: a long line (a
+/// one-line JSON spec) is walked once, not once per node on it.
 class ByteColumns {
  public:
   explicit ByteColumns(std::string_view text) : text_(text) {
     bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return (c & 0x80) == 0; });
     if (ascii) return;
-    starts_.push_back(0);
+    starts_.push_back(text.starts_with(kBom) ? kBom.size() : 0);
     for (std::size_t i = 0; i < text.size(); ++i)
       if (text[i] == '\n') starts_.push_back(i + 1);
+    at_ = starts_[0];
   }
 
   /// The byte column of the COLUMN-th character of line LINE (0-based both).
   int operator()(std::size_t line, std::size_t column) const {
     if (starts_.empty() || line >= starts_.size()) return int(column);
-    std::size_t at = starts_[line];
-    for (std::size_t chars = 0; chars < column && at < text_.size() && text_[at] != '\n'; ++chars) {
-      ++at;
-      while (at < text_.size() && (text_[at] & 0xC0) == 0x80) ++at;  // continuation bytes
+    if (line != line_ || column < column_) {
+      line_ = line;
+      column_ = 0;
+      at_ = starts_[line];
     }
-    return int(at - starts_[line]);
+    for (; column_ < column && at_ < text_.size() && text_[at_] != '\n'; ++column_) {
+      ++at_;
+      while (at_ < text_.size() && (text_[at_] & 0xC0) == 0x80) ++at_;  // continuation bytes
+    }
+    return int(at_ - starts_[line]);
   }
 
  private:
   std::string_view text_;
   std::vector<std::size_t> starts_;  // where each line starts; none for ASCII text
+  mutable std::size_t line_ = 0, column_ = 0, at_ = 0;  // the last conversion: line, character, byte
 };
 
 }  // namespace
@@ -222,13 +233,34 @@ struct Event {
   ~Event() { yaml_event_delete(&e); }
 };
 
-/// Line and column (0-based, in bytes) of byte OFFSET of TEXT.
+/// Line and column (0-based, in bytes, past a byte order mark) of byte OFFSET of TEXT.
 std::pair<int, int> line_column(std::string_view text, std::size_t offset) {
   offset = std::min(offset, text.size());
   std::string_view before = text.substr(0, offset);
   std::size_t nl = before.rfind('\n');
   int line = int(std::count(before.begin(), before.end(), '\n'));
-  return {line, int(nl == std::string_view::npos ? offset : offset - nl - 1)};
+  if (nl != std::string_view::npos) return {line, int(offset - nl - 1)};
+  std::size_t bom = text.starts_with(kBom) ? kBom.size() : 0;
+  return {line, int(offset - std::min(offset, bom))};
+}
+
+/// libyaml (YAML 1.1) also ends a line at a lone CR, NEL, LS and PS; YAML 1.2, yaml-cpp
+/// and every position we give count LF (CRLF) only. A spec with one of them is refused
+/// where it is, not read with every later position (and a comment's end) moved.
+void refuse_other_line_breaks(std::string_view text) {
+  auto refuse = [&](std::size_t at, const char* what) {
+    auto [line, column] = line_column(text, at);
+    throw YamlSyntaxError(line, column,
+                          std::string(what) + " is a line break to a YAML 1.1 reader and not to others: "
+                                              "a spec may not hold one (in a double-quoted string, write it escaped)");
+  };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\r' && (i + 1 == text.size() || text[i + 1] != '\n')) refuse(i, "a carriage return without a line feed");
+    if (c == 0xC2 && text.substr(i, 2) == "\xC2\x85") refuse(i, "U+0085 (NEXT LINE)");
+    if (c == 0xE2 && text.substr(i, 3) == "\xE2\x80\xA8") refuse(i, "U+2028 (LINE SEPARATOR)");
+    if (c == 0xE2 && text.substr(i, 3) == "\xE2\x80\xA9") refuse(i, "U+2029 (PARAGRAPH SEPARATOR)");
+  }
 }
 
 /// What libyaml says went wrong in P, where.
@@ -263,6 +295,7 @@ std::unique_ptr<YamlTree> YamlTree::parse(std::string_view text) {
   // per 5.5 bytes): growing would copy a million nodes; pages never touched cost nothing.
   tree->nodes_.reserve(text.size() / 5 + 1);
   tree->kids_.reserve(text.size() / 5 + 1);
+  refuse_other_line_breaks(text);
   Parser parser;
   yaml_parser_set_input_string(&parser.p, reinterpret_cast<const unsigned char*>(text.data()), text.size());
   ByteColumns columns(text);

@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <catch.hpp>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -61,6 +62,7 @@ TEST_CASE("yaml tree: scalars, lists, mappings, tags and positions as YAML::Load
            "k: !!str 1\nl: !custom [1]\nm: >\n  folded\n",  // tags
            "first\n---\nsecond\n",                           // the first document only
            "a: [\xc3\xa9t\xc3\xa9, x]\nb: \"\\u00e9\"\n",           // columns past non-ASCII text
+           "{a: \xc3\xa9, b: [\xc3\xa9, \xc3\xa9\xc3\xa9, x], c: \xc3\xbc}\n",  // many on one line
        })
     same_as_load(text);
 }
@@ -105,6 +107,63 @@ TEST_CASE("yaml tree: bad YAML throws, where libyaml stopped, as YAML::Load does
     if (std::string(bad.text).find('\xc3') == std::string::npos)  // yaml-cpp takes any byte
       CHECK_THROWS_AS(YAML::Load(bad.text), YAML::Exception);
   }
+}
+
+TEST_CASE("yaml tree: a byte order mark is in no column", "[spec][yaml_tree]") {
+  for (const char* text : {"a: [x, y]\n", "\xc3\xa9: [x, y]\n"}) {
+    INFO(text);
+    auto plain = YamlTree::parse(text);
+    auto marked = YamlTree::parse("\xEF\xBB\xBF" + std::string(text));
+    same(marked->root(), YAML::Load(text));
+    CHECK(marked->root().begin()->second.Mark().column == plain->root().begin()->second.Mark().column);
+  }
+  try {
+    YamlTree::parse("\xEF\xBB\xBF" "a: \"\xc3\x28\"\n");
+    FAIL("not refused");
+  } catch (const YamlSyntaxError& e) {
+    CHECK(e.column == 5);
+  }
+}
+
+TEST_CASE("yaml tree: a long line past non-ASCII text is walked once", "[spec][yaml_tree][hostile]") {
+  // A one-line spec (JSON from a program) with one `é`: each node's column was found by
+  // walking the line from its start, hours for a line of a few MiB.
+  std::string text = "{a: \xc3\xa9, b: [";
+  for (int i = 0; i < 200'000; ++i) text += "1,";
+  text += "1], c: last}\n";
+  auto start = std::chrono::steady_clock::now();
+  auto tree = YamlTree::parse(text);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(20));  // was minutes
+  YamlNode last;
+  for (const auto& kv : tree->root()) last = kv.second;
+  CHECK(last.Scalar() == "last");
+  CHECK(std::size_t(last.Mark().column) == text.size() - std::string("last}\n").size());
+}
+
+TEST_CASE("yaml tree: a line break other than LF (CRLF) is refused where it is", "[spec][yaml_tree]") {
+  struct Bad {
+    std::string text;
+    int line, column;  // 0-based, in bytes
+    const char* what;
+  };
+  for (const Bad& bad : {
+           Bad{"a: 1\rb: 2\n", 0, 4, "a carriage return without a line feed"},
+           Bad{"a: 1\nb: \"x\xC2\x85y\"\n", 1, 5, "U+0085 (NEXT LINE)"},
+           Bad{"# note\xE2\x80\xA8" "bogus: 1\n", 0, 6, "U+2028 (LINE SEPARATOR)"},
+           Bad{"\xc3\xa9: \xE2\x80\xA9\n", 0, 4, "U+2029 (PARAGRAPH SEPARATOR)"},
+       }) {
+    INFO(bad.text);
+    try {
+      YamlTree::parse(bad.text);
+      FAIL("not refused");
+    } catch (const YamlSyntaxError& e) {
+      CHECK(e.line == bad.line);
+      CHECK(e.column == bad.column);
+      CHECK(std::string(e.what()).starts_with(bad.what));
+    }
+  }
+  // Windows line ends are line ends.
+  same_as_load("a: 1\r\nb: [\xc3\xa9, x]\r\n");
 }
 
 TEST_CASE("yaml tree: every spec of the fuzz corpus and the examples as YAML::Load", "[spec][yaml_tree][fuzz]") {
