@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 
 #include <cstring>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -45,13 +46,10 @@ std::size_t stream_descriptors(const StreamWiring& s) {
   return 2 + 2 * s.consumers.size() + (s.to_log ? 2 : 0);
 }
 
-}  // namespace
-
-DescriptorBudget descriptor_budget(const Plan& plan) {
+/// NEEDED beside this process's limits.
+DescriptorBudget with_limits(std::size_t needed) {
   DescriptorBudget b;
-  b.needed = open_now() + kTransient;
-  for (const PlanNode& n : plan.nodes) b.needed += node_descriptors(plan, n);
-  for (const StreamWiring& s : plan.streams) b.needed += stream_descriptors(s);
+  b.needed = needed;
   struct rlimit lim {};
   ::getrlimit(RLIMIT_NOFILE, &lim);
   b.limit = lim.rlim_cur == RLIM_INFINITY ? SIZE_MAX : static_cast<std::size_t>(lim.rlim_cur);
@@ -59,14 +57,40 @@ DescriptorBudget descriptor_budget(const Plan& plan) {
   return b;
 }
 
-std::string descriptor_problem(const Plan& plan) {
-  DescriptorBudget b = descriptor_budget(plan);
+std::string problem(const DescriptorBudget& b, const std::string& what) {
   if (b.needed <= b.limit) return "";
   return fmt::format(
-      "{}: {} nodes need up to {} open files in treerun (a log pipe per node, the streams' pipes, "
+      "{}: {} up to {} open files in treerun (a log pipe per node, the streams' pipes, "
       "and its own), more than its limit of {} (RLIMIT_NOFILE; hard limit {}): raise the hard limit "
       "(ulimit -Hn, LimitNOFILE=), or send outputs that need no pipe (`null`, a file)",
-      std::strerror(EMFILE), plan.nodes.size() - 1, b.needed, b.limit, b.hard);
+      std::strerror(EMFILE), what, b.needed, b.limit, b.hard);
+}
+
+}  // namespace
+
+DescriptorBudget descriptor_budget(const Plan& plan) {
+  std::size_t needed = open_now() + kTransient;
+  for (const PlanNode& n : plan.nodes) needed += node_descriptors(plan, n);
+  for (const StreamWiring& s : plan.streams) needed += stream_descriptors(s);
+  return with_limits(needed);
+}
+
+std::string descriptor_problem(const Plan& plan) {
+  return problem(descriptor_budget(plan), fmt::format("{} nodes need", plan.nodes.size() - 1));
+}
+
+std::string descriptor_problem_adding(const Plan& plan, std::span<const NodeId> added) {
+  // What runs holds its descriptors now; what a reload restarts gives its own back first.
+  std::size_t needed = open_now() + kTransient;
+  std::vector<bool> is_added(plan.nodes.size());
+  for (NodeId id : added) {
+    is_added[id] = true;
+    needed += node_descriptors(plan, plan[id]);
+  }
+  for (const StreamWiring& s : plan.streams)
+    if (is_added[s.source.node]) needed += stream_descriptors(s);
+  return problem(with_limits(needed),
+                 fmt::format("the {} node{} it adds need, with what runs now,", added.size(), added.size() == 1 ? "" : "s"));
 }
 
 }  // namespace treerun

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstddef>
+#include <span>
 #include <string>
 
 #include "plan/plan.h"
@@ -24,5 +25,9 @@ DescriptorBudget descriptor_budget(const Plan& plan);
 
 /// "" when PLAN fits; otherwise what to say (treerun's own failure, 125).
 std::string descriptor_problem(const Plan& plan);
+
+/// "" when a reload that adds ADDED (ids in PLAN, the merged plan) fits beside what is
+/// open now; otherwise why the reload is refused.
+std::string descriptor_problem_adding(const Plan& plan, std::span<const NodeId> added);
 
 }  // namespace treerun

@@ -18,6 +18,7 @@
 #include <boost/asio/post.hpp>
 
 #include "plan/diff.h"
+#include "run/fd_budget.h"
 #include "run/supervisor.h"
 
 namespace treerun {
@@ -179,6 +180,7 @@ std::string Supervisor::reload_refusal(const PlanMerge& m) const {
   for (NodeId id : restarts)
     if (std::string why = stream_refusal(id); !why.empty()) return why;
   if (std::string why = start_refusal(restarts, true); !why.empty()) return why;
+  if (std::string why = descriptor_problem_adding(m.plan, m.added); !why.empty()) return why;
   // An added node goes into a group that runs (or one added with it).
   for (NodeId id : outermost(m.plan, m.added)) {
     NodeId parent = *m.plan[id].parent;

@@ -6,7 +6,12 @@ event log."""
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
+import subprocess
+
+import pytest
 
 from harness import find, one
 
@@ -167,6 +172,31 @@ children:
     assert res.code == 1 and "stream" in res.stderr, res.describe()
     r = end(p)
     assert not find(r.events, event="restart") and not find(r.events, event="spawn", node="tap")
+
+
+def test_a_reload_past_the_descriptor_limit_is_refused_and_nothing_changes(tr):
+    """An added node's log pipe counts against RLIMIT_NOFILE beside what runs now: a
+    reload past it is refused with the numbers, as `up` refuses such a tree, not failed
+    at its Nth spawn. The run's limit is lowered while it runs (prlimit --pid)."""
+    if not shutil.which("prlimit"):
+        pytest.skip("needs prlimit (util-linux)")
+    p = up(tr, BASE)
+    limit = len(os.listdir(f"/proc/{p.pid}/fd")) + 40  # room for the reserve (32) and a few nodes
+    subprocess.run(["prlimit", f"--pid={p.pid}", f"--nofile={limit}:{limit}"], check=True)
+
+    def more(n):
+        return "".join(f"  - {{name: x{i}, daemon: true, cmd: [{{H}}, sleep, forever]}}\n" for i in range(n))
+
+    res = reload(tr, BASE + more(20))
+    assert res.code == 1, res.describe()
+    assert "the 20 nodes it adds need" in res.stderr and f"limit of {limit} (RLIMIT_NOFILE" in res.stderr, \
+        res.describe()
+    res = reload(tr, BASE + more(3))  # these fit
+    assert res.code == 0, res.describe()
+    p.wait_for(event="spawn", node="x2")
+    r = end(p)
+    assert not find(r.events, event="spawn", node="x3")
+    assert not find(r.events, event="restart")
 
 
 def test_a_spec_from_stdin_cannot_be_reloaded(tr):
