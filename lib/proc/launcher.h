@@ -8,7 +8,9 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -60,6 +62,14 @@ class Launcher {
   /// process has exited and been collected. An error_code only when no process could
   /// be created at all (EAGAIN under RLIMIT_NPROC, ENOMEM); ON_EXIT is then dropped.
   virtual SpawnResult spawn(const SpawnRequest& request, ExitHandler on_exit, std::error_code& ec) = 0;
+  /// spawn() in two halves, so that a backend that starts processes in a helper (the
+  /// spawner) starts one while the caller prepares the next: submit sends REQUEST, and
+  /// collect gives what spawn would have (ON_EXIT included). REQUEST's descriptors must
+  /// stay open until then. Every ticket is collected before the loop runs again: an
+  /// exit is watched for only from its collect on. This default spawns at submit.
+  using Ticket = std::uint64_t;
+  virtual Ticket submit(const SpawnRequest& request, ExitHandler on_exit);
+  virtual SpawnResult collect(Ticket ticket, std::error_code& ec);
   /// Signals every process of P's group. A group already gone is not an error.
   virtual void signal(const ProcHandle& p, int sig) = 0;
   /// Whether P's leader has exited and waits to be collected (its ON_EXIT is on its way):
@@ -84,6 +94,14 @@ class Launcher {
     (void)line;
     return false;
   }
+
+ private:
+  struct Spawned {
+    SpawnResult result;
+    std::error_code ec;
+  };
+  Ticket submitted_ = 0;
+  std::map<Ticket, Spawned> spawned_;  // the default submit's, until collected
 };
 
 }  // namespace treerun

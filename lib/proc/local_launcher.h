@@ -1,8 +1,9 @@
 // Local processes: a vfork-like clone + exec (proc/child.h), each in its own process
 // group, with an empty signal mask, default dispositions, a parent-death signal, and
-// the guardian as insurance. The clone is made by the spawner (proc/spawner.h), so that
-// a spawn does not copy treerun's descriptor table, with treerun still the parent.
-// TREERUN_NO_SPAWNER=1 in treerun's environment makes them in process (to measure).
+// the guardian as insurance. The clone is made by a spawner (proc/spawner.h), so that
+// a spawn does not copy treerun's descriptor table, with treerun still the parent; two
+// spawners take turns. To measure: TREERUN_SPAWNERS=N in treerun's environment runs N
+// (0 to 8), TREERUN_NO_SPAWNER=1 none (every process made in process).
 //
 // Why not posix_spawn: between fork and exec the child needs three things no
 // posix_spawn attribute gives on Debian 12 — PR_SET_PDEATHSIG with the getppid() check
@@ -15,6 +16,8 @@
 #include <sys/resource.h>
 
 #include <boost/asio/io_context.hpp>
+#include <deque>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -33,6 +36,8 @@ class LocalLauncher final : public Launcher {
   /// process of the run if treerun dies.
   LocalLauncher(boost::asio::io_context& io, const std::string& run_id = "");
   SpawnResult spawn(const SpawnRequest& request, ExitHandler on_exit, std::error_code& ec) override;
+  Ticket submit(const SpawnRequest& request, ExitHandler on_exit) override;
+  SpawnResult collect(Ticket ticket, std::error_code& ec) override;
   void signal(const ProcHandle& p, int sig) override;
   bool exited(const ProcHandle& p) override;
   bool group_alive(const ProcHandle& p) override;
@@ -46,8 +51,18 @@ class LocalLauncher final : public Launcher {
  private:
   void raise_fd_limit();
   void note_signal_dispositions();
-  SpawnResult start(const SpawnRequest& request, std::error_code& ec);
-  ChildStarted start_child_of_ours(const ChildSpec& spec);
+  /// A spawn between its submit and its collect.
+  struct InFlight {
+    ChildSpec spec;                           // to start in process, should the spawner refuse it
+    Spawner* via = nullptr;                   // sent to a spawner (its ticket); otherwise started:
+    Spawner::Ticket ticket = 0;
+    ChildStarted started;
+    ExitHandler on_exit;
+    bool beside = false;
+  };
+  ChildSpec child_spec_for(const SpawnRequest& req) const;
+  ChildStarted start_in_process(const ChildSpec& spec);
+  SpawnResult finish(const ChildStarted& started, InFlight& f, std::error_code& ec);
 
   Guardian guardian_;  // first: it forks before this launcher opens anything
   Reaper reaper_;
@@ -56,7 +71,10 @@ class LocalLauncher final : public Launcher {
   UniqueFd dev_null_read_;
   UniqueFd dev_null_write_;
   std::shared_ptr<int> alive_ = std::make_shared<int>();  // for what this posts
-  std::optional<Spawner> spawner_;  // last: forked once the above is known, gone first
+  Ticket submitted_ = 0;
+  std::map<Ticket, InFlight> in_flight_;
+  std::deque<Spawner> spawners_;  // last: forked once the above is known, gone first
+  std::size_t next_spawner_ = 0;
 };
 
 }  // namespace treerun

@@ -27,6 +27,9 @@ constexpr std::uint32_t kMaxRequest = 64u << 20;
 // when it runs): one that is stopped (SIGSTOP, a debugger) must not freeze the run.
 constexpr time_t kAnswerSeconds = 10;
 constexpr int kByPidfd = 3;  // waitid's P_PIDFD (linux/wait.h; glibc 2.36 does not name it)
+// Requests sent and not yet answered, at most: 32 answers (about 1 KiB each as the
+// kernel counts a socket's buffer) stay far below the spawner's 208 KiB.
+constexpr std::uint64_t kMaxInFlight = 32;
 
 struct Reply {
   std::int32_t pid;
@@ -269,8 +272,11 @@ void Spawner::lost() {
   pidfd_.reset();
 }
 
-std::optional<ChildStarted> Spawner::start(const ChildSpec& spec) {
+std::optional<Spawner::Ticket> Spawner::send(const ChildSpec& spec) {
   if (!socket_) return std::nullopt;
+  // The spawner blocks on writing answers nobody reads once its buffer is full, and we
+  // then on writing requests it does not read: read the oldest first past a bound.
+  if (sent_ - answered_ >= kMaxInFlight && !read_answer()) return std::nullopt;
   std::string body = encode(spec);
   auto length = static_cast<std::uint32_t>(body.size());
   int fds[kMaxFds] = {spec.fds[0], spec.fds[1], spec.fds[2], spec.tty_fd};
@@ -290,27 +296,46 @@ std::optional<ChildStarted> Spawner::start(const ChildSpec& spec) {
   ssize_t sent;
   while ((sent = ::sendmsg(socket_.get(), &msg, MSG_NOSIGNAL)) < 0 && errno == EINTR) {
   }
-  Reply reply{};
   // Until the whole request is written no child can exist: the caller may start it itself.
   if (sent != sizeof length || !write_all(socket_.get(), body.data(), body.size())) {
     lost();
     return std::nullopt;
   }
-  // After, one may (made, not yet answered for): starting it again would run the command
-  // twice, so this spawn fails, and the later ones are the caller's own.
-  if (!read_all(socket_.get(), &reply, sizeof reply)) {
+  return sent_++;
+}
+
+/// The next answer, kept for its ticket; false once the spawner is lost.
+bool Spawner::read_answer() {
+  Reply reply{};
+  if (!socket_ || !read_all(socket_.get(), &reply, sizeof reply)) {
     lost();
-    ChildStarted failed;
-    failed.clone_errno = EIO;
-    return failed;
+    return false;
   }
-  ChildStarted out;
+  ChildStarted& out = answers_[answered_++];
   out.pid = reply.pid;
   out.clone_errno = reply.clone_errno;
   out.error = reply.error;
   reply.step[sizeof reply.step - 1] = '\0';
   out.step = reply.step;
-  return out;
+  return true;
+}
+
+ChildStarted Spawner::receive(Ticket ticket) {
+  while (answered_ <= ticket && read_answer()) {
+  }
+  auto answer = answers_.extract(ticket);
+  if (answer) return std::move(answer.mapped());
+  // Sent, then the spawner was lost: a child may have been made (made, not yet answered
+  // for), and starting it again would run the command twice.
+  ChildStarted failed;
+  failed.clone_errno = EIO;
+  return failed;
+}
+
+std::optional<ChildStarted> Spawner::start(const ChildSpec& spec) {
+  std::optional<Ticket> ticket = send(spec);
+  if (!ticket) return std::nullopt;
+  return receive(*ticket);
 }
 
 }  // namespace treerun

@@ -1,5 +1,7 @@
-// The spawner: a small process, forked before treerun holds more than a handful of
-// descriptors, that starts every node's process for it.
+// A spawner: a small process, forked before treerun holds more than a handful of
+// descriptors, that starts node processes for it. Requests are answered in order and
+// may be sent ahead (send, then receive), so that it starts one child while treerun
+// prepares the next.
 //
 // Why: a process is made by copying its parent's descriptor table, and exec then closes
 // every close-on-exec entry of the copy. treerun holds one or more pipes per node, so a
@@ -10,11 +12,13 @@
 // treerun, so the reaper, the parent-death signal, the subreaper and waitid work as
 // before. The spawner itself is a child of treerun that the run never waits for until
 // its end (~Spawner); if it dies, the reaper may collect it as a stray, and treerun
-// starts processes itself from then on.
+// starts processes through the other spawner, or itself once none is left.
 #pragma once
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -33,19 +37,33 @@ class Spawner {
   Spawner(const Spawner&) = delete;
   Spawner& operator=(const Spawner&) = delete;
 
-  /// Starts SPEC as a child of this process; nullopt when there is no spawner (it could
-  /// not be forked, or it died before it had the request): the caller then starts the
-  /// child itself. A spawner that dies or does not answer within 10 s once it has the
-  /// request fails that one spawn (EIO): a child may have been made, and is not made again.
+  /// A request sent, to ask for its answer by.
+  using Ticket = std::uint64_t;
+
+  /// Sends SPEC to be started as a child of this process, and returns at once: the
+  /// spawner starts it while the caller prepares the next. nullopt when there is no
+  /// spawner (it could not be forked, or it died before it had the whole request): the
+  /// caller then starts the child itself. SPEC's descriptors go with the request.
+  std::optional<Ticket> send(const ChildSpec& spec);
+  /// The answer to TICKET, waiting for it (answers come in the order of the requests;
+  /// earlier ones read here are kept for their own receive). A spawner that dies or
+  /// does not answer within 10 s once it has the request fails that spawn (EIO): a
+  /// child may have been made, and is not made again.
+  ChildStarted receive(Ticket ticket);
+  /// send, then receive.
   std::optional<ChildStarted> start(const ChildSpec& spec);
   pid_t pid() const { return pid_; }
 
  private:
   void lost();
+  bool read_answer();
 
   UniqueFd socket_;
   UniqueFd pidfd_;
   pid_t pid_ = -1;
+  Ticket sent_ = 0;      // requests sent so far: the next one's ticket
+  Ticket answered_ = 0;  // tickets below it have been answered (or lost)
+  std::map<Ticket, ChildStarted> answers_;  // read before they were asked for
 };
 
 }  // namespace treerun

@@ -163,37 +163,70 @@ std::string Supervisor::wire_stdio(NodeId id, SpawnRequest& req, OutputEnds& end
   return error;
 }
 
+/// Prepares ID's incarnation and submits its spawn; in a batch, it is collected with
+/// the batch's others (collect_spawns).
 void Supervisor::spawn(NodeId id) {
   Node& n = nodes_[id];
   const PlanNode& spec = *n.spec;
   n.run = Incarnation{};
   n.run.generation = ++generations_;
-  SpawnRequest req = request_for(id, *spec.cmd);
+  Spawning s{id, request_for(id, *spec.cmd), {}, 0};
   if (spec.ready.type != Probe::Type::none) n.run.probe = make_probe(*this, id, spec.ready, spec.cwd);
-  std::string error = n.run.probe ? n.run.probe->prepare(req.env) : "";
-  if (!error.empty()) return start_failed(id, std::move(error));
-
-  OutputEnds ends;
-  error = wire_stdio(id, req, ends);
-  std::error_code ec;
-  SpawnResult r;
-  unsigned gen = n.run.generation;
+  std::string error = n.run.probe ? n.run.probe->prepare(s.req.env) : "";
+  if (error.empty()) error = wire_stdio(id, s.req, s.ends);
   if (error.empty()) {
+    unsigned gen = n.run.generation;
     try {
-      r = launcher_.spawn(req, [this, id, gen](ExitStatus st) {
+      s.ticket = launcher_.submit(s.req, [this, id, gen](ExitStatus st) {
         if (nodes_[id].run.generation == gen) on_leader_exit(id, st);
-      }, ec);
+      });
     } catch (const std::exception& e) {  // bad_alloc, say: no process, as for EAGAIN
       error = fmt::format("cannot start: {}", e.what());
     }
   }
-  if (error.empty() && ec) error = fmt::format("cannot start: {}", ec.message());
-  if (!error.empty()) return start_failed(id, std::move(error));
-  spawned(id, req, r);
+  if (!error.empty()) {
+    collect_spawns();  // the batch's earlier ones first, as they came
+    return start_failed(id, std::move(error));
+  }
+  spawning_.push_back(std::move(s));
+  if (!batching_) collect_spawns();
 }
 
-/// No process exists: the node failed to start, as a command that cannot be executed.
-void Supervisor::start_failed(NodeId id, std::string error) {
+/// Each submitted spawn, in order: its node learns its process, or that it has none.
+void Supervisor::collect_spawns() {
+  while (!spawning_.empty()) {
+    Spawning s = std::move(spawning_.front());
+    spawning_.pop_front();  // first: what a node's start sets off may spawn (a stop command)
+    collect_spawn(s);
+  }
+}
+
+void Supervisor::collect_spawn(Spawning& s) {
+  std::error_code ec;
+  SpawnResult r;
+  std::string error;
+  try {
+    r = launcher_.collect(s.ticket, ec);
+  } catch (const std::exception& e) {
+    error = fmt::format("cannot start: {}", e.what());
+  }
+  if (error.empty() && ec) error = fmt::format("cannot start: {}", ec.message());
+  if (!error.empty() && nodes_[s.id].cancelled) {
+    // Cancelled since its submit (an earlier spawn of the round failed: no processes
+    // left under RLIMIT_NPROC, say): not started, as if the cancel had come first.
+    drop_start(s.id);
+    return skip(s.id, "not started: cancelled");
+  }
+  if (!error.empty()) return start_failed(s.id, std::move(error));
+  spawned(s.id, s.req, r);
+  // Cancelled between its submit and now (an earlier node of the batch failed to
+  // start): the cancel found no process to stop.
+  if (nodes_[s.id].cancelled) consider_stop(s.id);
+}
+
+/// What the start of an incarnation that has no process made: its log readers, its
+/// hold on the terminal, its probe.
+void Supervisor::drop_start(NodeId id) {
   Node& n = nodes_[id];
   for (auto& reader : n.run.readers) reader->close();
   n.run.readers.clear();
@@ -202,8 +235,14 @@ void Supervisor::start_failed(NodeId id, std::string error) {
     terminal_->hand_on();
   }
   n.run.probe.reset();
-  n.run.start_error = std::move(error);
   n.run.open_pipes = 0;
+}
+
+/// No process exists: the node failed to start, as a command that cannot be executed.
+void Supervisor::start_failed(NodeId id, std::string error) {
+  Node& n = nodes_[id];
+  drop_start(id);
+  n.run.start_error = std::move(error);
   log_->note(n.log_source, n.run.start_error);
   events_.exit(n.spec->path, 0, 126, std::nullopt, "failed");
   n.run.status = ExitStatus::exited(126);

@@ -156,10 +156,20 @@ class Supervisor final : public ProbeHost, public control::Target {
   struct OutputEnds {  // this incarnation's output ends, closed once it is spawned
     UniqueFd out, err;
   };
+  /// A spawn submitted to the launcher and not yet collected.
+  struct Spawning {
+    NodeId id;
+    SpawnRequest req;
+    OutputEnds ends;
+    Launcher::Ticket ticket = 0;
+  };
   void spawn(NodeId id);
+  void collect_spawns();
+  void collect_spawn(Spawning& s);
   std::string wire_stdio(NodeId id, SpawnRequest& req, OutputEnds& ends);
   std::string wire_output(NodeId id, const OutputSpec& out, bool is_stderr, int& fd, OutputEnds& ends);
   void start_failed(NodeId id, std::string error);
+  void drop_start(NodeId id);
   void spawned(NodeId id, const SpawnRequest& req, const SpawnResult& r);
   void arm_node_timeout(NodeId id);
   void open_log_pipe(NodeId id, int& child_fd, UniqueFd& keep, std::error_code& ec);
@@ -360,6 +370,10 @@ class Supervisor final : public ProbeHost, public control::Target {
   /// after every signal of the batch has gone (null: at once).
   std::vector<std::pair<NodeId, bool>>* stops_sent_ = nullptr;
   unsigned generations_ = 0;       // incarnations spawned so far
+  // A batch of starts submits every spawn before it collects the first, so that the
+  // launcher starts one process while this prepares the next (start_batch).
+  bool batching_ = false;
+  std::deque<Spawning> spawning_;
   std::deque<NodeId> start_queue_; // processes whose start is due, oldest first
   std::vector<std::shared_ptr<Carrier>> carriers_;
   std::unique_ptr<TerminalLock> terminal_;  // only when some node has `tty: true`

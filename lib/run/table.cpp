@@ -178,15 +178,23 @@ void Supervisor::consider_start(NodeId id) {
 }
 
 void Supervisor::start_batch() {
-  for (int i = 0; i < kStartBatch && !start_queue_.empty(); ++i) {
-    NodeId id = start_queue_.front();
-    start_queue_.pop_front();
-    // Checked again: a cancel, or a dependency lost, may have come since it was queued.
-    switch (start_check(id)) {
-      case StartCheck::not_yet: break;  // whatever changed will consider it again
-      case StartCheck::lost: on(id, Event::dep_lost); break;
-      case StartCheck::go: on(id, Event::can_start); break;
+  int taken = 0;
+  // Rounds: the spawns of one are all submitted before the first is collected; what
+  // their starts make ready (a node's children) goes in the next round of this turn.
+  while (taken < kStartBatch && !start_queue_.empty()) {
+    batching_ = true;
+    for (; taken < kStartBatch && !start_queue_.empty(); ++taken) {
+      NodeId id = start_queue_.front();
+      start_queue_.pop_front();
+      // Checked again: a cancel, or a dependency lost, may have come since it was queued.
+      switch (start_check(id)) {
+        case StartCheck::not_yet: break;  // whatever changed will consider it again
+        case StartCheck::lost: on(id, Event::dep_lost); break;
+        case StartCheck::go: on(id, Event::can_start); break;
+      }
     }
+    batching_ = false;
+    collect_spawns();
   }
   if (!start_queue_.empty()) boost::asio::post(io_, [this] { start_batch(); });
 }

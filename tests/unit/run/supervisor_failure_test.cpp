@@ -268,6 +268,36 @@ children:
   CHECK(rig.event_index({R"("event":"exit","node":"w","pid":null,"code":126,"signal":null,"outcome":"failed")"}) >= 0);
 }
 
+TEST_CASE("run: a batch's spawns are collected after all are submitted; a failure among them cancels the rest",
+          "[run][failure]") {
+  // One batch: d, w, x and y are submitted before any is collected. w's failure cancels
+  // the tree while x and y are submitted but not collected: x, which could not be made
+  // either, is not started (as if the cancel had come first, not a second failure);
+  // y, which was, is stopped once it is known.
+  RunRig rig(R"(
+children:
+  - {name: d, daemon: true, cmd: "d"}
+  - {name: w, cmd: "w"}
+  - {name: x, cmd: "x"}
+  - {name: y, daemon: true, cmd: "y"}
+)", /*events=*/true);
+  rig.launcher.script("w", Script::cannot_spawn(EAGAIN));
+  rig.launcher.script("x", Script::cannot_spawn(EAGAIN));
+  REQUIRE(rig.run().code == 126);
+  INFO(lines(rig.launcher.journal()));
+  const Lines& all = rig.launcher.journal();
+  REQUIRE(all.size() >= 4);
+  CHECK(Lines(all.begin(), all.begin() + 4) == Lines{"spawn d", "spawn-error w", "spawn-error x", "spawn y"});
+  CHECK(std::count(all.begin(), all.end(), "SIGTERM d") == 1);
+  CHECK(std::count(all.begin(), all.end(), "SIGTERM y") == 1);
+  CHECK(rig.outcome("w") == Outcome::failed);
+  CHECK(rig.outcome("x") == Outcome::not_started);
+  CHECK(rig.node("x").skip_reason == "not started: cancelled");
+  CHECK(rig.outcome("y") == Outcome::cancelled);
+  CHECK(rig.outcome("d") == Outcome::cancelled);
+  CHECK(rig.event_index({R"("event":"exit","node":"x")"}) < 0);
+}
+
 TEST_CASE("run: a node past its own timeout is stopped and fails with 124", "[run][failure]") {
   RunRig rig(R"(
 children:
