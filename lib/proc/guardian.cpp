@@ -175,11 +175,16 @@ Guardian::Guardian(const std::string& run_id) {
 }
 
 Guardian::~Guardian() {
+  let_go();
+  if (pid_ <= 0) return;
+  while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
+  }
+}
+
+void Guardian::let_go() {
   if (!pipe_) return;
   send(kGoodbye);
   pipe_.reset();
-  while (waitpid(pid_, nullptr, 0) < 0 && errno == EINTR) {
-  }
 }
 
 void Guardian::send_text(int kind, const std::string& text) {

@@ -31,6 +31,9 @@ class Guardian {
   /// A clean goodbye: the watcher exits without killing anything, and this waits for
   /// it (a blocking waitpid on its pid).
   ~Guardian();
+  /// The goodbye alone: the watcher exits while the caller ends its other helpers; the
+  /// destructor then only waits for it.
+  void let_go();
   Guardian(const Guardian&) = delete;
   Guardian& operator=(const Guardian&) = delete;
 

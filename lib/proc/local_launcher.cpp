@@ -73,6 +73,13 @@ LocalLauncher::LocalLauncher(boost::asio::io_context& io, const std::string& run
   for (int i = 0; i < spawners; ++i) spawners_.emplace_back(non_default_signals_);
 }
 
+/// The helpers are told to go all at once, then reaped (the members' destructors): they
+/// exit side by side, not one after the other at the end of every run.
+LocalLauncher::~LocalLauncher() {
+  for (Spawner& spawner : spawners_) spawner.hang_up();
+  guardian_.let_go();
+}
+
 /// treerun holds a few descriptors per node (log pipes, stream pipes and stages), so
 /// the usual soft limit of 1024 would cap a tree at a few hundred nodes. Ours goes up
 /// to the hard limit; children get the soft limit they would have had without us,

@@ -35,6 +35,9 @@ class LocalLauncher final : public Launcher {
   /// RUN_ID: what the run puts in TREERUN_RUN_ID, so that the guardian can find every
   /// process of the run if treerun dies.
   LocalLauncher(boost::asio::io_context& io, const std::string& run_id = "");
+  ~LocalLauncher() override;
+  LocalLauncher(const LocalLauncher&) = delete;
+  LocalLauncher& operator=(const LocalLauncher&) = delete;
   SpawnResult spawn(const SpawnRequest& request, ExitHandler on_exit, std::error_code& ec) override;
   Ticket submit(const SpawnRequest& request, ExitHandler on_exit) override;
   SpawnResult collect(Ticket ticket, std::error_code& ec) override;

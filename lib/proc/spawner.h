@@ -52,6 +52,9 @@ class Spawner {
   ChildStarted receive(Ticket ticket);
   /// send, then receive.
   std::optional<ChildStarted> start(const ChildSpec& spec);
+  /// EOF on its socket: it exits on its own, while the caller ends its other helpers
+  /// (the destructor then reaps it). Nothing can be started through it after.
+  void hang_up() { socket_.reset(); }
   pid_t pid() const { return pid_; }
 
  private:
