@@ -48,8 +48,7 @@ void env_merge(EnvList& into, const EnvList& over) {
 }
 
 EnvList parse_env_text(std::string_view text, const std::string& file, Diagnostics& diags) {
-  // A UTF-8 byte-order mark (Windows editors write one) is no part of the first key.
-  if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);
+  if (text.starts_with(kUtf8Bom)) text.remove_prefix(kUtf8Bom.size());
   EnvList line_env;
   int lineno = 0;
   while (!text.empty()) {

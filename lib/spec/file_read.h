@@ -3,11 +3,16 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace treerun {
 
 /// A spec, an included spec or an env_file is never bigger than this.
 inline constexpr std::size_t kMaxSpecBytes = std::size_t(16) << 20;
+
+/// A UTF-8 byte order mark (Windows editors write one): no part of a spec's first
+/// key or an env file's, and in no column.
+inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 
 struct FileText {
   bool ok = false;

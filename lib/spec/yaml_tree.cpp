@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <unordered_map>
 
+#include "spec/file_read.h"
+
 namespace treerun {
 
 YAML::NodeType::value YamlNode::Type() const {
@@ -65,9 +67,6 @@ YamlNode::iterator::Arrow YamlNode::iterator::operator->() const { return {**thi
 
 namespace {
 
-/// A UTF-8 byte order mark, which libyaml skips and counts in no column.
-constexpr std::string_view kBom = "\xEF\xBB\xBF";
-
 /// libyaml counts a mark's column in characters; yaml-cpp, and RawText::at()'s offsets
 /// into a value, in bytes. Only a text with bytes past ASCII tells them apart. Marks
 /// come mostly in order, so a conversion goes on from the last one: a long line (a
@@ -77,7 +76,7 @@ class ByteColumns {
   explicit ByteColumns(std::string_view text) : text_(text) {
     bool ascii = std::all_of(text.begin(), text.end(), [](char c) { return (c & 0x80) == 0; });
     if (ascii) return;
-    starts_.push_back(text.starts_with(kBom) ? kBom.size() : 0);
+    starts_.push_back(text.starts_with(kUtf8Bom) ? kUtf8Bom.size() : 0);
     for (std::size_t i = 0; i < text.size(); ++i)
       if (text[i] == '\n') starts_.push_back(i + 1);
     at_ = starts_[0];
@@ -240,7 +239,7 @@ std::pair<int, int> line_column(std::string_view text, std::size_t offset) {
   std::size_t nl = before.rfind('\n');
   int line = int(std::count(before.begin(), before.end(), '\n'));
   if (nl != std::string_view::npos) return {line, int(offset - nl - 1)};
-  std::size_t bom = text.starts_with(kBom) ? kBom.size() : 0;
+  std::size_t bom = text.starts_with(kUtf8Bom) ? kUtf8Bom.size() : 0;
   return {line, int(offset - std::min(offset, bom))};
 }
 
