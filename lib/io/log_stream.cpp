@@ -36,20 +36,38 @@ int LogStream::add_source(std::string name) {
 bool LogStream::on_terminal() const { return out_ && ::isatty(out_->shown_fd()); }
 
 void LogStream::prefix(int source, char mark) {
-  line_.clear();
+  line_.assign(head(source, mark));
+  stamp_size_ = head_stamp_size_;
+}
+
+/// What comes before a line's text: its time (with timestamps), the source's name
+/// padded, the mark and a space. Made again only when one of them changes: a batch of
+/// one source's lines in the same millisecond shares one.
+const std::string& LogStream::head(int source, char mark) {
+  timespec ts{};
+  long long ms = -1;
   if (options_.timestamps) {
-    timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
+    ms = static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+  }
+  if (source == head_source_ && mark == head_mark_ && ms == head_ms_ && prefixes_.size() == names_.size())
+    return head_;
+  head_.clear();
+  if (options_.timestamps) {
     tm local{};
     localtime_r(&ts.tv_sec, &local);
-    fmt::format_to(std::back_inserter(line_), "{:02}:{:02}:{:02}.{:03} ", local.tm_hour, local.tm_min,
+    fmt::format_to(std::back_inserter(head_), "{:02}:{:02}:{:02}.{:03} ", local.tm_hour, local.tm_min,
                    local.tm_sec, ts.tv_nsec / 1'000'000);
   }
-  stamp_size_ = line_.size();
+  head_stamp_size_ = head_.size();
   if (prefixes_.size() != names_.size()) build_prefixes();
-  line_ += prefixes_[static_cast<std::size_t>(source < 0 ? 0 : source)];
-  line_ += mark;
-  line_ += ' ';
+  head_ += prefixes_[static_cast<std::size_t>(source < 0 ? 0 : source)];
+  head_ += mark;
+  head_ += ' ';
+  head_source_ = source;
+  head_mark_ = mark;
+  head_ms_ = ms;
+  return head_;
 }
 
 /// The line's TEXT after its prefix (a note dimmed, on colour), then its newline; its
@@ -108,6 +126,7 @@ void LogStream::build_prefixes() {
 void LogStream::line(int source, std::string_view text, bool continued) {
   if (!out_ && !tap_ && history_.empty()) return;
   const char mark = continued ? '+' : '|';
+  if (out_ && !held_ && !options_.color && !redraws(mark, text)) return direct_line(source, mark, text);
   prefix(source, mark);
   complete(source, mark, text);
   if (!out_) return;
@@ -116,6 +135,19 @@ void LogStream::line(int source, std::string_view text, bool continued) {
     return;
   }
   emit();
+}
+
+/// The hot path: no colour, nothing held, nothing redrawn, so the line as written is
+/// its plain form. It is made once, in the outlet's queue, and kept from there.
+void LogStream::direct_line(int source, char mark, std::string_view text) {
+  const std::string& h = head(source, mark);
+  std::string_view made = out_->append_line(h, text);
+  if (made.data() == nullptr) {  // dropped by the outlet (counted there), still kept
+    line_.assign(h).append(text);
+    made = line_;
+  }
+  keep(source, made, false);
+  if (out_->pending() >= kFlushAt) out_->flush();
 }
 
 /// Whether a node's line TEXT redraws itself on the terminal it goes to.

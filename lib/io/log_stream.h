@@ -75,6 +75,8 @@ class LogStream {
 
  private:
   void prefix(int source, char mark);
+  const std::string& head(int source, char mark);
+  void direct_line(int source, char mark, std::string_view text);
   inline void complete(int source, char mark, std::string_view text);
   void complete_coloured(int source, char mark, std::string_view text);
   void keep(int source, std::string_view plain, bool note) {
@@ -95,6 +97,12 @@ class LogStream {
   std::size_t width_ = 0;
   std::string line_;  // the line being made
   std::size_t stamp_size_ = 0;  // of its timestamp
+  // The last head made (head()), and what it was made for.
+  std::string head_;
+  std::size_t head_stamp_size_ = 0;
+  int head_source_ = -2;
+  char head_mark_ = 0;
+  long long head_ms_ = -1;  // its millisecond, with timestamps
   std::string plain_;  // the line being made, without colour (only when coloured)
   std::vector<LineRing> history_;  // by source
   std::uint64_t seq_ = 0;          // lines kept so far

@@ -85,18 +85,29 @@ Outlet::Outlet(boost::asio::io_context& io, std::string name, int shown_fd, Uniq
   fd_ = descriptor_.is_open() ? descriptor_.native_handle() : owned_ ? owned_.get() : shown_fd;
 }
 
-void Outlet::append(std::string_view bytes) {
-  if (mode_ == Mode::broken || pending() + bytes.size() > kOutletLimit) {
-    dropped_ += bytes.size();
+bool Outlet::room_for(std::size_t n) {
+  if (mode_ == Mode::broken || pending() + n > kOutletLimit) {
+    dropped_ += n;
     report();
-    return;
+    return false;
   }
   // What was written goes once it is half the queue: each byte is moved at most once more.
   if (sent_ > 0 && sent_ >= queue_.size() / 2) {
     queue_.erase(0, sent_);
     sent_ = 0;
   }
-  queue_.append(bytes);
+  return true;
+}
+
+void Outlet::append(std::string_view bytes) {
+  if (room_for(bytes.size())) queue_.append(bytes);
+}
+
+std::string_view Outlet::append_line(std::string_view head, std::string_view text) {
+  if (!room_for(head.size() + text.size() + 1)) return {};
+  const std::size_t at = queue_.size();
+  queue_.append(head).append(text) += '\n';
+  return std::string_view(queue_).substr(at, head.size() + text.size());
 }
 
 void Outlet::flush() {

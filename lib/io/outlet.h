@@ -64,6 +64,11 @@ class Outlet : public std::enable_shared_from_this<Outlet> {
   /// Queues BYTES whole, or drops them whole (counted) when they do not fit or the
   /// output is broken. Nothing is written until flush().
   void append(std::string_view bytes);
+  /// HEAD, TEXT and a newline, queued as one line (whole, or dropped whole as append()
+  /// drops): the log stream's hot path, which builds no line of its own. Returns the
+  /// line as queued, without its newline, valid until the next change to the queue;
+  /// a null view when it was dropped.
+  std::string_view append_line(std::string_view head, std::string_view text);
   /// Writes what the fd takes now; the rest goes out as the fd becomes writable.
   void flush();
   /// append() and flush().
@@ -97,6 +102,8 @@ class Outlet : public std::enable_shared_from_this<Outlet> {
   int shown_fd() const { return shown_fd_; }
 
  private:
+  /// Whether N more bytes fit; when not, they are counted as dropped.
+  bool room_for(std::size_t n);
   ssize_t write_some(std::string_view data);
   void wait_writable();
   void fail(int err);
