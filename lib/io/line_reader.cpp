@@ -11,7 +11,7 @@
 namespace treerun {
 
 LineReader::LineReader(boost::asio::io_context& io, UniqueFd fd, std::size_t max_line, Callbacks callbacks)
-    : descriptor_(io, fd.release()), cb_(std::move(callbacks)), lines_(max_line, cb_.on_line) {}
+    : descriptor_(io, fd.release()), cb_(std::move(callbacks)), lines_(max_line, cb_.on_line, cb_.on_lines) {}
 
 void LineReader::start() { read_some(); }
 

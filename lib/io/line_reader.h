@@ -19,6 +19,7 @@ class LineReader : public std::enable_shared_from_this<LineReader> {
  public:
   struct Callbacks {
     LineCutter::OnLine on_line;
+    LineCutter::OnLines on_lines;  // optional: runs of whole lines at once (LineCutter)
     std::function<void()> after_batch;  // once per read, after its lines
     std::function<void()> on_eof;       // after the last line; the reader is closed
     /// Before each read: true when the lines have nowhere to go yet (a slow log

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstring>
 #include <ctime>
 #include <fmt/format.h>
 
@@ -126,7 +127,11 @@ void LogStream::build_prefixes() {
 void LogStream::line(int source, std::string_view text, bool continued) {
   if (!out_ && !tap_ && history_.empty()) return;
   const char mark = continued ? '+' : '|';
-  if (out_ && !held_ && !options_.color && !redraws(mark, text)) return direct_line(source, mark, text);
+  if (direct()) {
+    direct_line(source, head(source, mark), text);
+    if (out_->pending() >= kFlushAt) out_->flush();
+    return;
+  }
   prefix(source, mark);
   complete(source, mark, text);
   if (!out_) return;
@@ -137,17 +142,35 @@ void LogStream::line(int source, std::string_view text, bool continued) {
   emit();
 }
 
-/// The hot path: no colour, nothing held, nothing redrawn, so the line as written is
-/// its plain form. It is made once, in the outlet's queue, and kept from there.
-void LogStream::direct_line(int source, char mark, std::string_view text) {
-  const std::string& h = head(source, mark);
-  std::string_view made = out_->append_line(h, text);
+/// The hot path: no colour, nothing held, not a terminal (where a line can redraw
+/// itself), so a line as written is its plain form. It is made once, in the outlet's
+/// queue, and kept from there.
+bool LogStream::direct() const { return out_ && !held_ && !options_.color && !prefix_after_cr_; }
+
+void LogStream::direct_line(int source, const std::string& head, std::string_view text) {
+  std::string_view made = out_->append_line(head, text);
   if (made.data() == nullptr) {  // dropped by the outlet (counted there), still kept
-    line_.assign(h).append(text);
+    line_.assign(head).append(text);
     made = line_;
   }
   keep(source, made, false);
-  if (out_->pending() >= kFlushAt) out_->flush();
+}
+
+std::size_t LogStream::lines(int source, std::string_view lines, const std::function<bool(std::string_view)>& take) {
+  std::string_view rest = lines;
+  // One head for them all: they came in one read.
+  const bool direct = this->direct();
+  const std::string* h = direct ? &head(source, '|') : nullptr;
+  while (!rest.empty()) {
+    const void* nl = std::memchr(rest.data(), '\n', rest.size());
+    std::string_view text = rest.substr(0, nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - rest.data()) : rest.size());
+    if (take && !take(text)) break;
+    if (direct) direct_line(source, *h, text);
+    else line(source, text);
+    rest.remove_prefix(std::min(rest.size(), text.size() + 1));
+  }
+  if (direct && out_->pending() >= kFlushAt) out_->flush();
+  return lines.size() - rest.size();
 }
 
 /// Whether a node's line TEXT redraws itself on the terminal it goes to.

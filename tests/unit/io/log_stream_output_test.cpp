@@ -140,3 +140,41 @@ TEST_CASE("log stream: a line the outlet drops (nobody reads) is dropped whole a
   log.flush();
   CHECK(out->pending() <= kOutletLimit);
 }
+
+TEST_CASE("log stream: lines at once are written and kept as one by one; TAKE leaves the rest to the caller",
+          "[io][log]") {
+  ToFile f;
+  LogStream log(options(f.out));
+  int a = log.add_source("a");
+  int bb = log.add_source("bb");
+  CHECK(log.lines(a, "1\n\n3\n") == 5);
+  auto not_srun = [](std::string_view line) { return !line.starts_with("srun: "); };
+  std::string_view rest = "4\nsrun: error\n5\n";
+  std::size_t taken = log.lines(bb, rest, not_srun);
+  CHECK(rest.substr(taken) == "srun: error\n5\n");  // left to the caller, from the line not taken
+  log.note(bb, "noted");
+  log.flush();
+  CHECK(f.written() == "a  | 1\na  | \na  | 3\nbb | 4\nbb * noted\n");
+  const LineRing& h = log.history(a);
+  REQUIRE(h.size() == 3);
+  CHECK(h.line(1) == "a  | ");
+  CHECK(h.seq(2) < log.history(bb).seq(0));
+}
+
+TEST_CASE("log stream: lines at once while held or with no outlet go the way each line goes", "[io][log]") {
+  ToFile f;
+  LogStream log(options(f.out));
+  int a = log.add_source("a");
+  log.hold(true);  // a node has the terminal
+  log.lines(a, "1\n2\n");
+  log.flush();
+  CHECK(f.written().empty());
+  log.hold(false);
+  CHECK(f.written() == "a | 1\na | 2\n");
+
+  LogStream nowhere(options(nullptr));
+  int b = nowhere.add_source("b");
+  CHECK(nowhere.lines(b, "x\ny\n") == 4);
+  REQUIRE(nowhere.history(b).size() == 2);
+  CHECK(nowhere.history(b).line(1) == "b | y");
+}
