@@ -158,14 +158,17 @@ void LogStream::direct_line(int source, const std::string& head, std::string_vie
 
 std::size_t LogStream::lines(int source, std::string_view lines, const std::function<bool(std::string_view)>& take) {
   std::string_view rest = lines;
-  // One head for them all: they came in one read.
+  // One head for them all: they came in one read. Room for them all (were each line a
+  // byte), or each is queued or dropped on its own.
   const bool direct = this->direct();
   const std::string* h = direct ? &head(source, '|') : nullptr;
+  const bool room = direct && out_->make_room(lines.size() * (1 + h->size()));
   while (!rest.empty()) {
     const void* nl = std::memchr(rest.data(), '\n', rest.size());
     std::string_view text = rest.substr(0, nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - rest.data()) : rest.size());
     if (take && !take(text)) break;
-    if (direct) direct_line(source, *h, text);
+    if (room) keep(source, out_->put_line(*h, text), false);
+    else if (direct) direct_line(source, *h, text);
     else line(source, text);
     rest.remove_prefix(std::min(rest.size(), text.size() + 1));
   }

@@ -85,18 +85,21 @@ Outlet::Outlet(boost::asio::io_context& io, std::string name, int shown_fd, Uniq
   fd_ = descriptor_.is_open() ? descriptor_.native_handle() : owned_ ? owned_.get() : shown_fd;
 }
 
-bool Outlet::room_for(std::size_t n) {
-  if (mode_ == Mode::broken || pending() + n > kOutletLimit) {
-    dropped_ += n;
-    report();
-    return false;
-  }
+bool Outlet::make_room(std::size_t n) {
+  if (mode_ == Mode::broken || pending() + n > kOutletLimit) return false;
   // What was written goes once it is half the queue: each byte is moved at most once more.
   if (sent_ > 0 && sent_ >= queue_.size() / 2) {
-    queue_.erase(0, sent_);
+    queue_.erase_front(sent_);
     sent_ = 0;
   }
   return true;
+}
+
+bool Outlet::room_for(std::size_t n) {
+  if (make_room(n)) return true;
+  dropped_ += n;
+  report();
+  return false;
 }
 
 void Outlet::append(std::string_view bytes) {
@@ -105,14 +108,12 @@ void Outlet::append(std::string_view bytes) {
 
 std::string_view Outlet::append_line(std::string_view head, std::string_view text) {
   if (!room_for(head.size() + text.size() + 1)) return {};
-  const std::size_t at = queue_.size();
-  queue_.append(head).append(text) += '\n';
-  return std::string_view(queue_).substr(at, head.size() + text.size());
+  return put_line(head, text);
 }
 
 void Outlet::flush() {
   while (pending() > 0 && !waiting_ && mode_ != Mode::broken) {
-    ssize_t n = write_some(std::string_view(queue_).substr(sent_));
+    ssize_t n = write_some(queue_.view().substr(sent_));
     if (n > 0) {
       sent_ += static_cast<std::size_t>(n);
     } else if (n < 0 && errno == EAGAIN) {

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "base/fd.h"
+#include "io/byte_queue.h"
 
 namespace treerun {
 
@@ -69,6 +70,17 @@ class Outlet : public std::enable_shared_from_this<Outlet> {
   /// line as queued, without its newline, valid until the next change to the queue;
   /// a null view when it was dropped.
   std::string_view append_line(std::string_view head, std::string_view text);
+  /// Whether N more bytes fit now; nothing is counted when they do not.
+  bool make_room(std::size_t n);
+  /// As append_line, once make_room() said there is room for it: the log stream's
+  /// loop over the lines of one read.
+  std::string_view put_line(std::string_view head, std::string_view text) {
+    char* at = queue_.extend(head.size() + text.size() + 1);
+    std::memcpy(at, head.data(), head.size());
+    std::memcpy(at + head.size(), text.data(), text.size());
+    at[head.size() + text.size()] = '\n';
+    return {at, head.size() + text.size()};
+  }
   /// Writes what the fd takes now; the rest goes out as the fd becomes writable.
   void flush();
   /// append() and flush().
@@ -118,7 +130,7 @@ class Outlet : public std::enable_shared_from_this<Outlet> {
   boost::asio::posix::stream_descriptor descriptor_;  // nonblocking: waits for writability
   boost::asio::steady_timer retry_;  // every other mode: tries again a little later
   Mode mode_;
-  std::string queue_;
+  ByteQueue queue_;
   std::size_t sent_ = 0;  // bytes of queue_ already written
   bool waiting_ = false;
   unsigned long long dropped_ = 0;
