@@ -47,6 +47,7 @@ class LineReader : public std::enable_shared_from_this<LineReader> {
   Callbacks cb_;
   LineCutter lines_;
   bool grown_ = false;  // its pipe, once found busy
+  std::size_t pipe_size_ = 64 * 1024;  // what a read can get at most: the pipe's size
 };
 
 }  // namespace treerun

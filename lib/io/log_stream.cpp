@@ -163,17 +163,51 @@ std::size_t LogStream::lines(int source, std::string_view lines, const std::func
   const bool direct = this->direct();
   const std::string* h = direct ? &head(source, '|') : nullptr;
   const bool room = direct && out_->make_room(lines.size() * (1 + h->size()));
+  // Kept after the loop, from the queue: only those the history will hold.
+  const bool keep_after = room && !(tap_ && tap_lines_);
+  const std::size_t queued_before = room ? out_->queued() : 0;
+  std::size_t count = 0;
   while (!rest.empty()) {
     const void* nl = std::memchr(rest.data(), '\n', rest.size());
     std::string_view text = rest.substr(0, nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - rest.data()) : rest.size());
     if (take && !take(text)) break;
-    if (room) keep(source, out_->put_line(*h, text), false);
+    if (keep_after) out_->put_line(*h, text);
+    else if (room) keep(source, out_->put_line(*h, text), false);
     else if (direct) direct_line(source, *h, text);
     else line(source, text);
+    ++count;
     rest.remove_prefix(std::min(rest.size(), text.size() + 1));
   }
+  if (keep_after) keep_last(source, out_->last_queued(out_->queued() - queued_before), count);
   if (direct && out_->pending() >= kFlushAt) out_->flush();
   return lines.size() - rest.size();
+}
+
+/// QUEUED: COUNT lines just queued for SOURCE, each with its newline. Each gets its
+/// sequence number; the history keeps the last of them (those it would still hold had
+/// each been kept in turn), so a read of many lines copies only those.
+void LogStream::keep_last(int source, std::string_view queued, std::size_t count) {
+  const std::size_t at = static_cast<std::size_t>(source < 0 ? 0 : source);
+  if (at >= history_.size()) {
+    seq_ += count;
+    return;
+  }
+  LineRing& ring = history_[at];
+  const std::size_t skip = count > ring.max_lines() ? count - ring.max_lines() : 0;
+  std::size_t from = 0;  // where the first line kept starts: found from the end
+  if (skip > 0) {
+    from = queued.size();
+    for (std::size_t i = 0; i < count - skip; ++i) {
+      const void* nl = ::memrchr(queued.data(), '\n', from - 1);  // the newline before this line
+      from = static_cast<std::size_t>(static_cast<const char*>(nl) - queued.data()) + 1;
+    }
+  }
+  seq_ += skip;
+  for (std::string_view rest = queued.substr(from); !rest.empty();) {
+    std::size_t nl = rest.find('\n');
+    ring.push(rest.substr(0, nl), ++seq_);
+    rest.remove_prefix(nl + 1);
+  }
 }
 
 /// Whether a node's line TEXT redraws itself on the terminal it goes to.

@@ -81,6 +81,7 @@ class LogStream {
   void prefix(int source, char mark);
   const std::string& head(int source, char mark);
   bool direct() const;
+  void keep_last(int source, std::string_view queued, std::size_t count);
   void direct_line(int source, const std::string& head, std::string_view text);
   inline void complete(int source, char mark, std::string_view text);
   void complete_coloured(int source, char mark, std::string_view text);

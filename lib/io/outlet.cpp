@@ -18,8 +18,9 @@ namespace {
 /// A shared fd that was not writable is tried again this much later.
 constexpr auto kRetry = std::chrono::milliseconds(20);
 /// A producer that can wait is asked to when less room than this is left: it reads at
-/// most 64 KiB before it looks again, so the bound holds for the others.
-constexpr std::size_t kHeadroom = 256 * 1024;
+/// most 256 KiB before it looks again (LineReader), which its names and times make
+/// longer, so the bound holds for the others.
+constexpr std::size_t kHeadroom = 1024 * 1024;
 
 /// Our own open file description of the pipe, FIFO or terminal at FD (see outlet.h);
 /// -1 and errno when it cannot be had.

@@ -94,6 +94,10 @@ class Outlet : public std::enable_shared_from_this<Outlet> {
   void when_room(std::function<void()> resume);
   /// Calls every RESUME now: whoever waits looks again at whether it still must.
   void wake_waiters();
+  /// What is queued, from its end back: the last N bytes (N at most size()).
+  std::string_view last_queued(std::size_t n) const { return queue_.view().substr(queue_.size() - n); }
+  /// Bytes queued, written or not, that have not gone yet.
+  std::size_t queued() const { return queue_.size(); }
   /// Bytes waiting to be written.
   std::size_t pending() const { return queue_.size() - sent_; }
   /// Nothing waits to be written (or nothing ever will be).

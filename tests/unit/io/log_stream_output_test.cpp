@@ -178,3 +178,33 @@ TEST_CASE("log stream: lines at once while held or with no outlet go the way eac
   REQUIRE(nowhere.history(b).size() == 2);
   CHECK(nowhere.history(b).line(1) == "b | y");
 }
+
+TEST_CASE("log stream: a read of more lines than the history holds keeps the same last ones, numbered the same",
+          "[io][log]") {
+  ToFile f;
+  std::string many;
+  for (int i = 0; i < 25; ++i) many += "l" + std::to_string(i) + "\n";
+  LogStream at_once(options(f.out, 10));
+  ToFile g;
+  LogStream one_by_one(options(g.out, 10));
+  int a = at_once.add_source("a"), b = one_by_one.add_source("a");
+  at_once.note(a, "before");
+  one_by_one.note(b, "before");
+  CHECK(at_once.lines(a, many) == many.size());
+  for (std::string_view rest = many; !rest.empty(); rest.remove_prefix(rest.find('\n') + 1))
+    one_by_one.line(b, rest.substr(0, rest.find('\n')));
+  at_once.note(a, "after");
+  one_by_one.note(b, "after");
+  const LineRing &x = at_once.history(a), &y = one_by_one.history(b);
+  REQUIRE(x.size() == 10);
+  REQUIRE(y.size() == 10);
+  for (std::size_t i = 0; i < 10; ++i) {
+    CHECK(x.line(i) == y.line(i));
+    CHECK(x.seq(i) == y.seq(i));
+  }
+  CHECK(x.line(0) == "a | l16");
+  CHECK(x.line(9) == "a * after");
+  at_once.flush();
+  one_by_one.flush();
+  CHECK(f.written() == g.written());
+}
