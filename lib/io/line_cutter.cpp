@@ -17,6 +17,15 @@ void LineCutter::feed(std::string_view data) {
   }
   cut_at_limit_ = false;
   while (!data.empty()) {
+    if (on_lines_ && partial_.empty() && !continued_) {  // whole lines up to the last newline, at once
+      const void* last = ::memrchr(data.data(), '\n', data.size());
+      std::size_t end = last ? static_cast<std::size_t>(static_cast<const char*>(last) - data.data()) + 1 : 0;
+      if (end > 0 && end - 1 <= max_line_) {  // no line in them can be over the limit
+        on_lines_(data.substr(0, end));
+        data.remove_prefix(end);
+        continue;
+      }
+    }
     const void* nl = std::memchr(data.data(), '\n', data.size());
     std::size_t len = nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - data.data()) : data.size();
     std::size_t room = max_line_ - partial_.size();

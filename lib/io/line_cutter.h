@@ -16,7 +16,12 @@ class LineCutter {
  public:
   /// LINE without its newline; CONTINUED: it goes on from the piece before it.
   using OnLine = std::function<void(std::string_view line, bool continued)>;
-  LineCutter(std::size_t max_line, OnLine on_line) : max_line_(max_line), on_line_(std::move(on_line)) {}
+  /// LINES: one or more whole lines, each with its newline, none longer than the
+  /// limit, none continuing a piece: most of what a busy pipe gives, handed on at once
+  /// (one call for a read rather than one a line).
+  using OnLines = std::function<void(std::string_view lines)>;
+  LineCutter(std::size_t max_line, OnLine on_line, OnLines on_lines = {})
+      : max_line_(max_line), on_line_(std::move(on_line)), on_lines_(std::move(on_lines)) {}
 
   void feed(std::string_view data);
   /// At EOF: a last line without a newline is still a line. Returns whether there was one.
@@ -31,6 +36,7 @@ class LineCutter {
 
   std::size_t max_line_;
   OnLine on_line_;
+  OnLines on_lines_;  // none: each line to on_line_
   std::string partial_;
   std::string tail_;
   bool cut_at_limit_ = false;  // the last read ended a full piece: a newline next ends no new line

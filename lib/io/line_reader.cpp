@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 #include "base/fd.h"
@@ -11,7 +12,7 @@
 namespace treerun {
 
 LineReader::LineReader(boost::asio::io_context& io, UniqueFd fd, std::size_t max_line, Callbacks callbacks)
-    : descriptor_(io, fd.release()), cb_(std::move(callbacks)), lines_(max_line, cb_.on_line) {}
+    : descriptor_(io, fd.release()), cb_(std::move(callbacks)), lines_(max_line, cb_.on_line, cb_.on_lines) {}
 
 void LineReader::start() { read_some(); }
 
@@ -19,9 +20,9 @@ void LineReader::start() { read_some(); }
 /// while we work (fewer switches between it and us). Quiet pipes keep the default, which
 /// costs the kernel nothing; the growth is best effort (the per-user pipe quota).
 constexpr int kBusyPipeSize = 1 << 20;
-/// Reads per wake-up of a busy pipe: each is at most a scratch buffer (64 KiB), with the
+/// Reads per wake-up of a busy pipe: each is at most the read buffer (256 KiB), with the
 /// hold-back asked before each, so the log stream's bound holds as with one.
-constexpr int kReadsPerWake = 16;
+constexpr int kReadsPerWake = 4;
 
 void LineReader::read_some() {
   // Wait for readability, then read into the shared buffer ourselves: no buffer is
@@ -35,7 +36,7 @@ void LineReader::read_some() {
 }
 
 void LineReader::read_ready() {
-  auto& buf = scratch_buffer();
+  auto& buf = log_read_buffer();
   for (int reads = 0; reads < kReadsPerWake; ++reads) {
     if (cb_.hold_back && cb_.hold_back([self = shared_from_this()] { self->read_some(); })) return;
     ssize_t n = ::read(descriptor_.native_handle(), buf.data(), buf.size());
@@ -45,12 +46,13 @@ void LineReader::read_ready() {
     lines_.feed(std::string_view(buf.data(), static_cast<std::size_t>(n)));
     if (cb_.after_batch) cb_.after_batch();
     if (!descriptor_.is_open()) return;
-    // Less than half a buffer: the pipe is drained, wait for more. (A writer of whole
-    // lines rarely fills 64 KiB to the byte.)
-    if (static_cast<std::size_t>(n) < buf.size() / 2) break;
+    // Less than half of what it could give: the pipe is drained, wait for more. (A
+    // writer of whole lines rarely fills a pipe to the byte.)
+    if (static_cast<std::size_t>(n) < std::min(buf.size(), pipe_size_) / 2) break;
     if (!grown_) {
       grown_ = true;
-      ::fcntl(descriptor_.native_handle(), F_SETPIPE_SZ, kBusyPipeSize);
+      int size = ::fcntl(descriptor_.native_handle(), F_SETPIPE_SZ, kBusyPipeSize);
+      if (size > 0) pipe_size_ = static_cast<std::size_t>(size);
     }
   }
   read_some();

@@ -19,6 +19,7 @@ class LineReader : public std::enable_shared_from_this<LineReader> {
  public:
   struct Callbacks {
     LineCutter::OnLine on_line;
+    LineCutter::OnLines on_lines;  // optional: runs of whole lines at once (LineCutter)
     std::function<void()> after_batch;  // once per read, after its lines
     std::function<void()> on_eof;       // after the last line; the reader is closed
     /// Before each read: true when the lines have nowhere to go yet (a slow log
@@ -46,6 +47,7 @@ class LineReader : public std::enable_shared_from_this<LineReader> {
   Callbacks cb_;
   LineCutter lines_;
   bool grown_ = false;  // its pipe, once found busy
+  std::size_t pipe_size_ = 64 * 1024;  // what a read can get at most: the pipe's size
 };
 
 }  // namespace treerun

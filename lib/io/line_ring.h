@@ -47,6 +47,8 @@ class LineRing {
   }
 
   std::size_t size() const { return count_; }
+  /// The most lines it keeps.
+  std::size_t max_lines() const { return max_lines_; }
   bool empty() const { return count_ == 0; }
   /// Bytes of the lines kept.
   std::size_t bytes() const { return bytes_; }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cstring>
 #include <ctime>
 #include <fmt/format.h>
 
@@ -36,20 +37,38 @@ int LogStream::add_source(std::string name) {
 bool LogStream::on_terminal() const { return out_ && ::isatty(out_->shown_fd()); }
 
 void LogStream::prefix(int source, char mark) {
-  line_.clear();
+  line_.assign(head(source, mark));
+  stamp_size_ = head_stamp_size_;
+}
+
+/// What comes before a line's text: its time (with timestamps), the source's name
+/// padded, the mark and a space. Made again only when one of them changes: a batch of
+/// one source's lines in the same millisecond shares one.
+const std::string& LogStream::head(int source, char mark) {
+  timespec ts{};
+  long long ms = -1;
   if (options_.timestamps) {
-    timespec ts{};
     clock_gettime(CLOCK_REALTIME, &ts);
+    ms = static_cast<long long>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+  }
+  if (source == head_source_ && mark == head_mark_ && ms == head_ms_ && prefixes_.size() == names_.size())
+    return head_;
+  head_.clear();
+  if (options_.timestamps) {
     tm local{};
     localtime_r(&ts.tv_sec, &local);
-    fmt::format_to(std::back_inserter(line_), "{:02}:{:02}:{:02}.{:03} ", local.tm_hour, local.tm_min,
+    fmt::format_to(std::back_inserter(head_), "{:02}:{:02}:{:02}.{:03} ", local.tm_hour, local.tm_min,
                    local.tm_sec, ts.tv_nsec / 1'000'000);
   }
-  stamp_size_ = line_.size();
+  head_stamp_size_ = head_.size();
   if (prefixes_.size() != names_.size()) build_prefixes();
-  line_ += prefixes_[static_cast<std::size_t>(source < 0 ? 0 : source)];
-  line_ += mark;
-  line_ += ' ';
+  head_ += prefixes_[static_cast<std::size_t>(source < 0 ? 0 : source)];
+  head_ += mark;
+  head_ += ' ';
+  head_source_ = source;
+  head_mark_ = mark;
+  head_ms_ = ms;
+  return head_;
 }
 
 /// The line's TEXT after its prefix (a note dimmed, on colour), then its newline; its
@@ -108,6 +127,11 @@ void LogStream::build_prefixes() {
 void LogStream::line(int source, std::string_view text, bool continued) {
   if (!out_ && !tap_ && history_.empty()) return;
   const char mark = continued ? '+' : '|';
+  if (direct()) {
+    direct_line(source, head(source, mark), text);
+    if (out_->pending() >= kFlushAt) out_->flush();
+    return;
+  }
   prefix(source, mark);
   complete(source, mark, text);
   if (!out_) return;
@@ -116,6 +140,74 @@ void LogStream::line(int source, std::string_view text, bool continued) {
     return;
   }
   emit();
+}
+
+/// The hot path: no colour, nothing held, not a terminal (where a line can redraw
+/// itself), so a line as written is its plain form. It is made once, in the outlet's
+/// queue, and kept from there.
+bool LogStream::direct() const { return out_ && !held_ && !options_.color && !prefix_after_cr_; }
+
+void LogStream::direct_line(int source, const std::string& head, std::string_view text) {
+  std::string_view made = out_->append_line(head, text);
+  if (made.data() == nullptr) {  // dropped by the outlet (counted there), still kept
+    line_.assign(head).append(text);
+    made = line_;
+  }
+  keep(source, made, false);
+}
+
+std::size_t LogStream::lines(int source, std::string_view lines, const std::function<bool(std::string_view)>& take) {
+  std::string_view rest = lines;
+  // One head for them all: they came in one read. Room for them all (were each line a
+  // byte), or each is queued or dropped on its own.
+  const bool direct = this->direct();
+  const std::string* h = direct ? &head(source, '|') : nullptr;
+  const bool room = direct && out_->make_room(lines.size() * (1 + h->size()));
+  // Kept after the loop, from the queue: only those the history will hold.
+  const bool keep_after = room && !(tap_ && tap_lines_);
+  const std::size_t queued_before = room ? out_->queued() : 0;
+  std::size_t count = 0;
+  while (!rest.empty()) {
+    const void* nl = std::memchr(rest.data(), '\n', rest.size());
+    std::string_view text = rest.substr(0, nl ? static_cast<std::size_t>(static_cast<const char*>(nl) - rest.data()) : rest.size());
+    if (take && !take(text)) break;
+    if (keep_after) out_->put_line(*h, text);
+    else if (room) keep(source, out_->put_line(*h, text), false);
+    else if (direct) direct_line(source, *h, text);
+    else line(source, text);
+    ++count;
+    rest.remove_prefix(std::min(rest.size(), text.size() + 1));
+  }
+  if (keep_after) keep_last(source, out_->last_queued(out_->queued() - queued_before), count);
+  if (direct && out_->pending() >= kFlushAt) out_->flush();
+  return lines.size() - rest.size();
+}
+
+/// QUEUED: COUNT lines just queued for SOURCE, each with its newline. Each gets its
+/// sequence number; the history keeps the last of them (those it would still hold had
+/// each been kept in turn), so a read of many lines copies only those.
+void LogStream::keep_last(int source, std::string_view queued, std::size_t count) {
+  const std::size_t at = static_cast<std::size_t>(source < 0 ? 0 : source);
+  if (at >= history_.size()) {
+    seq_ += count;
+    return;
+  }
+  LineRing& ring = history_[at];
+  const std::size_t skip = count > ring.max_lines() ? count - ring.max_lines() : 0;
+  std::size_t from = 0;  // where the first line kept starts: found from the end
+  if (skip > 0) {
+    from = queued.size();
+    for (std::size_t i = 0; i < count - skip; ++i) {
+      const void* nl = ::memrchr(queued.data(), '\n', from - 1);  // the newline before this line
+      from = static_cast<std::size_t>(static_cast<const char*>(nl) - queued.data()) + 1;
+    }
+  }
+  seq_ += skip;
+  for (std::string_view rest = queued.substr(from); !rest.empty();) {
+    std::size_t nl = rest.find('\n');
+    ring.push(rest.substr(0, nl), ++seq_);
+    rest.remove_prefix(nl + 1);
+  }
 }
 
 /// Whether a node's line TEXT redraws itself on the terminal it goes to.

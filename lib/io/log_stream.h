@@ -55,6 +55,10 @@ class LogStream {
   /// One line of a node's output, without its newline. CONTINUED: a piece of a line
   /// longer than the limit, after the first: marked `+` instead of `|`.
   void line(int source, std::string_view text, bool continued = false);
+  /// LINES of a node's output, whole, each with its newline, as line() would write them
+  /// one by one, while TAKE (if any) takes each: the first it does not take is left to
+  /// the caller, with those after it. Returns the bytes of LINES taken.
+  std::size_t lines(int source, std::string_view lines, const std::function<bool(std::string_view)>& take = {});
   /// One of treerun's own lines, about SOURCE (-1: about the run).
   void note(int source, std::string_view text);
   /// Writes what is buffered, as far as the output takes it now. Called after each
@@ -75,6 +79,10 @@ class LogStream {
 
  private:
   void prefix(int source, char mark);
+  const std::string& head(int source, char mark);
+  bool direct() const;
+  void keep_last(int source, std::string_view queued, std::size_t count);
+  void direct_line(int source, const std::string& head, std::string_view text);
   inline void complete(int source, char mark, std::string_view text);
   void complete_coloured(int source, char mark, std::string_view text);
   void keep(int source, std::string_view plain, bool note) {
@@ -95,6 +103,12 @@ class LogStream {
   std::size_t width_ = 0;
   std::string line_;  // the line being made
   std::size_t stamp_size_ = 0;  // of its timestamp
+  // The last head made (head()), and what it was made for.
+  std::string head_;
+  std::size_t head_stamp_size_ = 0;
+  int head_source_ = -2;
+  char head_mark_ = 0;
+  long long head_ms_ = -1;  // its millisecond, with timestamps
   std::string plain_;  // the line being made, without colour (only when coloured)
   std::vector<LineRing> history_;  // by source
   std::uint64_t seq_ = 0;          // lines kept so far

@@ -18,8 +18,9 @@ namespace {
 /// A shared fd that was not writable is tried again this much later.
 constexpr auto kRetry = std::chrono::milliseconds(20);
 /// A producer that can wait is asked to when less room than this is left: it reads at
-/// most 64 KiB before it looks again, so the bound holds for the others.
-constexpr std::size_t kHeadroom = 256 * 1024;
+/// most 256 KiB before it looks again (LineReader), which its names and times make
+/// longer, so the bound holds for the others.
+constexpr std::size_t kHeadroom = 1024 * 1024;
 
 /// Our own open file description of the pipe, FIFO or terminal at FD (see outlet.h);
 /// -1 and errno when it cannot be had.
@@ -85,23 +86,35 @@ Outlet::Outlet(boost::asio::io_context& io, std::string name, int shown_fd, Uniq
   fd_ = descriptor_.is_open() ? descriptor_.native_handle() : owned_ ? owned_.get() : shown_fd;
 }
 
-void Outlet::append(std::string_view bytes) {
-  if (mode_ == Mode::broken || pending() + bytes.size() > kOutletLimit) {
-    dropped_ += bytes.size();
-    report();
-    return;
-  }
+bool Outlet::make_room(std::size_t n) {
+  if (mode_ == Mode::broken || pending() + n > kOutletLimit) return false;
   // What was written goes once it is half the queue: each byte is moved at most once more.
   if (sent_ > 0 && sent_ >= queue_.size() / 2) {
-    queue_.erase(0, sent_);
+    queue_.erase_front(sent_);
     sent_ = 0;
   }
-  queue_.append(bytes);
+  return true;
+}
+
+bool Outlet::room_for(std::size_t n) {
+  if (make_room(n)) return true;
+  dropped_ += n;
+  report();
+  return false;
+}
+
+void Outlet::append(std::string_view bytes) {
+  if (room_for(bytes.size())) queue_.append(bytes);
+}
+
+std::string_view Outlet::append_line(std::string_view head, std::string_view text) {
+  if (!room_for(head.size() + text.size() + 1)) return {};
+  return put_line(head, text);
 }
 
 void Outlet::flush() {
   while (pending() > 0 && !waiting_ && mode_ != Mode::broken) {
-    ssize_t n = write_some(std::string_view(queue_).substr(sent_));
+    ssize_t n = write_some(queue_.view().substr(sent_));
     if (n > 0) {
       sent_ += static_cast<std::size_t>(n);
     } else if (n < 0 && errno == EAGAIN) {

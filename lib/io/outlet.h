@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "base/fd.h"
+#include "io/byte_queue.h"
 
 namespace treerun {
 
@@ -64,6 +65,22 @@ class Outlet : public std::enable_shared_from_this<Outlet> {
   /// Queues BYTES whole, or drops them whole (counted) when they do not fit or the
   /// output is broken. Nothing is written until flush().
   void append(std::string_view bytes);
+  /// HEAD, TEXT and a newline, queued as one line (whole, or dropped whole as append()
+  /// drops): the log stream's hot path, which builds no line of its own. Returns the
+  /// line as queued, without its newline, valid until the next change to the queue;
+  /// a null view when it was dropped.
+  std::string_view append_line(std::string_view head, std::string_view text);
+  /// Whether N more bytes fit now; nothing is counted when they do not.
+  bool make_room(std::size_t n);
+  /// As append_line, once make_room() said there is room for it: the log stream's
+  /// loop over the lines of one read.
+  std::string_view put_line(std::string_view head, std::string_view text) {
+    char* at = queue_.extend(head.size() + text.size() + 1);
+    std::memcpy(at, head.data(), head.size());
+    std::memcpy(at + head.size(), text.data(), text.size());
+    at[head.size() + text.size()] = '\n';
+    return {at, head.size() + text.size()};
+  }
   /// Writes what the fd takes now; the rest goes out as the fd becomes writable.
   void flush();
   /// append() and flush().
@@ -77,6 +94,10 @@ class Outlet : public std::enable_shared_from_this<Outlet> {
   void when_room(std::function<void()> resume);
   /// Calls every RESUME now: whoever waits looks again at whether it still must.
   void wake_waiters();
+  /// What is queued, from its end back: the last N bytes (N at most size()).
+  std::string_view last_queued(std::size_t n) const { return queue_.view().substr(queue_.size() - n); }
+  /// Bytes queued, written or not, that have not gone yet.
+  std::size_t queued() const { return queue_.size(); }
   /// Bytes waiting to be written.
   std::size_t pending() const { return queue_.size() - sent_; }
   /// Nothing waits to be written (or nothing ever will be).
@@ -97,6 +118,8 @@ class Outlet : public std::enable_shared_from_this<Outlet> {
   int shown_fd() const { return shown_fd_; }
 
  private:
+  /// Whether N more bytes fit; when not, they are counted as dropped.
+  bool room_for(std::size_t n);
   ssize_t write_some(std::string_view data);
   void wait_writable();
   void fail(int err);
@@ -111,7 +134,7 @@ class Outlet : public std::enable_shared_from_this<Outlet> {
   boost::asio::posix::stream_descriptor descriptor_;  // nonblocking: waits for writability
   boost::asio::steady_timer retry_;  // every other mode: tries again a little later
   Mode mode_;
-  std::string queue_;
+  ByteQueue queue_;
   std::size_t sent_ = 0;  // bytes of queue_ already written
   bool waiting_ = false;
   unsigned long long dropped_ = 0;

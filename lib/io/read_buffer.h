@@ -11,4 +11,12 @@ inline std::array<char, 64 * 1024>& scratch_buffer() {
   return buffer;
 }
 
+/// The same for the log stream's pipes (LineReader), larger: a busy pipe (grown to 1 MiB)
+/// gives a quarter of itself per read, so that the lines of one read are many (fewer
+/// reads, writes and history copies: io/log_stream.h), for 256 KiB of memory once.
+inline std::array<char, 256 * 1024>& log_read_buffer() {
+  static std::array<char, 256 * 1024> buffer;
+  return buffer;
+}
+
 }  // namespace treerun

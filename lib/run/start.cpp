@@ -75,6 +75,7 @@ void Supervisor::read_into_log(NodeId id, UniqueFd fd) {
   cb.on_line = [this, id, gen](std::string_view line, bool continued) {
     output_line(id, line, nodes_[id].run.generation == gen, continued);
   };
+  cb.on_lines = [this, id, gen](std::string_view lines) { output_lines(id, lines, nodes_[id].run.generation == gen); };
   cb.after_batch = [this, id, gen] {
     log_->flush();
     // Drained while a process outside the group keeps the pipe open: report now.
@@ -105,6 +106,21 @@ void Supervisor::output_line(NodeId id, std::string_view line, bool current, boo
   }
   log_->line(n.log_source, line, continued);
   if (auto& probe = n.run.probe; probe && current) probe->on_line(line);
+}
+
+/// LINES, whole lines of ID's output, each with its newline: to the log stream at once,
+/// but for those that must be looked at one by one (a probe waits for one, a terminal's
+/// escapes, the backend's own word).
+void Supervisor::output_lines(NodeId id, std::string_view lines, bool current) {
+  Node& n = nodes_[id];
+  const bool each = n.spec->pty || (n.run.probe && current);
+  while (!lines.empty()) {
+    if (!each) lines.remove_prefix(log_->lines(n.log_source, lines, not_backend_line_));
+    if (lines.empty()) break;
+    std::size_t end = std::min(lines.find('\n'), lines.size());
+    output_line(id, lines.substr(0, end), current);
+    lines.remove_prefix(std::min(lines.size(), end + 1));
+  }
 }
 
 /// Where this incarnation's stdout or stderr goes. Ends made here are closed in the

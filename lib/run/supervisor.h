@@ -178,6 +178,7 @@ class Supervisor final : public ProbeHost, public control::Target {
   /// A line of the node's output (or a piece of a long one, CONTINUED after the first):
   /// to the log stream, and to its `log:` probe.
   void output_line(NodeId id, std::string_view line, bool current = true, bool continued = false);
+  void output_lines(NodeId id, std::string_view lines, bool current);
   void release_stream_ends(NodeId id);
   void open_terminal();
   void lend_terminal(NodeId id, SpawnRequest& req);
@@ -347,6 +348,10 @@ class Supervisor final : public ProbeHost, public control::Target {
   std::shared_ptr<Outlet> logs_file_;         // --logs PATH
   EventLog events_{start_};
   std::unique_ptr<LogStream> log_;
+  /// For LogStream::lines: a line that is srun's word, not the node's, is output_line's.
+  std::function<bool(std::string_view)> not_backend_line_ = [this](std::string_view line) {
+    return !launcher_.backend_line(line);
+  };
   boost::asio::signal_set signals_;
   boost::asio::steady_timer run_timer_;
   boost::asio::steady_timer progress_timer_;

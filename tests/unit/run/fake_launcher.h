@@ -127,6 +127,8 @@ class FakeLauncher final : public Launcher {
   void end_group(pid_t pid);
   /// What strays() answers.
   std::vector<pid_t> stray_pids;
+  /// A line that starts with this is the backend's own (backend_line), as srun's are.
+  std::string backend_prefix;
 
   // Hooks, called on the loop. on_spawn: right after a spawn is recorded (before the
   // Supervisor has the result). on_signal: after a signal is recorded and acted on.
@@ -164,6 +166,9 @@ class FakeLauncher final : public Launcher {
   std::vector<pid_t> strays() override { return stray_pids; }
   void signal_stray(pid_t pid, int sig) override { signals_.push_back({pid, "stray", sig}); }
   void on_collected(std::function<void(bool stray)> hook) override { collected_hook_ = std::move(hook); }
+  bool backend_line(std::string_view line) const override {
+    return !backend_prefix.empty() && line.starts_with(backend_prefix);
+  }
 
  private:
   FakeProcess* find(pid_t pgid);

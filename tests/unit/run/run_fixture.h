@@ -30,6 +30,7 @@ struct RunRig {
   RunResult result;
   std::function<void()> on_up;  // RunOptions::on_up
   bool quiet = true;
+  std::string logs_path;  // the log stream's file (--logs); none when empty
 
   /// Loads YAML (as spec.yaml in a temp folder); with EVENTS, the run writes its event
   /// log there.
@@ -43,7 +44,8 @@ struct RunRig {
 
   RunOptions options() const {
     RunOptions o;
-    o.logs.type = LogTarget::Type::none;
+    o.logs.type = logs_path.empty() ? LogTarget::Type::none : LogTarget::Type::file;
+    o.logs.path = logs_path;
     o.quiet = true;
     o.events_path = events_path;
     o.quiet = quiet;
