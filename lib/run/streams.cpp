@@ -135,8 +135,10 @@ std::unique_ptr<LogCopy> Supervisor::log_copy(const StreamWiring& s) {
   if (!s.to_log) return nullptr;
   NodeId producer = s.source.node;
   return std::make_unique<LogCopy>(
-      LogCopy{LineCutter(kMaxLogLine, [this, producer](std::string_view line,
-                                                        bool continued) { output_line(producer, line, true, continued); }),
+      LogCopy{LineCutter(
+                  kMaxLogLine,
+                  [this, producer](std::string_view line, bool continued) { output_line(producer, line, true, continued); },
+                  [this, producer](std::string_view lines) { output_lines(producer, lines, true); }),
               [this] { log_->flush(); }, hold_back(producer)});
 }
 
