@@ -173,8 +173,10 @@ std::size_t LogStream::lines(int source, std::string_view lines, const std::func
     if (take && !take(text)) break;
     if (keep_after) out_->put_line(*h, text);
     else if (room) keep(source, out_->put_line(*h, text), false);
-    else if (direct) direct_line(source, *h, text);
-    else line(source, text);
+    else if (direct) {
+      direct_line(source, *h, text);
+      if (out_->pending() >= kFlushAt) out_->flush();  // as line() does: a file takes it now
+    } else line(source, text);
     ++count;
     rest.remove_prefix(std::min(rest.size(), text.size() + 1));
   }
