@@ -139,9 +139,21 @@ Launcher::Ticket LocalLauncher::submit(const SpawnRequest& req, ExitHandler on_e
 SpawnResult LocalLauncher::collect(Ticket ticket, std::error_code& ec) {
   auto node = in_flight_.extract(ticket);
   InFlight& f = node.mapped();
-  ChildStarted started = f.via ? f.via->receive(f.ticket) : std::move(f.started);
-  if (started.pid < 0 && started.clone_errno == EINVAL && f.via) started = start_in_process(f.spec);
-  return finish(started, f, ec);
+  if (!f.via) return finish(f.started, f, ec);
+  std::optional<ChildStarted> started = f.via->receive(f.ticket);
+  if (!started) started = start_elsewhere(f.spec, f.via);  // a lost spawner never took it
+  else if (started->pid < 0 && started->clone_errno == EINVAL) started = start_in_process(f.spec);
+  return finish(*started, f, ec);
+}
+
+/// Through another spawner than LOST, or in process once none is left.
+ChildStarted LocalLauncher::start_elsewhere(const ChildSpec& spec, const Spawner* lost) {
+  for (Spawner& spawner : spawners_) {
+    if (&spawner == lost) continue;
+    std::optional<ChildStarted> started = spawner.start(spec);
+    if (started && !(started->pid < 0 && started->clone_errno == EINVAL)) return *started;
+  }
+  return start_in_process(spec);
 }
 
 SpawnResult LocalLauncher::finish(const ChildStarted& started, InFlight& f, std::error_code& ec) {

@@ -65,6 +65,7 @@ class LocalLauncher final : public Launcher {
   };
   ChildSpec child_spec_for(const SpawnRequest& req) const;
   ChildStarted start_in_process(const ChildSpec& spec);
+  ChildStarted start_elsewhere(const ChildSpec& spec, const Spawner* lost);
   SpawnResult finish(const ChildStarted& started, InFlight& f, std::error_code& ec);
 
   Guardian guardian_;  // first: it forks before this launcher opens anything

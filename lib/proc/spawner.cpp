@@ -38,6 +38,16 @@ struct Reply {
   char step[16];
 };
 
+ChildStarted from_reply(Reply& reply) {
+  ChildStarted out;
+  out.pid = reply.pid;
+  out.clone_errno = reply.clone_errno;
+  out.error = reply.error;
+  reply.step[sizeof reply.step - 1] = '\0';
+  out.step = reply.step;
+  return out;
+}
+
 class Writer {
  public:
   void u32(std::uint32_t v) { bytes(&v, sizeof v); }
@@ -256,20 +266,34 @@ Spawner::Spawner(const std::vector<int>& reset_signals) {
 Spawner::~Spawner() { lost(); }
 
 /// The spawner goes (EOF on its socket; SIGKILL, should it be stopped or stuck) and is
-/// reaped here, so that its pid is never taken for a stray's, nor waited for again.
+/// reaped here, so that its pid is never taken for a stray's, nor waited for again. The
+/// answers it wrote before it went are for children that exist: read and kept.
 void Spawner::lost() {
-  socket_.reset();
-  if (pid_ <= 0) return;
-  pid_ = -1;
-  if (!pidfd_) return;  // (no pidfd: EOF alone ends it, and the reaper collects it)
-  // It holds nothing of the run's: a spawn in flight is lost either way. Once it is
-  // reaped (by the reaper, had it died first) neither call can reach another process.
-  ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
-  siginfo_t info{};
-  while (::waitid(static_cast<idtype_t>(kByPidfd), static_cast<id_t>(pidfd_.get()), &info, WEXITED) < 0 &&
-         errno == EINTR) {
+  if (pid_ <= 0 && !socket_) return;
+  bool reaped = false;
+  if (pid_ > 0 && pidfd_) {
+    // It holds nothing of the run's. Once it is reaped (by the reaper, had it died
+    // first) neither call can reach another process.
+    ::syscall(SYS_pidfd_send_signal, pidfd_.get(), SIGKILL, nullptr, 0);
+    siginfo_t info{};
+    while (::waitid(static_cast<idtype_t>(kByPidfd), static_cast<id_t>(pidfd_.get()), &info, WEXITED) < 0 &&
+           errno == EINTR) {
+    }
+    pidfd_.reset();
+    reaped = true;
   }
-  pidfd_.reset();
+  pid_ = -1;
+  if (socket_) {
+    Reply reply{};
+    while (answered_ < sent_ &&
+           ::recv(socket_.get(), &reply, sizeof reply, MSG_DONTWAIT | MSG_WAITALL) == sizeof reply)
+      answers_[answered_++] = from_reply(reply);
+    socket_.reset();
+  }
+  // Gone for sure, it had in hand at most the first request it did not answer. (No
+  // pidfd: EOF alone ends it, the reaper collects it, and any unanswered one may have
+  // been taken.)
+  never_taken_ = reaped ? answered_ + 1 : sent_;
 }
 
 std::optional<Spawner::Ticket> Spawner::send(const ChildSpec& spec) {
@@ -311,21 +335,16 @@ bool Spawner::read_answer() {
     lost();
     return false;
   }
-  ChildStarted& out = answers_[answered_++];
-  out.pid = reply.pid;
-  out.clone_errno = reply.clone_errno;
-  out.error = reply.error;
-  reply.step[sizeof reply.step - 1] = '\0';
-  out.step = reply.step;
+  answers_[answered_++] = from_reply(reply);
   return true;
 }
 
-ChildStarted Spawner::receive(Ticket ticket) {
+std::optional<ChildStarted> Spawner::receive(Ticket ticket) {
   while (answered_ <= ticket && read_answer()) {
   }
-  auto answer = answers_.extract(ticket);
-  if (answer) return std::move(answer.mapped());
-  // Sent, then the spawner was lost: a child may have been made (made, not yet answered
+  if (auto answer = answers_.extract(ticket)) return std::move(answer.mapped());
+  if (ticket >= never_taken_) return std::nullopt;
+  // In its hands when it was lost: a child may have been made (made, not yet answered
   // for), and starting it again would run the command twice.
   ChildStarted failed;
   failed.clone_errno = EIO;

@@ -46,11 +46,12 @@ class Spawner {
   /// caller then starts the child itself. SPEC's descriptors go with the request.
   std::optional<Ticket> send(const ChildSpec& spec);
   /// The answer to TICKET, waiting for it (answers come in the order of the requests;
-  /// earlier ones read here are kept for their own receive). A spawner that dies or
-  /// does not answer within 10 s once it has the request fails that spawn (EIO): a
-  /// child may have been made, and is not made again.
-  ChildStarted receive(Ticket ticket);
-  /// send, then receive.
+  /// earlier ones read here are kept for their own receive). A spawner lost (dead, or
+  /// no answer within 10 s) fails the one request it may have had in hand (EIO: a child
+  /// may have been made, and is not made again); nullopt for one it never took, which
+  /// the caller starts elsewhere.
+  std::optional<ChildStarted> receive(Ticket ticket);
+  /// send, then receive: nullopt when the caller is to start it itself.
   std::optional<ChildStarted> start(const ChildSpec& spec);
   /// EOF on its socket: it exits on its own, while the caller ends its other helpers
   /// (the destructor then reaps it). Nothing can be started through it after.
@@ -67,6 +68,9 @@ class Spawner {
   Ticket sent_ = 0;      // requests sent so far: the next one's ticket
   Ticket answered_ = 0;  // tickets below it have been answered (or lost)
   std::map<Ticket, ChildStarted> answers_;  // read before they were asked for
+  // Once lost: requests from this one on were never taken (it reads a request only
+  // after it has answered the one before).
+  Ticket never_taken_ = ~Ticket{0};
 };
 
 }  // namespace treerun

@@ -3,7 +3,10 @@
 #include <dirent.h>
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <cstring>
+#include <functional>
+#include <numeric>
 #include <vector>
 
 #include <fmt/format.h>
@@ -40,6 +43,26 @@ std::size_t node_descriptors(const Plan& plan, const PlanNode& n) {
   return (out_log ? 1 : 0) + (err_log && !merged ? 1 : 0);
 }
 
+/// What treerun holds for a node from its spawn's submit to its collect: the child's
+/// ends of its log pipes, or its terminal, and the output files it opened.
+std::size_t child_ends(const Plan& plan, const PlanNode& n) {
+  if (n.is_group()) return 0;
+  std::size_t files = (n.stdout_spec.type == OutputSpec::Type::file ? 1 : 0) +
+                      (n.stderr_spec.type == OutputSpec::Type::file ? 1 : 0);
+  return node_descriptors(plan, n) + (n.pty ? 0 : files);
+}
+
+/// A round of starts (kStartBatch spawns) holds its nodes' child ends at once: the most
+/// that any kStartBatch of NODES hold.
+template <typename Nodes>
+std::size_t round_descriptors(const Plan& plan, const Nodes& nodes) {
+  std::vector<std::size_t> ends;
+  for (const PlanNode& n : nodes) ends.push_back(child_ends(plan, n));
+  std::size_t k = std::min<std::size_t>(ends.size(), kStartBatch);
+  std::partial_sort(ends.begin(), ends.begin() + static_cast<std::ptrdiff_t>(k), ends.end(), std::greater<>());
+  return std::accumulate(ends.begin(), ends.begin() + static_cast<std::ptrdiff_t>(k), std::size_t{0});
+}
+
 /// A stream's pipe, and for a fan-out or a relay one more pipe per consumer and the log copy's.
 std::size_t stream_descriptors(const StreamWiring& s) {
   if (s.carrier == StreamWiring::Carrier::pipe) return 2;
@@ -69,7 +92,7 @@ std::string problem(const DescriptorBudget& b, const std::string& what) {
 }  // namespace
 
 DescriptorBudget descriptor_budget(const Plan& plan) {
-  std::size_t needed = open_now() + kTransient;
+  std::size_t needed = open_now() + kTransient + round_descriptors(plan, plan.nodes);
   for (const PlanNode& n : plan.nodes) needed += node_descriptors(plan, n);
   for (const StreamWiring& s : plan.streams) needed += stream_descriptors(s);
   return with_limits(needed);
@@ -83,10 +106,13 @@ std::string descriptor_problem_adding(const Plan& plan, std::span<const NodeId> 
   // What runs holds its descriptors now; what a reload restarts gives its own back first.
   std::size_t needed = open_now() + kTransient;
   std::vector<bool> is_added(plan.nodes.size());
+  std::vector<std::reference_wrapper<const PlanNode>> nodes;
   for (NodeId id : added) {
     is_added[id] = true;
     needed += node_descriptors(plan, plan[id]);
+    nodes.emplace_back(plan[id]);
   }
+  needed += round_descriptors(plan, nodes);
   for (const StreamWiring& s : plan.streams)
     if (is_added[s.source.node]) needed += stream_descriptors(s);
   return problem(with_limits(needed),

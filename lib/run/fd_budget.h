@@ -12,6 +12,11 @@
 
 namespace treerun {
 
+/// Spawns per turn of the loop: a few milliseconds, so signals and deadlines are heard.
+/// A round of them is submitted before the first is collected, so their child ends are
+/// open at once (counted below).
+constexpr int kStartBatch = 32;
+
 struct DescriptorBudget {
   std::size_t needed = 0;  // what PLAN's nodes and streams may hold at once, and a reserve
   std::size_t limit = 0;   // what this process may have open (RLIMIT_NOFILE, soft, as raised)
@@ -19,8 +24,8 @@ struct DescriptorBudget {
 };
 
 /// An upper bound: every node running at once, each of its log pipes open; plus what
-/// treerun has open now (its outputs, loop, guardian, spawner) and room for short-lived
-/// ones (probes, control clients, a file output between its open and the spawn).
+/// treerun has open now (its outputs, loop, guardian, spawners), a round of starts' child
+/// ends, and room for short-lived ones (probes, control clients).
 DescriptorBudget descriptor_budget(const Plan& plan);
 
 /// "" when PLAN fits; otherwise what to say (treerun's own failure, 125).

@@ -187,6 +187,7 @@ void Supervisor::spawn(NodeId id) {
   n.run = Incarnation{};
   n.run.generation = ++generations_;
   Spawning s{id, request_for(id, *spec.cmd), {}, 0};
+  s.cancelled_before = n.cancelled.has_value();
   if (spec.ready.type != Probe::Type::none) n.run.probe = make_probe(*this, id, spec.ready, spec.cwd);
   std::string error = n.run.probe ? n.run.probe->prepare(s.req.env) : "";
   if (error.empty()) error = wire_stdio(id, s.req, s.ends);
@@ -202,7 +203,7 @@ void Supervisor::spawn(NodeId id) {
   }
   if (!error.empty()) {
     collect_spawns();  // the batch's earlier ones first, as they came
-    return start_failed(id, std::move(error));
+    return failed_in_round(s, std::move(error));
   }
   spawning_.push_back(std::move(s));
   if (!batching_) collect_spawns();
@@ -217,6 +218,29 @@ void Supervisor::collect_spawns() {
   }
 }
 
+/// What a spawn was submitted in the round of an exception: collected, so that the
+/// cancel that follows knows their processes.
+void Supervisor::collect_spawns_after_error() {
+  batching_ = false;
+  while (!spawning_.empty()) {
+    try {
+      collect_spawns();
+    } catch (const std::exception&) {  // that one is popped: the rest are still collected
+    }
+  }
+}
+
+/// A start that failed in a round: a failure of its own, or, when an earlier spawn of
+/// the round failed and cancelled it meanwhile, not started (as if the cancel had come
+/// first, not a second failure).
+void Supervisor::failed_in_round(const Spawning& s, std::string error) {
+  if (!s.cancelled_before && nodes_[s.id].cancelled) {
+    drop_start(s.id);
+    return skip(s.id, "not started: cancelled");
+  }
+  start_failed(s.id, std::move(error));
+}
+
 void Supervisor::collect_spawn(Spawning& s) {
   std::error_code ec;
   SpawnResult r;
@@ -227,17 +251,11 @@ void Supervisor::collect_spawn(Spawning& s) {
     error = fmt::format("cannot start: {}", e.what());
   }
   if (error.empty() && ec) error = fmt::format("cannot start: {}", ec.message());
-  if (!error.empty() && nodes_[s.id].cancelled) {
-    // Cancelled since its submit (an earlier spawn of the round failed: no processes
-    // left under RLIMIT_NPROC, say): not started, as if the cancel had come first.
-    drop_start(s.id);
-    return skip(s.id, "not started: cancelled");
-  }
-  if (!error.empty()) return start_failed(s.id, std::move(error));
+  if (!error.empty()) return failed_in_round(s, std::move(error));
   spawned(s.id, s.req, r);
-  // Cancelled between its submit and now (an earlier node of the batch failed to
+  // Cancelled between its submit and now (an earlier node of the round failed to
   // start): the cancel found no process to stop.
-  if (nodes_[s.id].cancelled) consider_stop(s.id);
+  if (!s.cancelled_before && nodes_[s.id].cancelled) consider_stop(s.id);
 }
 
 /// What the start of an incarnation that has no process made: its log readers, its

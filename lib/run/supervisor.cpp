@@ -66,6 +66,7 @@ RunResult Supervisor::run() {
       // but a clean teardown of the whole tree.
       log_->note(-1, fmt::format("internal error: {}: stopping everything", e.what()));
       if (!first_code_) first_code_ = 125;
+      collect_spawns_after_error();
       cancel(0, {"failure", "", true});
     }
   }

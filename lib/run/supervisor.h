@@ -39,6 +39,7 @@
 #include "io/log_stream.h"
 #include "probes/probe.h"
 #include "proc/terminal.h"
+#include "run/fd_budget.h"
 #include "run/node.h"
 #include "run/run.h"
 #include "run/subscribers.h"
@@ -53,8 +54,6 @@ constexpr std::size_t kMaxLogLine = 1024 * 1024;
 constexpr std::size_t kLogHistoryLines = 1000;
 constexpr std::size_t kLogHistoryBytes = 1 << 20;
 constexpr std::size_t kEventHistoryBytes = 16 << 20;
-/// Spawns per turn of the loop: a few milliseconds, so signals and deadlines are heard.
-constexpr int kStartBatch = 32;
 
 class Supervisor;
 /// The cell of the table (table.cpp) for a group or a process node: never null.
@@ -162,10 +161,13 @@ class Supervisor final : public ProbeHost, public control::Target {
     SpawnRequest req;
     OutputEnds ends;
     Launcher::Ticket ticket = 0;
+    bool cancelled_before = false;  // the node was cancelled before this spawn began
   };
   void spawn(NodeId id);
   void collect_spawns();
   void collect_spawn(Spawning& s);
+  void collect_spawns_after_error();
+  void failed_in_round(const Spawning& s, std::string error);
   std::string wire_stdio(NodeId id, SpawnRequest& req, OutputEnds& ends);
   std::string wire_output(NodeId id, const OutputSpec& out, bool is_stderr, int& fd, OutputEnds& ends);
   void start_failed(NodeId id, std::string error);

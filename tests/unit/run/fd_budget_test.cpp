@@ -24,12 +24,22 @@ std::size_t needed(const std::string& text) { return descriptor_budget(plan_of(t
 }  // namespace
 
 TEST_CASE("fd budget: a log pipe per node, one for both outputs", "[run][fd_budget]") {
-  std::size_t base = needed(daemons(1));
-  CHECK(needed(daemons(101)) == base + 100);
-  CHECK(needed(daemons(11, ", stderr: stdout")) == base + 10);
+  // Past a round of starts (kStartBatch nodes), a node adds its read ends only.
+  auto past_a_round = [](const std::string& extra) { return needed(daemons(201, extra)) - needed(daemons(101, extra)); };
+  CHECK(past_a_round("") == 100);
+  CHECK(past_a_round(", stderr: stdout") == 100);
   // Two pipes when only one output goes to the log: the other is a file.
-  CHECK(needed(daemons(11, ", stderr: {file: /tmp/x}")) == base + 10);
-  CHECK(needed(daemons(11, ", pty: true")) == base + 10);
+  CHECK(past_a_round(", stderr: {file: /tmp/x}") == 100);
+  CHECK(past_a_round(", pty: true") == 100);
+}
+
+TEST_CASE("fd budget: a round of starts holds its nodes' child ends at once", "[run][fd_budget]") {
+  // A round's spawns are all submitted before the first is collected: each node's write
+  // end (or terminal) and output files are open together, up to kStartBatch nodes.
+  CHECK(needed(daemons(11)) - needed(daemons(1)) == 10 * 2);
+  CHECK(needed(daemons(11, ", pty: true")) - needed(daemons(1, ", pty: true")) == 10 * 2);
+  CHECK(needed(daemons(11, ", stderr: {file: /tmp/x}")) - needed(daemons(1, ", stderr: {file: /tmp/x}")) == 10 * 3);
+  CHECK(needed(daemons(kStartBatch + 10)) - needed(daemons(kStartBatch)) == 10);
 }
 
 TEST_CASE("fd budget: outputs that need no pipe cost nothing", "[run][fd_budget]") {

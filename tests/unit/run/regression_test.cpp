@@ -169,3 +169,51 @@ children:
   CHECK(rig.node("b").state == State::finished);
   CHECK(rig.node("b").outcome == Outcome::failed);
 }
+
+TEST_CASE("run: an exception while a round of spawns is collected still collects the rest before the teardown",
+          "[run][regression]") {
+  // One round: d, w, y, z. w cannot be made: the tree is cancelled while y and z are in
+  // flight. y, collected, is stopped at once, and that stop throws (a handler's own
+  // fault). z must still be collected, known, and stopped.
+  RunRig rig(R"(
+children:
+  - {name: d, daemon: true, cmd: "d"}
+  - {name: w, cmd: "w"}
+  - {name: y, daemon: true, cmd: "y"}
+  - {name: z, daemon: true, cmd: "z"}
+)");
+  rig.launcher.script("w", Script::cannot_spawn(EAGAIN));
+  bool thrown = false;
+  rig.launcher.on_signal = [&](const SignalRecord& s) {
+    if (s.node == "y" && !thrown) {
+      thrown = true;
+      throw std::runtime_error("a handler's own fault");
+    }
+  };
+  Watchdog watchdog(rig.io, std::chrono::seconds(5));
+  RunResult r{};
+  REQUIRE_NOTHROW(r = rig.run());
+  INFO(lines(rig.launcher.journal()));
+  CHECK(thrown);
+  CHECK_FALSE(watchdog.fired);
+  CHECK(r.code == 126);  // w's failure came first
+  CHECK(rig.launcher.alive().empty());
+}
+
+TEST_CASE("run: a start that fails before its submit, after an earlier failure of its round, is not started",
+          "[run][regression]") {
+  // One round: w, then x. w's spawn fails (known at its collect); x's output file cannot
+  // be opened (known before its submit). spawn(x) collects w first, which cancels the
+  // tree, x with it: x is 'not started: cancelled', not a second failure.
+  RunRig rig(R"(
+children:
+  - {name: w, cmd: "w"}
+  - {name: x, cmd: "x", stdout: {file: "/nonexistent-dir/x.log"}}
+)", /*events=*/true);
+  rig.launcher.script("w", Script::cannot_spawn(EAGAIN));
+  REQUIRE(rig.run().code == 126);
+  INFO(lines(rig.launcher.journal()));
+  CHECK(rig.outcome("w") == Outcome::failed);
+  CHECK(rig.outcome("x") == Outcome::not_started);
+  CHECK(rig.event_index({R"("event":"exit","node":"x")"}) < 0);
+}
