@@ -38,8 +38,10 @@ void LineReader::read_some() {
 void LineReader::read_ready() {
   auto& buf = log_read_buffer();
   for (int reads = 0; reads < kReadsPerWake; ++reads) {
-    if (cb_.hold_back && cb_.hold_back([self = shared_from_this()] { self->read_some(); })) return;
-    ssize_t n = ::read(descriptor_.native_handle(), buf.data(), buf.size());
+    std::size_t budget = buf.size();
+    if (cb_.read_budget) budget = std::min(budget, cb_.read_budget([self = shared_from_this()] { self->read_some(); }));
+    if (budget == 0) return;
+    ssize_t n = ::read(descriptor_.native_handle(), buf.data(), budget);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) break;
     if (n <= 0) return finish();

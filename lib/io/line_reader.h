@@ -22,9 +22,10 @@ class LineReader : public std::enable_shared_from_this<LineReader> {
     LineCutter::OnLines on_lines;  // optional: runs of whole lines at once (LineCutter)
     std::function<void()> after_batch;  // once per read, after its lines
     std::function<void()> on_eof;       // after the last line; the reader is closed
-    /// Before each read: true when the lines have nowhere to go yet (a slow log
-    /// reader); the bytes then wait in the pipe (backpressure) until RESUME is called.
-    std::function<bool(const std::function<void()>& resume)> hold_back;
+    /// Before each read: how many bytes the lines may come from now; 0 when they have
+    /// nowhere to go yet (a slow log reader): the bytes then wait in the pipe
+    /// (backpressure) until RESUME is called. None: a whole buffer each time.
+    std::function<std::size_t(const std::function<void()>& resume)> read_budget;
   };
 
   LineReader(boost::asio::io_context& io, UniqueFd fd, std::size_t max_line, Callbacks callbacks);

@@ -276,6 +276,15 @@ bool LogStream::wait_for_room(const std::function<void()>& resume) {
   return true;
 }
 
+std::size_t LogStream::read_budget(int source, const std::function<void()>& resume) {
+  if (wait_for_room(resume)) return 0;
+  if (!out_ || held_ || out_->takes_all()) return SIZE_MAX;
+  constexpr std::size_t kColourEnd = 16;  // a coloured line's reset, and room to spare
+  const std::size_t per_byte = 1 + head(source, '|').size() + kColourEnd;
+  const std::size_t room = kOutletLimit - std::min(kOutletLimit, out_->pending());
+  return std::max<std::size_t>(1, room / per_byte);
+}
+
 void LogStream::wake_waiters() {
   if (out_) out_->wake_waiters();
 }

@@ -74,6 +74,10 @@ class LogStream {
   /// Backpressure: when the output is close to its bound, a reader that can wait
   /// (a node's pipe) waits: this returns true and RESUME is called once there is room.
   bool wait_for_room(const std::function<void()>& resume);
+  /// What a reader of SOURCE's pipe that can wait may read now: 0 when it must wait
+  /// (wait_for_room), else at most what the outlet can still hold once every byte read
+  /// became a line with its head (SIZE_MAX: an output that takes all, a file).
+  std::size_t read_budget(int source, const std::function<void()>& resume);
   /// Readers that wait look again now (a node began to stop: its lines are not held up).
   void wake_waiters();
 

@@ -88,6 +88,8 @@ class Outlet : public std::enable_shared_from_this<Outlet> {
     append(bytes);
     flush();
   }
+  /// A file or a device that never waits: what is flushed is written at once.
+  bool takes_all() const { return mode_ == Mode::direct; }
   /// Close to the bound: a producer that can wait (a node's pipe) should.
   bool full() const;
   /// Calls RESUME (on the loop) once there is room again, or the output broke.

@@ -78,9 +78,17 @@ bool Supervisor::may_hold_back(NodeId id) const {
   return n.run.was_ready && !n.run.stop_sent() && !n.cancelled && !nodes_[0].cancelled;
 }
 
-/// What a reader of ID's output asks before each read (LineReader, LogCopy).
+/// What a stream's reader of ID's output asks before each read (LogCopy).
 std::function<bool(const std::function<void()>&)> Supervisor::hold_back(NodeId id) {
   return [this, id](const std::function<void()>& resume) { return may_hold_back(id) && log_->wait_for_room(resume); };
+}
+
+/// What a reader of ID's log pipe asks before each read (LineReader): a read of 256 KiB
+/// of short lines, each given its head, could pass the bound by itself.
+std::function<std::size_t(const std::function<void()>&)> Supervisor::read_budget(NodeId id) {
+  return [this, id](const std::function<void()>& resume) {
+    return may_hold_back(id) ? log_->read_budget(nodes_[id].log_source, resume) : SIZE_MAX;
+  };
 }
 
 /// The end of the run: the summary and the last lines go out, then `done` with what was

@@ -84,7 +84,7 @@ void Supervisor::read_into_log(NodeId id, UniqueFd fd) {
   cb.on_eof = [this, id, gen] {
     if (nodes_[id].run.generation == gen) on_pipe_eof(id);
   };
-  cb.hold_back = hold_back(id);
+  cb.read_budget = read_budget(id);
   auto reader = std::make_shared<LineReader>(io_, std::move(fd), kMaxLogLine, std::move(cb));
   run.readers.push_back(reader);
   run.open_pipes++;

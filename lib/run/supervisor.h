@@ -247,6 +247,7 @@ class Supervisor final : public ProbeHost, public control::Target {
   void output_failed(const Outlet& o, const std::string& why);
   bool may_hold_back(NodeId id) const;
   std::function<bool(const std::function<void()>&)> hold_back(NodeId id);
+  std::function<std::size_t(const std::function<void()>&)> read_budget(NodeId id);
   void finish_outputs(int code, double duration);
   void drain(const std::vector<Outlet*>& outlets, Clock::time_point deadline);
 

@@ -1,8 +1,10 @@
 // The log stream as written to an outlet (a real file): each line whole, prefixed as
 // the contract says, and kept in the history exactly as written, whichever path made it.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <algorithm>
 #include <catch.hpp>
 #include <filesystem>
 #include <fstream>
@@ -207,4 +209,49 @@ TEST_CASE("log stream: a read of more lines than the history holds keeps the sam
   at_once.flush();
   one_by_one.flush();
   CHECK(f.written() == g.written());
+}
+
+namespace {
+
+std::size_t count_lines(const std::string& text) { return static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')); }
+
+}  // namespace
+
+// One read of a busy pipe (256 KiB) of empty lines: with a long name (or --timestamps)
+// the lines with their heads are more than the outlet's bound. A regular file takes all
+// that is flushed: line() by line never drops there, and lines() must not either.
+TEST_CASE("log stream to a file: a read whose lines with heads pass the outlet's bound loses none", "[io][log]") {
+  ToFile f;
+  LogStream log(options(f.out, 10));
+  int a = log.add_source("a-fairly-long-node-name");
+  const std::string read(256 * 1024, '\n');
+  CHECK(log.lines(a, read) == read.size());
+  for (std::size_t i = 0; i < read.size(); ++i) log.line(a, "");
+  log.flush();
+  CHECK(f.out->dropped() == 0);
+  CHECK(count_lines(f.written()) == 2 * read.size());
+}
+
+// A pipe nobody reads: each read is sized from the room left (read_budget), so what the
+// lines become with their heads never passes the bound, and the reader is held back
+// before it would.
+TEST_CASE("log stream to a stalled pipe: reads sized by read_budget never pass the bound", "[io][log]") {
+  boost::asio::io_context io;
+  int p[2];
+  REQUIRE(::pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0);
+  UniqueFd read_end(p[0]);
+  auto out = std::make_shared<Outlet>(io, "stdout", 1, UniqueFd(p[1]), Outlet::Mode::nonblocking);
+  LogStream log(options(out, 10));
+  int a = log.add_source("a-fairly-long-node-name");
+  bool resumed = false, held = false;
+  for (int reads = 0; reads < 10000 && !held; ++reads) {
+    std::size_t budget = std::min<std::size_t>(256 * 1024, log.read_budget(a, [&] { resumed = true; }));
+    held = budget == 0;
+    if (!held) log.lines(a, std::string(budget, '\n'));
+    log.flush();
+    REQUIRE(out->dropped() == 0);
+  }
+  CHECK(held);  // the reader waits: the lines stay in its pipe
+  CHECK_FALSE(resumed);
+  CHECK(out->pending() <= kOutletLimit);
 }
