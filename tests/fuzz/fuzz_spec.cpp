@@ -2,6 +2,7 @@
 // problems are fine. Includes and env files resolve against an empty temp folder, so
 // they mostly fail to open (as they should), except for the few the seed corpus names.
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <string>
@@ -12,13 +13,20 @@
 
 namespace {
 
-const std::string& base_dir() {
-  static const std::string dir = [] {
+/// An empty folder of its own, removed when the fuzzer exits: every run left one in /tmp.
+struct BaseDir {
+  std::string path;
+  BaseDir() {
     char tmpl[] = "/tmp/treerun-fuzz-XXXXXX";
     const char* d = mkdtemp(tmpl);
-    return std::string(d ? d : "/nonexistent");
-  }();
-  return dir;
+    path = d ? d : "/nonexistent";
+  }
+  ~BaseDir() { rmdir(path.c_str()); }
+};
+
+const std::string& base_dir() {
+  static const BaseDir dir;
+  return dir.path;
 }
 
 }  // namespace
