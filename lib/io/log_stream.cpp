@@ -127,11 +127,7 @@ void LogStream::build_prefixes() {
 void LogStream::line(int source, std::string_view text, bool continued) {
   if (!out_ && !tap_ && history_.empty()) return;
   const char mark = continued ? '+' : '|';
-  if (direct()) {
-    direct_line(source, head(source, mark), text);
-    if (out_->pending() >= kFlushAt) out_->flush();
-    return;
-  }
+  if (direct()) return direct_line(source, head(source, mark), text);
   prefix(source, mark);
   complete(source, mark, text);
   if (!out_) return;
@@ -154,6 +150,8 @@ void LogStream::direct_line(int source, const std::string& head, std::string_vie
     made = line_;
   }
   keep(source, made, false);
+  // A file takes it now: a read's lines past the outlet's bound are not dropped there.
+  if (out_->pending() >= kFlushAt) out_->flush();
 }
 
 std::size_t LogStream::lines(int source, std::string_view lines, const std::function<bool(std::string_view)>& take) {
@@ -173,10 +171,8 @@ std::size_t LogStream::lines(int source, std::string_view lines, const std::func
     if (take && !take(text)) break;
     if (keep_after) out_->put_line(*h, text);
     else if (room) keep(source, out_->put_line(*h, text), false);
-    else if (direct) {
-      direct_line(source, *h, text);
-      if (out_->pending() >= kFlushAt) out_->flush();  // as line() does: a file takes it now
-    } else line(source, text);
+    else if (direct) direct_line(source, *h, text);
+    else line(source, text);
     ++count;
     rest.remove_prefix(std::min(rest.size(), text.size() + 1));
   }

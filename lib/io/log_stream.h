@@ -86,6 +86,7 @@ class LogStream {
   const std::string& head(int source, char mark);
   bool direct() const;
   void keep_last(int source, std::string_view queued, std::size_t count);
+  /// One line the hot path's way (queued whole or dropped, kept), flushed past kFlushAt.
   void direct_line(int source, const std::string& head, std::string_view text);
   inline void complete(int source, char mark, std::string_view text);
   void complete_coloured(int source, char mark, std::string_view text);

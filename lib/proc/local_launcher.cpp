@@ -37,6 +37,10 @@ std::vector<std::string> path_candidates(const Command& cmd, const std::vector<s
   return out;
 }
 
+/// A spawner's clone refused CLONE_PARENT (EINVAL: a container's init, say): treerun
+/// starts the child itself.
+bool refused_parent(const ChildStarted& started) { return started.pid < 0 && started.clone_errno == EINVAL; }
+
 ChildSpec child_spec(const SpawnRequest& req) {
   ChildSpec s;
   if (req.cmd.shell) s.argv = {"sh", "-c", req.cmd.argv.front()};
@@ -142,7 +146,7 @@ SpawnResult LocalLauncher::collect(Ticket ticket, std::error_code& ec) {
   if (!f.via) return finish(f.started, f, ec);
   std::optional<ChildStarted> started = f.via->receive(f.ticket);
   if (!started) started = start_elsewhere(f.spec, f.via);  // a lost spawner never took it
-  else if (started->pid < 0 && started->clone_errno == EINVAL) started = start_in_process(f.spec);
+  else if (refused_parent(*started)) started = start_in_process(f.spec);
   return finish(*started, f, ec);
 }
 
@@ -151,7 +155,7 @@ ChildStarted LocalLauncher::start_elsewhere(const ChildSpec& spec, const Spawner
   for (Spawner& spawner : spawners_) {
     if (&spawner == lost) continue;
     std::optional<ChildStarted> started = spawner.start(spec);
-    if (started && !(started->pid < 0 && started->clone_errno == EINVAL)) return *started;
+    if (started && !refused_parent(*started)) return *started;
   }
   return start_in_process(spec);
 }
