@@ -62,7 +62,15 @@ class EventLog {
   void flush();
 
  private:
-  void write(std::string_view event, const std::string& fields);
+  // A line is built in place in line_: begin(), its fields, end(). No event allocates
+  // (a stop of 5 000 nodes writes 10 000 of them).
+  bool wanted() const { return out_ || tap_; }
+  void begin(std::string_view event);
+  void field(std::string_view key, std::string_view string_value);
+  void field(std::string_view key, long long value);
+  void field_or_null(std::string_view key, std::optional<std::string_view> string_value);
+  void node(std::string_view path);
+  void end();
 
   Clock::time_point start_;
   std::shared_ptr<Outlet> out_;
@@ -70,7 +78,7 @@ class EventLog {
   std::string line_;
 };
 
-/// A JSON string literal for S, quotes included.
-std::string json_string(std::string_view s);
+/// Appends S to OUT as a JSON string literal, quotes included.
+void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace treerun
