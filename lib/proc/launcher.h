@@ -75,6 +75,9 @@ class Launcher {
   /// Whether P's leader has exited and waits to be collected (its ON_EXIT is on its way):
   /// a stop sent now would judge what it did, a failure racing the cancel, as cancelled.
   virtual bool exited(const ProcHandle& p) = 0;
+  /// Whether any process it started may have exited uncollected: false lets a batch of
+  /// stops skip exited() for each (one look instead of thousands). When unsure, true.
+  virtual bool any_exited() { return true; }
   /// Whether some process of P's group is still there (its leader may be gone).
   virtual bool group_alive(const ProcHandle& p) = 0;
   /// P's group is empty for good: the launcher stops insuring it (it will never be

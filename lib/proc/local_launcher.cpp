@@ -207,6 +207,10 @@ bool LocalLauncher::exited(const ProcHandle& p) {
   return info.si_pid == p.pid;
 }
 
+/// Any zombie among our children (a node's, or the guardian's or a spawner's), and the
+/// caller looks at each.
+bool LocalLauncher::any_exited() { return some_child_exited(); }
+
 /// The pgid cannot name another group while one of ours is in it, and once it is found
 /// empty the caller forgets it and never signals it again.
 bool LocalLauncher::group_alive(const ProcHandle& p) {

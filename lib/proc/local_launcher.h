@@ -43,6 +43,7 @@ class LocalLauncher final : public Launcher {
   SpawnResult collect(Ticket ticket, std::error_code& ec) override;
   void signal(const ProcHandle& p, int sig) override;
   bool exited(const ProcHandle& p) override;
+  bool any_exited() override;
   bool group_alive(const ProcHandle& p) override;
   void forget(const ProcHandle& p) override;
   std::vector<pid_t> strays() override;

@@ -24,6 +24,13 @@ void Reaper::arm() {
 
 void Reaper::watch(pid_t pid, Handler handler) { handlers_.emplace(pid, std::move(handler)); }
 
+bool some_child_exited() {
+  siginfo_t info{};
+  while (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
+    if (errno != EINTR) return false;  // ECHILD: no children at all
+  return info.si_pid != 0;
+}
+
 void Reaper::reap() {
   bool stray = false;
   for (;;) {

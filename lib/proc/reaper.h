@@ -23,6 +23,10 @@
 
 namespace treerun {
 
+/// Whether some child of ours has exited and waits to be collected (not collecting it).
+/// One look at every child, where waiting on each pid would be one look per child.
+bool some_child_exited();
+
 class Reaper {
  public:
   using Handler = std::function<void(ExitStatus)>;

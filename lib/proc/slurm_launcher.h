@@ -49,6 +49,7 @@ class SlurmLauncher final : public Launcher {
   SpawnResult spawn(const SpawnRequest& request, ExitHandler on_exit, std::error_code& ec) override;
   void signal(const ProcHandle& p, int sig) override;
   bool exited(const ProcHandle& p) override { return local_.exited(p); }
+  bool any_exited() override { return local_.any_exited(); }
   /// Once srun is collected, its step is over: what srun leaves in its group is a
   /// zombie child of its own, which comes back to treerun as a stray and is reaped.
   bool group_alive(const ProcHandle& p) override { return steps_.contains(p.pid) && local_.group_alive(p); }

@@ -63,9 +63,13 @@ void Supervisor::defer_stop_check(NodeId id) {
           sigaddset(&chld, SIGCHLD);
           pthread_sigmask(SIG_BLOCK, &chld, &old);
           s.stops_sent_ = &sent;
+          // One look at every child, not one per stop: an exit after it is one that
+          // followed its stop for all anyone can tell.
+          s.none_exited_ = !s.launcher_.any_exited();
         }
         ~Batch() {
           s.stops_sent_ = nullptr;
+          s.none_exited_ = false;
           pthread_sigmask(SIG_SETMASK, &old, nullptr);
         }
       } batch(*this, sent);
@@ -159,7 +163,7 @@ void Supervisor::run_step(NodeId id, bool leftovers) {
   const PlanNode& spec = *n.spec;
   Incarnation& run = n.run;
   const StopStep& step = spec.stop_sequence.front();
-  if (!leftovers && launcher_.exited(run.proc)) {
+  if (!leftovers && !none_exited_ && launcher_.exited(run.proc)) {
     // Its exit came before the stop: it is judged by what it did (a failure racing the
     // cancel stays a failure). Its exit is on its way; the grace only guards against a
     // report that never comes, and what it left in its group is stopped after it.

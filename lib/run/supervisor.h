@@ -30,6 +30,7 @@
 #include <string>
 #include <vector>
 
+#include "base/left_to_exit.h"
 #include "control/target.h"
 #include "io/event_log.h"
 #include "io/line_relay.h"
@@ -342,6 +343,7 @@ class Supervisor final : public ProbeHost, public control::Target {
   void verbose(NodeId id, const std::function<std::string()>& text) { note(id, text, true); }
 
   Plan running_plan_;  // the plan in force: the one given, then each reload's merge
+  LeftToExit<Plan> plan_left_{running_plan_};
   const Plan& plan_;   // = running_plan_
   RunOptions options_;
   boost::asio::io_context& io_;
@@ -360,6 +362,7 @@ class Supervisor final : public ProbeHost, public control::Target {
   boost::asio::steady_timer progress_timer_;
   boost::asio::steady_timer sweep_timer_;
   std::vector<Node> nodes_;
+  LeftToExit<std::vector<Node>> nodes_left_{nodes_};
   std::vector<std::string> base_env_;  // treerun's environment, minus what we set
   std::string run_id_;
   int signalled_ = 0;  // the first SIGINT/SIGTERM/SIGHUP
@@ -377,6 +380,7 @@ class Supervisor final : public ProbeHost, public control::Target {
   /// While those are considered: the stops signalled whose event, note and grace come
   /// after every signal of the batch has gone (null: at once).
   std::vector<std::pair<NodeId, bool>>* stops_sent_ = nullptr;
+  bool none_exited_ = false;  // during that batch: no child had exited at its start
   unsigned generations_ = 0;       // incarnations spawned so far
   // A batch of starts submits every spawn before it collects the first, so that the
   // launcher starts one process while this prepares the next (start_batch).
