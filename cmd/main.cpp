@@ -214,6 +214,7 @@ int cmd_up(const UpFlags& f) {
   run.timestamps = f.timestamps;
   run.quiet = f.quiet;
   run.verbose = f.verbose;
+  run.process_exits_after = true;
   if (!f.events.empty()) run.events_path = std::filesystem::absolute(f.events).lexically_normal().string();
   if (!run.events_path.empty() && same_file(run.events_path, run.logs)) {
     std::cerr << "treerun: --events and " << (opts.logs ? "--logs" : "the spec's `logs`") << " both name "

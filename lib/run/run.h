@@ -48,6 +48,9 @@ struct RunOptions {
   std::function<void()> on_up;
   /// Reads the spec again (`reload`); empty when it cannot be (standard input).
   std::function<ReloadedSpec()> reload_spec;
+  /// The process exits once the run is over (`up`): the tree's memory is left to the
+  /// exit, not freed node by node (base/left_to_exit.h).
+  bool process_exits_after = false;
 };
 
 /// How a run ended: an exit code, or a signal treerun should die by.

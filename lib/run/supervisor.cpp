@@ -27,6 +27,7 @@ Supervisor::Supervisor(Plan plan, const RunOptions& options, boost::asio::io_con
       run_id_(options.run_id.empty() ? make_run_id() : options.run_id) {
   // Before anything is opened or started: a tree that cannot fit fails now, whole.
   if (std::string problem = descriptor_problem(plan_); !problem.empty()) throw std::runtime_error(problem);
+  plan_left_.enabled = nodes_left_.enabled = options.process_exits_after;
   open_outputs();
   for (const PlanNode& spec : plan_.nodes) {
     Node& n = nodes_[spec.id];
