@@ -52,7 +52,7 @@ bool Supervisor::refresh_group(NodeId id) {
   run.group_gone = !launcher_.group_alive(run.proc);
   if (!run.group_gone) return false;
   launcher_.forget(run.proc);
-  if (!run.stop_cmd && run.grace_timer) run.grace_timer->cancel();
+  if (!run.stop_cmd) disarm_grace(id);
   return true;
 }
 

@@ -114,7 +114,7 @@ struct Incarnation {
   std::vector<std::shared_ptr<LineReader>> readers;
   std::shared_ptr<ReadinessProbe> probe;
   std::shared_ptr<HealthMonitor> health;  // once ready, with `health:`
-  std::unique_ptr<boost::asio::steady_timer> grace_timer;
+  std::uint32_t grace = 0;  // the stop step's wait, while armed: its token in Supervisor::graces_
   std::unique_ptr<boost::asio::steady_timer> timeout_timer;
 
   bool stop_sent() const { return stop_step >= 0; }

@@ -184,6 +184,7 @@ std::string Supervisor::wire_stdio(NodeId id, SpawnRequest& req, OutputEnds& end
 void Supervisor::spawn(NodeId id) {
   Node& n = nodes_[id];
   const PlanNode& spec = *n.spec;
+  disarm_grace(id);
   n.run = Incarnation{};
   n.run.generation = ++generations_;
   Spawning s{id, request_for(id, *spec.cmd), {}, 0};

@@ -200,12 +200,28 @@ void Supervisor::stop_sent(NodeId id, bool leftovers) {
 }
 
 void Supervisor::arm_grace(NodeId id, Millis wait) {
+  disarm_grace(id);
   Incarnation& run = nodes_[id].run;
-  unsigned gen = run.generation;
-  run.grace_timer = std::make_unique<boost::asio::steady_timer>(io_, wait);
-  run.grace_timer->async_wait([this, id, gen](const boost::system::error_code& ec) {
-    if (!ec && nodes_[id].run.generation == gen) on(id, Event::grace_expired);
-  });
+  if (++grace_tokens_ == 0) ++grace_tokens_;  // 0 is "none"
+  run.grace = grace_tokens_;
+  graces_.add(Clock::now() + wait, (static_cast<Deadlines::Key>(id) << 32) | run.grace);
+}
+
+void Supervisor::disarm_grace(NodeId id) {
+  Incarnation& run = nodes_[id].run;
+  if (!run.grace) return;
+  run.grace = 0;
+  graces_.forget();
+}
+
+/// A wait is over: the node's, if it still has that one armed.
+bool Supervisor::grace_due(Deadlines::Key key) {
+  NodeId id = static_cast<NodeId>(key >> 32);
+  auto token = static_cast<std::uint32_t>(key);
+  if (id >= nodes_.size() || nodes_[id].run.grace != token) return false;
+  nodes_[id].run.grace = 0;
+  on(id, Event::grace_expired);
+  return true;
 }
 
 /// Runs the node's `stop` command beside it, with its environment, its output under

@@ -32,6 +32,7 @@
 
 #include "base/left_to_exit.h"
 #include "control/target.h"
+#include "io/deadlines.h"
 #include "io/event_log.h"
 #include "io/line_relay.h"
 #include "io/line_ring.h"
@@ -208,6 +209,8 @@ class Supervisor final : public ProbeHost, public control::Target {
   bool run_stop_command(NodeId id);
   void kill_group(NodeId id);
   void arm_grace(NodeId id, Millis wait);
+  void disarm_grace(NodeId id);
+  bool grace_due(Deadlines::Key key);
 
   // failure.cpp
   /// BY: the node whose failure this is, at the bottom (empty: this node itself).
@@ -361,6 +364,9 @@ class Supervisor final : public ProbeHost, public control::Target {
   boost::asio::steady_timer run_timer_;
   boost::asio::steady_timer progress_timer_;
   boost::asio::steady_timer sweep_timer_;
+  /// Every node's stop-step wait on one timer (arm_grace); a key is (node << 32 | token).
+  Deadlines graces_{io_, [this](Deadlines::Key key) { return grace_due(key); }};
+  std::uint32_t grace_tokens_ = 0;
   std::vector<Node> nodes_;
   LeftToExit<std::vector<Node>> nodes_left_{nodes_};
   std::vector<std::string> base_env_;  // treerun's environment, minus what we set
