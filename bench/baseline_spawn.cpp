@@ -7,6 +7,10 @@
 // write end of one O_CLOEXEC pipe, so read() returns EOF once the last one has
 // exec'd (or died). Prints "started <ns>" and waits for a line on stdin.
 // Stop phase: SIGTERM each child, reap them all. Prints "stopped <ns>" and exits.
+//
+// BASELINE_OUTPUT_PIPES=1: each child's stdout and stderr is a pipe of its own whose read
+// end this loop holds (as a runner that captures output must), and each child reaped has
+// its pipe read to EOF and closed: the least a runner with a log stream does per process.
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -18,6 +22,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <unordered_map>
 #include <vector>
 
 extern char** environ;
@@ -62,11 +67,27 @@ int main(int argc, char** argv) {
   posix_spawnattr_init(&attr);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
   posix_spawnattr_setpgroup(&attr, 0);
+  const char* pipes = std::getenv("BASELINE_OUTPUT_PIPES");
+  bool output_pipes = pipes && std::atoi(pipes) == 1;
+  std::unordered_map<pid_t, int> output_of;  // pid → the read end of its output pipe
   std::vector<pid_t> pids;
   pids.reserve(n);
   for (int i = 0; i < n; ++i) {
     pid_t pid;
-    int rc = posix_spawnp(&pid, cmd[0], nullptr, &attr, cmd.data(), environ);
+    int out[2] = {-1, -1};
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    if (output_pipes) {
+      if (pipe2(out, O_CLOEXEC) != 0) return perror("pipe2"), stop_all(pids), 1;
+      posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+      posix_spawn_file_actions_adddup2(&actions, out[1], 2);
+    }
+    int rc = posix_spawnp(&pid, cmd[0], &actions, &attr, cmd.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (output_pipes) {
+      close(out[1]);
+      if (rc == 0) output_of[pid] = out[0];
+    }
     if (rc != 0) {
       std::fprintf(stderr, "posix_spawnp: %s\n", std::strerror(rc));
       return stop_all(pids), 1;
@@ -90,9 +111,17 @@ int main(int argc, char** argv) {
   if (!std::fgets(line, sizeof line, stdin)) { /* EOF: stop anyway */ }
   long long t2 = now_ns();
   for (pid_t pid : pids) kill(pid, SIGTERM);
-  for (int i = 0; i < n; ++i)
-    while (waitpid(-1, nullptr, 0) < 0 && errno == EINTR) {
+  for (int i = 0; i < n; ++i) {
+    pid_t pid;
+    while ((pid = waitpid(-1, nullptr, 0)) < 0 && errno == EINTR) {
     }
+    if (auto it = output_of.find(pid); it != output_of.end()) {
+      char buf[4096];
+      while (read(it->second, buf, sizeof buf) > 0) {
+      }
+      close(it->second);
+    }
+  }
   long long t3 = now_ns();
   std::printf("stopped %lld\n", t3 - t2);
   return 0;

@@ -209,8 +209,9 @@ class Bench:
         return now() - t0, r
 
     # ------------------------------------------------------------------ baselines
-    def baseline_spawn(self, n, cmd=(), hold_fds=False):
-        env = dict(os.environ, BASELINE_HOLD_FDS="2" if hold_fds else "0")
+    def baseline_spawn(self, n, cmd=(), hold_fds=False, output_pipes=False):
+        env = dict(os.environ, BASELINE_HOLD_FDS="2" if hold_fds else "0",
+                   BASELINE_OUTPUT_PIPES="1" if output_pipes else "0")
         t0 = now()
         p = subprocess.Popen([os.path.join(BUILD, "baseline_spawn"), str(n), *cmd],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
@@ -307,10 +308,11 @@ class Bench:
         treerun's exit, each beside the bare posix_spawn / kill+reap loop of the same run."""
         spec = self.sleepers_spec(n, f"sleepers{n}.yaml")
         tree = self.tree_spec(f"tree{n}.yaml", n)
-        B, BH, T, TT = [], [], [], []
+        B, BH, BP, T, TT = [], [], [], [], []
         for i in range(reps):
             self.log(f"[{flat_no}] start/stop {n} sleepers, rep {i + 1}/{reps}")
             B.append(self.baseline_spawn(n))
+            BP.append(self.baseline_spawn(n, output_pipes=True))
             if hold_fds_row:
                 BH.append(self.baseline_spawn(n, hold_fds=True))
             T.append(self.treerun_startstop(spec, n, f"ss{n}_{i}"))
@@ -320,7 +322,7 @@ class Bench:
         t_start_ev = med([t["start_events"] for t in T])
         t_start_pr = med([t["start_procs"] for t in T])
         t_stop = med([t["stop"] for t in T])
-        raw = {"baseline": B, "treerun": T, "tree": TT}
+        raw = {"baseline": B, "baseline_output_pipes": BP, "treerun": T, "tree": TT}
         self.raw["startstop" if n == 500 else f"startstop{n}"] = raw
 
         def ratio(a, b):
@@ -335,6 +337,11 @@ class Bench:
         r = ratio(t_stop, b_stop)
         self.row(f"{flat_no} stop {n} sleepers (SIGINT → treerun exit)", fmt_s(t_stop), fmt_s(b_stop),
                  r, "≤ 1.0×", None if r is None else r <= 1.0)
+        bp_stop = med([b["stop"] for b in BP])
+        r = ratio(bp_stop, b_stop)
+        self.row(f"{flat_no} (reference: the bare loop with an output pipe per child, read to EOF and closed "
+                 f"after each reap, as any runner that captures output must)", fmt_s(bp_stop), fmt_s(b_stop), r,
+                 "—", None)
         rss = med([t.get("VmRSS") for t in T])
         hwm = med([t.get("VmHWM") for t in T])
         if n == 500:
