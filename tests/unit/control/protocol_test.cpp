@@ -155,6 +155,19 @@ TEST_CASE("a node's bytes that are not UTF-8 still make a valid reply", "[contro
   CHECK(line["line"].get<std::string>().find("end") != std::string::npos);
 }
 
+TEST_CASE("a line's message is the same bytes by the fast way and by the JSON library", "[control][protocol]") {
+  // Plain printable ASCII is copied as it is; anything else is escaped by the library:
+  // each kind of byte at the edge of the two, in a line and in a node's name.
+  for (const std::string& text : std::vector<std::string>{"", "plain text 123", "~ at the top", "a \"quote\"", "a back\\slash", "tab\there",
+                           std::string("nul\0in", 6), "del \x7f", "bell \x07", "caf\xc3\xa9", "bin \xff\xfe end",
+                           "esc \x1b[1m"}) {
+    for (const std::string& node : {std::string("web"), text}) {
+      nlohmann::ordered_json j{{"v", 1}, {"seq", 42}, {"node", node}, {"line", text}};
+      CHECK(line_message(node, text, 42) == j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n");
+    }
+  }
+}
+
 TEST_CASE("an event goes out as the run wrote it", "[control][protocol]") {
   std::string ev = R"({"t":0.500000,"event":"ready","node":"web"})";
   std::string msg = event_message(ev + "\n", 3);
