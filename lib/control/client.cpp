@@ -91,11 +91,13 @@ std::optional<nlohmann::ordered_json> Client::next(std::string& why, int timeout
   why.clear();
   std::optional<SteadyClock::time_point> deadline;
   if (timeout_ms >= 0) deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
-  std::size_t searched = 0;
+  std::size_t searched = taken_;
   for (;;) {
     if (auto nl = buf_.find('\n', searched); nl != std::string::npos) {
-      line_.assign(buf_, 0, nl);
-      buf_.erase(0, nl + 1);
+      // Taken, not erased: a read holds a thousand messages, and erasing each moved
+      // the rest of the read every time (a quarter of a follower's CPU).
+      line_.assign(buf_, taken_, nl - taken_);
+      taken_ = nl + 1;
       auto message = parse_reply(line_);
       if (message.is_discarded()) {
         why = "the run's reply is not a message of protocol version 1";
@@ -103,6 +105,8 @@ std::optional<nlohmann::ordered_json> Client::next(std::string& why, int timeout
       }
       return message;
     }
+    buf_.erase(0, taken_);  // what is left of the last read: part of a message, if any
+    taken_ = 0;
     searched = buf_.size();
     if (buf_.size() > kMaxReply) {
       why = "the run's reply is too long";

@@ -39,6 +39,7 @@ class Client {
   explicit Client(UniqueFd fd) : fd_(std::move(fd)) {}
   UniqueFd fd_;
   std::string buf_, line_;
+  std::size_t taken_ = 0;  // buf_ before it is messages already returned
 };
 
 /// The final reply to one REQUEST sent to the run at PATH, within TIMEOUT_MS: a
