@@ -329,16 +329,32 @@ TEST_CASE("a client that sends no request in time is refused", "[control][server
                                  "\n");
 }
 
-TEST_CASE("a client that never reads is cut off; the run never waits for it", "[control][server]") {
-  ServerLoop loop;
+namespace {
+
+/// `logs -f` of new lines only: the request.
+Request follow_new_lines() {
   Request r = request_for(Cmd::logs);
   r.follow = true;
   r.lines = 0;
-  auto stalled = raw_connect(loop.server_path());
-  std::string req = request_line(r);
-  REQUIRE(::write(stalled.get(), req.data(), req.size()) > 0);
-  eventually(loop, [&] { return loop.target.followers() == 1; }, "it follows");
-  auto reader = loop.send(r);
+  return r;
+}
+
+/// A raw connection that asked for follow_new_lines(), once the run follows for it.
+UniqueFd raw_follower(ServerLoop& loop) {
+  const std::size_t before = loop.on_loop([&] { return loop.target.followers(); });
+  auto fd = raw_connect(loop.server_path());
+  std::string req = request_line(follow_new_lines());
+  REQUIRE(::write(fd.get(), req.data(), req.size()) > 0);
+  eventually(loop, [&] { return loop.target.followers() == before + 1; }, "it follows");
+  return fd;
+}
+
+}  // namespace
+
+TEST_CASE("a client that never reads is cut off; the run never waits for it", "[control][server]") {
+  ServerLoop loop;
+  auto stalled = raw_follower(loop);
+  auto reader = loop.send(follow_new_lines());
   eventually(loop, [&] { return loop.target.followers() == 2; }, "both follow");
 
   // 10 MiB of lines while one client reads nothing: each burst goes at once, and the
@@ -377,13 +393,7 @@ TEST_CASE("a burst of one turn over 4 MiB reaches a client that reads it as it c
   // A pipe's read of short lines is many times its size in messages, all made in one
   // turn of the loop: the bound is on what the client leaves unread, not on the burst.
   ServerLoop loop;
-  Request r = request_for(Cmd::logs);
-  r.follow = true;
-  r.lines = 0;
-  auto fast = raw_connect(loop.server_path());
-  std::string req = request_line(r);
-  REQUIRE(::write(fast.get(), req.data(), req.size()) > 0);
-  eventually(loop, [&] { return loop.target.followers() == 1; }, "it follows");
+  auto fast = raw_follower(loop);
   std::atomic<std::size_t> got_bytes{0};
   std::string got;
   std::thread read_side([&] {
