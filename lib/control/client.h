@@ -30,6 +30,9 @@ class Client {
   /// failed (WHY says how: a timeout after TIMEOUT_MS, a reply that is not JSON...).
   /// TIMEOUT_MS < 0: wait as long as it takes.
   std::optional<nlohmann::ordered_json> next(std::string& why, int timeout_ms = -1);
+  /// The same as next(), unparsed: the next reply line is last_line(); false as next()
+  /// gives nothing (a line that is not JSON included: parse_reply() says so).
+  bool next_line(std::string& why, int timeout_ms = -1);
   /// The line the last message of next() came in, as the run wrote it.
   const std::string& last_line() const { return line_; }
   /// The run's pid (SO_PEERCRED), 0 if unknown.

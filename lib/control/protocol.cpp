@@ -260,6 +260,31 @@ std::string line_message(std::string_view node, std::string_view line, std::uint
   return out;
 }
 
+std::optional<std::string_view> plain_line_text(std::string_view m) {
+  // {"v":1,"seq":DIGITS,"node":"NODE","line":"LINE"}, NODE and LINE plain: neither can
+  // hold a quote, so each ends at the next one.
+  auto skip = [&m](std::string_view text) {
+    if (!m.starts_with(text)) return false;
+    m.remove_prefix(text.size());
+    return true;
+  };
+  auto plain_string = [&m]() -> std::optional<std::string_view> {
+    std::size_t end = m.find('"');
+    if (end == std::string_view::npos || !plain(m.substr(0, end))) return std::nullopt;
+    std::string_view text = m.substr(0, end);
+    m.remove_prefix(end + 1);
+    return text;
+  };
+  if (!skip("{\"v\":1,\"seq\":")) return std::nullopt;
+  std::size_t digits = m.find_first_not_of("0123456789");
+  if (digits == 0 || digits == std::string_view::npos) return std::nullopt;
+  m.remove_prefix(digits);
+  if (!skip(",\"node\":\"") || !plain_string() || !skip(",\"line\":\"")) return std::nullopt;
+  std::optional<std::string_view> line = plain_string();
+  if (!line || m != "}") return std::nullopt;
+  return line;
+}
+
 std::string event_message(std::string_view event_json, std::uint64_t seq) {
   while (!event_json.empty() && (event_json.back() == '\n' || event_json.back() == '\r')) event_json.remove_suffix(1);
   return fmt::format("{{\"v\":{},\"seq\":{},\"event\":{}}}\n", kProtocolVersion, seq, event_json);

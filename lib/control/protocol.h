@@ -93,6 +93,11 @@ std::string skipped_message(std::size_t n);
 /// A reply line parsed, with its keys in the order they came (so an event prints as the
 /// run wrote it); a discarded value when LINE is no JSON object of this version.
 nlohmann::ordered_json parse_reply(std::string_view line);
+/// The LINE of MESSAGE (one reply line, without its newline) when it is a line of
+/// `logs` as line_message() makes it of a plain node name and a plain line (printable
+/// ASCII, no quote or backslash: most lines): read off where it stands, no JSON parsed,
+/// so that a client keeps up with the run. Nothing for any other message: parse it.
+std::optional<std::string_view> plain_line_text(std::string_view message);
 /// Whether MESSAGE is the last reply (it has "ok").
 inline bool is_final(const nlohmann::ordered_json& message) { return message.contains("ok"); }
 

@@ -168,6 +168,31 @@ TEST_CASE("a line's message is the same bytes by the fast way and by the JSON li
   }
 }
 
+TEST_CASE("a plain line is read off its message; any other message is left to the parser", "[control][protocol]") {
+  auto text_of = [](const std::string& message) {  // as the client has it: no newline
+    return plain_line_text(std::string_view(message).substr(0, message.size() - 1));
+  };
+  for (const std::string& text : {std::string(""), std::string("web | 12345"), std::string("{\"json\" in a line}")}) {
+    for (const std::string& node : {std::string("web"), std::string("pipeline/keep")}) {
+      std::optional<std::string_view> got = text_of(line_message(node, text, 987654));
+      if (text.find('"') != std::string::npos) {
+        CHECK_FALSE(got);  // escaped: parsed
+      } else {
+        REQUIRE(got);
+        CHECK(*got == text);
+      }
+    }
+  }
+  // Not what line_message makes of plain strings: each left to the parser.
+  for (std::string_view m : {R"({"v":1,"seq":3,"node":"web","line":"a\tb"})", R"({"v":1,"seq":3,"node":"w\"b","line":"x"})",
+                             R"({"v":2,"seq":3,"node":"web","line":"x"})", R"({"v":1,"seq":,"node":"web","line":"x"})",
+                             R"({"v":1,"seq":3,"node":"web","line":"x","more":1})", R"({"v":1,"seq":3,"node":"web","line":"x)",
+                             R"({"v":1,"seq":3,"event":{"event":"done"}})", R"({"v":1,"ok":true})", "", "{"}) {
+    CHECK_FALSE(plain_line_text(m));
+  }
+  CHECK_FALSE(text_of(line_message("web", "caf\xc3\xa9", 1)));  // UTF-8: escaped by the library
+}
+
 TEST_CASE("an event goes out as the run wrote it", "[control][protocol]") {
   std::string ev = R"({"t":0.500000,"event":"ready","node":"web"})";
   std::string msg = event_message(ev + "\n", 3);
