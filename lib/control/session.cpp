@@ -320,12 +320,13 @@ void Session::write_now() {
 void Session::wait_for_room() {
   if (awaiting_room_) return;
   awaiting_room_ = true;
-  socket_.async_wait(boost::asio::socket_base::wait_write, [self = shared_from_this()](const boost::system::error_code& ec) {
-    self->awaiting_room_ = false;
-    if (self->closed_) return;
-    if (ec) return self->close();
-    self->write_now();
-  });
+  socket_.async_wait(boost::asio::socket_base::wait_write,
+                     [self = shared_from_this()](const boost::system::error_code& ec) {
+                       self->awaiting_room_ = false;
+                       if (self->closed_) return;
+                       if (ec) return self->close();
+                       self->write_now();
+                     });
 }
 
 void Session::write_later() {
