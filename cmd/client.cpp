@@ -100,20 +100,27 @@ int converse(const std::string& run_name, const Request& request, int timeout_ms
   }
   if (!client.send(request, why)) return fail(why.empty() ? cut_short(*run, false) : why);
   bool heard = false;
-  while (auto message = client.next(why, timeout_ms)) {
+  while (client.next_line(why, timeout_ms)) {
     heard = true;
+    // A follower keeps up with the run only if a plain line costs no JSON parse.
+    if (auto text = control::plain_line_text(client.last_line())) {
+      std::cout << *text << '\n';
+      continue;
+    }
+    auto message = control::parse_reply(client.last_line());
+    if (message.is_discarded()) return fail("the run's reply is not a message of protocol version 1");
     try {
-      if (!control::is_final(*message)) {
-        print_message(*message, client.last_line());
+      if (!control::is_final(message)) {
+        print_message(message, client.last_line());
         continue;
       }
-      if (!message->value("ok", false)) {
-        for (const auto& problem : message->value("problems", json::array()))  // reload: the spec's
+      if (!message.value("ok", false)) {
+        for (const auto& problem : message.value("problems", json::array()))  // reload: the spec's
           if (problem.is_string()) std::cerr << problem.get<std::string>() << '\n';
-        return fail(message->value("error", std::string("the run refused")));
+        return fail(message.value("error", std::string("the run refused")));
       }
       std::cout.flush();
-      return done(*message);
+      return done(message);
     } catch (const std::exception& e) {
       return fail(fmt::format("a reply that is not the protocol's: {}", e.what()));
     }

@@ -88,25 +88,34 @@ bool Client::send(const Request& request, std::string& why) {
 }
 
 std::optional<nlohmann::ordered_json> Client::next(std::string& why, int timeout_ms) {
+  if (!next_line(why, timeout_ms)) return std::nullopt;
+  auto message = parse_reply(line_);
+  if (message.is_discarded()) {
+    why = "the run's reply is not a message of protocol version 1";
+    return std::nullopt;
+  }
+  return message;
+}
+
+bool Client::next_line(std::string& why, int timeout_ms) {
   why.clear();
   std::optional<SteadyClock::time_point> deadline;
   if (timeout_ms >= 0) deadline = SteadyClock::now() + std::chrono::milliseconds(timeout_ms);
-  std::size_t searched = 0;
+  std::size_t searched = taken_;
   for (;;) {
     if (auto nl = buf_.find('\n', searched); nl != std::string::npos) {
-      line_.assign(buf_, 0, nl);
-      buf_.erase(0, nl + 1);
-      auto message = parse_reply(line_);
-      if (message.is_discarded()) {
-        why = "the run's reply is not a message of protocol version 1";
-        return std::nullopt;
-      }
-      return message;
+      // Taken, not erased: a read holds a thousand messages, and erasing each moved
+      // the rest of the read every time (a quarter of a follower's CPU).
+      line_.assign(buf_, taken_, nl - taken_);
+      taken_ = nl + 1;
+      return true;
     }
+    buf_.erase(0, taken_);  // what is left of the last read: part of a message, if any
+    taken_ = 0;
     searched = buf_.size();
     if (buf_.size() > kMaxReply) {
       why = "the run's reply is too long";
-      return std::nullopt;
+      return false;
     }
     char chunk[65536];
     ssize_t n = ::read(fd_.get(), chunk, sizeof chunk);
@@ -118,16 +127,16 @@ std::optional<nlohmann::ordered_json> Client::next(std::string& why, int timeout
       if (!buf_.empty())
         why = "the connection ended in the middle of a reply: the run was killed, or this client fell more "
               "than 4 MiB behind and was cut off";
-      return std::nullopt;
+      return false;
     } else if (errno == EAGAIN) {
       if (!wait_for(fd_.get(), POLLIN, deadline)) {
         why = errno == ETIMEDOUT ? fmt::format("the run did not answer within {}s", timeout_ms / 1000.0)
                                  : fmt::format("cannot read the reply: {}", std::strerror(errno));
-        return std::nullopt;
+        return false;
       }
     } else if (errno != EINTR) {
       why = fmt::format("cannot read the reply: {}", std::strerror(errno));
-      return std::nullopt;
+      return false;
     }
   }
 }

@@ -30,6 +30,9 @@ class Client {
   /// failed (WHY says how: a timeout after TIMEOUT_MS, a reply that is not JSON...).
   /// TIMEOUT_MS < 0: wait as long as it takes.
   std::optional<nlohmann::ordered_json> next(std::string& why, int timeout_ms = -1);
+  /// The same as next(), unparsed: the next reply line is last_line(); false as next()
+  /// gives nothing (a line that is not JSON included: parse_reply() says so).
+  bool next_line(std::string& why, int timeout_ms = -1);
   /// The line the last message of next() came in, as the run wrote it.
   const std::string& last_line() const { return line_; }
   /// The run's pid (SO_PEERCRED), 0 if unknown.
@@ -39,6 +42,7 @@ class Client {
   explicit Client(UniqueFd fd) : fd_(std::move(fd)) {}
   UniqueFd fd_;
   std::string buf_, line_;
+  std::size_t taken_ = 0;  // buf_ before it is messages already returned
 };
 
 /// The final reply to one REQUEST sent to the run at PATH, within TIMEOUT_MS: a

@@ -24,8 +24,14 @@ namespace treerun::control {
 inline constexpr int kProtocolVersion = 1;
 /// The longest request line, newline excluded: past it, the request is refused.
 inline constexpr std::size_t kMaxRequest = 64 * 1024;
-/// Unread replies a client may have queued before it is cut off.
+/// Unread replies a client may have queued (refused by its socket) before it is cut off.
 inline constexpr std::size_t kMaxUnread = 4 * 1024 * 1024;
+/// Queued replies are offered to the client's socket every this many bytes, within a
+/// turn of the loop too: a client that keeps up reads a burst while it is made.
+inline constexpr std::size_t kWriteAt = 64 * 1024;
+/// The send buffer asked for each client's socket (the kernel caps it at wmem_max): a
+/// burst that a client reading at full speed has not reached yet waits there.
+inline constexpr int kSendBuffer = 1024 * 1024;
 /// Clients served at once; the next gets "too many clients".
 inline constexpr std::size_t kMaxClients = 64;
 /// `logs` without "lines": the last 100 of each node.
@@ -87,6 +93,11 @@ std::string skipped_message(std::size_t n);
 /// A reply line parsed, with its keys in the order they came (so an event prints as the
 /// run wrote it); a discarded value when LINE is no JSON object of this version.
 nlohmann::ordered_json parse_reply(std::string_view line);
+/// The LINE of MESSAGE (one reply line, without its newline) when it is a line of
+/// `logs` as line_message() makes it of a plain node name and a plain line (printable
+/// ASCII, no quote or backslash: most lines): read off where it stands, no JSON parsed,
+/// so that a client keeps up with the run. Nothing for any other message: parse it.
+std::optional<std::string_view> plain_line_text(std::string_view message);
 /// Whether MESSAGE is the last reply (it has "ok").
 inline bool is_final(const nlohmann::ordered_json& message) { return message.contains("ok"); }
 

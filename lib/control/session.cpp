@@ -1,9 +1,11 @@
 #include "control/session.h"
 
 #include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <boost/asio/post.hpp>
-#include <boost/asio/write.hpp>
 #include <fmt/format.h>
 
 namespace treerun::control {
@@ -48,7 +50,10 @@ Session::Session(boost::asio::io_context& io, UniqueFd fd, Peer peer, Target& ta
     : io_(io), socket_(io), timer_(io), peer_(peer), target_(target), closed_callback_(std::move(closed)) {
   boost::system::error_code ec;
   socket_.assign(boost::asio::local::stream_protocol(), fd.get(), ec);
-  if (!ec) fd.release();  // else the fd closes with the UniqueFd, and start() closes the session
+  if (ec) return;  // the fd closes with the UniqueFd, and start() closes the session
+  fd.release();
+  // Room for a burst a client reading at full speed has not reached yet; best effort.
+  ::setsockopt(socket_.native_handle(), SOL_SOCKET, SO_SNDBUF, &kSendBuffer, sizeof kSendBuffer);
 }
 
 void Session::start(Millis timeout) {
@@ -250,16 +255,17 @@ void Session::run_ended(int code) {
 
 void Session::send(std::string_view message) {
   if (closed_ || final_sent_) return;
-  if (pending() + message.size() > kMaxUnread) return close();  // it does not read: cut it off
+  if (pending() + message.size() > kMaxUnread) {
+    write_now();  // what the socket takes now is not unread
+    if (closed_) return;
+    if (pending() + message.size() > kMaxUnread) return close();  // it does not read: cut it off
+  }
   out_.append(message);
-  // The write waits for the end of this turn of the loop: a burst of lines (a pipe's
-  // read is hundreds) goes out in one write, not one write per line per client.
-  if (pump_posted_ || writing_) return;
-  pump_posted_ = true;
-  boost::asio::post(io_, [self = shared_from_this()] {
-    self->pump_posted_ = false;
-    self->pump();
-  });
+  // A burst (a pipe's read is thousands of lines) is offered as it is made, so a
+  // client that keeps up reads it meanwhile; below kWriteAt, the write waits for the
+  // end of the turn: one write per burst, not one per line per client.
+  if (pending() >= refused_ + kWriteAt) write_now();
+  else write_later();
 }
 
 void Session::send_final(std::string_view message) {
@@ -286,28 +292,50 @@ void Session::send_history() {
   history_bytes_ = history_skipped_ = 0;
 }
 
-void Session::pump() {
-  if (writing_ || closed_) return;
-  if (inflight_sent_ == inflight_.size()) {
-    if (out_.empty()) return;
-    inflight_.clear();
-    inflight_.swap(out_);
-    inflight_sent_ = 0;
+void Session::write_now() {
+  while (!closed_ && pending() > 0) {
+    ssize_t n = ::send(socket_.native_handle(), out_.data() + out_sent_, pending(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (n > 0) {
+      out_sent_ += static_cast<std::size_t>(n);
+    } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      wait_for_room();
+      break;
+    } else if (n < 0 && errno != EINTR) {
+      return close();  // the client is gone
+    }
   }
-  writing_ = true;
-  socket_.async_write_some(boost::asio::buffer(inflight_.data() + inflight_sent_, inflight_.size() - inflight_sent_),
-                           [self = shared_from_this()](const boost::system::error_code& ec, std::size_t n) {
-                             self->on_written(ec, n);
-                           });
+  refused_ = pending();
+  // Written bytes are dropped once they are most of the buffer: each byte moves once
+  // at most, however the socket takes them.
+  if (out_sent_ == out_.size()) {
+    out_.clear();
+    out_sent_ = 0;
+  } else if (out_sent_ > kWriteAt && out_sent_ >= out_.size() / 2) {
+    out_.erase(0, out_sent_);
+    out_sent_ = 0;
+  }
+  if (final_sent_ && flushed()) close();
 }
 
-void Session::on_written(const boost::system::error_code& ec, std::size_t n) {
-  writing_ = false;
-  if (closed_) return;
-  if (ec) return close();  // the client is gone
-  inflight_sent_ += n;
-  if (final_sent_ && flushed()) return close();
-  pump();
+void Session::wait_for_room() {
+  if (awaiting_room_) return;
+  awaiting_room_ = true;
+  socket_.async_wait(boost::asio::socket_base::wait_write,
+                     [self = shared_from_this()](const boost::system::error_code& ec) {
+                       self->awaiting_room_ = false;
+                       if (self->closed_) return;
+                       if (ec) return self->close();
+                       self->write_now();
+                     });
+}
+
+void Session::write_later() {
+  if (write_posted_ || awaiting_room_) return;  // a write comes anyway, and takes this along
+  write_posted_ = true;
+  boost::asio::post(io_, [self = shared_from_this()] {
+    self->write_posted_ = false;
+    if (!self->closed_ && !self->awaiting_room_) self->write_now();
+  });
 }
 
 void Session::close() {

@@ -1,8 +1,11 @@
 // One client of the control socket, in the run's loop: it reads one request (at most
 // kMaxRequest bytes, within the request timeout), carries it out through the Target,
-// and writes the replies as the client takes them. Nothing it does waits: replies wait
-// in a queue of at most kMaxUnread bytes, and a client that lets it fill is cut off
-// (closed, its subscriptions ended) rather than ever slowing the run.
+// and writes the replies as the client takes them. Nothing it does waits: replies are
+// offered to the socket as they are queued (every kWriteAt bytes, and at the end of
+// the loop's turn), and what the socket refuses waits in a queue of at most kMaxUnread
+// bytes; a client that lets it fill is cut off (closed, its subscriptions ended) rather
+// than ever slowing the run. So the bound measures the client, not how much one turn
+// of the loop produced: a client that reads as fast as a burst comes is never cut off.
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -46,7 +49,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool waits_for_end() const { return waits_end_ && !final_sent_ && !closed_; }
 
  private:
-  std::size_t pending() const { return out_.size() + (inflight_.size() - inflight_sent_); }
+  std::size_t pending() const { return out_.size() - out_sent_; }
 
   // reading the request
   void read();
@@ -68,7 +71,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void await_end();
 
   // writing
-  /// Queues MESSAGE (whole), or cuts the client off when it would pass kMaxUnread.
+  /// Queues MESSAGE (whole), or cuts the client off when it would pass kMaxUnread
+  /// with what the socket refuses now.
   void send(std::string_view message);
   /// Queues the last message; the session closes once it is written.
   void send_final(std::string_view message);
@@ -76,8 +80,12 @@ class Session : public std::enable_shared_from_this<Session> {
   /// kMaxUnread bytes are kept, and the number left out is said before them.
   void keep_history(std::string message);
   void send_history();
-  void pump();
-  void on_written(const boost::system::error_code& ec, std::size_t n);
+  /// Writes what the socket takes now, without waiting; the rest is written once the
+  /// socket has room (wait_for_room).
+  void write_now();
+  void wait_for_room();
+  /// A write at the end of this turn of the loop, for what is queued below kWriteAt.
+  void write_later();
   void close();
 
   boost::asio::io_context& io_;
@@ -92,12 +100,14 @@ class Session : public std::enable_shared_from_this<Session> {
   bool request_seen_ = false;
   std::size_t ignored_ = 0;  // bytes after the request
 
-  // Replies: inflight_ is being written (Asio reads it until the write completes, so
-  // it never changes meanwhile), out_ waits for the next write.
-  std::string inflight_, out_;
-  std::size_t inflight_sent_ = 0;
-  bool writing_ = false;
-  bool pump_posted_ = false;  // a pump() is posted: what send() adds goes with it
+  // Replies: out_ from out_sent_ on is what the socket has not taken yet. Every write
+  // is a non-blocking send() here, never an Asio async write, so a write can be tried
+  // at any time (mid-turn) without two of them interleaving.
+  std::string out_;
+  std::size_t out_sent_ = 0;
+  std::size_t refused_ = 0;         // pending() when the last write left off
+  bool write_posted_ = false;       // a write_now() is posted for the end of the turn
+  bool awaiting_room_ = false;      // the socket was full: an async_wait for room is under way
   bool final_sent_ = false;
   bool closed_ = false;
 

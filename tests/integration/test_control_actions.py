@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 
 import pytest
@@ -177,3 +179,59 @@ def test_an_action_is_answered_after_its_events_are_in_the_event_log(tr):
         assert len(find(evs, event="control")) == n and len(find(evs, event="ready", node="d")) == n + 1
     p.signal(signal.SIGINT)
     p.wait()
+
+
+# A `logs -f` client that reads as fast as the socket gives (`cat > /dev/null` speed),
+# into a file: connect, send the request, say "following" once the history has come
+# (the run has answered: it follows), copy to EOF.
+FULL_SPEED_FOLLOWER = """
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+s.sendall(sys.argv[2].encode() + b"\\n")
+told = False
+with open(sys.argv[3], "wb") as out:
+    while d := s.recv(1 << 20):
+        out.write(d)
+        if not told:
+            print("following", flush=True)
+            told = True
+"""
+
+
+@pytest.mark.parametrize("client", ["socket", "treerun"])
+def test_a_follower_that_reads_at_full_speed_is_not_cut_off_by_a_burst(tr, client):
+    # One pipe read of short lines (seq's: 256 KiB is 37 000 of them) becomes many times
+    # its size in messages, made in one turn of the loop: the bound is on what the
+    # follower leaves unread, not on what one turn made (it used to cut this one off).
+    # The follower: a raw socket read to a file, or `treerun logs -f` into a file.
+    gate = 'wait-file \\"{T}/go\\"'
+    spec = tr.spec(children(daemon("d"),
+                            worker("a", f'[sh, -c, "{{H}} {gate} && seq 300000"]'),
+                            worker("bb", f'[sh, -c, "{{H}} {gate} && seq 200000"]')))
+    p = tr.start(["up", spec, "--logs", "none"])
+    p.wait_for(event="spawn", node="bb")
+    got = tr.path("got")
+    if client == "socket":
+        request = json.dumps({"v": 1, "cmd": "logs", "nodes": ["a", "bb"], "lines": 1, "follow": True})
+        follower = subprocess.Popen([sys.executable, "-c", FULL_SPEED_FOLLOWER, str(sock(tr)), request, str(got)],
+                                    stdout=subprocess.PIPE, text=True)
+        assert follower.stdout.readline() == "following\n"  # each node's last line: "started"
+    else:
+        follower = tr.start(["logs", "-f", "-n", "0", "-r", "spec", "a", "bb"], stdout=open(got, "w"))
+        waiting_for_the_run(follower.pid)
+    tr.path("go").touch()
+    p.wait_for(event="exit", node="a", timeout=60)
+    p.wait_for(event="exit", node="bb", timeout=60)
+    p.signal(signal.SIGINT)
+    p.wait()
+    if client == "socket":
+        assert follower.wait(timeout=30) == 0
+        messages = [json.loads(line) for line in got.read_bytes().splitlines()]
+        assert messages[-1].get("ok") is True, messages[-3:]  # the run's end, not cut off
+        shown = "\n".join(m["line"] for m in messages[:-1])
+    else:
+        out = follower.wait()
+        assert out.code == 0, out.describe()  # not cut off
+        shown = got.read_text()
+    assert node_lines(shown, "a") == [str(i) for i in range(1, 300_001)]
+    assert node_lines(shown, "bb") == [str(i) for i in range(1, 200_001)]

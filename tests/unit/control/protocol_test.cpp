@@ -155,6 +155,50 @@ TEST_CASE("a node's bytes that are not UTF-8 still make a valid reply", "[contro
   CHECK(line["line"].get<std::string>().find("end") != std::string::npos);
 }
 
+TEST_CASE("a line's message is the same bytes by the fast way and by the JSON library", "[control][protocol]") {
+  // Plain printable ASCII is copied as it is; anything else is escaped by the library:
+  // each kind of byte at the edge of the two, in a line and in a node's name.
+  const std::vector<std::string> texts{"", "plain text 123", "~ at the top", "a \"quote\"", "a back\\slash",
+                                       "tab\there", std::string("nul\0in", 6), "del \x7f", "bell \x07",
+                                       "caf\xc3\xa9", "bin \xff\xfe end", "esc \x1b[1m"};
+  for (const std::string& text : texts) {
+    for (const std::string& node : {std::string("web"), text}) {
+      nlohmann::ordered_json j{{"v", 1}, {"seq", 42}, {"node", node}, {"line", text}};
+      std::string library = j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+      CHECK(line_message(node, text, 42) == library);
+    }
+  }
+}
+
+TEST_CASE("a plain line is read off its message; any other message is left to the parser", "[control][protocol]") {
+  auto text_of = [](const std::string& message) {  // as the client has it: no newline
+    return plain_line_text(std::string_view(message).substr(0, message.size() - 1));
+  };
+  for (const std::string& text : {std::string(""), std::string("web | 12345"), std::string("{\"json\" in a line}")}) {
+    for (const std::string& node : {std::string("web"), std::string("pipeline/keep")}) {
+      std::optional<std::string_view> got = text_of(line_message(node, text, 987654));
+      if (text.find('"') != std::string::npos) {
+        CHECK_FALSE(got);  // escaped: parsed
+      } else {
+        REQUIRE(got);
+        CHECK(*got == text);
+      }
+    }
+  }
+  // Not what line_message makes of plain strings: each left to the parser.
+  for (std::string_view m : {R"({"v":1,"seq":3,"node":"web","line":"a\tb"})",
+                             R"({"v":1,"seq":3,"node":"w\"b","line":"x"})",
+                             R"({"v":2,"seq":3,"node":"web","line":"x"})",
+                             R"({"v":1,"seq":,"node":"web","line":"x"})",
+                             R"({"v":1,"seq":3,"node":"web","line":"x","more":1})",
+                             R"({"v":1,"seq":3,"node":"web","line":"x)",
+                             R"({"v":1,"seq":3,"event":{"event":"done"}})",
+                             R"({"v":1,"ok":true})", "", "{"}) {
+    CHECK_FALSE(plain_line_text(m));
+  }
+  CHECK_FALSE(text_of(line_message("web", "caf\xc3\xa9", 1)));  // UTF-8: escaped by the library
+}
+
 TEST_CASE("an event goes out as the run wrote it", "[control][protocol]") {
   std::string ev = R"({"t":0.500000,"event":"ready","node":"web"})";
   std::string msg = event_message(ev + "\n", 3);
