@@ -161,6 +161,11 @@ class FakeLauncher final : public Launcher {
   SpawnResult spawn(const SpawnRequest& request, ExitHandler on_exit, std::error_code& ec) override;
   void signal(const ProcHandle& p, int sig) override;
   bool exited(const ProcHandle& p) override;
+  bool any_exited() override {
+    for (const FakeProcess& q : procs_)
+      if (!q.leader && !q.collected) return true;
+    return false;
+  }
   bool group_alive(const ProcHandle& p) override;
   void forget(const ProcHandle& p) override { forgotten_.push_back(p); }
   std::vector<pid_t> strays() override { return stray_pids; }

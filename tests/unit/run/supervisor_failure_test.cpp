@@ -358,3 +358,36 @@ children:
   CHECK(rig.outcome("c") == Outcome::cancelled);
   CHECK(rig.event_index({R"("event":"exit","node":"b","pid":101,"code":4,"signal":null,"outcome":"failed")"}) >= 0);
 }
+
+// REVIEW (rev9): the batch's "no child had exited" must not outlive the batch: a stop
+// that comes later, outside any batch (a parent's, once its child is gone), looks again.
+TEST_CASE("run: a parent that failed while its child was stopping is judged by its exit", "[run][failure][rev9]") {
+  RunRig rig(R"(
+children:
+  - name: p
+    cmd: "p"
+    children:
+      - {name: c, cmd: "c"}
+  - {name: x, cmd: "x"}
+)", /*events=*/true);
+  rig.launcher.script("p", Script::runs());
+  rig.launcher.script("c", Script::runs());
+  rig.launcher.script("x", Script::runs());
+  bool once = false;
+  rig.launcher.on_spawn = [&](const FakeProcess& p) {
+    if (p.node != "p/c" || once) return;
+    once = true;
+    boost::asio::post(rig.io, [&] { rig.launcher.exit(rig.launcher.pid_of("x"), ExitStatus::exited(3)); });
+  };
+  // c's stop (the first batch, no child exited at its start) makes p fail: p's exit
+  // waits to be collected when c's exit lets p's stop go out, in a later turn.
+  rig.launcher.on_signal = [&](const SignalRecord& s) {
+    if (s.node == "p/c" && s.sig == SIGTERM) rig.launcher.exit(rig.launcher.pid_of("p"), ExitStatus::exited(4));
+  };
+  int code = rig.run().code;
+  INFO(lines(rig.launcher.journal()));
+  CHECK(code == 3);
+  CHECK(rig.launcher.signals_to("p").empty());
+  CHECK(rig.outcome("p") == Outcome::failed);
+  CHECK(rig.outcome("p/c") == Outcome::cancelled);
+}
