@@ -3,14 +3,24 @@
 // by block is a measurable part of every stop (issue 20: about 2 µs a node).
 #pragma once
 
+#include <new>
 #include <utility>
+#include <vector>
 
 namespace treerun {
 
+namespace detail {
+/// Every block left to the exit, reachable from here: a leak checker (LeakSanitizer,
+/// valgrind) sees it in use, not lost. Never destroyed, as the blocks are not.
+inline std::vector<const void*>& left_blocks() {
+  static auto* blocks = new std::vector<const void*>;
+  return *blocks;
+}
+}  // namespace detail
+
 /// Declared right after the member it guards, so destroyed just before it: when
 /// enabled, it moves the member's contents to a block that is never freed. Nothing that
-/// is destroyed earlier sees the member emptied. Under AddressSanitizer it does nothing:
-/// the leak check would report the block.
+/// is destroyed earlier sees the member emptied. Out of memory, it is freed as usual.
 template <class T>
 class LeftToExit {
  public:
@@ -18,9 +28,11 @@ class LeftToExit {
   LeftToExit(const LeftToExit&) = delete;
   LeftToExit& operator=(const LeftToExit&) = delete;
   ~LeftToExit() {
-#if !defined(__SANITIZE_ADDRESS__)
-    if (enabled) static_cast<void>(new T(std::move(value_)));
-#endif
+    if (!enabled) return;
+    try {
+      detail::left_blocks().push_back(new T(std::move(value_)));
+    } catch (const std::bad_alloc&) {  // the member, moved or not, is freed as usual
+    }
   }
 
   bool enabled = false;

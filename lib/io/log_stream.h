@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/left_to_exit.h"
 #include "io/line_ring.h"
 #include "io/outlet.h"
 
@@ -44,6 +45,9 @@ class LogStream {
   void tap_lines(bool on) { tap_lines_ = on; }
   /// What is kept of SOURCE (-1 or 0: treerun's lines about the run), as the tap sees
   /// it, with a sequence number over all sources; empty without Options::history_lines.
+  /// The process exits right after this is destroyed: the history's memory is left to
+  /// the exit (base/left_to_exit.h).
+  void leave_history_to_exit() { history_left_.enabled = true; }
   const LineRing& history(int source) const { return history_.at(static_cast<std::size_t>(source < 0 ? 0 : source)); }
   std::size_t sources() const { return names_.size(); }
   /// The sequence number of the last line kept (0: none yet): the tapped line's, in a tap.
@@ -116,6 +120,7 @@ class LogStream {
   long long head_ms_ = -1;  // its millisecond, with timestamps
   std::string plain_;  // the line being made, without colour (only when coloured)
   std::vector<LineRing> history_;  // by source
+  LeftToExit<std::vector<LineRing>> history_left_{history_};
   std::uint64_t seq_ = 0;          // lines kept so far
   Tap tap_;
   bool tap_lines_ = false;

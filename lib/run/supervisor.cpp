@@ -29,6 +29,7 @@ Supervisor::Supervisor(Plan plan, const RunOptions& options, boost::asio::io_con
   if (std::string problem = descriptor_problem(plan_); !problem.empty()) throw std::runtime_error(problem);
   plan_left_.enabled = nodes_left_.enabled = options.process_exits_after;
   open_outputs();
+  if (options.process_exits_after) log_->leave_history_to_exit();
   for (const PlanNode& spec : plan_.nodes) {
     Node& n = nodes_[spec.id];
     n.spec = &spec;
