@@ -115,7 +115,8 @@ void Supervisor::report_exit(NodeId id) {
   if (st.kind == ExitStatus::Kind::exited) code = st.value;
   else sig = st.value;
   events_.exit(spec.path, run.proc.pid, code, sig, name(n.outcome));
-  log_->note(n.log_source, fmt::format("exited: {} ({})", st.describe(), name(n.outcome)));
+  note_text_.assign("exited: ").append(st.describe()).append(" (").append(name(n.outcome)).append(")");
+  log_->note(n.log_source, note_text_);
   if (spec.tty && terminal_) terminal_->hand_on();
   if (n.outcome == Outcome::failed && !run.failed_running) report_failure(id);
   else if (n.outcome == Outcome::failed && n.spec->on_failure == OnFailure::ignore) n.outcome = Outcome::failed_ignored;

@@ -26,6 +26,7 @@ namespace treerun {
 /// wait for its dependents depends on which of them are going too, and a handler may
 /// cancel more than once (a failure goes up, then the children of an exited node).
 void Supervisor::cancel(std::span<const NodeId> ids, Cancel c) {
+  if (ids.empty()) return;  // every process's exit cancels its children: most have none
   struct Restore {  // whatever a cell throws, the marking state is put back
     Supervisor& s;
     std::optional<Cancel> saved;
@@ -63,8 +64,9 @@ void Supervisor::defer_stop_check(NodeId id) {
           sigaddset(&chld, SIGCHLD);
           pthread_sigmask(SIG_BLOCK, &chld, &old);
           s.stops_sent_ = &sent;
-          // One look at every child, not one per stop: an exit after it is one that
-          // followed its stop for all anyone can tell.
+          // One look at every child, not one per stop. An exit after it, before the
+          // node's own stop in this batch, came after the cancel had begun: it is judged
+          // as a stop, as an exit just after the signal would be.
           s.none_exited_ = !s.launcher_.any_exited();
         }
         ~Batch() {
@@ -193,9 +195,13 @@ void Supervisor::stop_sent(NodeId id, bool leftovers) {
   const StopStep& step = spec.stop_sequence.front();
   events_.stop(spec.path, run.stop_how);
   log_->wake_waiters();  // its lines, if a slow log reader held them back, are not now
-  log_->note(n.log_source, fmt::format("stopping{} ({}, SIGKILL after {})", leftovers ? " what it left running" : "",
-                                       run.stop_how == "command" ? "`" + spec.stop->display() + "`" : run.stop_how,
-                                       format_duration(step.wait)));
+  // Built by hand, not with fmt: one of these per node of a stop.
+  std::string& text = note_text_;
+  text.assign(leftovers ? "stopping what it left running (" : "stopping (");
+  if (run.stop_how == "command") text.append("`").append(spec.stop->display()).append("`");
+  else text += run.stop_how;
+  text.append(", SIGKILL after ").append(format_duration(step.wait)).append(")");
+  log_->note(n.log_source, text);
   arm_grace(id, step.wait);
 }
 

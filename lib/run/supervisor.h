@@ -381,6 +381,7 @@ class Supervisor final : public ProbeHost, public control::Target {
   std::optional<int> first_code_;  // the first failure's (or timeout's) exit code
   std::optional<Cancel> cancel_;   // the payload of the cancel being delivered
   std::string reason_;             // the payload of probe_failed
+  std::string note_text_;          // a note of each node's stop and exit, made in place
   bool marking_ = false;           // a cancel is marking: stop checks wait for it
   std::vector<NodeId> stop_checks_;  // stops to consider in the next turn
   /// While those are considered: the stops signalled whose event, note and grace come

@@ -48,6 +48,8 @@ TEST_CASE("every event's fields, in the contract's order and spelling", "[io][ev
   CHECK(t.last() == R"({"event":"cancel","node":"g","cause":"failure","by":"g/w"})");
   t.log.lag("w", "stdout", 12345678901ULL);
   CHECK(t.last() == R"({"event":"lag","node":"w","source":"stdout","dropped_bytes":12345678901})");
+  t.log.lag("w", "stdout", 18446744073709551615ULL);  // past LLONG_MAX: still unsigned
+  CHECK(t.last() == R"({"event":"lag","node":"w","source":"stdout","dropped_bytes":18446744073709551615})");
   t.log.restart("w", 2, "watch", "src/a.c");
   CHECK(t.last() == R"({"event":"restart","node":"w","attempt":2,"cause":"watch","path":"src/a.c"})");
   t.log.control("stop", {"a", "b"}, 9, 1000, -1);
