@@ -100,7 +100,10 @@ int converse(const std::string& run_name, const Request& request, int timeout_ms
   }
   if (!client.send(request, why)) return fail(why.empty() ? cut_short(*run, false) : why);
   bool heard = false;
-  while (client.next_line(why, timeout_ms)) {
+  for (;;) {
+    // What was printed is seen before this waits for the run (a follower into a pipe).
+    if (!client.has_line()) std::cout.flush();
+    if (!client.next_line(why, timeout_ms)) break;
     heard = true;
     // A follower keeps up with the run only if a plain line costs no JSON parse.
     if (auto text = control::plain_line_text(client.last_line())) {

@@ -33,6 +33,8 @@ class Client {
   /// The same as next(), unparsed: the next reply line is last_line(); false as next()
   /// gives nothing (a line that is not JSON included: parse_reply() says so).
   bool next_line(std::string& why, int timeout_ms = -1);
+  /// A whole reply line is already read: next_line() will not wait for the run.
+  bool has_line() const { return buf_.find('\n', taken_) != std::string::npos; }
   /// The line the last message of next() came in, as the run wrote it.
   const std::string& last_line() const { return line_; }
   /// The run's pid (SO_PEERCRED), 0 if unknown.

@@ -7,6 +7,7 @@ events, console, on_end: branch h-run); until that is merged they are skipped.
 from __future__ import annotations
 
 import json
+import select
 import os
 import signal
 import subprocess
@@ -235,3 +236,21 @@ def test_a_follower_that_reads_at_full_speed_is_not_cut_off_by_a_burst(tr, clien
         shown = got.read_text()
     assert node_lines(shown, "a") == [str(i) for i in range(1, 300_001)]
     assert node_lines(shown, "bb") == [str(i) for i in range(1, 200_001)]
+
+
+def test_a_follower_into_a_pipe_sees_each_line_as_it_comes(tr):
+    # A stdout that is not a terminal is fully buffered: `logs -f | grep ERR` used to show
+    # nothing until 8 KiB of lines had come, or the run had ended.
+    gate = 'wait-file \\"{T}/go\\"'
+    spec = tr.spec(children(daemon("d", f'[sh, -c, "{{H}} {gate} && echo hello && exec sleep 1000"]')))
+    p = tr.start(["up", spec, "--logs", "none"])
+    p.wait_for(event="spawn", node="d")
+    follower = tr.start(["logs", "-f", "-n", "0", "-r", "spec", "d"], stdout=subprocess.PIPE)
+    waiting_for_the_run(follower.pid)
+    tr.path("go").touch()
+    ready, _, _ = select.select([follower.proc.stdout], [], [], 30)
+    assert ready, "the follower printed nothing while the run went on"
+    assert b"hello" in follower.proc.stdout.readline()
+    assert p.proc.poll() is None  # the run is still going: this was no final flush
+    p.signal(signal.SIGINT)
+    p.wait()
