@@ -24,15 +24,13 @@ namespace treerun::control {
 inline constexpr int kProtocolVersion = 1;
 /// The longest request line, newline excluded: past it, the request is refused.
 inline constexpr std::size_t kMaxRequest = 64 * 1024;
-/// Unread replies a client may have (queued here, or held by its socket) before it is
-/// cut off (contract 6.1).
+/// Unread replies a client may have queued (refused by its socket) before it is cut off.
 inline constexpr std::size_t kMaxUnread = 4 * 1024 * 1024;
 /// Queued replies are offered to the client's socket every this many bytes, within a
 /// turn of the loop too: a client that keeps up reads a burst while it is made.
 inline constexpr std::size_t kWriteAt = 64 * 1024;
-/// The send buffer asked for each client's socket (the kernel doubles it, capped by
-/// wmem_max): a burst that a client reading at full speed has not reached yet waits
-/// there, one write for many messages. Counted as unread all the same.
+/// The send buffer asked for each client's socket (the kernel caps it at wmem_max): a
+/// burst that a client reading at full speed has not reached yet waits there.
 inline constexpr int kSendBuffer = 1024 * 1024;
 /// Clients served at once; the next gets "too many clients".
 inline constexpr std::size_t kMaxClients = 64;

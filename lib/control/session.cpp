@@ -1,8 +1,6 @@
 #include "control/session.h"
 
-#include <linux/sockios.h>
 #include <poll.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -257,11 +255,10 @@ void Session::run_ended(int code) {
 
 void Session::send(std::string_view message) {
   if (closed_ || final_sent_) return;
-  // Near the bound (the socket may hold twice kSendBuffer), the socket is asked too.
-  if (pending() + message.size() + 2 * static_cast<std::size_t>(kSendBuffer) > kMaxUnread) {
-    write_now();  // what the socket takes now may be read at once
+  if (pending() + message.size() > kMaxUnread) {
+    write_now();  // what the socket takes now is not unread
     if (closed_) return;
-    if (unread() + message.size() > kMaxUnread) return close();  // it does not read: cut it off
+    if (pending() + message.size() > kMaxUnread) return close();  // it does not read: cut it off
   }
   out_.append(message);
   // A burst (a pipe's read is thousands of lines) is offered as it is made, so a
@@ -269,12 +266,6 @@ void Session::send(std::string_view message) {
   // end of the turn: one write per burst, not one per line per client.
   if (pending() >= refused_ + kWriteAt) write_now();
   else write_later();
-}
-
-std::size_t Session::unread() const {
-  int held = 0;  // for a Unix socket: the bytes sent that the peer has not read
-  if (::ioctl(const_cast<Session*>(this)->socket_.native_handle(), SIOCOUTQ, &held) != 0 || held < 0) held = 0;
-  return pending() + static_cast<std::size_t>(held);
 }
 
 void Session::send_final(std::string_view message) {

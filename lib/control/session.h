@@ -50,8 +50,6 @@ class Session : public std::enable_shared_from_this<Session> {
 
  private:
   std::size_t pending() const { return out_.size() - out_sent_; }
-  /// What the client has not read: PENDING, and what its socket holds (SIOCOUTQ).
-  std::size_t unread() const;
 
   // reading the request
   void read();

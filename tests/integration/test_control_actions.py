@@ -254,3 +254,4 @@ def test_a_follower_into_a_pipe_sees_each_line_as_it_comes(tr):
     assert p.proc.poll() is None  # the run is still going: this was no final flush
     p.signal(signal.SIGINT)
     p.wait()
+    assert follower.wait().code == 0  # told of the run's end

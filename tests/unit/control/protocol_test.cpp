@@ -176,7 +176,8 @@ TEST_CASE("a plain line is read off its message; any other message is left to th
   };
   for (const std::string& text : {std::string(""), std::string("web | 12345"), std::string("{\"json\" in a line}")}) {
     for (const std::string& node : {std::string("web"), std::string("pipeline/keep")}) {
-      std::optional<std::string_view> got = text_of(line_message(node, text, 987654));
+      const std::string message = line_message(node, text, 987654);  // GOT points into it
+      std::optional<std::string_view> got = text_of(message);
       if (text.find('"') != std::string::npos) {
         CHECK_FALSE(got);  // escaped: parsed
       } else {
