@@ -198,18 +198,13 @@ void LocalLauncher::signal(const ProcHandle& p, int sig) {
   if (p.pgid > 1) ::kill(-p.pgid, sig);  // ESRCH: the group is gone, which is what we wanted
 }
 
-/// A look at the zombie without collecting it (WNOWAIT): the reaper still reports it.
 bool LocalLauncher::exited(const ProcHandle& p) {
-  siginfo_t info{};
-  if (p.pid <= 0) return false;
-  while (::waitid(P_PID, p.pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
-    if (errno != EINTR) return false;  // ECHILD: collected already
-  return info.si_pid == p.pid;
+  return p.pid > 0 && uncollected_exit(P_PID, static_cast<id_t>(p.pid)) == p.pid;
 }
 
 /// Any zombie among our children (a node's, or the guardian's or a spawner's), and the
 /// caller looks at each.
-bool LocalLauncher::any_exited() { return some_child_exited(); }
+bool LocalLauncher::any_exited() { return uncollected_exit(P_ALL) != 0; }
 
 /// The pgid cannot name another group while one of ours is in it, and once it is found
 /// empty the caller forgets it and never signals it again.

@@ -24,11 +24,11 @@ void Reaper::arm() {
 
 void Reaper::watch(pid_t pid, Handler handler) { handlers_.emplace(pid, std::move(handler)); }
 
-bool some_child_exited() {
+pid_t uncollected_exit(idtype_t which, id_t id) {
   siginfo_t info{};
-  while (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
-    if (errno != EINTR) return false;  // ECHILD: no children at all
-  return info.si_pid != 0;
+  while (::waitid(which, id, &info, WEXITED | WNOHANG | WNOWAIT) < 0)
+    if (errno != EINTR) return 0;  // ECHILD: no such child (collected already), or none at all
+  return info.si_pid;
 }
 
 void Reaper::reap() {

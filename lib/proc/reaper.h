@@ -13,6 +13,7 @@
 #pragma once
 
 #include <sys/types.h>
+#include <sys/wait.h>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -23,9 +24,10 @@
 
 namespace treerun {
 
-/// Whether some child of ours has exited and waits to be collected (not collecting it).
-/// One look at every child, where waiting on each pid would be one look per child.
-bool some_child_exited();
+/// A child of ours that has exited and waits to be collected, looked at, not collected
+/// (WNOWAIT: the reaper still reports it): its pid, or 0. WHICH, ID as for waitid():
+/// P_PID for one child, P_ALL for one look at every child.
+pid_t uncollected_exit(idtype_t which, id_t id = 0);
 
 class Reaper {
  public:

@@ -8,22 +8,23 @@
 
 using namespace treerun;
 
-TEST_CASE("some_child_exited sees a zombie without collecting it", "[proc]") {
-  CHECK_FALSE(some_child_exited());  // no child of the test has exited uncollected
+TEST_CASE("uncollected_exit sees a zombie without collecting it", "[proc]") {
+  CHECK_FALSE((uncollected_exit(P_ALL) != 0));  // no child of the test has exited uncollected
   pid_t pid = ::fork();
   if (pid == 0) ::_exit(3);
   REQUIRE(pid > 0);
   siginfo_t info{};
   REQUIRE(::waitid(P_PID, pid, &info, WEXITED | WNOWAIT) == 0);  // it is a zombie now
-  CHECK(some_child_exited());
-  CHECK(some_child_exited());  // still there: the look did not collect it
+  CHECK((uncollected_exit(P_ALL) != 0));
+  CHECK((uncollected_exit(P_ALL) != 0));  // still there: the look did not collect it
+  CHECK(uncollected_exit(P_PID, static_cast<id_t>(pid)) == pid);  // and by its pid
   int status = 0;
   REQUIRE(::waitpid(pid, &status, 0) == pid);
   CHECK(WEXITSTATUS(status) == 3);
-  CHECK_FALSE(some_child_exited());
+  CHECK_FALSE((uncollected_exit(P_ALL) != 0));
 }
 
-TEST_CASE("some_child_exited with a live child", "[proc]") {
+TEST_CASE("uncollected_exit with a live child", "[proc]") {
   int p[2];
   REQUIRE(::pipe(p) == 0);
   pid_t pid = ::fork();
@@ -35,7 +36,7 @@ TEST_CASE("some_child_exited with a live child", "[proc]") {
     ::_exit(0);
   }
   ::close(p[0]);
-  CHECK_FALSE(some_child_exited());
+  CHECK_FALSE((uncollected_exit(P_ALL) != 0));
   ::close(p[1]);  // it exits
   REQUIRE(::waitpid(pid, nullptr, 0) == pid);
 }
