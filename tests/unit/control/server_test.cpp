@@ -389,6 +389,36 @@ TEST_CASE("a client that never reads is cut off; the run never waits for it", "[
   CHECK(got_lines == 10000);  // the reading client lost nothing
 }
 
+// The bound is 4 MiB queued in treerun, on top of what the client's socket holds (up to
+// twice kSendBuffer). Counting the socket's bytes too cut off a `logs -f` that read at
+// full speed whenever one turn made more than 4 MiB.
+TEST_CASE("a stalled follower is cut off once kMaxUnread wait beyond its socket", "[control][server]") {
+  ServerLoop loop;
+  auto stalled = raw_follower(loop);
+  std::string line(1000, 'x');
+  std::size_t made = 0;  // bytes of lines sent to it (their messages are longer)
+  for (int burst = 0; burst < 2000 && loop.clients() == 1; ++burst)
+    loop.on_loop([&] {
+      for (int i = 0; i < 10; ++i, made += line.size()) loop.target.emit_line("web", line);
+    });
+  REQUIRE(loop.clients() == 0);
+  // Cut off with at most 4 MiB queued here and what its socket holds: bounded memory.
+  CHECK(made <= kMaxUnread + 2 * static_cast<std::size_t>(kSendBuffer) + 64 * 1024);
+  CHECK_FALSE(read_to_end(stalled.get()).empty());  // what its socket held is still there to read
+}
+
+TEST_CASE("a stalled follower with a full socket that hangs up is closed", "[control][server]") {
+  ServerLoop loop;
+  auto stalled = raw_follower(loop);
+  std::string line(1000, 'x');
+  loop.on_loop([&] {
+    for (int i = 0; i < 3000; ++i) loop.target.emit_line("web", line);  // 3 MiB: the socket is full
+  });
+  REQUIRE(loop.clients() == 1);
+  stalled.reset();
+  eventually(loop, [&] { return loop.server->clients() == 0; }, "it is closed");
+}
+
 TEST_CASE("a burst of one turn over 4 MiB reaches a client that reads it as it comes", "[control][server]") {
   // A pipe's read of short lines is many times its size in messages, all made in one
   // turn of the loop: the bound is on what the client leaves unread, not on the burst.
