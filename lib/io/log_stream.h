@@ -43,11 +43,11 @@ class LogStream {
   using Tap = std::function<void(int source, std::string_view line, bool note)>;
   void set_tap(Tap tap) { tap_ = std::move(tap); }
   void tap_lines(bool on) { tap_lines_ = on; }
-  /// What is kept of SOURCE (-1 or 0: treerun's lines about the run), as the tap sees
-  /// it, with a sequence number over all sources; empty without Options::history_lines.
   /// The process exits right after this is destroyed: the history's memory is left to
   /// the exit (base/left_to_exit.h).
   void leave_history_to_exit() { history_left_.enabled = true; }
+  /// What is kept of SOURCE (-1 or 0: treerun's lines about the run), as the tap sees
+  /// it, with a sequence number over all sources; empty without Options::history_lines.
   const LineRing& history(int source) const { return history_.at(static_cast<std::size_t>(source < 0 ? 0 : source)); }
   std::size_t sources() const { return names_.size(); }
   /// The sequence number of the last line kept (0: none yet): the tapped line's, in a tap.
